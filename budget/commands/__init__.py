@@ -1,0 +1,1 @@
+"""One module per CLI command; each defines a Click command named like the module."""

@@ -1,0 +1,219 @@
+"""The planning workbook's shape: the one place that knows it.
+
+``generate`` writes a workbook from this module and ``read`` reads one back with it, so a
+column, a header cell or a formula never has two definitions that could drift apart.
+
+Coordinates: ``row`` is the 1-based Excel row number and ``letter`` the Excel column letter,
+as a clerk reads them (``計画!J18``). xlsxwriter wants 0-based indices: use ``row - 1`` and
+``col_index``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+#: Bump when anything below changes in a way an older workbook cannot be read with.
+TEMPLATE_VERSION = "1"
+
+GUIDE_SHEET = "記入要領"
+PLAN_SHEET = "計画"
+META_SHEET = "_meta"  # very hidden; what ingest needs to trust the file
+
+Kind = Literal["label", "formula", "amount", "text", "code"]
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str  # internal name, also the store's column name for amounts and texts
+    header: str  # Japanese header (the lower header row)
+    group: str  # upper header row (merged across a group), "" where none
+    letter: str
+    kind: Kind
+    width: float
+    max_length: int | None = None  # text inputs: longest accepted text
+
+    @property
+    def col_index(self) -> int:
+        """0-based column index (xlsxwriter's)."""
+        return col_index(self.letter)
+
+    def ref(self, row: int) -> str:
+        """``"H8"``."""
+        return f"{self.letter}{row}"
+
+
+def col_index(letter: str) -> int:
+    n = 0
+    for ch in letter:
+        n = n * 26 + ord(ch) - 64
+    return n - 1
+
+
+COLUMNS: tuple[Column, ...] = (
+    Column("category", "区分", "", "A", "label", 11),
+    Column("mid_category", "中項目", "", "B", "label", 16),
+    Column("item_no", "No.", "", "C", "label", 4.5),
+    Column("item_name", "事業名", "", "D", "label", 30),
+    Column("sub_item", "細目", "", "E", "label", 30),
+    Column("bureaus", "担当課", "", "F", "label", 17),
+    Column("total", "総事業費\n(A+B+C)", "", "G", "formula", 12),
+    Column("national", "国\n(A)", "基金", "H", "amount", 12),
+    Column("prefectural", "都道府県\n(B)", "基金", "I", "amount", 12),
+    Column("fund", "計\n(A+B)", "基金", "J", "formula", 12),
+    Column("other", "その他\n(C)", "", "K", "amount", 12),
+    Column("public", "公", "国(A)の内訳", "L", "amount", 11),
+    Column("private", "民", "国(A)の内訳", "M", "amount", 11),
+    Column("commissioned", "うち受託事業等\n（再掲）", "国(A)の内訳", "N", "amount", 12),
+    Column("implementer", "事業の実施主体", "", "O", "text", 18, 200),
+    Column("output", "事業量・\nアウトプット指標", "", "P", "text", 24, 400),
+    Column("remarks", "備考", "", "Q", "text", 20, 400),
+    Column("leaf_code", "leaf_code", "", "R", "code", 10),
+)
+COLUMN = {c.key: c for c in COLUMNS}
+AMOUNT_KEYS = tuple(c.key for c in COLUMNS if c.kind == "amount")
+FORMULA_KEYS = tuple(c.key for c in COLUMNS if c.kind == "formula")
+MONEY_KEYS = tuple(c.key for c in COLUMNS if c.kind in ("amount", "formula"))  # G..N
+TEXT_KEYS = tuple(c.key for c in COLUMNS if c.kind == "text")
+INPUT_KEYS = AMOUNT_KEYS + TEXT_KEYS
+LABEL_KEYS = tuple(c.key for c in COLUMNS if c.kind == "label")
+CODE_COLUMN = COLUMN["leaf_code"]
+LAST_VISIBLE = COLUMN["remarks"]
+
+#: Header block of the 計画 sheet.
+TITLE_ROW = 1
+YEAR_CELL = "B2"  # 令和5年度（2023年度）
+PREFECTURE_CELL = "E2"  # 13 東京都
+#: Input cells of the header: key → (label cell, input cell, Japanese label, max length).
+HEADER_INPUTS: dict[str, tuple[str, str, str, int]] = {
+    "department": ("A3", "B3", "担当部署", 100),
+    "contact_name": ("D3", "E3", "担当者名", 60),
+    "phone": ("A4", "B4", "電話番号", 40),
+    "email": ("D4", "E4", "メールアドレス", 120),
+}
+UNIT_CELL = "G4"  # （単位：千円）
+GROUP_HEADER_ROW = 6
+HEADER_ROW = 7
+FIRST_DATA_ROW = 8  # the first leaf row; leaves follow in menu order, one row each
+
+SUBTOTAL_PREFIX = "#subtotal:"  # code column of a 大項目 subtotal row: "#subtotal:基盤整備"
+TOTAL_CODE = "#total"
+HEADER_CODE = "leaf_code"  # code column of the header row
+
+
+def leaf_rows(n_leaves: int) -> range:
+    """Excel rows of the leaves of a menu with ``n_leaves`` leaves."""
+    return range(FIRST_DATA_ROW, FIRST_DATA_ROW + n_leaves)
+
+
+def summary_rows(n_leaves: int, categories: list[str]) -> dict[str, int]:
+    """Excel rows of the subtotal rows (by code) and of the grand total, after one blank row."""
+    first = FIRST_DATA_ROW + n_leaves + 1
+    rows = {SUBTOTAL_PREFIX + cat: first + i for i, cat in enumerate(categories)}
+    rows[TOTAL_CODE] = first + len(categories)
+    return rows
+
+
+# --- Formulas -------------------------------------------------------------------------
+# Each formula is stored with its cached result (computed by ``generate``), so a
+# spreadsheet application that does not recalculate on load still shows the right figure.
+
+
+def row_formula(key: str, row: int) -> str:
+    """The formula of a formula column on a leaf row."""
+    c = COLUMN
+    if key == "total":  # A + B + C
+        return f"=SUM({c['national'].ref(row)},{c['prefectural'].ref(row)},{c['other'].ref(row)})"
+    if key == "fund":  # A + B
+        return f"=SUM({c['national'].ref(row)},{c['prefectural'].ref(row)})"
+    raise KeyError(key)
+
+
+def row_formula_value(key: str, amounts: dict[str, int | None]) -> int:
+    """What ``row_formula`` evaluates to for the given input amounts (blank counts 0)."""
+    v = {k: amounts.get(k) or 0 for k in AMOUNT_KEYS}
+    if key == "total":
+        return v["national"] + v["prefectural"] + v["other"]
+    if key == "fund":
+        return v["national"] + v["prefectural"]
+    raise KeyError(key)
+
+
+def _span(key: str, n_leaves: int, absolute_rows: bool = True) -> str:
+    letter = COLUMN[key].letter
+    first, last = FIRST_DATA_ROW, FIRST_DATA_ROW + n_leaves - 1
+    return f"{letter}${first}:{letter}${last}" if absolute_rows else f"{letter}{first}:{letter}{last}"
+
+
+def subtotal_formula(key: str, category: str, n_leaves: int) -> str:
+    """Subtotal of a money column over the leaves of one 大項目."""
+    cat = COLUMN["category"]
+    cats = f"${cat.letter}${FIRST_DATA_ROW}:${cat.letter}${FIRST_DATA_ROW + n_leaves - 1}"
+    return f'=SUMIF({cats},"{category}",{_span(key, n_leaves)})'
+
+
+def total_formula(key: str, n_leaves: int) -> str:
+    """Grand total of a money column over every leaf."""
+    return f"=SUM({_span(key, n_leaves)})"
+
+
+# --- Conditional formatting: the §2 rules shown while the user types ------------------
+
+
+def live_rules(row: int, share_tolerance: int) -> dict[str, str]:
+    """Conditional-format formulas for the first leaf row (relative refs, copied down).
+
+    Keys name the rule; the cell range each applies to is in ``LIVE_RULE_COLUMNS``.
+    """
+    a, b = COLUMN["national"].ref(row), COLUMN["prefectural"].ref(row)
+    pub, priv = COLUMN["public"].ref(row), COLUMN["private"].ref(row)
+    com = COLUMN["commissioned"].ref(row)
+    first = f"{COLUMN['national'].letter}{row}"  # the top-left cell of each rule's range
+    return {
+        # not a whole non-negative number (text pasted in, a negative, a fraction)
+        "not-whole-number": (
+            f"=AND({first}<>\"\",OR(ISTEXT({first}),"
+            f"AND(ISNUMBER({first}),OR({first}<0,{first}<>INT({first})))))"
+        ),
+        # A should be 2/3 of A+B within the tolerance (whole 千円 make it inexact)
+        "national-share": (
+            f"=AND(ISNUMBER({a}),ISNUMBER({b}),ABS({a}*3-({a}+{b})*2)>{share_tolerance}*3)"
+        ),
+        # 公 + 民 = A
+        "public-private-sum": f"=AND(OR(ISNUMBER({pub}),ISNUMBER({priv})),N({pub})+N({priv})<>N({a}))",
+        # うち受託事業等 <= 民
+        "commissioned-over-private": f"=AND(ISNUMBER({com}),{com}>N({priv}))",
+    }
+
+
+#: Columns each live rule colours (whole leaf-row spans).
+LIVE_RULE_COLUMNS: dict[str, tuple[str, str]] = {
+    "not-whole-number": ("national", "commissioned"),
+    "national-share": ("national", "prefectural"),
+    "public-private-sum": ("public", "private"),
+    "commissioned-over-private": ("commissioned", "commissioned"),
+}
+
+#: Default tolerance of the 2/3 national share, in 千円 (a real plan is off by ~1.3).
+DEFAULT_SHARE_TOLERANCE = 2
+
+
+# --- Hidden metadata ------------------------------------------------------------------
+#: Keys of the ``_meta`` sheet (column A key, column B value), in order.
+META_KEYS = (
+    "template_version",
+    "fiscal_year",
+    "fiscal_year_label",
+    "prefecture_code",
+    "prefecture_name",
+    "menu_fingerprint",
+    "menu_leaf_count",
+    "first_data_row",
+    "tool_version",
+    "generated_at",
+)
+
+
+def template_file_name(prefecture_code: str, prefecture_name: str, era: str) -> str:
+    """``"13_東京都_R5_計画.xlsx"``: a person finds theirs by code and name."""
+    return f"{prefecture_code}_{prefecture_name}_{era}_計画.xlsx"

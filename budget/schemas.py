@@ -1,0 +1,78 @@
+"""pandera schemas of the package's DataFrames.
+
+Imported only by the code that validates (pandera costs ~0.5 s to import). No
+``from __future__ import annotations`` here: pandera reads the annotations at class creation.
+"""
+
+import pandas as pd
+import pandera.pandas as pa
+from pandera.typing import Series
+
+from budget.fiscal import FIRST_FUND_YEAR
+from budget.menu import BUREAU_SEPARATOR, SUB_ITEM_LETTERS, known_bureaus
+
+LEAF_CODE_PATTERN = rf"^R\d+-\d{{2}}(-[{SUB_ITEM_LETTERS}])?$"
+
+
+class MenuSchema(pa.DataFrameModel):
+    """One row per leaf of a fiscal year's menu."""
+
+    fiscal_year: Series[int] = pa.Field(ge=FIRST_FUND_YEAR, le=2200)
+    leaf_code: Series[str] = pa.Field(unique=True, str_matches=LEAF_CODE_PATTERN)
+    category: Series[str] = pa.Field(str_length={"min_value": 1})
+    mid_category: Series[str]
+    item_no: Series[int] = pa.Field(ge=1, le=99)
+    item_name: Series[str] = pa.Field(str_length={"min_value": 1})
+    sub_item: Series[str] = pa.Field(isin=["", *SUB_ITEM_LETTERS])
+    sub_item_name: Series[str]
+    description: Series[str]
+    bureaus: Series[str] = pa.Field(str_length={"min_value": 1})
+    note_raw: Series[str]
+    start_fy: Series[pd.Int64Dtype] = pa.Field(nullable=True)
+    start_supplementary: Series[bool]
+    expanded_fy: Series[pd.Int64Dtype] = pa.Field(nullable=True)
+    seed_lines: Series[str]
+    provenance: Series[str]
+
+    class Config:
+        strict = True
+        ordered = True
+
+    @pa.dataframe_check(error="every bureau must be one of budget/data/bureaus.csv")
+    def bureaus_known(cls, df):
+        known = known_bureaus()
+        return df["bureaus"].map(
+            lambda s: all(b in known for b in s.split(BUREAU_SEPARATOR))
+        )
+
+    @pa.dataframe_check(error="start_fy must lie between FY2015 and the menu's year")
+    def start_year_in_range(cls, df):
+        ok = df["start_fy"].between(FIRST_FUND_YEAR, df["fiscal_year"])
+        return ok.fillna(False).astype(bool) | df["start_fy"].isna()
+
+    @pa.dataframe_check(error="a missing start_fy needs a note in provenance")
+    def missing_start_year_noted(cls, df):
+        return df["start_fy"].notna() | (df["provenance"].str.len() > 0)
+
+    @pa.dataframe_check(error="leaf_code must be R<era>-<item_no>[-<sub_item>]")
+    def leaf_code_matches_item(cls, df):
+        expected = (
+            "R" + (df["fiscal_year"] - 2018).astype(str) + "-"
+            + df["item_no"].map("{:02d}".format)
+            + df["sub_item"].map(lambda s: f"-{s}" if s else "")
+        )
+        return df["leaf_code"] == expected
+
+    @pa.dataframe_check(error="a menu holds one fiscal year")
+    def one_year(cls, df):
+        return df["fiscal_year"] == df["fiscal_year"].iloc[0]
+
+    @pa.dataframe_check(error="item numbers must not decrease")
+    def in_item_order(cls, df):
+        return df["item_no"].diff().fillna(0) >= 0
+
+    @pa.dataframe_check(error="an item's name, category and 中項目 are the same on all its leaves")
+    def item_consistent(cls, df):
+        cols = ["item_name", "category", "mid_category"]
+        n = df.groupby("item_no")[cols].transform("nunique").max(axis=1)
+        return n == 1
