@@ -24,6 +24,11 @@ CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 
 COMMANDS: dict[str, tuple[str, str]] = {
     "menu": ("menu", "Print a fiscal year's menu of subsidy items."),
     "generate": ("generate", "Write one planning workbook per prefecture."),
+    "validate": ("validate", "Check returned workbooks without storing them."),
+    "ingest": ("ingest", "Validate and store every workbook of a folder."),
+    "status": ("status", "Show which prefectures have submitted."),
+    "aggregate": ("aggregate", "Write the summary workbooks of the accepted plans."),
+    "demo": ("demo", "Run the whole cycle on built-in sample data."),
 }
 
 

@@ -1,0 +1,212 @@
+"""Findings: what validation says about a submitted workbook, as data.
+
+A finding has a stable English ``code`` (kebab-case, never renamed: stores and scripts key on
+it), a severity, where it is (file, sheet, cell), the menu leaf it concerns, the value seen and
+a Japanese message for the prefecture's clerk. A file with any error is rejected; warnings
+alone accept it.
+
+``CATALOG`` is the one list of codes: each with its severity and message template. Templates
+use ``str.format`` fields; ``location`` and ``leaf`` are filled in by ``Finding.message``'s
+caller (``make``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Literal
+
+Severity = Literal["error", "warning"]
+ERROR: Severity = "error"
+WARNING: Severity = "warning"
+
+
+@dataclass(frozen=True)
+class Kind:
+    severity: Severity
+    template: str  # Japanese, str.format fields from the finding's params
+    title: str  # short Japanese title for tables
+
+
+CATALOG: dict[str, Kind] = {
+    # --- the file as a container (read) -------------------------------------------------
+    "empty-file": Kind(ERROR, "ファイルが空です（0 バイト）。保存し直して再提出してください。", "空のファイル"),
+    "not-a-workbook": Kind(
+        ERROR, "Excel ブック（.xlsx）ではありません（{detail}）。配布した様式に入力し、"
+        "Excel ブック形式で保存してください。", "Excel ブックではない"),
+    "corrupt-workbook": Kind(
+        ERROR, "ファイルが壊れているため読み込めません（{detail}）。送信途中で欠けた可能性があります。"
+        "元のファイルを保存し直して再提出してください。", "壊れたファイル"),
+    "encrypted-workbook": Kind(
+        ERROR, "パスワードで保護（暗号化）されたブックは読み込めません。"
+        "「ファイル」→「情報」→「ブックの保護」でパスワードを解除して再提出してください。",
+        "パスワード付き"),
+    "legacy-xls": Kind(
+        ERROR, "旧形式の Excel ファイル（.xls）です。配布した .xlsx の様式に入力して提出してください。",
+        "旧形式 .xls"),
+    "macro-workbook": Kind(
+        ERROR, "マクロを含むブックは受け付けられません（{detail}）。配布した様式（マクロなし .xlsx）に"
+        "入力して提出してください。", "マクロ付き"),
+    "external-links": Kind(
+        ERROR, "他のファイルへの外部リンクが含まれています（{detail}）。外部リンクを解除するか、"
+        "値として貼り付けてから再提出してください。", "外部リンク"),
+    "oversized-workbook": Kind(
+        ERROR, "ファイルの内容が大きすぎるため読み込みを中止しました（{detail}）。"
+        "配布した様式以外のデータが含まれていないか確認してください。", "過大なファイル"),
+    "unsafe-xml": Kind(
+        ERROR, "安全でない XML（DTD・エンティティ宣言）が含まれているため読み込めません。"
+        "配布した様式に入力し直して提出してください。", "不正な XML"),
+    "not-a-budget-workbook": Kind(
+        ERROR, "配布した計画様式ではありません（{detail}）。配布した様式に入力して提出してください。",
+        "様式ではない"),
+    # --- identity and structure (read/validate) -----------------------------------------
+    "wrong-fiscal-year": Kind(
+        ERROR, "{expected}の様式ではありません（このファイルは {found} の様式です）。"
+        "{expected}の様式に入力し直してください。", "年度違い"),
+    "prefecture-mismatch": Kind(
+        ERROR, "都道府県が一致しません: {detail}。自団体の様式か確認してください。", "都道府県の不一致"),
+    "unknown-prefecture": Kind(ERROR, "様式の都道府県コード「{value}」が不明です。", "不明な都道府県"),
+    "old-template-version": Kind(
+        ERROR, "古い様式（版 {found}）です。現在の様式（版 {expected}）に入力し直してください。",
+        "古い様式"),
+    "menu-mismatch": Kind(
+        ERROR, "様式のメニュー（事業一覧）が現在のメニューと異なります。"
+        "最新の様式に入力し直してください。", "メニューの不一致"),
+    "missing-sheet": Kind(ERROR, "シート「{sheet_name}」がありません。", "シートがない"),
+    "missing-row": Kind(
+        ERROR, "事業の行がありません（{leaf} が削除されています）。行を削除せず、"
+        "配布した様式に入力し直してください。", "行の削除"),
+    "duplicate-row": Kind(ERROR, "{leaf} の行が重複しています（{location}）。", "行の重複"),
+    "reordered-rows": Kind(
+        ERROR, "事業の行の順序が変更されています（{location} に {leaf}）。行の並べ替えはしないでください。",
+        "行の並べ替え"),
+    "inserted-row": Kind(
+        ERROR, "様式にない行が挿入されています（{location}）。挿入した行を削除してください。",
+        "行の挿入"),
+    "locked-cell-changed": Kind(
+        ERROR, "変更できないセルが書き換えられています（{location}: 「{value}」、本来は「{expected}」）。",
+        "保護セルの変更"),
+    "formula-changed": Kind(
+        ERROR, "計算式のセルが書き換えられています（{location}）。計算式は変更しないでください。",
+        "計算式の変更"),
+    "sheet-unprotected": Kind(
+        WARNING, "シート「{sheet_name}」の保護が解除されています。入力欄以外は変更しないでください。",
+        "保護の解除"),
+    # --- typed values (normalisation: warnings record every change) ---------------------
+    "text-number": Kind(
+        WARNING, "{location} の「{value}」は文字として入力されていたため、数値 {normalised} として"
+        "読み取りました。", "文字の数値"),
+    "fullwidth-number": Kind(
+        WARNING, "{location} の全角数字「{value}」を半角の {normalised} として読み取りました。",
+        "全角数字"),
+    "surrounding-space": Kind(
+        WARNING, "{location} の前後の空白を取り除きました（「{value}」）。", "前後の空白"),
+    "formula-in-input": Kind(
+        WARNING, "{location} に計算式「{value}」が入力されていました。計算式の結果は信用せず、"
+        "値として読み取れないため空欄として扱います。数値を直接入力してください。", "入力欄の計算式"),
+    "leading-formula-character": Kind(
+        WARNING, "{location} の文字「{value}」は =、+、-、@ などで始まるため、計算式にならないよう"
+        "文字として保存しました。", "式に見える文字"),
+    # --- amounts (rules of domain.md §2) ------------------------------------------------
+    "not-a-number": Kind(
+        ERROR, "{location}（{leaf}）の「{value}」は数値として読み取れません。千円単位の整数で"
+        "入力してください。", "数値でない"),
+    "negative-amount": Kind(
+        ERROR, "{location}（{leaf}）の金額 {value} が負の値です。金額は0以上で入力してください"
+        "（▲・△・－はマイナスとして扱われます）。", "負の金額"),
+    "fractional-amount": Kind(
+        ERROR, "{location}（{leaf}）の金額 {value} に小数があります。金額は千円単位の整数です"
+        "（円単位で入力していないか確認してください）。", "小数の金額"),
+    "amount-too-large": Kind(
+        ERROR, "{location}（{leaf}）の金額 {value} が大きすぎます（千円単位で入力してください）。",
+        "過大な金額"),
+    "national-share": Kind(
+        WARNING, "{location}（{leaf}）: 国 (A) {national} は 基金計 (A+B) {fund} の3分の2"
+        "（{expected}）から {diff} 千円ずれています（許容 {tolerance} 千円）。確認してください。",
+        "国庫負担割合"),
+    "public-private-sum": Kind(
+        ERROR, "{location}（{leaf}）: 公 {public} + 民 {private} = {sum} が 国 (A) {national} と"
+        "一致しません。", "公＋民≠国"),
+    "commissioned-over-private": Kind(
+        ERROR, "{location}（{leaf}）: うち受託事業等 {commissioned} が 民 {private} を超えています。",
+        "受託＞民"),
+    "text-too-long": Kind(
+        ERROR, "{location} の文字数が多すぎます（{length} 文字、上限 {max_length} 文字）。", "文字数超過"),
+    "missing-contact": Kind(
+        WARNING, "担当者の連絡先（{location}）が未入力です。", "連絡先の未入力"),
+    "empty-plan": Kind(
+        WARNING, "金額が1件も入力されていません。計画がない場合はその旨を連絡してください。",
+        "金額の入力なし"),
+}
+
+
+@dataclass(frozen=True)
+class Finding:
+    code: str
+    severity: Severity
+    message: str  # Japanese, complete (names the location)
+    file: str  # file name as received, e.g. "13_東京都_R5_計画.xlsx"
+    sheet: str | None = None
+    cell: str | None = None  # "J18"
+    leaf_code: str | None = None
+    leaf_name: str | None = None
+    value: str | None = None  # the value seen, as text
+
+    @property
+    def location(self) -> str:
+        """``"13_東京都.xlsx 計画!J18"`` (as precise as known)."""
+        where = self.file
+        if self.sheet:
+            where += f" {self.sheet}" + (f"!{self.cell}" if self.cell else "")
+        return where
+
+    def to_dict(self) -> dict[str, str | None]:
+        return asdict(self)
+
+
+def make(code: str, *, file: str, sheet: str | None = None, cell: str | None = None,
+         leaf_code: str | None = None, leaf_name: str | None = None, value: object = None,
+         **params: object) -> Finding:
+    """Build a finding of a catalogued kind, rendering its Japanese message."""
+    kind = CATALOG[code]
+    location = f"{sheet}!{cell}" if sheet and cell else (sheet or file)
+    leaf = f"{leaf_code} {leaf_name}".strip() if leaf_code else ""
+    text_value = None if value is None else str(value)
+    message = kind.template.format(location=location, leaf=leaf, value=text_value, **params)
+    return Finding(code, kind.severity, message, file, sheet, cell, leaf_code, leaf_name,
+                   text_value)
+
+
+@dataclass
+class FileReport:
+    """Everything known about one received file after reading and validating it."""
+
+    file: str  # name as received
+    sha256: str
+    size: int
+    findings: list[Finding] = field(default_factory=list)
+    fiscal_year: int | None = None  # from the workbook's metadata, when readable
+    prefecture_code: str | None = None
+    template_version: str | None = None
+    menu_fingerprint: str | None = None
+    header: dict[str, str] = field(default_factory=dict)  # contact inputs
+    plan: object = None  # pandas DataFrame of normalised leaf rows (see validate.PLAN_COLUMNS)
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == ERROR]
+
+    @property
+    def warnings(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == WARNING]
+
+    @property
+    def accepted(self) -> bool:
+        return not self.errors and self.plan is not None
+
+    @property
+    def status(self) -> str:
+        return "accepted" if self.accepted else "rejected"
+
+    def flatten(self, spec: tuple[str, ...] = ("code", "severity", "cell")) -> list[list[object]]:
+        """Findings as lists of the named fields (handy in tests)."""
+        return [[getattr(f, k) for k in spec] for f in self.findings]
