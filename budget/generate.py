@@ -7,11 +7,14 @@ recalculate an .xlsx on load) shows the same figures as Excel (which does).
 from __future__ import annotations
 
 import datetime as dt
+import io
 import math
+import zipfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
+from xml.sax.saxutils import escape
 
 from budget import __version__, layout
 from budget.fiscal import era_code, full_label
@@ -158,7 +161,7 @@ def write_plan_workbook(
     fingerprint = menu_fingerprint(menu)
 
     wb = xlsxwriter.Workbook(target, {"strings_to_formulas": False, "strings_to_urls": False,
-                                      "strings_to_numbers": False})
+                                      "strings_to_numbers": False, "in_memory": True})
     # A fixed creation date: the same inputs give a byte-identical file.
     wb.set_properties({
         "title": f"{full_label(year)} 都道府県計画 {prefecture.label}",
@@ -406,6 +409,44 @@ def _write_guide(ws: Any, fmt: _Formats, year: int, prefecture: Prefecture,
     ws.fit_to_pages(1, 0)
 
 
+# --- Many prefectures: render once, stamp each -------------------------------------------
+# The blank templates of one menu differ only in the prefecture's code and name. Rendering
+# one with placeholder tokens and replacing the tokens in its zip members is ~10× faster than
+# rendering 47 times, and gives byte-identical files (tests compare against direct rendering).
+
+_CODE_TOKEN = "PREFCODE9f3a"
+_NAME_TOKEN = "PREFNAME9f3a"
+_EN_TOKEN = "PREFENGLISH9f3a"
+_PLACEHOLDER = Prefecture(_CODE_TOKEN, _NAME_TOKEN, _EN_TOKEN)
+
+
+def render_blank_master(menu: "pd.DataFrame", *, share_tolerance: int = layout.DEFAULT_SHARE_TOLERANCE,
+                        guide: GuideInfo = GuideInfo()) -> bytes:
+    """A blank workbook of the menu with placeholder tokens where the prefecture goes."""
+    buf = io.BytesIO()
+    write_plan_workbook(buf, menu, _PLACEHOLDER, share_tolerance=share_tolerance, guide=guide)
+    return buf.getvalue()
+
+
+def stamp_prefecture(master: bytes, prefecture: Prefecture) -> bytes:
+    """``master`` with the placeholder tokens replaced by the prefecture's code and names."""
+    replacements = [(_CODE_TOKEN, prefecture.code), (_NAME_TOKEN, prefecture.name_ja),
+                    (_EN_TOKEN, prefecture.name_en)]
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(master)) as src, \
+            zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename.endswith((".xml", ".rels", ".vml")):
+                for token, value in replacements:
+                    data = data.replace(token.encode(), escape(value).encode("utf-8"))
+            # The same member header xlsxwriter writes (in_memory mode).
+            member = zipfile.ZipInfo(info.filename, (1980, 1, 1, 0, 0, 0))
+            member.compress_type = zipfile.ZIP_DEFLATED
+            dst.writestr(member, data)
+    return out.getvalue()
+
+
 def generate_templates(
     menu: "pd.DataFrame",
     prefectures: Iterable[Prefecture],
@@ -417,17 +458,28 @@ def generate_templates(
 ) -> list[Path]:
     """Write one workbook per prefecture into ``out_dir``; returns their paths.
 
-    ``values`` optionally maps a prefecture code to the values to pre-fill.
+    ``values`` optionally maps a prefecture code to the values to pre-fill; prefectures
+    without values get the blank template. Each file is written atomically.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     era = era_code(int(menu["fiscal_year"].iloc[0]))
+    values = values or {}
+    master: bytes | None = None
     paths = []
     for pref in prefectures:
         path = out / layout.template_file_name(pref.code, pref.name_ja, era)
+        if pref.code in values:
+            buf = io.BytesIO()
+            write_plan_workbook(buf, menu, pref, values=values[pref.code],
+                                share_tolerance=share_tolerance, guide=guide)
+            data = buf.getvalue()
+        else:
+            if master is None:
+                master = render_blank_master(menu, share_tolerance=share_tolerance, guide=guide)
+            data = stamp_prefecture(master, pref)
         tmp = path.with_name(f".{path.name}.tmp")
-        write_plan_workbook(tmp, menu, pref, values=(values or {}).get(pref.code),
-                            share_tolerance=share_tolerance, guide=guide)
+        tmp.write_bytes(data)
         tmp.replace(path)
         paths.append(path)
     return paths

@@ -38,23 +38,23 @@ class MenuSchema(pa.DataFrameModel):
         strict = True
         ordered = True
 
-    @pa.dataframe_check(error="every bureau must be one of budget/data/bureaus.csv")
+    @pa.dataframe_check(error="担当課が budget/data/bureaus.csv にありません")
     def bureaus_known(cls, df):
         known = known_bureaus()
         return df["bureaus"].map(
             lambda s: all(b in known for b in s.split(BUREAU_SEPARATOR))
         )
 
-    @pa.dataframe_check(error="start_fy must lie between FY2015 and the menu's year")
+    @pa.dataframe_check(error="開始年度 start_fy は 2015 年度からメニューの年度までです")
     def start_year_in_range(cls, df):
         ok = df["start_fy"].between(FIRST_FUND_YEAR, df["fiscal_year"])
         return ok.fillna(False).astype(bool) | df["start_fy"].isna()
 
-    @pa.dataframe_check(error="a missing start_fy needs a note in provenance")
+    @pa.dataframe_check(error="開始年度が空欄の行は provenance に理由が必要です")
     def missing_start_year_noted(cls, df):
         return df["start_fy"].notna() | (df["provenance"].str.len() > 0)
 
-    @pa.dataframe_check(error="leaf_code must be R<era>-<item_no>[-<sub_item>]")
+    @pa.dataframe_check(error="leaf_code は R<令和年>-<番号2桁>[-<細目>] の形です")
     def leaf_code_matches_item(cls, df):
         expected = (
             "R" + (df["fiscal_year"] - 2018).astype(str) + "-"
@@ -63,15 +63,15 @@ class MenuSchema(pa.DataFrameModel):
         )
         return df["leaf_code"] == expected
 
-    @pa.dataframe_check(error="a menu holds one fiscal year")
+    @pa.dataframe_check(error="1つのメニューは1つの年度です")
     def one_year(cls, df):
         return df["fiscal_year"] == df["fiscal_year"].iloc[0]
 
-    @pa.dataframe_check(error="item numbers must not decrease")
+    @pa.dataframe_check(error="事業番号が昇順ではありません")
     def in_item_order(cls, df):
         return df["item_no"].diff().fillna(0) >= 0
 
-    @pa.dataframe_check(error="an item's name, category and 中項目 are the same on all its leaves")
+    @pa.dataframe_check(error="同じ事業の細目で事業名・区分・中項目が異なります")
     def item_consistent(cls, df):
         cols = ["item_name", "category", "mid_category"]
         n = df.groupby("item_no")[cols].transform("nunique").max(axis=1)

@@ -235,6 +235,14 @@ class Store:
             df[col] = df[col].astype("Int64")
         return df
 
+    def submission_by_sha256(self, sha256: str) -> dict[str, object] | None:
+        """The stored submission with these bytes (a dict of its columns), or None."""
+        cur = self.conn.execute("SELECT * FROM submissions WHERE sha256 = ?", (sha256,))
+        row = cur.fetchone()
+        if row is None:
+            return None
+        return dict(zip((d[0] for d in cur.description), row))
+
     def findings(self, submission_id: int) -> list[Finding]:
         rows = self.conn.execute(
             """SELECT f.code, f.severity, f.message, s.file_name, f.sheet, f.cell, f.leaf_code,

@@ -1,0 +1,235 @@
+"""Return copies: the sender's own workbook with every problem marked, to send back.
+
+The copy is the original bytes loaded with openpyxl (everything openpyxl keeps stays: values,
+formulas, formats, validation, protection, hidden sheets), with
+
+* a first sheet 「エラー一覧」 listing every finding (場所, 重要度, 事業, 入力値, 内容), each row
+  linked to its cell inside the workbook;
+* every problem cell filled (red: error, yellow: warning) and carrying a comment with the
+  Japanese message(s).
+
+Sheet protection is left as the sender had it: openpyxl writes fills and comments on a
+protected sheet without lifting the protection. Text that came from the sender (values,
+messages quoting them) is written as explicit strings, so ``=HYPERLINK(...)`` stays inert text.
+
+A file that failed container triage (empty, not a zip, encrypted, oversized, unsafe XML…) is
+never handed to openpyxl: there is no copy, and ``try_annotate`` says why.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import warnings
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from budget.findings import ERROR, FileReport, Finding
+
+if TYPE_CHECKING:
+    from openpyxl.workbook import Workbook
+
+ERRORS_SHEET = "エラー一覧"
+ERROR_FILL = "FFC7CE"  # light red
+WARNING_FILL = "FFEB9C"  # light yellow
+HEADER_FILL = "DDEBF7"
+SEVERITY_JA = {"error": "エラー", "warning": "警告"}
+COMMENT_AUTHOR = "budget（厚生労働省 自動チェック）"
+
+#: Findings that mean the container itself is unsafe or unreadable: never load those.
+CONTAINER_CODES = {
+    "empty-file": "ファイルが空のため",
+    "not-a-workbook": "Excel ブックではないため",
+    "corrupt-workbook": "ファイルが壊れているため",
+    "encrypted-workbook": "パスワードで暗号化されているため",
+    "legacy-xls": "旧形式 .xls のため",
+    "oversized-workbook": "内容が大きすぎるため",
+    "unsafe-xml": "安全でない XML を含むため",
+}
+
+_CELL = re.compile(r"^\$?([A-Za-z]{1,3})\$?(\d{1,7})$")
+# Characters XML 1.0 cannot carry (openpyxl raises IllegalCharacterError on them).
+_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def return_copy_name(file_name: str, report: FileReport) -> str:
+    """``13_東京都_R5_計画.xlsx`` → ``13_東京都_R5_計画_要修正.xlsx`` (``_要確認`` when only
+    warnings). Always ``.xlsx``: macros are not kept in a return copy."""
+    stem = Path(file_name).stem or "提出ファイル"
+    return f"{stem}_{'要修正' if report.errors else '要確認'}.xlsx"
+
+
+def blocked_reason(report: FileReport) -> str | None:
+    """Why no return copy can be made of this file, or None when one can."""
+    for f in report.findings:
+        if f.code in CONTAINER_CODES:
+            return f"{CONTAINER_CODES[f.code]}、返送用の注記ファイルは作成できません（{f.code}）。"
+    return None
+
+
+def annotate_workbook(content: bytes, report: FileReport, out_path: str | Path) -> Path | None:
+    """Write the annotated return copy of ``content`` to ``out_path``; None when the original
+    cannot be loaded (see ``try_annotate`` for the reason)."""
+    return try_annotate(content, report, out_path)[0]
+
+
+def try_annotate(content: bytes, report: FileReport,
+                 out_path: str | Path) -> tuple[Path | None, str | None]:
+    """(path written, None) or (None, Japanese reason why no copy was made)."""
+    reason = blocked_reason(report)
+    if reason:
+        return None, reason
+    try:
+        wb = _load(content)
+    except Exception as exc:  # noqa: BLE001 - anything openpyxl chokes on means "no copy"
+        return None, (f"元のファイルを読み込めないため、返送用の注記ファイルは作成できません"
+                      f"（{type(exc).__name__}: {_clean(str(exc))[:200]}）。")
+    try:
+        mark_workbook(wb, report)
+        out = Path(out_path)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+        try:
+            wb.save(tmp)
+            os.replace(tmp, out)
+        finally:
+            tmp.unlink(missing_ok=True)
+    except Exception as exc:  # noqa: BLE001 - a sender's oddity must not stop the batch
+        return None, (f"返送用の注記ファイルを書き込めませんでした"
+                      f"（{type(exc).__name__}: {_clean(str(exc))[:200]}）。")
+    return out, None
+
+
+def _load(content: bytes) -> "Workbook":
+    import openpyxl
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "extension is not supported", unknown parts…
+        return openpyxl.load_workbook(io.BytesIO(content), keep_vba=False, keep_links=True,
+                                      rich_text=False, data_only=False)
+
+
+def mark_workbook(wb: "Workbook", report: FileReport) -> None:
+    """Fill and comment every problem cell of ``wb`` and put the 「エラー一覧」 sheet first."""
+    from openpyxl.comments import Comment
+    from openpyxl.styles import PatternFill
+
+    fills = {ERROR: PatternFill("solid", fgColor=ERROR_FILL),
+             "warning": PatternFill("solid", fgColor=WARNING_FILL)}
+    # Group findings by target cell: one fill (the worst severity) and one comment each.
+    by_cell: dict[tuple[str, str], list[Finding]] = {}
+    targets: dict[int, tuple[str, str] | None] = {}
+    for i, f in enumerate(report.findings):
+        target = _target(wb, f)
+        targets[i] = target
+        if target is not None:
+            by_cell.setdefault(target, []).append(f)
+
+    for (sheet, coord), found in by_cell.items():
+        cell = wb[sheet][coord]
+        worst = ERROR if any(f.severity == ERROR for f in found) else "warning"
+        cell.fill = fills[worst]
+        text = "\n\n".join(f"【{SEVERITY_JA.get(f.severity, f.severity)}】{_clean(f.message)}"
+                           for f in found)
+        if cell.comment is not None and cell.comment.text:
+            text += "\n\n――― 元のコメント ―――\n" + cell.comment.text
+        comment = Comment(text[:32000], COMMENT_AUTHOR)
+        comment.width = 360
+        comment.height = min(600, 80 + 18 * max(1, len(text) // 22))
+        cell.comment = comment
+
+    _write_errors_sheet(wb, report, targets)
+
+
+def _target(wb: "Workbook", f: Finding) -> tuple[str, str] | None:
+    """(sheet, top-left coordinate) of a finding's cell in ``wb``, or None."""
+    if not f.sheet or not f.cell or f.sheet not in wb.sheetnames:
+        return None
+    ws = wb[f.sheet]
+    if not hasattr(ws, "merged_cells"):  # a chartsheet
+        return None
+    first = f.cell.split(":")[0]
+    m = _CELL.match(first)
+    if not m:
+        return None
+    coord = f"{m.group(1).upper()}{int(m.group(2))}"
+    for rng in ws.merged_cells.ranges:  # a merged cell's fill and comment live top-left
+        if coord in rng:
+            return f.sheet, rng.start_cell.coordinate
+    return f.sheet, coord
+
+
+def _write_errors_sheet(wb: "Workbook", report: FileReport,
+                        targets: dict[int, tuple[str, str] | None]) -> None:
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.worksheet.hyperlink import Hyperlink
+
+    if ERRORS_SHEET in wb.sheetnames:  # a resubmitted return copy: replace our old list
+        wb.remove(wb[ERRORS_SHEET])
+    ws = wb.create_sheet(ERRORS_SHEET, 0)
+    for other in wb.worksheets:
+        other.sheet_view.tabSelected = False
+    ws.sheet_view.tabSelected = True
+    wb.active = 0
+
+    n_err, n_warn = len(report.errors), len(report.warnings)
+    verdict = ("誤りがあるため受理できません。色の付いたセルを修正して、再提出してください。"
+               if n_err else "受理しましたが、確認が必要な点があります（修正は任意です）。")
+    _text(ws, 1, 1, f"{report.file} の確認結果: エラー {n_err} 件、警告 {n_warn} 件").font = \
+        Font(bold=True, size=13)
+    _text(ws, 2, 1, verdict)
+    _text(ws, 3, 1, "「場所」をクリックすると該当のセルに移動します。赤色はエラー（要修正）、"
+                    "黄色は警告（要確認）です。セルのコメントにも内容を記載しています。")
+    headers = ["場所", "重要度", "事業", "入力値", "内容"]
+    header_row = 5
+    bold = Font(bold=True)
+    head_fill = PatternFill("solid", fgColor=HEADER_FILL)
+    for c, h in enumerate(headers, start=1):
+        cell = _text(ws, header_row, c, h)
+        cell.font, cell.fill = bold, head_fill
+    fills = {ERROR: PatternFill("solid", fgColor=ERROR_FILL),
+             "warning": PatternFill("solid", fgColor=WARNING_FILL)}
+    link_font = Font(color="0563C1", underline="single")
+    wrap = Alignment(wrap_text=True, vertical="top")
+    for i, f in enumerate(report.findings):
+        r = header_row + 1 + i
+        target = targets.get(i)
+        where = f"{f.sheet}!{f.cell}" if f.sheet and f.cell else (f.sheet or "ファイル全体")
+        loc = _text(ws, r, 1, where)
+        if target is not None:
+            sheet, coord = target
+            loc.hyperlink = Hyperlink(ref=loc.coordinate, location=f"{_quote(sheet)}!{coord}",
+                                      tooltip=f"{sheet}!{coord} へ移動")
+            loc.font = link_font
+        elif f.sheet and f.sheet in wb.sheetnames:
+            loc.hyperlink = Hyperlink(ref=loc.coordinate, location=f"{_quote(f.sheet)}!A1")
+            loc.font = link_font
+        sev = _text(ws, r, 2, SEVERITY_JA.get(f.severity, f.severity))
+        sev.fill = fills.get(f.severity, fills["warning"])
+        _text(ws, r, 3, f"{f.leaf_code or ''} {f.leaf_name or ''}".strip())
+        _text(ws, r, 4, f.value or "")
+        _text(ws, r, 5, f.message).alignment = wrap
+    if not report.findings:
+        _text(ws, header_row + 1, 1, "指摘はありません。")
+    for letter, width in zip("ABCDE", (16, 8, 40, 22, 90)):
+        ws.column_dimensions[letter].width = width
+    ws.freeze_panes = f"A{header_row + 1}"
+    if report.findings:
+        ws.auto_filter.ref = f"A{header_row}:E{header_row + len(report.findings)}"
+
+
+def _text(ws: Any, row: int, col: int, value: str) -> Any:
+    """Write ``value`` as a plain string cell: never a formula, whatever it starts with."""
+    cell = ws.cell(row=row, column=col)
+    cell.value = _clean(value)
+    cell.data_type = "s"
+    return cell
+
+
+def _quote(sheet: str) -> str:
+    return "'" + sheet.replace("'", "''") + "'"
+
+
+def _clean(text: str) -> str:
+    return _ILLEGAL.sub("\ufffd", str(text))
