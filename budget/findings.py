@@ -55,6 +55,11 @@ CATALOG: dict[str, Kind] = {
     "unsafe-xml": Kind(
         ERROR, "安全でない XML（DTD・エンティティ宣言）が含まれているため読み込めません。"
         "配布した様式に入力し直して提出してください。", "不正な XML"),
+    "internal-error": Kind(
+        ERROR, "このファイルの確認中に予期しないエラーが発生しました（{detail}）。ファイルの誤りとは"
+        "限りません。厚生労働省の担当者に連絡してください。", "確認中のエラー"),
+    "unreadable-file": Kind(
+        ERROR, "ファイルを読み取れません（{detail}）。", "読み取れないファイル"),
     "not-a-budget-workbook": Kind(
         ERROR, "配布した計画様式ではありません（{detail}）。配布した様式に入力して提出してください。",
         "様式ではない"),
@@ -64,17 +69,25 @@ CATALOG: dict[str, Kind] = {
         "{expected}の様式に入力し直してください。", "年度違い"),
     "prefecture-mismatch": Kind(
         ERROR, "都道府県が一致しません: {detail}。自団体の様式か確認してください。", "都道府県の不一致"),
-    "unknown-prefecture": Kind(ERROR, "様式の都道府県コード「{value}」が不明です。", "不明な都道府県"),
+    "unknown-prefecture": Kind(
+        ERROR, "様式に記録された都道府県コード「{value}」が不明です。配布した様式に入力し直してください。",
+        "不明な都道府県"),
+    "no-menu-for-year": Kind(
+        ERROR, "{found}のメニュー（事業一覧）が登録されていないため、この様式を確認できません"
+        "（登録済み: {known}）。年度が正しいか確認してください。", "メニューのない年度"),
     "old-template-version": Kind(
-        ERROR, "古い様式（版 {found}）です。現在の様式（版 {expected}）に入力し直してください。",
-        "古い様式"),
+        ERROR, "様式の版が違います（このファイルは版 {found}、現在の様式は版 {expected}）。"
+        "現在の様式に入力し直してください。", "様式の版違い"),
     "menu-mismatch": Kind(
         ERROR, "様式のメニュー（事業一覧）が現在のメニューと異なります。"
         "最新の様式に入力し直してください。", "メニューの不一致"),
     "missing-sheet": Kind(ERROR, "シート「{sheet_name}」がありません。", "シートがない"),
     "missing-row": Kind(
-        ERROR, "事業の行がありません（{leaf} が削除されています）。行を削除せず、"
+        ERROR, "{leaf} の行がありません（削除されています）。行を削除せず、"
         "配布した様式に入力し直してください。", "行の削除"),
+    "rows-shifted": Kind(
+        ERROR, "表の見出しが {found} 行目にあります（本来は {expected} 行目）。表より上で行を挿入・削除"
+        "しないでください。", "表の位置ずれ"),
     "duplicate-row": Kind(ERROR, "{leaf} の行が重複しています（{location}）。", "行の重複"),
     "reordered-rows": Kind(
         ERROR, "事業の行の順序が変更されています（{location} に {leaf}）。行の並べ替えはしないでください。",
@@ -86,8 +99,8 @@ CATALOG: dict[str, Kind] = {
         ERROR, "変更できないセルが書き換えられています（{location}: 「{value}」、本来は「{expected}」）。",
         "保護セルの変更"),
     "formula-changed": Kind(
-        ERROR, "計算式のセルが書き換えられています（{location}）。計算式は変更しないでください。",
-        "計算式の変更"),
+        ERROR, "計算式のセルが書き換えられています（{location}: 「{value}」、本来は「{expected}」）。"
+        "計算式は変更しないでください。", "計算式の変更"),
     "sheet-unprotected": Kind(
         WARNING, "シート「{sheet_name}」の保護が解除されています。入力欄以外は変更しないでください。",
         "保護の解除"),
@@ -100,9 +113,11 @@ CATALOG: dict[str, Kind] = {
         "全角数字"),
     "surrounding-space": Kind(
         WARNING, "{location} の前後の空白を取り除きました（「{value}」）。", "前後の空白"),
+    # An error, not a warning: a formula's stored result is never trusted, so the cell would
+    # be read as blank and an amount silently lost.
     "formula-in-input": Kind(
-        WARNING, "{location} に計算式「{value}」が入力されていました。計算式の結果は信用せず、"
-        "値として読み取れないため空欄として扱います。数値を直接入力してください。", "入力欄の計算式"),
+        ERROR, "{location} に計算式「{value}」が入力されています。計算式の結果は読み取らないため、"
+        "値を直接入力してください。", "入力欄の計算式"),
     "leading-formula-character": Kind(
         WARNING, "{location} の文字「{value}」は =、+、-、@ などで始まるため、計算式にならないよう"
         "文字として保存しました。", "式に見える文字"),
@@ -169,7 +184,7 @@ def make(code: str, *, file: str, sheet: str | None = None, cell: str | None = N
     """Build a finding of a catalogued kind, rendering its Japanese message."""
     kind = CATALOG[code]
     location = f"{sheet}!{cell}" if sheet and cell else (sheet or file)
-    leaf = f"{leaf_code} {leaf_name}".strip() if leaf_code else ""
+    leaf = f"{leaf_code or ''} {leaf_name or ''}".strip()
     text_value = None if value is None else str(value)
     message = kind.template.format(location=location, leaf=leaf, value=text_value, **params)
     return Finding(code, kind.severity, message, file, sheet, cell, leaf_code, leaf_name,
