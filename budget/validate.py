@@ -1,0 +1,811 @@
+"""Validate a returned planning workbook: its bytes → trusted plan rows + findings.
+
+``check_bytes`` never raises for what is in the file: every problem becomes a
+``budget.findings.Finding`` pointing at the workbook cell, and ``FileReport.plan`` holds the
+normalised rows when the file could be read far enough. The steps:
+
+1. triage (``budget.container``) and reading (``budget.read``), sheets found by name;
+2. identity, from the hidden ``_meta`` sheet: template version, fiscal year (against
+   ``Settings.fiscal_year``), the menu of that year and its fingerprint, the prefecture
+   (against the visible header cell and the file name's leading code). A wrong year, version
+   or menu stops here: the rows of another template cannot be matched, so the clerk is told
+   to refill the right one;
+3. structure: rows matched by the hidden leaf code (missing, duplicate, reordered, inserted
+   rows), the locked label cells, the formulas of the formula columns and summary rows
+   (checked as text, never as values), sheet protection;
+4. inputs normalised cell by cell, each change a warning (full-width digits, numbers typed as
+   text, surrounding spaces), blank kept apart from 0;
+5. the rules of domain.md §2 by the pandera ``PlanSchema`` (lazily, one pass), its failure
+   cases turned into findings on the cells.
+
+Findings are ordered by sheet, row and column; a cell with an error shows only its errors.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from budget import layout
+from budget.findings import CATALOG, ERROR, FileReport, Finding, make
+from budget.read import Cell, ReadError, Sheet, locate_rows, normalise_formula, number_text
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+#: The largest amount one cell may hold, in 千円 (100億円: more than any one project of the
+#: fund; a larger figure is almost surely typed in 円).
+MAX_AMOUNT = 10_000_000
+#: Beyond this a typed number is not even held (its sums stay exact in Int64).
+_NOT_HELD = 10**15
+
+#: Columns of ``FileReport.plan``.
+PLAN_COLUMNS = ("leaf_code", "excel_row", *layout.MONEY_KEYS, *layout.TEXT_KEYS)
+
+#: Keys of ``_meta`` a workbook cannot be identified without.
+REQUIRED_META = ("template_version", "fiscal_year", "prefecture_code", "menu_fingerprint")
+
+
+@dataclass(frozen=True)
+class Settings:
+    #: 千円, A vs 2/3 of (A+B): a warning past it
+    share_tolerance: int = layout.DEFAULT_SHARE_TOLERANCE
+    fiscal_year: int | None = None  # expected year (--year); None: the file's, which needs a menu
+    menu_path: Path | None = None  # --menu override
+
+
+# --- entry points ------------------------------------------------------------------------
+
+
+def check_file(path: Path, settings: Settings = Settings()) -> FileReport:
+    """Read ``path`` once and check it (see ``check_bytes``)."""
+    return check_files([path], settings)[0]
+
+
+def check_bytes(content: bytes, file_name: str, settings: Settings = Settings()) -> FileReport:
+    """Check one received workbook. Never raises for what is in the file.
+
+    Raises only for wrong *settings* (``UnknownFiscalYear``/``MenuError`` when
+    ``settings.fiscal_year`` has no menu or ``settings.menu_path`` is not a valid menu).
+    """
+    return check_many([(content, file_name)], settings)[0]
+
+
+def check_files(paths: Iterable[str | Path], settings: Settings = Settings()) -> list[FileReport]:
+    """``check_file`` for several files at once (faster: see ``check_many``). A file that
+    cannot be read gets an ``unreadable-file`` report."""
+    items: list[tuple[bytes | None, str, str | None]] = []
+    for path in paths:
+        path = Path(path)
+        try:
+            items.append((path.read_bytes(), path.name, None))
+        except OSError as exc:
+            items.append((None, path.name, exc.strerror or type(exc).__name__))
+    readable = check_many([(c, n) for c, n, _ in items if c is not None], settings)
+    reports = iter(readable)
+    out = []
+    for content, name, why in items:
+        if content is not None:
+            out.append(next(reports))
+        else:
+            report = FileReport(name, "", 0)
+            report.findings.append(make("unreadable-file", file=name, detail=why))
+            out.append(report)
+    return out
+
+
+def check_many(files: Iterable[tuple[bytes, str]],
+               settings: Settings = Settings()) -> list[FileReport]:
+    """Check several received workbooks (``(content, file name)`` pairs), one report each,
+    exactly as ``check_bytes`` would. The plan rules run in one pandera pass over every
+    file's rows: pandera's cost is per call, not per row (≈10 ms a call), so a batch of 47
+    pays it once."""
+    expected_menu = _settings_menu(settings)
+    checks: list[_Check] = []
+    for content, file_name in files:
+        report = FileReport(file_name, hashlib.sha256(content).hexdigest(), len(content))
+        check = _Check(report, settings, expected_menu)
+        check.guarded(check.run, content)
+        checks.append(check)
+    _apply_rules([c for c in checks if c.pending is not None], settings)
+    for check in checks:
+        check.finish()
+    return [c.report for c in checks]
+
+
+def _apply_rules(checks: list[_Check], settings: Settings) -> None:
+    """Run ``PlanSchema`` once over the plans of ``checks`` and hand each its failure cases."""
+    if not checks:
+        return
+    import pandas as pd
+    import pandera.errors
+
+    from budget.schemas import plan_schema
+
+    frames = [c.pending.plan for c in checks]
+    offsets = [0]
+    for frame in frames:
+        offsets.append(offsets[-1] + len(frame))
+    try:
+        combined = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+        plan_schema(settings.share_tolerance).validate(combined, lazy=True)
+        cases = None
+    except pandera.errors.SchemaErrors as exc:
+        cases = exc.failure_cases
+    except Exception as exc:  # noqa: BLE001 - a bug here must not lose a batch
+        for check in checks:
+            check.guarded(_raise, exc)
+        return
+    index = None if cases is None else pd.to_numeric(cases["index"], errors="coerce")
+    if index is not None and index.isna().any():  # a failure of the frame itself: a bug
+        first = cases[index.isna()].iloc[0].to_dict()
+        bug = RuntimeError(f"plan schema failure without a row: {first}")
+        for check in checks:
+            check.guarded(_raise, bug)
+        return
+    for i, check in enumerate(checks):
+        part = None
+        if cases is not None:
+            part = cases[(index >= offsets[i]) & (index < offsets[i + 1])].copy()
+            part["index"] = (index[part.index] - offsets[i]).astype(int)
+        check.guarded(check.rule_findings, part)
+
+
+def _raise(exc: BaseException) -> None:
+    raise exc
+
+
+# --- the menu a file is checked against ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MenuInfo:
+    """What validation needs of a menu, computed once per menu file."""
+
+    fiscal_year: int
+    codes: tuple[str, ...]  # leaf codes in menu order
+    names: dict[str, str]  # leaf code → "事業名 イ 細目名"
+    labels: dict[str, dict[str, str]]  # leaf code → label key → text the locked cell shows
+    fingerprint: str
+    categories: tuple[str, ...]  # 大項目 in order (one subtotal row each)
+
+    def summary_label(self, code: str) -> str:
+        if code == layout.TOTAL_CODE:
+            return "合計"
+        return f"小計（{code.removeprefix(layout.SUBTOTAL_PREFIX)}）"
+
+
+def _settings_menu(settings: Settings) -> MenuInfo | None:
+    """The menu the settings name (--menu, or --year's shipped one), else None."""
+    if settings.menu_path is not None:
+        info = _menu_info(None, str(settings.menu_path), _mtime(settings.menu_path))
+        if settings.fiscal_year is not None and info.fiscal_year != settings.fiscal_year:
+            from budget.errors import MenuError
+
+            raise MenuError(f"メニューファイル {Path(settings.menu_path).name} は "
+                            f"{info.fiscal_year} 年度のものです"
+                            f"（指定は {settings.fiscal_year} 年度）。")
+        return info
+    if settings.fiscal_year is not None:
+        return shipped_menu(settings.fiscal_year)
+    return None
+
+
+def shipped_menu(year: int) -> MenuInfo:
+    """The shipped menu of ``year`` (raises ``UnknownFiscalYear`` when there is none)."""
+    from budget.menu import menu_path
+
+    path = menu_path(year)
+    return _menu_info(year, str(path), _mtime(path))
+
+
+def _mtime(path: str | Path) -> int:
+    try:
+        return os.stat(path).st_mtime_ns
+    except OSError:
+        return 0
+
+
+@lru_cache(maxsize=16)
+def _menu_info(year: int | None, path: str, mtime: int) -> MenuInfo:
+    from budget.generate import displayed_labels, menu_leaves
+    from budget.menu import load_menu, menu_fingerprint
+
+    menu = load_menu(year, path)
+    leaves = menu_leaves(menu)
+    return MenuInfo(
+        fiscal_year=int(menu["fiscal_year"].iloc[0]),
+        codes=tuple(leaf.leaf_code for leaf in leaves),
+        names={leaf.leaf_code: f"{leaf.item_name} {leaf.sub_item_label}".strip()
+               for leaf in leaves},
+        labels={leaf.leaf_code: {k: _label_text(v) for k, v in displayed_labels(leaf).items()}
+                for leaf in leaves},
+        fingerprint=menu_fingerprint(menu),
+        categories=tuple(dict.fromkeys(leaf.category for leaf in leaves)),
+    )
+
+
+def _label_text(value: object) -> str:
+    return "" if value is None else str(value)
+
+
+# --- normalising what people type ----------------------------------------------------------
+Issue = tuple[str, dict[str, Any]]  # (finding code, message params)
+
+_FULLWIDTH = str.maketrans("０１２３４５６７８９，．", "0123456789,.")
+_NEGATIVE = re.compile(r"^[▲△\-−－ー‐‑–—―﹣]\s*(.*)$", re.DOTALL)
+_NUMBER = re.compile(r"^(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?$")
+
+
+def cell_text(cell: Cell | None) -> str | None:
+    """The value of a cell as the sender sees it (a formula as ``=…``), None when empty."""
+    if cell is None:
+        return None
+    if cell.formula is not None:
+        return "=" + cell.formula
+    if cell.value is None:
+        return None
+    if cell.type == "n":
+        return number_text(cell.value)
+    if cell.type == "b":
+        return "TRUE" if cell.value.strip() in ("1", "true") else "FALSE"
+    return cell.value
+
+
+def normalise_amount(cell: Cell | None) -> tuple[int | None, list[Issue]]:
+    """An amount input cell → (whole number or None, issues).
+
+    None is blank (or unusable, with an error issue). Negative numbers and numbers past
+    ``MAX_AMOUNT`` are returned as they are: the plan rules reject them. Conversions are
+    warnings: text that reads as a number (``text-number``, ``fullwidth-number``), spaces
+    around it (``surrounding-space``).
+    """
+    if cell is None or cell.is_empty:
+        return None, []
+    if cell.formula is not None:
+        return None, [("formula-in-input", {})]
+    if cell.type == "n":
+        return _whole(cell.value or "")
+    if not cell.is_text:  # boolean, error value, date
+        return None, [("not-a-number", {})]
+    issues: list[Issue] = []
+    text = cell.value or ""
+    stripped = text.strip()
+    if stripped != text:
+        issues.append(("surrounding-space", {}))
+    if not stripped:
+        return None, issues
+    half = stripped.translate(_FULLWIDTH)
+    kind = "fullwidth-number" if half != stripped else "text-number"
+    sign = ""
+    m = _NEGATIVE.match(half)
+    if m:
+        sign, half = "-", m.group(1).strip()
+    if not _NUMBER.match(half):
+        return None, [("not-a-number", {})]
+    value, errors = _whole(sign + half.replace(",", ""))
+    if errors or value is None:
+        return value, errors
+    if value >= 0:  # a negative is an error of the plan rules: nothing to warn about
+        issues.append((kind, {"normalised": value}))
+    return value, issues
+
+
+def _whole(text: str) -> tuple[int | None, list[Issue]]:
+    """A number's text → (whole number, []) or (None, [error])."""
+    try:
+        d = Decimal(text.strip())
+    except InvalidOperation:
+        return None, [("not-a-number", {})]
+    if not d.is_finite():
+        return None, [("not-a-number", {})]
+    if abs(d) >= _NOT_HELD:
+        return None, [("amount-too-large", {})]
+    if d != d.to_integral_value():
+        return None, [("fractional-amount", {})]
+    return int(d), []
+
+
+def normalise_text(cell: Cell | None) -> tuple[str | None, list[Issue]]:
+    """A text input cell → (text or None, issues). A number becomes its text; surrounding
+    spaces are removed (warning); text that a spreadsheet would run as a formula is kept as
+    text (warning)."""
+    from budget.textsafe import is_formula_like
+
+    if cell is None or cell.is_empty:
+        return None, []
+    if cell.formula is not None:
+        return None, [("formula-in-input", {})]
+    text = cell_text(cell) or ""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    issues: list[Issue] = []
+    stripped = text.strip()
+    if stripped != text:
+        issues.append(("surrounding-space", {}))
+    if not stripped:
+        return None, issues
+    if is_formula_like(stripped):
+        issues.append(("leading-formula-character", {}))
+    return stripped, issues
+
+
+# --- one file ---------------------------------------------------------------------------
+
+
+class _Check:
+    """The checks of one file; collects findings and fills the report."""
+
+    def __init__(self, report: FileReport, settings: Settings, menu: MenuInfo | None) -> None:
+        self.report = report
+        self.settings = settings
+        self.expected_menu = menu
+        self.findings: list[Finding] = []
+        self.sheet_order: dict[str, int] = {layout.PLAN_SHEET: 0}
+        self.pending: _Pending | None = None  # the plan, waiting for the rules
+        self.has_plan = False  # the workbook has a 計画 sheet
+        self.failed = False
+
+    def guarded(self, step, *args) -> None:
+        """Run one step; what the file makes it raise becomes a finding, never an exception."""
+        if self.failed:
+            return
+        try:
+            step(*args)
+        except ReadError as exc:
+            self.failed = True
+            self.add("corrupt-workbook", detail=exc.detail)
+        except Exception as exc:  # noqa: BLE001 - a file must never stop a batch
+            self.failed = True
+            self.add("internal-error", detail=f"{type(exc).__name__}: {str(exc)[:120]}")
+
+    def finish(self) -> None:
+        """Set the plan (when every leaf was matched and the rules ran) and order findings."""
+        pending = self.pending
+        ok = pending is not None and pending.complete and pending.ruled and not self.failed
+        self.report.plan = pending.plan if ok else None
+        self.report.findings = _ordered(self.findings, self.sheet_order)
+
+    def add(self, code: str, *, sheet: str | None = None, cell: str | None = None,
+            leaf: str | None = None, value: object = None, menu: MenuInfo | None = None,
+            **params: object) -> None:
+        name = menu.names.get(leaf) if (menu and leaf) else None
+        self.findings.append(make(code, file=self.report.file, sheet=sheet, cell=cell,
+                                  leaf_code=leaf, leaf_name=name, value=value, **params))
+
+    def header_cell(self, ref: str) -> dict[str, str | None]:
+        """Where a finding about the 計画 sheet's header points: the cell, when the sheet is
+        there."""
+        if self.has_plan:
+            return {"sheet": layout.PLAN_SHEET, "cell": ref}
+        return {"sheet": None, "cell": None}
+
+    # -- the steps ------------------------------------------------------------------------
+
+    def run(self, content: bytes) -> None:
+        from budget.container import inspect_container
+        from budget.read import read_workbook
+
+        report = self.report
+        container, found = inspect_container(content, report.file)
+        self.findings.extend(found)
+        if container is None:
+            return
+        self.sheet_order = {name: i for i, name in enumerate(container.sheets)}
+        if layout.META_SHEET not in container.sheets:
+            self.add("not-a-budget-workbook",
+                     detail=f"様式の識別情報（「{layout.META_SHEET}」シート）がありません")
+            return
+        wb = read_workbook(content, container)
+        self.has_plan = wb.plan is not None
+        menu = self.identify(wb.meta or {}, wb.plan)
+        if menu is None:
+            return
+        if wb.plan is None:
+            self.add("missing-sheet", sheet_name=layout.PLAN_SHEET)
+            return
+        self.check_plan(wb.plan, menu)
+
+    def identify(self, meta: dict[str, str], plan: Sheet | None) -> MenuInfo | None:
+        """Who sent what: set the report's identity; the menu to check against, or None
+        when the file cannot be checked further."""
+        report, settings = self.report, self.settings
+        P = layout.PLAN_SHEET
+        missing = [k for k in REQUIRED_META if not meta.get(k)]
+        if missing:
+            self.add("not-a-budget-workbook", sheet=layout.META_SHEET,
+                     detail=f"様式の識別情報（{', '.join(missing)}）がありません")
+            return None
+        try:
+            year = int(meta["fiscal_year"])
+        except ValueError:
+            self.add("not-a-budget-workbook", sheet=layout.META_SHEET, value=meta["fiscal_year"],
+                     detail=f"年度「{meta['fiscal_year'][:20]}」を読み取れません")
+            return None
+        report.fiscal_year = year
+        report.template_version = meta["template_version"]
+        report.menu_fingerprint = meta["menu_fingerprint"]
+        self.identify_prefecture(meta["prefecture_code"], plan)
+
+        from budget.fiscal import full_label
+
+        if report.template_version != layout.TEMPLATE_VERSION:
+            self.add("old-template-version", value=report.template_version,
+                     found=report.template_version, expected=layout.TEMPLATE_VERSION)
+            return None
+        menu = self.expected_menu
+        expected_year = settings.fiscal_year or (menu.fiscal_year if menu else None)
+        if expected_year is not None and year != expected_year:
+            self.add("wrong-fiscal-year", **self.header_cell(layout.YEAR_CELL), value=year,
+                     expected=_year_label(expected_year), found=_year_label(year))
+            return None
+        if menu is None:
+            from budget.errors import UnknownFiscalYear
+            from budget.fiscal import era_code
+            from budget.menu import shipped_menu_years
+
+            try:
+                menu = shipped_menu(year)
+            except UnknownFiscalYear:
+                known = "、".join(full_label(y) for y in shipped_menu_years()) or "なし"
+                self.add("no-menu-for-year", **self.header_cell(layout.YEAR_CELL),
+                         value=era_code(year), found=_year_label(year), known=known)
+                return None
+        if report.menu_fingerprint != menu.fingerprint:
+            self.add("menu-mismatch", value=report.menu_fingerprint)
+            return None
+        if plan is not None:
+            seen = cell_text(plan.cell(layout.YEAR_CELL)) or ""
+            if seen != full_label(year):
+                self.add("locked-cell-changed", sheet=P, cell=layout.YEAR_CELL, value=seen,
+                         expected=full_label(year))
+        return menu
+
+    def identify_prefecture(self, code: str, plan: Sheet | None) -> None:
+        from budget.prefectures import prefecture_by_code
+
+        P = layout.PLAN_SHEET
+        code = code.strip()
+        if code.isdigit() and len(code) == 1:  # a retyped "01" that became the number 1
+            code = "0" + code
+        pref = prefecture_by_code(code)
+        if pref is None:
+            self.add("unknown-prefecture", **self.header_cell(layout.PREFECTURE_CELL), value=code)
+            return
+        self.report.prefecture_code = pref.code
+        if plan is not None:
+            seen = cell_text(plan.cell(layout.PREFECTURE_CELL)) or ""
+            m = re.match(r"^\s*(\d{1,2})(?!\d)", _halfwidth(seen))
+            if m and m.group(1).zfill(2) != pref.code:
+                shown = prefecture_by_code(m.group(1).zfill(2))
+                self.add("prefecture-mismatch", sheet=P, cell=layout.PREFECTURE_CELL, value=seen,
+                         detail=f"シートの表示は「{seen}」ですが、様式は {pref.label} のものです"
+                         + ("" if shown else "（表示のコードは不明）"))
+            elif seen != pref.label:
+                self.add("locked-cell-changed", sheet=P, cell=layout.PREFECTURE_CELL, value=seen,
+                         expected=pref.label)
+        named = file_name_prefecture(self.report.file)
+        if named is not None and named != pref.code:
+            other = prefecture_by_code(named)
+            shown = other.label if other else named
+            self.add("prefecture-mismatch", **self.header_cell(layout.PREFECTURE_CELL),
+                     value=self.report.file,
+                     detail=f"ファイル名は {shown} を示していますが、"
+                     f"様式は {pref.label} のものです")
+
+    def check_plan(self, sheet: Sheet, menu: MenuInfo) -> None:
+        P = layout.PLAN_SHEET
+        if not sheet.protected:
+            self.add("sheet-unprotected", sheet=P, sheet_name=P)
+        self.check_header(sheet)
+        rows = locate_rows(sheet, menu.codes)
+        structure_ok = self.check_rows(rows, menu)
+        for code in menu.codes:
+            row = rows.first_row(code)
+            if row is not None:
+                self.check_labels(sheet, menu, code, row)
+        if structure_ok:
+            self.check_formulas(sheet, menu, rows)
+        self.check_inputs(sheet, menu, rows, complete=structure_ok or self._matchable(rows, menu))
+
+    def check_header(self, sheet: Sheet) -> None:
+        P = layout.PLAN_SHEET
+        for key, (_label_cell, ref, _label, max_length) in layout.HEADER_INPUTS.items():
+            cell = sheet.cell(ref)
+            text, issues = normalise_text(cell)
+            for code, params in issues:
+                self.add(code, sheet=P, cell=ref, value=cell_text(cell), **params)
+            if text is None:
+                if not any(_severity(code) == ERROR for code, _ in issues):
+                    self.add("missing-contact", sheet=P, cell=ref)
+                continue
+            if len(text) > max_length:
+                self.add("text-too-long", sheet=P, cell=ref, value=text, length=len(text),
+                         max_length=max_length)
+            self.report.header[key] = text
+
+    def check_rows(self, rows, menu: MenuInfo) -> bool:
+        """Missing, duplicate, reordered and inserted rows; True when there are none."""
+        P = layout.PLAN_SHEET
+        A = layout.COLUMNS[0].letter
+        ok = True
+        if rows.header_row is not None and rows.header_row != layout.HEADER_ROW:
+            ok = False
+            self.add("rows-shifted", sheet=P, cell=f"{A}{rows.header_row}",
+                     found=rows.header_row, expected=layout.HEADER_ROW)
+        present = [c for c in menu.codes if rows.leaf_rows.get(c)]
+        for code in menu.codes:
+            found = rows.leaf_rows.get(code, [])
+            if not found:
+                ok = False
+                self.add("missing-row", sheet=P, leaf=code, menu=menu)
+            for row in found[1:]:
+                ok = False
+                self.add("duplicate-row", sheet=P, cell=f"{A}{row}", leaf=code, menu=menu,
+                         value=code)
+        by_row = sorted(present, key=lambda c: rows.leaf_rows[c][0])
+        for want, got in zip(present, by_row):
+            if want != got:
+                ok = False
+                self.add("reordered-rows", sheet=P, cell=f"{A}{rows.leaf_rows[got][0]}",
+                         leaf=got, menu=menu, value=got)
+        for row, code in rows.inserted:
+            ok = False
+            self.add("inserted-row", sheet=P, cell=f"{A}{row}", value=code)
+        return ok
+
+    @staticmethod
+    def _matchable(rows, menu: MenuInfo) -> bool:
+        """Every leaf on exactly one row (the plan can be built, even if rows moved)."""
+        return all(len(rows.leaf_rows.get(c, ())) == 1 for c in menu.codes)
+
+    def check_labels(self, sheet: Sheet, menu: MenuInfo, code: str, row: int) -> None:
+        expected = menu.labels[code]
+        for key in layout.LABEL_KEYS:
+            col = layout.COLUMN[key]
+            cell = sheet.column(col, row)
+            seen = (cell_text(cell) or "").replace("\r\n", "\n")
+            if seen != expected[key]:
+                self.add("locked-cell-changed", sheet=layout.PLAN_SHEET, cell=col.ref(row),
+                         leaf=code, menu=menu, value=seen, expected=expected[key])
+
+    def check_formulas(self, sheet: Sheet, menu: MenuInfo, rows) -> None:
+        """Formula cells must hold the template's formula (as text; results are never read)."""
+        n = len(menu.codes)
+        for code in menu.codes:
+            row = rows.leaf_rows[code][0]
+            for key in layout.FORMULA_KEYS:
+                self._formula(sheet, layout.COLUMN[key], row, layout.row_formula(key, row),
+                              code, menu)
+        for code in [*(layout.SUBTOTAL_PREFIX + c for c in menu.categories), layout.TOTAL_CODE]:
+            found = rows.summary_rows.get(code)
+            if not found:
+                self.findings.append(make("missing-row", file=self.report.file,
+                                          sheet=layout.PLAN_SHEET,
+                                          leaf_name=menu.summary_label(code)))
+                continue
+            for key in layout.MONEY_KEYS:
+                if code == layout.TOTAL_CODE:
+                    formula = layout.total_formula(key, n)
+                else:
+                    formula = layout.subtotal_formula(
+                        key, code.removeprefix(layout.SUBTOTAL_PREFIX), n)
+                self._formula(sheet, layout.COLUMN[key], found[0], formula, None, menu)
+
+    def _formula(self, sheet: Sheet, col: layout.Column, row: int, expected: str,
+                 leaf: str | None, menu: MenuInfo) -> None:
+        cell = sheet.column(col, row)
+        seen = None if cell is None else cell.formula
+        if normalise_formula(seen) != normalise_formula(expected):
+            self.add("formula-changed", sheet=layout.PLAN_SHEET, cell=col.ref(row), leaf=leaf,
+                     menu=menu, value=cell_text(cell) or "（空欄）", expected=expected)
+
+    def check_inputs(self, sheet: Sheet, menu: MenuInfo, rows, complete: bool) -> None:
+        """Normalise every input cell of the leaf rows, build the plan, run the rules."""
+        P = layout.PLAN_SHEET
+        C = layout.COLUMN
+        records: list[dict[str, Any]] = []
+        raw: dict[tuple[int, str], str | None] = {}  # (plan index, key) → text seen
+        bad: set[tuple[int, str]] = set()  # cells with an error (rules involving them skip)
+        any_amount = False
+        for code in menu.codes:
+            row = rows.first_row(code)
+            if row is None:
+                continue
+            i = len(records)
+            rec: dict[str, Any] = {"leaf_code": code, "excel_row": row}
+            for key in layout.AMOUNT_KEYS:
+                cell = sheet.column(C[key], row)
+                value, issues = normalise_amount(cell)
+                raw[(i, key)] = text = cell_text(cell)
+                any_amount = any_amount or value is not None or any(
+                    _severity(issue) == ERROR for issue, _ in issues)
+                for issue, params in issues:
+                    if _severity(issue) == ERROR:
+                        bad.add((i, key))
+                    self.add(issue, sheet=P, cell=C[key].ref(row), leaf=code, menu=menu,
+                             value=text, **params)
+                rec[key] = value
+            for key in layout.TEXT_KEYS:
+                cell = sheet.column(C[key], row)
+                value, issues = normalise_text(cell)
+                raw[(i, key)] = cell_text(cell)
+                for issue, params in issues:
+                    if _severity(issue) == ERROR:
+                        bad.add((i, key))
+                    self.add(issue, sheet=P, cell=C[key].ref(row), leaf=code, menu=menu,
+                             value=cell_text(cell), **params)
+                rec[key] = value
+            for key in layout.FORMULA_KEYS:  # recomputed, never read
+                rec[key] = _recomputed(key, rec)
+            records.append(rec)
+        if not any_amount:
+            self.add("empty-plan", sheet=P)
+        self.pending = _Pending(plan_frame(records), menu, raw, bad, complete)
+
+    def rule_findings(self, cases: pd.DataFrame | None) -> None:
+        """Turn this file's failure cases of ``PlanSchema`` (indexed like its plan) into
+        findings on cells."""
+        pending = self.pending
+        plan, menu, raw, bad = pending.plan, pending.menu, pending.raw, pending.bad
+        pending.ruled = True
+        if cases is None or cases.empty:
+            return
+        P = layout.PLAN_SHEET
+        C = layout.COLUMN
+        cell_cases: list[tuple[int, str, str]] = []  # (plan index, column, check)
+        row_cases: dict[tuple[str, int], None] = {}  # (check, plan index), in order
+        for case in cases.itertuples(index=False):
+            check = str(case.check)
+            if case.schema_context == "Column" and check in _CELL_RULES:
+                cell_cases.append((int(case.index), str(case.column), check))
+            elif case.schema_context == "DataFrameSchema" and check in _ROW_RULES:
+                row_cases.setdefault((check, int(case.index)))
+            else:  # a dtype or column failure: the frame built here is wrong, a bug
+                raise RuntimeError(f"unexpected plan schema failure: {check} {case.column}")
+        for i, key, check in cell_cases:
+            bad.add((i, key))
+            code, row = plan.at[i, "leaf_code"], int(plan.at[i, "excel_row"])
+            params: dict[str, object] = {}
+            if check == "text-too-long":
+                params = {"length": len(plan.at[i, key]), "max_length": C[key].max_length}
+            self.add(check, sheet=P, cell=C[key].ref(row), leaf=code, menu=menu,
+                     value=raw.get((i, key)), **params)
+        for check, i in row_cases:
+            target, involved = _ROW_RULES[check]
+            if any((i, k) in bad for k in involved):
+                continue  # the cell's own error says it; a sum of unusable cells says nothing
+            code, row = plan.at[i, "leaf_code"], int(plan.at[i, "excel_row"])
+            self.add(check, sheet=P, cell=C[target].ref(row), leaf=code, menu=menu,
+                     value=raw.get((i, target)), **self._row_params(check, plan, i))
+
+    def _row_params(self, check: str, plan: pd.DataFrame, i: int) -> dict[str, object]:
+        v = {k: _int_or_none(plan.at[i, k]) for k in layout.AMOUNT_KEYS}
+        if check == "national-share":
+            a, b = v["national"] or 0, v["prefectural"] or 0
+            return {"national": _money(v["national"]), "fund": _money(a + b),
+                    "expected": _decimal(2 * (a + b) / 3), "diff": _decimal(abs(a - 2 * b) / 3),
+                    "tolerance": self.settings.share_tolerance}
+        if check == "public-private-sum":
+            return {"public": _money(v["public"]), "private": _money(v["private"]),
+                    "sum": _money((v["public"] or 0) + (v["private"] or 0)),
+                    "national": _money(v["national"])}
+        return {"commissioned": _money(v["commissioned"]), "private": _money(v["private"])}
+
+
+@dataclass
+class _Pending:
+    """A file's plan rows waiting for the plan rules (run over a whole batch at once)."""
+
+    plan: pd.DataFrame
+    menu: MenuInfo
+    raw: dict[tuple[int, str], str | None]  # (plan index, key) → text seen
+    bad: set[tuple[int, str]]  # cells with an error: the rules reading them stay quiet
+    complete: bool  # every leaf on exactly one row: the plan can be reported
+    ruled: bool = False
+
+
+#: Cell-wise checks of PlanSchema (their names are finding codes).
+_CELL_RULES = {"negative-amount", "amount-too-large", "text-too-long"}
+#: Row checks: finding code → (the cell it points at, the cells it reads).
+_ROW_RULES = {
+    "national-share": ("national", ("national", "prefectural")),
+    "public-private-sum": ("public", ("public", "private", "national")),
+    "commissioned-over-private": ("commissioned", ("commissioned", "private")),
+}
+
+
+def _severity(code: str) -> str:
+    return CATALOG[code].severity
+
+
+def _recomputed(key: str, rec: dict[str, Any]) -> int | None:
+    """総事業費 = A+B+C and 計 = A+B from the inputs: blank when every part is blank."""
+    parts = ("national", "prefectural", "other") if key == "total" else ("national", "prefectural")
+    values = [rec[k] for k in parts]
+    if all(v is None for v in values):
+        return None
+    return sum(v or 0 for v in values)
+
+
+def plan_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
+    """The plan rows as a DataFrame: Int64 amounts (<NA> = blank), text or None."""
+    import pandas as pd
+
+    data: dict[str, Any] = {
+        "leaf_code": pd.Series([r["leaf_code"] for r in records], dtype="str"),
+        "excel_row": pd.Series([r["excel_row"] for r in records], dtype="int64"),
+    }
+    for key in layout.MONEY_KEYS:
+        data[key] = pd.array([r[key] for r in records], dtype="Int64")
+    for key in layout.TEXT_KEYS:
+        data[key] = pd.Series([r[key] for r in records], dtype=object)
+    return pd.DataFrame(data, columns=list(PLAN_COLUMNS))
+
+
+def _int_or_none(value: object) -> int | None:
+    try:
+        import pandas as pd
+
+        return None if pd.isna(value) else int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _money(value: int | None) -> str:
+    return "空欄" if value is None else f"{value:,}"
+
+
+def _decimal(value: float) -> str:
+    return f"{value:,.1f}".removesuffix(".0")
+
+
+def _year_label(year: int) -> str:
+    from budget.fiscal import full_label
+
+    try:
+        return full_label(year)
+    except Exception:  # noqa: BLE001 - an absurd year in a hand-edited file
+        return f"{year}年度"
+
+
+def _halfwidth(text: str) -> str:
+    return text.translate(_FULLWIDTH)
+
+
+_FILE_CODE = re.compile(r"^(\d{1,2})(?!\d)")
+
+
+def file_name_prefecture(file_name: str) -> str | None:
+    """The two-digit prefecture code a file name starts with (``13_東京都…``), or None."""
+    base = re.split(r"[\\/]", file_name)[-1]
+    m = _FILE_CODE.match(_halfwidth(base))
+    if not m:
+        return None
+    code = m.group(1).zfill(2)
+    return code if 1 <= int(code) <= 47 else None
+
+
+def _ordered(findings: list[Finding], sheet_order: dict[str, int]) -> list[Finding]:
+    """By sheet (file-level first), row, column; a cell with an error keeps only errors."""
+    from budget.read import split_ref
+
+    errors = {(f.sheet, f.cell) for f in findings if f.cell and f.severity == ERROR}
+    kept = [f for f in findings
+            if not (f.cell and f.severity != ERROR and (f.sheet, f.cell) in errors)]
+
+    def key(f: Finding) -> tuple[int, int, int]:
+        sheet = -1 if f.sheet is None else sheet_order.get(f.sheet, len(sheet_order))
+        try:
+            row, col = split_ref(f.cell) if f.cell else (0, -1)
+        except ValueError:
+            row, col = 0, -1
+        return sheet, row, col
+
+    return sorted(kept, key=key)

@@ -1,0 +1,272 @@
+"""budget.read: the raw cells of a returned workbook, whoever saved it.
+
+Real workbooks from ``budget.generate`` (xlsxwriter: shared strings), re-saved by openpyxl
+(inline strings, no cached values) and by LibreOffice, plus SpreadsheetML that Excel writes
+but no library call produces (shared formulas, phonetic runs, cells without references),
+made by rewriting the XML of a generated file.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import zipfile
+
+import pytest
+
+from budget import layout
+from budget.container import inspect_container
+from budget.read import (
+    ReadError,
+    column_letter,
+    locate_rows,
+    normalise_formula,
+    number_text,
+    parse_shared_strings,
+    parse_sheet,
+    read_workbook,
+    shift_formula,
+    split_ref,
+    unescape,
+)
+from budget.validate import check_bytes, check_file
+from tests.conftest import CONTACT, edit_workbook, rewrite_parts, write_filled_workbook
+
+NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+SHEET = "xl/worksheets/sheet2.xml"  # 計画 in a generated workbook
+STRINGS = "xl/sharedStrings.xml"
+
+
+def read(path):
+    content = path.read_bytes()
+    container, findings = inspect_container(content, path.name)
+    assert findings == [] and container is not None
+    return read_workbook(content, container)
+
+
+def sheet_xml(body: str, extra: str = "", ns: str = NS) -> bytes:
+    return (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+            f'<worksheet xmlns="{ns}"><sheetData>{body}</sheetData>{extra}</worksheet>').encode()
+
+
+def inputs(wb) -> dict[str, tuple[str, str | None]]:
+    """Every input cell of the leaf rows and the header: ref → (type family, value)."""
+    out = {}
+    refs = [ref for _, ref, _, _ in layout.HEADER_INPUTS.values()]
+    refs += [layout.COLUMN[k].ref(r) for r in layout.leaf_rows(58) for k in layout.INPUT_KEYS]
+    for ref in refs:
+        cell = wb.plan.cell(ref)
+        if cell is not None and not cell.is_empty:
+            value = number_text(cell.value) if cell.type == "n" else cell.value
+            out[ref] = ("text" if cell.is_text else cell.type, value)
+    return out
+
+
+# --- a generated workbook ------------------------------------------------------------------
+
+
+def test_reads_meta_and_plan_of_a_generated_workbook(clean_workbook, menu):
+    from budget.menu import menu_fingerprint
+
+    wb = read(clean_workbook)
+    assert wb.sheet_names == [layout.GUIDE_SHEET, layout.PLAN_SHEET, layout.META_SHEET]
+    assert wb.sheet_states[layout.META_SHEET] == "veryHidden"
+    assert list(wb.meta) == list(layout.META_KEYS)
+    assert {k: wb.meta[k] for k in ("template_version", "fiscal_year", "prefecture_code",
+                                    "menu_fingerprint", "menu_leaf_count")} == {
+        "template_version": layout.TEMPLATE_VERSION, "fiscal_year": "2023",
+        "prefecture_code": "13", "menu_fingerprint": menu_fingerprint(menu),
+        "menu_leaf_count": "58"}
+    plan = wb.plan
+    assert plan.protected
+    assert plan.cell("E2").value == "13 東京都"
+    assert plan.cell("H8")[2:] == ("n", "14316", None)
+    assert plan.cell("O8")[2:] == ("s", "県社会福祉協議会", None)
+    assert plan.cell("G8").formula == "SUM(H8,I8,K8)"
+    assert plan.cell("R8").value == "R5-01"
+    assert plan.cell("H10") is None  # blank input: no cell
+    assert plan.cell(8, 7) == plan.cell("H8") and plan.cell("H8").ref == "H8"
+    assert inputs(wb)["B3"] == ("text", CONTACT["department"])
+
+
+def test_locates_rows_by_their_codes(clean_workbook, menu):
+    wb = read(clean_workbook)
+    rows = locate_rows(wb.plan, menu["leaf_code"])
+    assert rows.header_row == layout.HEADER_ROW
+    assert {c: r for c, r in rows.leaf_rows.items()} == {
+        c: [r] for c, r in zip(menu["leaf_code"], layout.leaf_rows(58))}
+    categories = list(dict.fromkeys(menu["category"]))
+    assert {c: r[0] for c, r in rows.summary_rows.items()} == layout.summary_rows(58, categories)
+    assert rows.inserted == []
+
+
+def test_openpyxl_saved_copy_reads_the_same(clean_workbook, tmp_path):
+    saved = edit_workbook(clean_workbook, lambda ws: None, out=tmp_path / "saved.xlsx")
+    with zipfile.ZipFile(saved) as z:
+        xml = z.read(SHEET).decode()
+    assert 't="inlineStr"' in xml and STRINGS not in z.namelist()  # openpyxl writes inline
+    original, copy = read(clean_workbook), read(saved)
+    assert inputs(copy) == inputs(original)
+    assert copy.meta == original.meta and copy.plan.protected
+    assert copy.plan.cell("G8").formula == "SUM(H8,I8,K8)" and copy.plan.cell("G8").value == ""
+
+
+@pytest.mark.libreoffice
+def test_libreoffice_saved_copy_reads_the_same_cells(clean_workbook, libreoffice_clean_workbook):
+    original, copy = read(clean_workbook), read(libreoffice_clean_workbook)
+    assert inputs(copy) == inputs(original)
+    assert copy.meta == original.meta and copy.plan.protected
+    formulas = {ref: c.formula for ref, c in ((c.ref, c) for c in original.plan.cells.values())
+                if c.formula}
+    assert {c.ref: c.formula for c in copy.plan.cells.values() if c.formula} == formulas
+
+
+# --- SpreadsheetML that Excel writes --------------------------------------------------------
+
+
+def test_shared_formulas_are_expanded(clean_workbook, tmp_path, menu):
+    """Excel stores a filled-down formula once (``t="shared"``) and refers to it below."""
+    def share(xml: str) -> str:
+        def leaf(m: re.Match) -> str:
+            start, col, row, formula = m.group(1), m.group(2), int(m.group(3)), m.group(4)
+            if row > 65:  # subtotal rows keep their own formulas
+                return m.group(0)
+            if row == 8:
+                return f'{start}<f t="shared" ref="{col}8:{col}65" si="{ord(col)}">{formula}</f>'
+            return f'{start}<f t="shared" si="{ord(col)}"/>'
+
+        out, n = re.subn(r'(<c r="([GJ])(\d+)" s="\d+">)<f>([^<]*)</f>', leaf, xml)
+        assert n == 2 * 58 + 2 * 5
+        return out
+
+    path = rewrite_parts(clean_workbook, tmp_path / clean_workbook.name, {SHEET: share})
+    with zipfile.ZipFile(path) as z:
+        assert z.read(SHEET).count(b't="shared"') == 2 * 58
+    wb = read(path)
+    assert wb.plan.cell("G40").formula == "SUM(H40,I40,K40)"
+    assert wb.plan.cell("J65").formula == "SUM(H65,I65)"
+    report = check_file(path)
+    assert report.flatten() == [] and report.accepted
+
+
+def test_phonetic_readings_are_not_part_of_the_text(clean_workbook, tmp_path):
+    """Japanese Excel stores furigana beside typed text (``<rPh>``); they are not the value."""
+    def furigana(xml: str) -> str:
+        old = "<si><t>県社会福祉協議会</t></si>"
+        assert old in xml
+        return xml.replace(old, '<si><r><t>県社会</t></r><r><rPr><b/></rPr><t>福祉協議会</t></r>'
+                                '<rPh sb="0" eb="1"><t>ケン</t></rPh><phoneticPr fontId="1"/></si>')
+
+    path = rewrite_parts(clean_workbook, tmp_path / clean_workbook.name, {STRINGS: furigana})
+    assert read(path).plan.cell("O8").value == "県社会福祉協議会"
+    report = check_file(path)
+    assert report.flatten() == []
+    assert report.plan.loc[0, "implementer"] == "県社会福祉協議会"
+
+
+def test_shared_strings_rich_runs_and_escapes():
+    xml = (f'<sst xmlns="{NS}" count="4" uniqueCount="4">'
+           '<si><t>一</t></si><si><r><t>二</t></r><r><t xml:space="preserve"> 三</t></r></si>'
+           '<si><t>行1_x000D_\n行2</t><rPh sb="0" eb="1"><t>ギョウ</t></rPh></si>'
+           '<si><t/></si></sst>')
+    assert parse_shared_strings(xml.encode()) == ["一", "二 三", "行1\r\n行2", ""]
+
+
+def test_cells_of_every_type_and_without_references():
+    body = ('<row r="3"><c r="B3" t="inlineStr"><is><r><t>担当</t></r><r><t>部署</t></r></is></c>'
+            '<c t="n"><v>12</v></c><c/><c t="b"><v>1</v></c></row>'
+            '<row><c r="A4" t="e"><v>#VALUE!</v></c>'
+            '<c r="B4" t="str"><f>"a"&amp;"b"</f><v>ab</v></c>'
+            '<c r="C4" t="s"><v>1</v></c><c r="D4" s="3"/><c><v>7</v></c></row>')
+    sheet = parse_sheet(sheet_xml(body), ["x", "y"], "計画")
+    assert {c.ref: (c.type, c.value, c.formula) for c in sheet.cells.values()} == {
+        "B3": ("inlineStr", "担当部署", None), "C3": ("n", "12", None), "E3": ("b", "1", None),
+        "A4": ("e", "#VALUE!", None), "B4": ("str", "ab", '"a"&"b"'), "C4": ("s", "y", None),
+        "E4": ("n", "7", None)}
+    assert not sheet.protected and sheet.max_row == 4
+
+
+@pytest.mark.parametrize("attrs, protected", [
+    ('sheet="1" objects="1"', True), ('sheet="true"', True), ('sheet="0"', False), ("", False)])
+def test_sheet_protection(attrs, protected):
+    sheet = parse_sheet(sheet_xml("", f"<sheetProtection {attrs}/>"), [])
+    assert sheet.protected is protected
+
+
+def test_strict_open_xml_namespace_reads_too():
+    xml = sheet_xml('<row r="1"><c r="A1"><v>5</v></c></row>',
+                    ns="http://purl.oclc.org/ooxml/spreadsheetml/main")
+    assert parse_sheet(xml, []).cell("A1").value == "5"
+
+
+@pytest.mark.parametrize("xml", [
+    b'<?xml version="1.0"?><!DOCTYPE w [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;">]>'
+    b'<worksheet xmlns="' + NS.encode() + b'"><sheetData><row r="1"><c r="A1" t="str"><v>&b;</v>'
+    b"</c></row></sheetData></worksheet>",
+    b'<?xml version="1.0"?><!DOCTYPE w SYSTEM "file:///etc/passwd"><worksheet/>',
+])
+def test_any_dtd_is_refused(xml):
+    with pytest.raises(ReadError, match="DTD"):
+        parse_sheet(xml, [])
+    with pytest.raises(ReadError, match="DTD"):
+        parse_shared_strings(xml)
+
+
+def test_billion_laughs_is_refused_at_once():
+    levels = '<!ENTITY a0 "' + "x" * 100 + '">' + "".join(
+        f'<!ENTITY a{i} "' + f"&a{i - 1};" * 10 + '">' for i in range(1, 9))
+    xml = f'<?xml version="1.0"?><!DOCTYPE w [{levels}]><w>&a8;</w>'.encode()
+    start = time.process_time()
+    with pytest.raises(ReadError):
+        parse_sheet(xml, [])
+    assert time.process_time() - start < 1  # nothing was expanded (10**10 bytes if it were)
+
+
+@pytest.mark.parametrize("body, message", [
+    ('<row r="1"><c r="A1" t="s"><v>5</v></c></row>', "存在しない共有文字列"),
+    ('<row r="1"><c r="1A"><v>5</v></c></row>', "セル参照"),
+    ('<row r="1"><c r="A1"><v>5</v></row>', "XML として読めません"),
+])
+def test_malformed_sheets_raise_read_errors(body, message):
+    with pytest.raises(ReadError, match=message):
+        parse_sheet(sheet_xml(body), ["only"], "計画")
+
+
+def test_malformed_sheet_in_a_file_is_a_corrupt_workbook(clean_workbook, tmp_path):
+    path = rewrite_parts(clean_workbook, tmp_path / "x.xlsx",
+                         {SHEET: lambda x: x.replace('<c r="O8" s="15" t="s"><v>',
+                                                     '<c r="O8" s="15" t="s"><v>9', 1)})
+    report = check_bytes(path.read_bytes(), path.name)
+    assert report.flatten() == [["corrupt-workbook", "error", None]]
+    assert "存在しない共有文字列" in report.findings[0].message and report.plan is None
+
+
+# --- small helpers ----------------------------------------------------------------------------
+
+
+def test_formula_text_helpers():
+    assert shift_formula('SUMIF($A$8:$A$65,"B8",G$8:G$65)+LOG10(H8)', 2, 1) == \
+        'SUMIF($A$8:$A$65,"B8",H$8:H$65)+LOG10(I10)'
+    assert normalise_formula("=sum( H8 , I8 )") == normalise_formula("SUM(H8,I8)") == "SUM(H8,I8)"
+    assert normalise_formula('=SUMIF(A1,"基盤 整備",B1)') == 'SUMIF(A1,"基盤 整備",B1)'
+    assert normalise_formula("_xlfn.SUM(A1)") == "SUM(A1)" and normalise_formula(None) is None
+
+
+def test_reference_and_number_helpers():
+    assert [column_letter(i) for i in (0, 7, 17, 25, 26, 701)] == ["A", "H", "R", "Z", "AA", "ZZ"]
+    assert split_ref("H8") == (8, 7) and split_ref("$AA$10") == (10, 26)
+    with pytest.raises(ValueError):
+        split_ref("8H")
+    assert [number_text(t) for t in ("2023", "2023.0", "1.50", "1E+3", "x")] == [
+        "2023", "2023", "1.5", "1000", "x"]
+    assert unescape("a_x000D_b_x005F_x0041_") == "a\rb_x0041_"
+
+
+def test_filled_workbook_factory_writes_what_it_is_given(tmp_path, filled_workbook):
+    path = filled_workbook(tmp_path, prefecture="大阪府", rows={"R5-02": {"other": "１，２"}},
+                           header={})
+    assert path.name == "27_大阪府_R5_計画.xlsx"
+    wb = read(path)
+    assert inputs(wb) == {"K9": ("text", "１，２")}
+    assert wb.meta["prefecture_code"] == "27"
+    assert write_filled_workbook(tmp_path, name="x.xlsx").name == "x.xlsx"
