@@ -175,9 +175,11 @@ def live_rules(row: int, share_tolerance: int) -> dict[str, str]:
             f"=AND({first}<>\"\",OR(ISTEXT({first}),"
             f"AND(ISNUMBER({first}),OR({first}<0,{first}<>INT({first})))))"
         ),
-        # A should be 2/3 of A+B within the tolerance (whole 千円 make it inexact)
+        # A should be 2/3 of A+B within the tolerance (whole 千円 make it inexact); as on
+        # ingest, it applies once A or B is entered, a blank counting 0
         "national-share": (
-            f"=AND(ISNUMBER({a}),ISNUMBER({b}),ABS({a}*3-({a}+{b})*2)>{share_tolerance}*3)"
+            f"=AND(OR(ISNUMBER({a}),ISNUMBER({b})),"
+            f"ABS(N({a})*3-(N({a})+N({b}))*2)>{share_tolerance}*3)"
         ),
         # 公 + 民 = A
         "public-private-sum": f"=AND(OR(ISNUMBER({pub}),ISNUMBER({priv})),N({pub})+N({priv})<>N({a}))",

@@ -218,7 +218,8 @@ def test_conditional_formats_cover_the_rule_columns(plan):
     ranges = {str(cf.sqref): [r.formula[0] for r in cf.rules]
               for cf in plan.conditional_formatting}
     assert ranges[f"H{FIRST}:N{LAST}"][0].startswith("AND(H8<>\"\"")
-    assert "ABS(H8*3-(H8+I8)*2)>2*3" in ranges[f"H{FIRST}:I{LAST}"][0]
+    assert "OR(ISNUMBER(H8),ISNUMBER(I8)),ABS(N(H8)*3-(N(H8)+N(I8))*2)>2*3" in ranges[
+        f"H{FIRST}:I{LAST}"][0]
     assert "N(L8)+N(M8)<>N(H8)" in ranges[f"L{FIRST}:M{LAST}"][0]
     assert "N8>N(M8)" in ranges[f"N{FIRST}:N{LAST}"][0]
 
