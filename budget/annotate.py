@@ -46,6 +46,7 @@ CONTAINER_CODES = {
     "legacy-xls": "旧形式 .xls のため",
     "oversized-workbook": "内容が大きすぎるため",
     "unsafe-xml": "安全でない XML を含むため",
+    "unreadable-file": "ファイルを読み取れないため",
 }
 
 _CELL = re.compile(r"^\$?([A-Za-z]{1,3})\$?(\d{1,7})$")
@@ -53,11 +54,11 @@ _CELL = re.compile(r"^\$?([A-Za-z]{1,3})\$?(\d{1,7})$")
 _ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
-def return_copy_name(file_name: str, report: FileReport) -> str:
+def return_copy_name(file_name: str, has_errors: bool = True) -> str:
     """``13_東京都_R5_計画.xlsx`` → ``13_東京都_R5_計画_要修正.xlsx`` (``_要確認`` when only
     warnings). Always ``.xlsx``: macros are not kept in a return copy."""
     stem = Path(file_name).stem or "提出ファイル"
-    return f"{stem}_{'要修正' if report.errors else '要確認'}.xlsx"
+    return f"{stem}_{'要修正' if has_errors else '要確認'}.xlsx"
 
 
 def blocked_reason(report: FileReport) -> str | None:
@@ -80,7 +81,16 @@ def try_annotate(content: bytes, report: FileReport,
     reason = blocked_reason(report)
     if reason:
         return None, reason
+    # Defence in depth: whoever made ``report``, openpyxl only sees bytes that pass triage.
+    from budget.container import ensure_defused, inspect_container
+
+    container, triage = inspect_container(content, report.file)
+    if container is None:
+        codes = [f.code for f in triage] or ["corrupt-workbook"]
+        return None, blocked_reason(FileReport(report.file, "", 0, list(triage))) or (
+            f"返送用の注記ファイルは作成できません（{codes[-1]}）。")
     try:
+        ensure_defused()
         wb = _load(content)
     except Exception as exc:  # noqa: BLE001 - anything openpyxl chokes on means "no copy"
         return None, (f"元のファイルを読み込めないため、返送用の注記ファイルは作成できません"
@@ -192,11 +202,13 @@ def _write_errors_sheet(wb: "Workbook", report: FileReport,
              "warning": PatternFill("solid", fgColor=WARNING_FILL)}
     link_font = Font(color="0563C1", underline="single")
     wrap = Alignment(wrap_text=True, vertical="top")
+    top = Alignment(vertical="top")
     for i, f in enumerate(report.findings):
         r = header_row + 1 + i
         target = targets.get(i)
         where = f"{f.sheet}!{f.cell}" if f.sheet and f.cell else (f.sheet or "ファイル全体")
         loc = _text(ws, r, 1, where)
+        loc.alignment = top
         if target is not None:
             sheet, coord = target
             loc.hyperlink = Hyperlink(ref=loc.coordinate, location=f"{_quote(sheet)}!{coord}",
@@ -206,15 +218,25 @@ def _write_errors_sheet(wb: "Workbook", report: FileReport,
             loc.hyperlink = Hyperlink(ref=loc.coordinate, location=f"{_quote(f.sheet)}!A1")
             loc.font = link_font
         sev = _text(ws, r, 2, SEVERITY_JA.get(f.severity, f.severity))
+        sev.alignment = top
         sev.fill = fills.get(f.severity, fills["warning"])
-        _text(ws, r, 3, f"{f.leaf_code or ''} {f.leaf_name or ''}".strip())
-        _text(ws, r, 4, f.value or "")
+        _text(ws, r, 3, f"{f.leaf_code or ''} {f.leaf_name or ''}".strip()).alignment = wrap
+        _text(ws, r, 4, f.value or "").alignment = wrap
         _text(ws, r, 5, f.message).alignment = wrap
+        lines = max(_lines(f.message, 90), _lines(f.value or "", 22),
+                    _lines(f"{f.leaf_code or ''} {f.leaf_name or ''}", 40))
+        if lines > 1:
+            ws.row_dimensions[r].height = 14 * lines + 2
     if not report.findings:
         _text(ws, header_row + 1, 1, "指摘はありません。")
     for letter, width in zip("ABCDE", (16, 8, 40, 22, 90)):
         ws.column_dimensions[letter].width = width
     ws.freeze_panes = f"A{header_row + 1}"
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_title_rows = f"{header_row}:{header_row}"
     if report.findings:
         ws.auto_filter.ref = f"A{header_row}:E{header_row + len(report.findings)}"
 
@@ -222,9 +244,17 @@ def _write_errors_sheet(wb: "Workbook", report: FileReport,
 def _text(ws: Any, row: int, col: int, value: str) -> Any:
     """Write ``value`` as a plain string cell: never a formula, whatever it starts with."""
     cell = ws.cell(row=row, column=col)
-    cell.value = _clean(value)
-    cell.data_type = "s"
+    if value:
+        cell.value = _clean(value)
+        cell.data_type = "s"
     return cell
+
+
+def _lines(text: str, width: int) -> int:
+    """Wrapped lines of ``text`` in a column ``width`` characters wide."""
+    from budget.report_text import display_width
+
+    return sum(max(1, -(-display_width(part) // (width - 2))) for part in text.split("\n"))
 
 
 def _quote(sheet: str) -> str:

@@ -3,14 +3,18 @@
 Functions a notebook can call as well as the CLI:
 
 * ``validate_files(paths, settings)`` → one ``FileReport`` per file; stores nothing.
-* ``ingest_folder(folder, db_path, settings, reports_dir)`` → ``IngestRun``: every workbook of
-  the folder validated and saved (one transaction per file), a return copy per rejected file,
-  and the run's Excel report.
+  ``annotate_reports(paths, reports, out_dir)`` writes their return copies.
+* ``ingest_folder(folder, db_path, settings, reports_dir, progress)`` → ``IngestRun``: every
+  file of the folder checked (by forked workers when there are enough files), saved in folder
+  order with one transaction per file, a return copy per rejected file, the run's Excel
+  report. ``ingest_file(store, path, settings)`` does one file.
 * ``submission_status(store, year)`` → the 47 prefectures' state for the year.
 
-A file that cannot be read or parsed never stops the batch and is never lost: its bytes are
-stored with status rejected and the finding that says why. The same bytes twice are one
-submission; the second time is reported 「登録済み（変更なし）」.
+A file that cannot be parsed never stops the batch and is never lost: its bytes are stored
+with status rejected and the finding that says why. (Only a file the operating system will
+not let us read, or one that makes the validator itself fail, is reported without being
+stored, so that a re-run stores it.) The same bytes twice are one submission; the second time
+is reported 「登録済み（変更なし）」 with the verdict stored the first time.
 """
 
 from __future__ import annotations
@@ -18,12 +22,14 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import hashlib
+import itertools
 import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from budget.errors import BudgetError
 from budget.findings import ERROR, WARNING, FileReport, Finding
 
 if TYPE_CHECKING:
@@ -159,6 +165,10 @@ class IngestRun:
 
 Progress = Callable[[Path], None]
 
+#: Below this many files to check, a worker pool costs more than it saves.
+MIN_FILES_FOR_WORKERS = 6
+MAX_WORKERS = 4
+
 
 def ingest_folder(
     folder: str | Path,
@@ -166,41 +176,69 @@ def ingest_folder(
     settings: "Settings | None" = None,
     reports_dir: str | Path | None = "reports",
     progress: Progress | None = None,
+    workers: int | None = None,
 ) -> IngestRun:
     """Validate and store every workbook of ``folder`` (sorted by name), write a return copy
     of each rejected file and the run's report into ``reports_dir`` (None: no files written
-    besides the store). ``progress`` is called with each file's path once it is done."""
+    besides the store). ``progress`` is called with each file's path once it is done.
+
+    Files are checked by ``workers`` forked processes (None: one per core, at most 4, when
+    there are enough files; 0: in this process); each file is then saved here, in folder
+    order, in its own transaction.
+    """
     from budget.store import Store
-    from budget.validate import Settings
+    from budget.validate import Settings, check_bytes
 
     settings = settings or Settings()
+    check_bytes(b"", "", settings)  # wrong settings raise here; warms the menu cache
     folder = Path(folder)
     run = IngestRun(folder, Path(db_path), dt.datetime.now().astimezone())
     files, run.skipped = folder_entries(folder)
     if not files:
         run.finished_at = dt.datetime.now().astimezone()
         return run
+    with Store(db_path) as store, _store_errors(db_path):
+        known = store.sha256s()  # closed again before any fork: children never inherit it
     report_path = None
     if reports_dir is not None:
-        report_path = reserve_report_path(Path(reports_dir), run.stamp)
-        run.returns_dir = report_path.with_name(
-            RETURNS_PREFIX + report_path.stem.removeprefix(REPORT_PREFIX))
+        try:
+            report_path, run.returns_dir = reserve_run_paths(Path(reports_dir), run.stamp)
+        except OSError as exc:
+            from budget.errors import OutputError
 
-    used_names: set[str] = set()
-    with Store(db_path) as store, _store_errors(db_path):
-        for path in files:
-            result = ingest_file(store, path, settings)
-            if run.returns_dir is not None and result.status == "rejected":
-                _return_copy(result, path, run.returns_dir, used_names)
+            raise OutputError(f"取込結果のフォルダ {reports_dir} に書き込めません"
+                              f"（{exc.strerror or exc}）。") from exc
+    copy_names = _copy_names(files)
+    tasks = [(path, None if run.returns_dir is None else run.returns_dir / copy_names[path])
+             for path in files]
+
+    with _checked_files(tasks, settings, known, workers) as checked, \
+            Store(db_path) as store, _store_errors(db_path):
+        for item in checked:
+            result = _save(store, item)
+            if (item.report is None and result.created is False  # known: not checked again
+                    and result.status == "rejected" and item.copy_to is not None):
+                _return_copy(result, item.content, item.copy_to)
             run.results.append(result)
             if progress is not None:
-                progress(path)
+                progress(item.path)
     run.finished_at = dt.datetime.now().astimezone()
+    empty_returns = None
+    if run.returns_dir is not None and not any(run.returns_dir.iterdir()):
+        empty_returns, run.returns_dir = run.returns_dir, None
     if report_path is not None:
         from budget.run_report import write_run_report
 
-        write_run_report(run, report_path)
+        try:
+            write_run_report(run, report_path)
+        except OSError as exc:
+            from budget.errors import OutputError
+
+            raise OutputError(f"登録は完了しましたが、取込結果 {report_path} を書き込めません"
+                              f"（{exc.strerror or exc}）。") from exc
         run.report_path = report_path
+    if empty_returns is not None:  # removed only now: it holds the run's name until then
+        empty_returns.rmdir()
     return run
 
 
@@ -218,35 +256,182 @@ def _store_errors(db_path: str | Path) -> Iterator[None]:
                          ) from exc
 
 
-def ingest_file(store: "Store", path: Path, settings: "Settings") -> FileResult:
-    """Validate and store one file; never raises for what is inside the file."""
+@dataclass
+class _Checked:
+    """One file after checking (in a worker or here), before saving."""
+
+    path: Path
+    copy_to: Path | None  # where its return copy goes if it is rejected
+    content: bytes | None = None  # None: unreadable
+    sha256: str | None = None
+    report: FileReport | None = None  # None: a known duplicate (not checked again) or failure
+    note: str | None = None  # why it could not be read or checked
+    returned: Path | None = None
+    returned_note: str | None = None
+
+
+def _check_one(path: Path, copy_to: Path | None, settings: "Settings",
+               known: frozenset[str] | set[str]) -> _Checked:
+    """Read, hash and (unless stored before) check one file; the return copy of a rejected
+    one is written here too. Never raises for what is in the file."""
     from budget.validate import check_bytes
 
+    item = _Checked(path, copy_to)
     try:
-        content = path.read_bytes()
+        item.content = path.read_bytes()
     except OSError as exc:
-        report = FileReport(path.name, "", 0)
-        return FileResult(path, report, "rejected",
-                          note=f"ファイルを読み取れないため登録できませんでした（{exc.strerror or exc}）。")
-    sha = hashlib.sha256(content).hexdigest()
-    known = store.submission_by_sha256(sha)
-    if known is not None:  # the same bytes were ingested before: nothing changes
-        report = _stored_report(store, known, path.name)
-        return FileResult(path, report, str(known["status"]), int(known["id"]), False)
+        item.note = f"ファイルを読み取れないため登録できませんでした（{exc.strerror or exc}）。"
+        return item
+    item.sha256 = hashlib.sha256(item.content).hexdigest()
+    if item.sha256 in known:
+        return item
     try:
-        report = check_bytes(content, path.name, settings)
-        if report.sha256 != sha:  # the validator hashes what it read: it must be these bytes
-            raise RuntimeError(f"sha256 {report.sha256!r} != {sha!r}")
+        report = check_bytes(item.content, path.name, settings)
+        if report.sha256 != item.sha256:  # the validator hashes what it read: these bytes
+            raise RuntimeError(f"sha256 {report.sha256!r} != {item.sha256!r}")
+    except BudgetError:  # wrong settings: stop the run
+        raise
     except Exception as exc:  # noqa: BLE001 - a bug must not stop the batch or store a verdict
-        report = FileReport(path.name, sha, len(content))
-        return FileResult(path, report, "rejected", note=(
-            "内部エラーのため確認できず、登録しませんでした（"
-            f"{type(exc).__name__}: {str(exc)[:200]}）。開発担当に連絡してください。"))
-    saved = store.save(report, content)
+        item.note = ("内部エラーのため確認できず、登録しませんでした（"
+                     f"{type(exc).__name__}: {str(exc)[:200]}）。開発担当に連絡してください。")
+        return item
+    item.report = report
+    if copy_to is not None and not report.accepted:
+        from budget.annotate import try_annotate
+
+        item.returned, item.returned_note = try_annotate(item.content, report, copy_to)
+    return item
+
+
+# State of a forked worker: set in the parent just before the pool forks.
+_WORKER: dict[str, object] = {}
+
+
+def _watch_parent(parent: int) -> None:
+    """In a worker: exit as soon as the ingest that forked it is gone (killed, even with
+    SIGKILL), instead of waiting forever for work that will never come."""
+    import threading
+    import time
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.2)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="watch-parent", daemon=True).start()
+
+
+def _check_in_worker(task: tuple[Path, Path | None]) -> _Checked:
+    return _check_one(task[0], task[1], _WORKER["settings"], _WORKER["known"])  # type: ignore[arg-type]
+
+
+def worker_count(n_files: int, workers: int | None = None) -> int:
+    """How many processes check ``n_files`` files (0: this process alone)."""
+    import multiprocessing
+    import threading
+
+    if workers is None:
+        # Forking a process that runs other threads (a notebook kernel) can deadlock a child:
+        # check in this process then.
+        if n_files < MIN_FILES_FOR_WORKERS or threading.active_count() > 1:
+            return 0
+        cores = (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+                 else os.cpu_count() or 1)
+        workers = min(cores, MAX_WORKERS)
+    if workers <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+        return 0
+    return min(workers, n_files)
+
+
+@contextlib.contextmanager
+def _checked_files(tasks: list[tuple[Path, Path | None]], settings: "Settings",
+                   known: set[str], workers: int | None) -> Iterator[Iterator[_Checked]]:
+    """The tasks checked, in order: by forked workers or here.
+
+    With workers, the first file is checked here first: that imports and caches everything
+    a check needs (pandera, the schemas, the menu) once, before the fork, so that every worker
+    starts warm and shares those pages instead of importing them again side by side.
+    """
+    n = worker_count(len(tasks), workers)
+    if n == 0:
+        yield (_check_one(path, copy_to, settings, known) for path, copy_to in tasks)
+        return
+    first = _check_one(*tasks[0], settings, known)
+    _WORKER.update(settings=settings, known=frozenset(known))
+    rest = _in_workers(tasks[1:], min(n, len(tasks) - 1))
+    try:
+        yield itertools.chain([first], rest)
+    finally:
+        rest.close()  # shuts the pool down (cancelling what has not started)
+        _WORKER.clear()
+
+
+def _in_workers(tasks: list[tuple[Path, Path | None]], n: int) -> Iterator[_Checked]:
+    """``_check_in_worker`` of each task, in order, by ``n`` forked processes.
+
+    A worker that dies (killed for memory, a crash in a C library) never hangs or stops the
+    batch: the tasks not yet returned are run again by a single worker, so that the file that
+    kills it is the one it was checking; that file is reported, not stored, and the rest go on.
+    """
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    context = multiprocessing.get_context("fork")
+    pending = list(tasks)
+    while pending:
+        pool = ProcessPoolExecutor(n, mp_context=context, initializer=_watch_parent,
+                                   initargs=(os.getpid(),))
+        done = 0
+        try:
+            futures = [pool.submit(_check_in_worker, task) for task in pending]
+            for future in futures:
+                item = future.result()
+                done += 1
+                yield item
+            pending = []
+        except BrokenProcessPool:
+            if n == 1:  # the worker died on the task it was checking: that one
+                path, copy_to = pending[done]
+                yield _Checked(path, copy_to, note=(
+                    "確認中に処理が異常終了したため登録しませんでした（メモリ不足などの可能性が"
+                    "あります）。開発担当に連絡してください。"))
+                done += 1
+            pending, n = pending[done:], 1
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _save(store: "Store", item: _Checked) -> FileResult:
+    """Store a checked file (unless stored before) and say what happened."""
+    path = item.path
+    if item.content is None or (item.report is None and item.note):
+        size = 0 if item.content is None else len(item.content)
+        return FileResult(path, FileReport(path.name, item.sha256 or "", size), "rejected",
+                          note=item.note)
+    if item.report is None:  # the same bytes were ingested before: nothing changes
+        known = store.submission_by_sha256(item.sha256)
+        if known is None:  # pragma: no cover - submissions are never deleted
+            raise RuntimeError(f"submission {item.sha256} vanished")
+        return FileResult(path, _stored_report(store, known, path.name), str(known["status"]),
+                          int(known["id"]), False)
+    saved = store.save(item.report, item.content)
+    status = item.report.status
     if not saved.created:  # another ingest stored the same bytes a moment ago
-        known = store.submission_by_sha256(sha)
-        return FileResult(path, report, str(known["status"]), saved.submission_id, False)
-    return FileResult(path, report, report.status, saved.submission_id, True)
+        status = str(store.submission_by_sha256(item.sha256)["status"])
+    return FileResult(path, item.report, status, saved.submission_id, saved.created,
+                      item.returned, item.returned_note)
+
+
+def ingest_file(store: "Store", path: Path, settings: "Settings",
+                copy_to: Path | None = None) -> FileResult:
+    """Check and store one file (and write its return copy to ``copy_to`` if rejected)."""
+    item = _check_one(path, copy_to, settings, store.sha256s())
+    result = _save(store, item)
+    if item.report is None and result.created is False and result.status == "rejected" \
+            and copy_to is not None:
+        _return_copy(result, item.content, copy_to)
+    return result
 
 
 def _stored_report(store: "Store", row: dict, file_name: str) -> FileReport:
@@ -258,40 +443,40 @@ def _stored_report(store: "Store", row: dict, file_name: str) -> FileReport:
                       row["menu_fingerprint"])
 
 
-def _return_copy(result: FileResult, path: Path, returns_dir: Path, used: set[str]) -> None:
-    from budget.annotate import return_copy_name, try_annotate
+def _copy_names(files: list[Path]) -> dict[Path, str]:
+    """A distinct return-copy name per file of the run (``a.xlsx`` and ``a.xlsm`` differ)."""
+    from budget.annotate import return_copy_name
 
-    if result.submission_id is None:
-        return
-    name = return_copy_name(path.name, result.report)
-    stem, n = name.removesuffix(".xlsx"), 2
-    while name in used:
-        name, n = f"{stem}_{n}.xlsx", n + 1
-    used.add(name)
-    try:
-        content = path.read_bytes()
-    except OSError as exc:
-        result.note = f"返送用ファイルを作成できませんでした（{exc.strerror or exc}）。"
-        return
-    written, reason = try_annotate(content, result.report, returns_dir / name)
-    result.returned = written
+    used: set[str] = set()
+    return {p: _unique(return_copy_name(p.name), used) for p in files}
+
+
+def _return_copy(result: FileResult, content: bytes, copy_to: Path) -> None:
+    from budget.annotate import try_annotate
+
+    result.returned, reason = try_annotate(content, result.report, copy_to)
     if reason:
         result.note = reason
 
 
-def reserve_report_path(reports_dir: Path, stamp: str) -> Path:
-    """A new ``取込結果_<stamp>.xlsx`` in ``reports_dir`` (``_2``… if two runs share a second),
-    created empty so that two runs never pick the same name."""
+def reserve_run_paths(reports_dir: Path, stamp: str) -> tuple[Path, Path]:
+    """(``取込結果_<stamp>.xlsx``, ``返送_<stamp>/``) in ``reports_dir``, ``_2``… when another
+    run took the name in the same second. The return-copy folder is created here (atomically,
+    so that two runs never share it); the report is written at the end of the run."""
     reports_dir.mkdir(parents=True, exist_ok=True)
     n = 1
     while True:
         suffix = "" if n == 1 else f"_{n}"
-        path = reports_dir / f"{REPORT_PREFIX}{stamp}{suffix}.xlsx"
+        n += 1
+        report = reports_dir / f"{REPORT_PREFIX}{stamp}{suffix}.xlsx"
+        returns = reports_dir / f"{RETURNS_PREFIX}{stamp}{suffix}"
+        if report.exists():
+            continue
         try:
-            with open(path, "xb"):
-                return path
+            returns.mkdir()
         except FileExistsError:
-            n += 1
+            continue
+        return report, returns
 
 
 # --- status of the year ----------------------------------------------------------------
@@ -341,12 +526,202 @@ def submission_status(store: "Store", year: int) -> "pd.DataFrame":
 
 
 def local_time(iso: str) -> str:
-    """A stored UTC timestamp as local ``YYYY-MM-DD HH:MM:SS``."""
+    """A stored UTC timestamp in local time, ISO 8601 to the second with its offset."""
     try:
-        return dt.datetime.fromisoformat(iso).astimezone().strftime("%Y-%m-%d %H:%M:%S")
+        return dt.datetime.fromisoformat(iso).astimezone().isoformat(timespec="seconds")
     except (TypeError, ValueError):
         return str(iso or "")
 
 
+def short_time(iso: str) -> str:
+    """``2024-05-01T10:11:12+09:00`` → ``2024-05-01 10:11:12`` (for people)."""
+    return iso[:19].replace("T", " ") if iso else ""
+
+
 def is_db_missing(db_path: str | Path) -> bool:
     return not os.path.exists(db_path)
+
+
+# --- validate: return copies and output ------------------------------------------------
+
+
+Returned = tuple["Path | None", "str | None"]  # (copy written, why not)
+
+
+def annotate_reports(paths: Iterable[str | Path], reports: list[FileReport],
+                     out_dir: str | Path) -> dict[int, Returned]:
+    """A return copy in ``out_dir`` for each report with findings, keyed by report index."""
+    from budget.annotate import return_copy_name, try_annotate
+
+    out = Path(out_dir)
+    used: set[str] = set()
+    done: dict[int, Returned] = {}
+    for i, (path, report) in enumerate(zip(paths, reports)):
+        if not report.findings:
+            continue
+        name = _unique(return_copy_name(report.file, bool(report.errors)), used)
+        try:
+            content = Path(path).read_bytes()
+        except OSError as exc:
+            done[i] = (None, f"ファイルを読み取れません（{exc.strerror or exc}）。")
+            continue
+        if hashlib.sha256(content).hexdigest() != report.sha256:
+            done[i] = (None, "確認の後にファイルが変更されたため、返送用ファイルは作成しませんでした。")
+            continue
+        done[i] = try_annotate(content, report, out / name)
+    return done
+
+
+def _unique(name: str, used: set[str]) -> str:
+    stem, n, candidate = name.removesuffix(".xlsx"), 2, name
+    while candidate in used:
+        candidate, n = f"{stem}_{n}.xlsx", n + 1
+    used.add(candidate)
+    return candidate
+
+
+def report_dict(report: FileReport, returned: Returned | None = None) -> dict[str, object]:
+    """A FileReport as plain JSON-able data (``budget validate --format json``)."""
+    return {
+        "file": report.file, "status": report.status, "accepted": report.accepted,
+        "sha256": report.sha256, "size": report.size, "fiscal_year": report.fiscal_year,
+        "prefecture_code": report.prefecture_code,
+        "template_version": report.template_version,
+        "n_errors": len(report.errors), "n_warnings": len(report.warnings),
+        "findings": [f.to_dict() for f in report.findings],
+        "returned": str(returned[0]) if returned and returned[0] else None,
+        "returned_note": returned[1] if returned else None,
+    }
+
+
+SEVERITY_JA = {"error": "エラー", "warning": "警告"}
+
+
+def verdict_text(status: str, n_errors: int, n_warnings: int) -> str:
+    return f"{STATUS_JA[status]}（エラー {n_errors} 件、警告 {n_warnings} 件）"
+
+
+def findings_table(findings: list[Finding], indent: str = "  ") -> str:
+    from budget.report_text import table
+
+    rows = [(f.location, SEVERITY_JA.get(f.severity, f.severity), f.code, f.message)
+            for f in findings]
+    text = table(["場所", "重要度", "コード", "内容"], rows)
+    return "\n".join(indent + line for line in text.splitlines())
+
+
+def validation_text(reports: list[FileReport],
+                    returned: dict[int, Returned] | None = None) -> str:
+    """What ``budget validate`` prints: per file its verdict, then its findings."""
+    returned = returned or {}
+    out = []
+    for i, r in enumerate(reports):
+        out.append(f"{r.file}: {verdict_text(r.status, len(r.errors), len(r.warnings))}")
+        if r.findings:
+            out.append(findings_table(r.findings))
+        copy, why = returned.get(i, (None, None))
+        if copy is not None:
+            out.append(f"  返送用ファイル: {copy}")
+        elif why:
+            out.append(f"  返送用ファイルなし: {why}")
+        out.append("")
+    n_ok = sum(r.accepted for r in reports)
+    out.append(f"{len(reports)} 件中 受理 {n_ok} 件、差戻し {len(reports) - n_ok} 件")
+    return "\n".join(out)
+
+
+def ingest_text(run: IngestRun) -> str:
+    """What ``budget ingest`` prints after the batch."""
+    from budget.prefectures import all_prefectures
+    from budget.report_text import table
+
+    names = {p.code: p.name_ja for p in all_prefectures()}
+    out = []
+    if run.results:
+        rows = [(r.file, names.get(r.report.prefecture_code or "", r.report.prefecture_code or ""),
+                 r.status_ja, r.n_errors, r.n_warnings, r.stored_ja,
+                 "" if r.submission_id is None else r.submission_id)
+                for r in run.results]
+        out.append(table(["ファイル", "都道府県", "状態", "エラー", "警告", "登録", "提出ID"], rows,
+                         right=[False, False, False, True, True, False, True]))
+        notes = [f"  {r.file}: {r.note}" for r in run.results if r.note]
+        if notes:
+            out += ["", "注記:", *notes]
+    else:
+        out.append(f"フォルダ {run.folder} に取り込むファイルがありません。")
+    if run.skipped:
+        out += ["", "読み飛ばしたもの:", *(f"  {s.path.name}: {s.reason}" for s in run.skipped)]
+    if run.results:
+        new = sum(r.created is True for r in run.results)
+        dup = sum(r.created is False for r in run.results)
+        out += ["", f"{len(run.results)} 件中 受理 {len(run.accepted)} 件、差戻し "
+                    f"{len(run.rejected)} 件（新規登録 {new} 件、{DUPLICATE_JA} {dup} 件）"]
+    if run.report_path is not None:
+        out.append(f"取込結果: {run.report_path}")
+    if run.returns_dir is not None:
+        out.append(f"返送用ファイル: {run.returns_dir}/")
+    return "\n".join(out)
+
+
+# --- status: output ----------------------------------------------------------------------
+
+STATUS_HEADERS_JA = {
+    "prefecture_code": "コード", "prefecture": "都道府県", "status": "状態", "note": "備考",
+    "file_name": "ファイル", "received_at": "受付日時", "n_submissions": "提出回数",
+    "fund_total": "基金計（千円）", "submission_id": "提出ID",
+}
+
+
+def year_status(db_path: str | Path, year: int) -> tuple["pd.DataFrame", str | None]:
+    """``submission_status`` of the store at ``db_path``; a missing store is not created:
+    every prefecture is 未提出 and the note says so."""
+    from budget.store import Store
+
+    if is_db_missing(db_path):
+        with Store(":memory:") as empty:
+            return (submission_status(empty, year),
+                    f"データベース {db_path} はまだありません（budget ingest で作成されます）。")
+    with Store(db_path) as store:
+        return submission_status(store, year), None
+
+
+def status_table(df: "pd.DataFrame", year: int) -> str:
+    from budget.fiscal import full_label
+    from budget.report_text import table
+
+    rows = [(r.prefecture_code, r.prefecture, r.status, r.note, r.file_name,
+             short_time(r.received_at),
+             r.n_submissions, "" if r.fund_total is None or r.fund_total != r.fund_total
+             else f"{int(r.fund_total):,}")
+            for r in df.astype(object).where(df.notna(), None).itertuples(index=False)]
+    counts = df["status"].value_counts()
+    head = (f"{full_label(year)} 提出状況: 受理 {counts.get('受理', 0)}、差戻し "
+            f"{counts.get('差戻し', 0)}、未提出 {counts.get(NOT_SUBMITTED_JA, 0)}（47 都道府県）")
+    total = df["fund_total"].sum()
+    keys = ["prefecture_code", "prefecture", "status", "note", "file_name", "received_at",
+            "n_submissions", "fund_total"]
+    return "\n".join([
+        head,
+        table([STATUS_HEADERS_JA[k] for k in keys], rows,
+              right=[False, False, False, False, False, False, True, True]),
+        f"基金計の合計（受理分）: {int(total):,} 千円",
+    ])
+
+
+def status_json(df: "pd.DataFrame") -> str:
+    import json
+
+    records = df.astype(object).where(df.notna(), None).to_dict(orient="records")
+    return json.dumps(records, ensure_ascii=False, indent=1)
+
+
+def status_csv(df: "pd.DataFrame") -> bytes:
+    """CSV with Japanese headers, UTF-8 with BOM (Excel opens it right); text neutralised."""
+    from budget.textsafe import neutralise
+
+    out = df.copy()
+    out["received_at"] = out["received_at"].map(short_time)
+    for col in ("prefecture", "status", "note", "file_name"):
+        out[col] = out[col].map(neutralise)
+    out = out.rename(columns=STATUS_HEADERS_JA)
+    return out.to_csv(index=False, lineterminator="\r\n").encode("utf-8-sig")

@@ -100,7 +100,10 @@ class Store:
 
     def _migrate(self) -> None:
         with self.transaction():
-            self.conn.executescript(_SCHEMA.replace("CREATE", "\nCREATE"))
+            # executescript would COMMIT the open transaction first: one statement at a time.
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    self.conn.execute(statement)
             row = self.conn.execute(
                 "SELECT value FROM store_meta WHERE key = 'schema_version'").fetchone()
             if row is None:
@@ -152,13 +155,15 @@ class Store:
                   f.value, f.message) for i, f in enumerate(report.findings)],
             )
             if report.accepted:
+                import pandas as pd
+
                 plan = report.plan
                 cols = ["leaf_code", *AMOUNT_COLUMNS, *TEXT_COLUMNS]
-                records = plan[cols].astype(object).where(plan[cols].notna(), None)
+                columns = [[_plain(v, pd.NA) for v in plan[c].tolist()] for c in cols]
                 self.conn.executemany(
                     f"INSERT INTO amounts (submission_id, {', '.join(cols)}) "
                     f"VALUES (?, {', '.join('?' * len(cols))})",
-                    [(sid, *(_plain(v) for v in r)) for r in records.itertuples(index=False)],
+                    [(sid, *row) for row in zip(*columns)],
                 )
             return Saved(sid, created=True)
 
@@ -216,7 +221,7 @@ class Store:
         means not planned) and the text columns."""
         import pandas as pd
 
-        sql = f"""
+        sql = """
         WITH cur AS (
             SELECT id, prefecture_code,
                    ROW_NUMBER() OVER (PARTITION BY prefecture_code
@@ -234,6 +239,10 @@ class Store:
         for col in AMOUNT_COLUMNS:
             df[col] = df[col].astype("Int64")
         return df
+
+    def sha256s(self) -> set[str]:
+        """The SHA-256 of every stored file."""
+        return {r[0] for r in self.conn.execute("SELECT sha256 FROM submissions")}
 
     def submission_by_sha256(self, sha256: str) -> dict[str, object] | None:
         """The stored submission with these bytes (a dict of its columns), or None."""
@@ -265,8 +274,11 @@ class Store:
         return [r[0] for r in rows]
 
 
-def _plain(value: object) -> object:
-    """numpy scalars → Python scalars for sqlite3."""
+def _plain(value: object, na: object) -> object:
+    """A DataFrame cell as sqlite3 takes it: missing (``na``, NaN, None) → None, numpy
+    scalars → Python scalars."""
+    if value is None or value is na or (isinstance(value, float) and value != value):
+        return None
     return value.item() if hasattr(value, "item") else value
 
 

@@ -1,0 +1,453 @@
+"""Aggregate the current accepted plans of a fiscal year: store → summary DataFrames.
+
+Pure pandas: the only I/O is reading the store. ``load_summary`` reads once and returns a
+``Summary`` (the menu, the 47 prefectures' submission status, and the planned rows of the
+included prefectures as a tidy long table); every ``totals_*`` / ``*_matrix`` function turns
+a ``Summary`` into one table. ``budget.report`` writes them.
+
+Rules the tables follow (the summary workbook says them to its readers too):
+
+* A prefecture *plans* a leaf when any of its amount inputs there (国 A, 都道府県 B, その他 C,
+  公, 民, 受託) is non-blank; an entered 0 is a plan of 0. Blank rows are not plans and
+  appear in no table; a sum over nothing but blanks stays blank (NA), never 0.
+* Only each prefecture's current (newest accepted) submission is counted. A prefecture with
+  no accepted submission is *missing* (未提出) or *rejected* (差戻し) and is listed as such,
+  never counted as zero.
+* Each leaf has one *owner* (担当課): its bureau, or for an item with several bureaus one
+  joint owner 「共管: a／b」. Owners partition the leaves, so the bureau totals add up to
+  the grand total and a joint item is counted once.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
+
+from budget import layout
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from budget.store import Store
+
+#: Money columns in the plan workbook's order (G..N); every table carries all of them.
+MONEY_KEYS: tuple[str, ...] = layout.MONEY_KEYS
+#: The amounts a prefecture types; "planned" means any of these is non-blank.
+INPUT_AMOUNT_KEYS: tuple[str, ...] = layout.AMOUNT_KEYS
+TEXT_KEYS: tuple[str, ...] = layout.TEXT_KEYS
+
+MONEY_LABELS: dict[str, str] = {
+    "total": "総事業費 (A+B+C)",
+    "national": "基金 国費 (A)",
+    "prefectural": "基金 都道府県 (B)",
+    "fund": "基金 計 (A+B)",
+    "other": "その他 (C)",
+    "public": "国費 (A) のうち公",
+    "private": "国費 (A) のうち民",
+    "commissioned": "うち受託事業等（再掲）",
+}
+
+STATUS_LABELS: dict[str, str] = {"missing": "未提出", "accepted": "受理", "rejected": "差戻し"}
+
+JOINT_PREFIX = "共管: "
+JOINT_SEPARATOR = "／"
+
+#: Sentences the workbook prints so a reader knows how the figures were made.
+PLANNED_RULE = ("「計画あり」= その事業の金額欄（国 A・都道府県 B・その他 C・公・民・受託）のいずれかに"
+                "入力がある（0 を含む）こと。空欄の事業は計画なしとして数えません。")
+JOINT_RULE = ("複数の担当課が所管する事業（共管事業）は、担当課別の表では「共管: 課名／課名」の1行に"
+              "まとめて計上し、各課の行には含めません（二重計上を避けるため、担当課別の合計は総計と一致します）。")
+MISSING_RULE = ("未提出・差戻しの都道府県は 0 として扱わず、集計から除外しています"
+                "（都道府県別の表では空欄）。")
+
+
+@dataclass
+class Summary:
+    """Everything the summary tables are made from (one fiscal year, one stage)."""
+
+    fiscal_year: int
+    menu: "pd.DataFrame"  # leaves in menu order, plus ``owner`` and ``joint``
+    overview: "pd.DataFrame"  # the 47 prefectures, one row each (see ``submission_overview``)
+    detail: "pd.DataFrame"  # planned rows of included prefectures, joined with the menu
+    sources: "pd.DataFrame"  # the submissions counted, with template version and menu fingerprint
+    menu_fingerprint: str = ""
+    menu_source: str = ""
+    bureau: str | None = None  # set when narrowed to one 担当課 by ``summary_for_bureau``
+    notes: list[str] = field(default_factory=list)  # Japanese warnings about the data
+
+    @property
+    def included(self) -> list[str]:
+        """Codes of the prefectures whose plans are counted."""
+        ov = self.overview
+        return ov.loc[ov["status"] == "accepted", "prefecture_code"].tolist()
+
+    def codes_with_status(self, status: str) -> list[str]:
+        ov = self.overview
+        return ov.loc[ov["status"] == status, "prefecture_code"].tolist()
+
+    def names_with_status(self, status: str) -> list[str]:
+        ov = self.overview
+        return ov.loc[ov["status"] == status, "prefecture_name"].tolist()
+
+    @property
+    def complete(self) -> bool:
+        """True when all 47 prefectures have an accepted plan."""
+        return bool((self.overview["status"] == "accepted").all())
+
+
+# --- Reading ---------------------------------------------------------------------------
+
+
+def owner_label(bureaus: str) -> str:
+    """The one 担当課 a leaf is counted under: ``"a"`` → ``"a"``, ``"a;b"`` → ``"共管: a／b"``."""
+    from budget.menu import bureau_list
+
+    names = bureau_list(bureaus)
+    return names[0] if len(names) == 1 else JOINT_PREFIX + JOINT_SEPARATOR.join(names)
+
+
+def menu_with_owners(menu: "pd.DataFrame") -> "pd.DataFrame":
+    """The menu's leaves with ``owner`` (see ``owner_label``) and ``joint`` (several bureaus)."""
+    from budget.menu import BUREAU_SEPARATOR
+
+    m = menu.reset_index(drop=True).copy()
+    m["owner"] = m["bureaus"].map(owner_label)
+    m["joint"] = m["bureaus"].str.contains(BUREAU_SEPARATOR, regex=False)
+    m["menu_order"] = range(len(m))
+    return m
+
+
+def submission_overview(submissions: "pd.DataFrame") -> "pd.DataFrame":
+    """The 47 prefectures in code order with the submission each one is counted by.
+
+    ``submissions`` is ``Store.current_submissions``. Columns: prefecture_code,
+    prefecture_name, status (missing / accepted / rejected), status_ja (未提出 / 受理 /
+    差戻し), submission_id, file_name, sha256, received_at (of the accepted submission used,
+    or for a rejected prefecture of its newest rejected one), n_submissions, n_rejected,
+    latest_status, latest_file_name, latest_received_at, department, contact_name,
+    n_errors, n_warnings, note (Japanese, e.g. a newer submission was rejected).
+    """
+    import pandas as pd
+
+    from budget.prefectures import all_prefectures
+
+    prefs = pd.DataFrame({"prefecture_code": [p.code for p in all_prefectures()],
+                          "prefecture_name": [p.name_ja for p in all_prefectures()]})
+    cols = ["prefecture_code", "submission_id", "status", "file_name", "sha256", "received_at",
+            "n_submissions", "n_rejected", "latest_status", "latest_file_name",
+            "latest_received_at", "department", "contact_name", "n_errors", "n_warnings"]
+    sub = submissions.reindex(columns=cols)
+    ov = prefs.merge(sub, on="prefecture_code", how="left")
+    ov["status"] = ov["status"].fillna("missing")
+    ov["status_ja"] = ov["status"].map(STATUS_LABELS)
+    for col in ("submission_id", "n_submissions", "n_rejected", "n_errors", "n_warnings"):
+        ov[col] = ov[col].astype("Int64")
+    ov["n_submissions"] = ov["n_submissions"].fillna(0)
+    ov["n_rejected"] = ov["n_rejected"].fillna(0)
+
+    def note(r: "pd.Series") -> str:
+        if r["status"] == "missing":
+            return "提出なし"
+        if r["status"] == "rejected":
+            return f"受理できる提出なし（差戻し {int(r['n_rejected'])} 件）。再提出待ち"
+        if r["latest_status"] == "rejected":
+            return (f"最新の提出（{r['latest_file_name']}、{r['latest_received_at']}）は差戻し。"
+                    "受理済みの提出を集計")
+        return ""
+
+    ov["note"] = ov.apply(note, axis=1).astype("string")
+    return ov
+
+
+def _sources(store: "Store", ids: list[int]) -> "pd.DataFrame":
+    """template_version and menu_fingerprint of the submissions counted (read-only query)."""
+    import pandas as pd
+
+    if not ids:
+        return pd.DataFrame({"submission_id": pd.Series([], dtype="Int64"),
+                             "template_version": pd.Series([], dtype="string"),
+                             "menu_fingerprint": pd.Series([], dtype="string")})
+    marks = ", ".join("?" * len(ids))
+    return pd.read_sql_query(
+        f"SELECT id AS submission_id, template_version, menu_fingerprint, size "
+        f"FROM submissions WHERE id IN ({marks})", store.conn, params=ids,
+    ).astype({"submission_id": "Int64"})
+
+
+_FILE_NAME_CODE = re.compile(r"^(\d{2})_[^_]*_([RH]\d+)_")
+
+
+def attribute_misfiled(store: "Store", fiscal_year: int, overview: "pd.DataFrame", *,
+                       stage: str | None = None) -> "pd.DataFrame":
+    """Mark as 差戻し the "missing" prefectures whose own file name arrived but was rejected
+    under another identity: a neighbour's template sent under this prefecture's name (stored
+    under the neighbour's code), or a file too broken to say whose it is (no code, no year).
+
+    The file name must be ours (``13_東京都_R5_計画.xlsx``: code and the year's era code).
+    Returns a new overview; the rows changed get a note saying why.
+    """
+    from budget.fiscal import era_code
+    from budget.store import PLAN_STAGE
+
+    missing = set(overview.loc[overview["status"] == "missing", "prefecture_code"])
+    if not missing:
+        return overview
+    rows = store.conn.execute(
+        "SELECT id, file_name, sha256, received_at, prefecture_code, fiscal_year, n_errors, "
+        "n_warnings FROM submissions WHERE status = 'rejected' AND stage = ? "
+        "AND (fiscal_year = ? OR fiscal_year IS NULL) ORDER BY received_at DESC, id DESC",
+        (stage or PLAN_STAGE, fiscal_year)).fetchall()
+    era = era_code(fiscal_year)
+    ov = overview.copy()
+    found: dict[str, tuple] = {}
+    counts: dict[str, int] = {}
+    for row in rows:
+        m = _FILE_NAME_CODE.match(row[1])
+        if not m or m.group(1) not in missing or m.group(2) != era or row[4] == m.group(1):
+            continue
+        counts[m.group(1)] = counts.get(m.group(1), 0) + 1
+        found.setdefault(m.group(1), row)
+    names = dict(zip(ov["prefecture_code"], ov["prefecture_name"]))
+    for code, (sid, file_name, sha, received, other, year, n_err, n_warn) in found.items():
+        i = ov.index[ov["prefecture_code"] == code][0]
+        if other:
+            why = (f"ファイル名は本県のものですが、様式は {other} {names.get(other, '')} のもの"
+                   "でした（差戻し）。本県の様式での再提出待ち")
+        else:
+            why = "ファイル名は本県のものですが、ファイルを読み取れませんでした（差戻し）。再提出待ち"
+        ov.loc[i, ["status", "status_ja", "file_name", "sha256", "received_at", "latest_status",
+                   "latest_file_name", "latest_received_at", "note"]] = [
+            "rejected", STATUS_LABELS["rejected"], file_name, sha, received, "rejected",
+            file_name, received, why]
+        ov.loc[i, ["submission_id", "n_submissions", "n_rejected", "n_errors", "n_warnings"]] = [
+            sid, counts[code], counts[code], n_err, n_warn]
+    return ov
+
+
+def planned_mask(amounts: "pd.DataFrame") -> "pd.Series":
+    """True on rows where any amount input is non-blank (see the module docstring)."""
+    return amounts[list(INPUT_AMOUNT_KEYS)].notna().any(axis=1)
+
+
+def load_summary(store: "Store", fiscal_year: int, menu: "pd.DataFrame", *,
+                 stage: str | None = None) -> Summary:
+    """Read the year's current submissions and amounts from the store into a ``Summary``."""
+
+    from budget.menu import menu_fingerprint
+    from budget.prefectures import all_prefectures
+
+    kwargs = {} if stage is None else {"stage": stage}
+    m = menu_with_owners(menu)
+    overview = submission_overview(store.current_submissions(fiscal_year, **kwargs))
+    overview = attribute_misfiled(store, fiscal_year, overview, stage=stage)
+    amounts = store.current_amounts(fiscal_year, **kwargs)
+    notes: list[str] = []
+
+    planned = amounts[planned_mask(amounts)].copy()
+    # The formula columns are the workbook's arithmetic; fill them where a store row lacks them.
+    zero = {k: planned[k].fillna(0) for k in INPUT_AMOUNT_KEYS}
+    planned["total"] = planned["total"].fillna(zero["national"] + zero["prefectural"]
+                                               + zero["other"])
+    planned["fund"] = planned["fund"].fillna(zero["national"] + zero["prefectural"])
+
+    unknown = planned[~planned["leaf_code"].isin(m["leaf_code"])]
+    if len(unknown):
+        for code, leaves in unknown.groupby("prefecture_code")["leaf_code"]:
+            notes.append(f"{code}: メニューにない事業コード {', '.join(sorted(set(leaves)))} の金額は"
+                         "集計していません。")
+        planned = planned[planned["leaf_code"].isin(m["leaf_code"])]
+
+    names = {p.code: p.name_ja for p in all_prefectures()}
+    menu_cols = ["leaf_code", "category", "mid_category", "item_no", "item_name", "sub_item",
+                 "sub_item_name", "bureaus", "owner", "joint", "menu_order"]
+    detail = planned.merge(m[menu_cols], on="leaf_code", how="inner")
+    detail.insert(0, "fiscal_year", fiscal_year)
+    detail.insert(2, "prefecture_name", detail["prefecture_code"].map(names).astype("string"))
+    detail = detail.sort_values(["prefecture_code", "menu_order"], kind="stable")
+    detail = detail.reset_index(drop=True)
+    for col in MONEY_KEYS:
+        detail[col] = detail[col].astype("Int64")
+
+    sources = overview.loc[overview["status"] == "accepted",
+                           ["prefecture_code", "prefecture_name", "submission_id", "file_name",
+                            "sha256", "received_at"]]
+    extra = _sources(store, [int(i) for i in sources["submission_id"]])
+    sources = sources.merge(extra, on="submission_id", how="left").reset_index(drop=True)
+    fingerprint = menu_fingerprint(menu)
+    other_menu = sources[sources["menu_fingerprint"].notna()
+                         & (sources["menu_fingerprint"] != fingerprint)]
+    for r in other_menu.itertuples(index=False):
+        notes.append(f"{r.prefecture_code} {r.prefecture_name}: 提出ファイルのメニュー識別子 "
+                     f"{r.menu_fingerprint} が集計に使ったメニュー（{fingerprint}）と異なります。")
+    return Summary(fiscal_year, m, overview, detail, sources, fingerprint,
+                   str(menu.attrs.get("source", "")), None, notes)
+
+
+def bureaus_of(summary: Summary) -> list[str]:
+    """The single bureaus of the summary's menu, in ``bureaus.csv`` order."""
+    from budget.menu import bureau_list, known_bureaus
+
+    present = {b for s in summary.menu["bureaus"] for b in bureau_list(s)}
+    order = list(known_bureaus())
+    return sorted(present, key=lambda b: (order.index(b) if b in order else len(order), b))
+
+
+def summary_for_bureau(summary: Summary, bureau: str) -> Summary:
+    """The summary narrowed to the leaves a bureau (co-)owns; joint items are kept whole."""
+    from budget.menu import bureau_list
+
+    keep = summary.menu["bureaus"].map(lambda s: bureau in bureau_list(s))
+    menu = summary.menu[keep].reset_index(drop=True)
+    detail = summary.detail[summary.detail["leaf_code"].isin(menu["leaf_code"])]
+    return replace(summary, menu=menu, detail=detail.reset_index(drop=True), bureau=bureau)
+
+
+# --- Tables ----------------------------------------------------------------------------
+
+
+def grand_totals(summary: Summary) -> "pd.Series":
+    """Sum of each money column over every planned row (NA where nothing was entered)."""
+    return summary.detail[list(MONEY_KEYS)].sum(min_count=1)
+
+
+def _grouped(summary: Summary, keys: list[str], frame: "pd.DataFrame") -> "pd.DataFrame":
+    """``frame`` (one row per group, in display order) + the money sums of each group, the
+    share of the grand 基金 (A+B) and the number of prefectures planning in the group."""
+    import pandas as pd
+
+    d = summary.detail
+    g = d.groupby(keys, sort=False, dropna=False)
+    sums = g[list(MONEY_KEYS)].sum(min_count=1)
+    counts = g["prefecture_code"].nunique().rename("n_prefectures")
+    out = frame.merge(sums.reset_index(), on=keys, how="left")
+    out = out.merge(counts.reset_index(), on=keys, how="left")
+    for col in MONEY_KEYS:
+        out[col] = out[col].astype("Int64")
+    out["n_prefectures"] = out["n_prefectures"].fillna(0).astype("Int64")
+    fund = grand_totals(summary)["fund"]
+    out["share"] = (out["fund"].astype("Float64") / fund) if pd.notna(fund) and fund else pd.NA
+    out["share"] = out["share"].astype("Float64")
+    return out.reset_index(drop=True)
+
+
+def totals_by_category(summary: Summary) -> "pd.DataFrame":
+    """One row per 大項目 (区分) in menu order: category, n_leaves, money, share, n_prefectures."""
+    m = summary.menu
+    frame = m.groupby("category", sort=False).size().rename("n_leaves").reset_index()
+    return _grouped(summary, ["category"], frame)
+
+
+def totals_by_mid_category(summary: Summary) -> "pd.DataFrame":
+    """One row per (大項目, 中項目) in order of first appearance in the menu.
+
+    A blank 中項目 (item 40 of R5) is its own group, labelled by ``mid_category`` "".
+    """
+    m = summary.menu
+    frame = (m.groupby(["category", "mid_category"], sort=False).size()
+             .rename("n_leaves").reset_index())
+    return _grouped(summary, ["category", "mid_category"], frame)
+
+
+def totals_by_leaf(summary: Summary) -> "pd.DataFrame":
+    """One row per menu leaf (item or sub-item) in menu order, unplanned leaves included."""
+    m = summary.menu
+    frame = m[["leaf_code", "category", "mid_category", "item_no", "item_name", "sub_item",
+               "sub_item_name", "bureaus", "owner", "joint"]]
+    return _grouped(summary, ["leaf_code"], frame)
+
+
+def totals_by_bureau(summary: Summary) -> "pd.DataFrame":
+    """One row per owner (担当課, or 共管 of several): owners partition the leaves, so the
+    rows add up to the grand total. Single bureaus first (``bureaus.csv`` order), then joint
+    owners in menu order. Columns: owner, joint, n_leaves, money, share, n_prefectures."""
+    m = summary.menu
+    order = {b: i for i, b in enumerate(bureaus_of(summary))}
+    frame = (m.groupby(["owner", "joint"], sort=False).size().rename("n_leaves").reset_index())
+    frame["_order"] = [
+        (1, j) if joint else (0, order.get(owner, len(order)))
+        for j, (owner, joint) in enumerate(zip(frame["owner"], frame["joint"]))
+    ]
+    frame = frame.sort_values("_order", kind="stable").drop(columns="_order")
+    return _grouped(summary, ["owner"], frame.reset_index(drop=True))
+
+
+def totals_by_prefecture(summary: Summary) -> "pd.DataFrame":
+    """The 47 prefectures in code order: status, money (NA when not included), share of the
+    grand 基金 (A+B), n_leaves (leaves planned; NA when not included)."""
+    ov = summary.overview
+    frame = ov[["prefecture_code", "prefecture_name", "status", "status_ja"]]
+    out = _grouped(summary, ["prefecture_code"], frame)
+    n = summary.detail.groupby("prefecture_code")["leaf_code"].nunique()
+    out["n_leaves"] = out["prefecture_code"].map(n).astype("Int64")
+    included = out["status"] == "accepted"
+    out.loc[included, "n_leaves"] = out.loc[included, "n_leaves"].fillna(0)
+    return out.drop(columns="n_prefectures")
+
+
+def prefecture_leaf_matrix(summary: Summary, key: str = "fund") -> "pd.DataFrame":
+    """47 prefectures (index: code) × menu leaves (columns: leaf codes in menu order) of one
+    money column (default 基金 A+B). Blank where a prefecture plans nothing there or is not
+    included."""
+    return _matrix(summary, "leaf_code", summary.menu["leaf_code"].tolist(), key)
+
+
+def prefecture_category_matrix(summary: Summary, key: str = "fund") -> "pd.DataFrame":
+    """47 prefectures × 大項目 (in menu order) of one money column."""
+    cats = list(dict.fromkeys(summary.menu["category"]))
+    return _matrix(summary, "category", cats, key)
+
+
+def _matrix(summary: Summary, column: str, order: list[str], key: str) -> "pd.DataFrame":
+    d = summary.detail
+    sums = d.groupby(["prefecture_code", column])[key].sum(min_count=1)  # blank stays blank
+    wide = sums.unstack(column) if len(sums) else sums.to_frame().iloc[:, :0]
+    wide = wide.reindex(index=summary.overview["prefecture_code"].tolist(), columns=order)
+    wide.index.name = "prefecture_code"
+    wide.columns.name = column
+    return wide.astype("Int64")
+
+
+def headline_figures(summary: Summary) -> "pd.DataFrame":
+    """The 総括 rows: key, label, value (千円, NA when nothing was entered)."""
+    import pandas as pd
+
+    totals = grand_totals(summary)
+    order = ["total", "fund", "national", "prefectural", "other", "public", "private",
+             "commissioned"]
+    return pd.DataFrame({
+        "key": order,
+        "label": [MONEY_LABELS[k] for k in order],
+        "value": pd.array([totals[k] for k in order], dtype="Int64"),
+    })
+
+
+#: Columns of the tidy long table, with their Japanese headers (the CSV header row).
+TIDY_COLUMNS: dict[str, str] = {
+    "fiscal_year": "年度",
+    "prefecture_code": "都道府県コード",
+    "prefecture_name": "都道府県",
+    "leaf_code": "事業コード",
+    "item_no": "事業番号",
+    "item_name": "事業名",
+    "sub_item": "細目",
+    "sub_item_name": "細目名",
+    "category": "区分（大項目）",
+    "mid_category": "中項目",
+    "owner": "担当課",
+    **{k: f"{MONEY_LABELS[k]}（千円）" for k in MONEY_KEYS},
+    "implementer": "事業の実施主体",
+    "output": "事業量・アウトプット指標",
+    "remarks": "備考",
+    "submission_id": "提出ID",
+}
+
+
+def tidy_table(summary: Summary) -> "pd.DataFrame":
+    """One row per planned (prefecture, leaf) of the included prefectures: the columns of
+    ``TIDY_COLUMNS`` (money in 千円, NA = blank). Text is as the prefecture typed it."""
+    d = summary.detail
+    out = d.reindex(columns=list(TIDY_COLUMNS)).copy()
+    out["item_no"] = out["item_no"].astype("Int64")
+    out["submission_id"] = out["submission_id"].astype("Int64")
+    return out.reset_index(drop=True)

@@ -1,0 +1,318 @@
+"""The whole yearly cycle on built-in sample data: ``budget demo``.
+
+``sample_plans(menu, seed)`` makes plausible filled-in plans for the prefectures (seeded:
+the same seed gives the same figures), ``PLANTED`` lists the realistic mistakes a few of them
+make, and ``run_demo(folder, seed)`` writes the templates and the returned workbooks,
+ingests them into a fresh store and writes the summary reports.
+
+The sample figures are invented. Each prefecture plans a subset of the menu, with amounts
+scaled by an approximate population (2020 census, 万人) so that Tokyo, Kanagawa and Osaka
+plan more than Tottori; amounts keep the money rules of ``domain.md`` §2:
+A = round(2/3·(A+B)), 公 + 民 = A, 受託 ≤ 民.
+"""
+
+from __future__ import annotations
+
+import random
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from budget import layout
+from budget.errors import UsageError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from budget.findings import FileReport
+    from budget.generate import PlanValues
+    from budget.ingest import IngestRun
+    from budget.report import AggregateRun
+
+DEFAULT_SEED = 2023
+DEMO_YEAR = 2023
+MARKER = ".budget-demo"  # a folder with this file was made by ``budget demo`` and may be redone
+
+#: Approximate population (万人, 2020 census, rounded) by prefecture code.
+POPULATION: dict[str, int] = {
+    "01": 522, "02": 124, "03": 121, "04": 230, "05": 96, "06": 107, "07": 183, "08": 287,
+    "09": 193, "10": 194, "11": 734, "12": 628, "13": 1405, "14": 924, "15": 220, "16": 103,
+    "17": 113, "18": 77, "19": 81, "20": 205, "21": 198, "22": 363, "23": 754, "24": 177,
+    "25": 141, "26": 258, "27": 884, "28": 547, "29": 132, "30": 92, "31": 55, "32": 67,
+    "33": 189, "34": 280, "35": 134, "36": 72, "37": 95, "38": 133, "39": 69, "40": 514,
+    "41": 81, "42": 131, "43": 174, "44": 112, "45": 107, "46": 159, "47": 147,
+}
+
+#: 基金 (A+B) in 千円 a prefecture of ~130万人 typically plans for a leaf; others 6,000.
+LEAF_BASE: dict[str, int] = {
+    "R5-01": 3_000, "R5-02": 2_000, "R5-13-イ": 10_000, "R5-15-イ": 8_000,
+    "R5-16-ロ": 30_000, "R5-18-イ": 15_000, "R5-18-ハ": 9_000, "R5-24-イ": 9_000,
+    "R5-34-ロ": 60_000, "R5-34-ハ": 80_000, "R5-34-ニ": 20_000, "R5-36": 12_000,
+    "R5-40": 50_000,
+}
+DEFAULT_BASE = 6_000
+#: Leaves almost every prefecture plans.
+COMMON_LEAVES = frozenset({"R5-01", "R5-18-イ", "R5-24-イ", "R5-26", "R5-34-ロ", "R5-34-ハ",
+                           "R5-40"})
+
+IMPLEMENTERS = (
+    "{pref}社会福祉協議会", "{pref}（委託：民間事業者）", "{pref}介護福祉士会",
+    "{pref}老人福祉施設協議会", "介護福祉士養成施設", "市町村", "介護サービス事業所",
+    "{pref}看護協会", "{pref}（直営）", "{pref}福祉人材センター",
+)
+OUTPUTS = (
+    ("研修受講者", "人", 40, 400), ("補助事業所数", "か所", 10, 120), ("相談件数", "件", 100, 900),
+    ("説明会・セミナー", "回", 2, 24), ("参加者", "人", 50, 600), ("貸付件数", "件", 10, 150),
+    ("導入事業所数", "か所", 5, 200),
+)
+REMARKS = ("", "", "", "新規", "拡充", "R4から継続", "一部市町村補助", "")
+FAMILY_NAMES = ("佐藤", "鈴木", "高橋", "田中", "伊藤", "渡辺", "山本", "中村", "小林", "加藤")
+GIVEN_NAMES = ("花子", "太郎", "由美", "健一", "直子", "誠", "恵", "大輔")
+
+
+@dataclass(frozen=True)
+class Planted:
+    """A mistake the demo plants in one prefecture's file, and what ingest should say."""
+
+    prefecture_code: str
+    what: str  # Japanese description
+    outcome: str  # "rejected" or "accepted" (accepted with a warning)
+    finding_code: str
+    leaf_code: str | None = None
+    column: str | None = None  # layout column key of the cell, when a cell is concerned
+
+    def cell(self, menu: "pd.DataFrame") -> str | None:
+        """``"I12"``: where the finding points (None when not a cell)."""
+        if self.leaf_code is None or self.column is None:
+            return None
+        row = layout.FIRST_DATA_ROW + menu["leaf_code"].tolist().index(self.leaf_code)
+        return layout.COLUMN[self.column].ref(row)
+
+
+#: Prefectures that send nothing (和歌山県, 鹿児島県).
+MISSING = ("30", "46")
+#: Who sent the neighbour's workbook: 佐賀県 filled in 長崎県's template.
+WRONG_TEMPLATE = ("41", "42")
+
+
+@dataclass
+class DemoRun:
+    folder: Path
+    seed: int
+    templates: list[Path]
+    inputs: list[Path]
+    planted: list[Planted]
+    ingest: "IngestRun"
+    aggregate: "AggregateRun"
+    db_path: Path
+    missing: tuple[str, ...] = field(default=MISSING)
+
+
+def _pick_leaf(rows: dict[str, dict[str, Any]], rng: random.Random,
+               need: Callable[[dict[str, Any]], bool] = lambda r: True) -> str:
+    candidates = [code for code, r in rows.items() if r and need(r)]
+    return rng.choice(sorted(candidates))
+
+
+def sample_plan(menu: "pd.DataFrame", code: str, rng: random.Random) -> "PlanValues":
+    """One prefecture's plausible plan (no mistakes)."""
+    from budget.generate import PlanValues
+    from budget.prefectures import prefecture_by_code
+
+    pref = prefecture_by_code(code)
+    assert pref is not None
+    weight = POPULATION[code] / 130
+    scale = weight ** 0.85
+    p_plan = min(0.8, 0.4 + 0.2 * min(weight, 2.0))
+    rows: dict[str, dict[str, Any]] = {}
+    for leaf in menu["leaf_code"]:
+        if rng.random() > (0.95 if leaf in COMMON_LEAVES else p_plan):
+            continue
+        fund = max(100, round(LEAF_BASE.get(leaf, DEFAULT_BASE) * scale
+                              * rng.lognormvariate(0, 0.35)))
+        national = round(fund * 2 / 3)
+        row: dict[str, Any] = {"national": national, "prefectural": fund - national}
+        if rng.random() < 0.25:
+            row["other"] = round(fund * rng.uniform(0.1, 0.6))
+        mode = rng.random()
+        public = 0 if mode < 0.4 else national if mode < 0.6 else round(national
+                                                                         * rng.uniform(0.1, 0.9))
+        row["public"], row["private"] = public, national - public
+        if row["private"] > 0 and rng.random() < 0.5:
+            row["commissioned"] = round(row["private"] * rng.uniform(0.3, 1.0))
+        row["implementer"] = rng.choice(IMPLEMENTERS).format(pref=pref.name_ja)
+        label, unit, lo, hi = rng.choice(OUTPUTS)
+        row["output"] = f"{label} {round(rng.randint(lo, hi) * max(0.5, weight ** 0.7))}{unit}"
+        remark = rng.choice(REMARKS)
+        if remark:
+            row["remarks"] = remark
+        rows[leaf] = row
+    if not rows:  # every prefecture plans something
+        rows["R5-01"] = {"national": 2000, "prefectural": 1000, "public": 2000, "private": 0}
+    header = {
+        "department": f"{pref.name_ja} 健康福祉部 高齢者福祉課",
+        "contact_name": f"{rng.choice(FAMILY_NAMES)} {rng.choice(GIVEN_NAMES)}",
+        "phone": f"0{rng.randint(11, 99)}-{rng.randint(100, 999)}-{rng.randint(1000, 9999)}",
+        "email": f"kaigo-jinzai@pref.{pref.name_en.lower()}.example.jp",
+    }
+    return PlanValues(header=header, rows=rows)
+
+
+def sample_plans(menu: "pd.DataFrame", seed: int = DEFAULT_SEED,
+                 ) -> tuple[dict[str, "PlanValues"], list[Planted]]:
+    """The plans of the prefectures that submit (all but ``MISSING``), with the ``PLANTED``
+    mistakes applied; returns (values by prefecture code, the mistakes planted)."""
+    from budget.prefectures import all_prefectures
+
+    rng = random.Random(seed)
+    plans = {p.code: sample_plan(menu, p.code, rng) for p in all_prefectures()
+             if p.code not in MISSING}
+    planted: list[Planted] = []
+
+    # 秋田県: a negative typed the Japanese way, in 都道府県 (B).
+    rows = plans["05"].rows
+    leaf = _pick_leaf(rows, rng)
+    rows[leaf]["prefectural"] = "▲500"
+    planted.append(Planted("05", "都道府県 (B) に「▲500」（マイナス）を入力", "rejected",
+                           "negative-amount", leaf, "prefectural"))
+    # 山梨県: 公 + 民 does not add up to 国 (A).
+    rows = plans["19"].rows
+    leaf = _pick_leaf(rows, rng, lambda r: r["national"] > 200)
+    rows[leaf]["public"] += 100
+    planted.append(Planted("19", "公 + 民 が 国 (A) と一致しない（公を 100 多く入力）", "rejected",
+                           "public-private-sum", leaf, "public"))
+    # 島根県: a full-width number with a full-width comma, typed as text.
+    rows = plans["32"].rows
+    leaf = _pick_leaf(rows, rng)
+    rows[leaf]["other"] = "１，２３４"
+    planted.append(Planted("32", "その他 (C) に全角の「１，２３４」を入力（1234 として受理、警告）",
+                           "accepted", "fullwidth-number", leaf, "other"))
+    # 愛媛県: 国 (A) 10 千円 off the 2/3 share (公+民 kept equal to A): a warning.
+    rows = plans["38"].rows
+    leaf = _pick_leaf(rows, rng, lambda r: r["prefectural"] > 50)
+    rows[leaf]["national"] += 10
+    rows[leaf]["prefectural"] -= 10
+    rows[leaf]["private"] += 10
+    planted.append(Planted("38", "国 (A) が 基金計 (A+B) の3分の2から 10 千円ずれている（警告）",
+                           "accepted", "national-share", leaf, "national"))
+    # 佐賀県: filled in 長崎県's workbook and sent it under its own file name.
+    planted.append(Planted(WRONG_TEMPLATE[0], "長崎県の様式に入力し、佐賀県のファイル名で提出",
+                           "rejected", "prefecture-mismatch"))
+    return plans, planted
+
+
+def synthetic_submission(menu: "pd.DataFrame", prefecture_code: str, values: "PlanValues", *,
+                         fiscal_year: int | None = None, file_name: str | None = None,
+                         ) -> tuple["FileReport", bytes]:
+    """An accepted ``FileReport`` (and stand-in file bytes) carrying ``values`` as if a
+    workbook had been read and validated: for filling a store fast (benchmarks, tests)
+    without writing or reading workbooks. Amount values must be ints or None."""
+    import hashlib
+    import json
+
+    import pandas as pd
+
+    from budget.findings import FileReport
+    from budget.fiscal import era_code
+    from budget.menu import menu_fingerprint
+    from budget.prefectures import prefecture_by_code
+
+    year = fiscal_year if fiscal_year is not None else int(menu["fiscal_year"].iloc[0])
+    records = []
+    for i, leaf in enumerate(menu["leaf_code"]):
+        given = values.rows.get(leaf, {})
+        row: dict[str, Any] = {"leaf_code": leaf, "excel_row": layout.FIRST_DATA_ROW + i}
+        for key in layout.AMOUNT_KEYS + layout.TEXT_KEYS:
+            row[key] = given.get(key)
+        planned = any(given.get(k) is not None for k in layout.AMOUNT_KEYS)
+        for key in layout.FORMULA_KEYS:
+            row[key] = layout.row_formula_value(key, given) if planned else None
+        records.append(row)
+    plan = pd.DataFrame(records)
+    for key in layout.MONEY_KEYS:
+        plan[key] = plan[key].astype("Int64")
+    pref = prefecture_by_code(prefecture_code)
+    name = file_name or layout.template_file_name(
+        prefecture_code, pref.name_ja if pref else prefecture_code, era_code(year))
+    content = json.dumps({"year": year, "prefecture": prefecture_code, "header": values.header,
+                          "rows": values.rows}, ensure_ascii=False, sort_keys=True).encode()
+    report = FileReport(
+        file=name, sha256=hashlib.sha256(content).hexdigest(), size=len(content),
+        fiscal_year=year, prefecture_code=prefecture_code,
+        template_version=layout.TEMPLATE_VERSION, menu_fingerprint=menu_fingerprint(menu),
+        header=dict(values.header), plan=plan,
+    )
+    return report, content
+
+
+def _prepare(folder: Path) -> None:
+    """Make ``folder`` ready: new, empty, or made by an earlier demo (then cleared)."""
+    if folder.exists() and not folder.is_dir():
+        raise UsageError(f"{folder} はフォルダではありません。")
+    if folder.exists() and any(folder.iterdir()):
+        if not (folder / MARKER).is_file():
+            raise UsageError(f"フォルダ {folder} は空ではありません（budget demo が作ったものでも"
+                             "ありません）。空のフォルダか新しいフォルダを指定してください。")
+        for name in ("templates", "inputs", "reports"):
+            shutil.rmtree(folder / name, ignore_errors=True)
+        for name in ("budget.db", "budget.db-wal", "budget.db-shm"):
+            (folder / name).unlink(missing_ok=True)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / MARKER).write_text("budget demo\n", encoding="utf-8")
+
+
+def run_demo(folder: str | Path = "demo", *, seed: int = DEFAULT_SEED,
+             command_line: str = "budget demo",
+             progress: Callable[[str], None] | None = None) -> DemoRun:
+    """The whole cycle into ``folder``: templates/ (47 blank workbooks), inputs/ (what came
+    back, mistakes included), budget.db, reports/ (ingest report, return copies, summary)."""
+    from budget.fiscal import era_code
+    from budget.generate import generate_templates, write_plan_workbook
+    from budget.ingest import ingest_folder
+    from budget.menu import load_menu
+    from budget.prefectures import all_prefectures, prefecture_by_code
+    from budget.report import AggregateRun, write_reports
+    from budget.validate import Settings
+
+    def say(text: str) -> None:
+        if progress is not None:
+            progress(text)
+
+    folder = Path(folder)
+    _prepare(folder)
+    menu = load_menu(DEMO_YEAR)
+    prefs = list(all_prefectures())
+    say("1/4 様式（47都道府県）を作成しています…")
+    templates = generate_templates(menu, prefs, folder / "templates")
+
+    say("2/4 都道府県から返送された想定の計画（サンプルデータ）を作成しています…")
+    plans, planted = sample_plans(menu, seed)
+    sender, owner = WRONG_TEMPLATE
+    inputs_dir = folder / "inputs"
+    regular = [p for p in prefs if p.code in plans and p.code != sender]
+    inputs = generate_templates(menu, regular, inputs_dir,
+                                values={p.code: plans[p.code] for p in regular})
+    wrong = prefecture_by_code(owner)
+    sent = prefecture_by_code(sender)
+    assert wrong is not None and sent is not None
+    path = inputs_dir / layout.template_file_name(sent.code, sent.name_ja, era_code(DEMO_YEAR))
+    write_plan_workbook(path, menu, wrong, values=plans[sender])
+    inputs = sorted([*inputs, path])
+
+    say("3/4 取り込み・検査をしています…")
+    db_path = folder / "budget.db"
+    reports = folder / "reports"
+    ingest = ingest_folder(inputs_dir, db_path, Settings(), reports)
+
+    say("4/4 集計表を作成しています…")
+    from budget.aggregate import load_summary
+    from budget.store import Store
+
+    with Store(db_path) as store:
+        summary = load_summary(store, DEMO_YEAR, menu)
+    written = write_reports(summary, reports, command_line=command_line, formats=("csv",),
+                            db_path=db_path)
+    return DemoRun(folder, seed, templates, inputs, planted, ingest,
+                   AggregateRun(summary, written), db_path)

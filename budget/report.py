@@ -1,0 +1,948 @@
+"""Summary outputs: ``aggregate`` DataFrames → the summary workbook (xlsxwriter), the tidy
+CSV / JSON, each written atomically.
+
+* ``write_summary_workbook(summary, path, …)`` — the annual summary workbook (see
+  ``SHEETS``), amounts in the chosen display unit, charts, print layout.
+* ``write_tidy(summary, path, fmt)`` — the long table for reuse (money always in 千円).
+* ``write_reports(summary, out_dir, …)`` — all of the above for one run (optionally one
+  workbook per 担当課).
+* ``aggregate_year(db_path, fiscal_year, out_dir, …)`` — open the store, load, write: what
+  ``budget aggregate`` runs.
+
+Every file is written to a temporary file in the target folder and moved into place with
+``os.replace``, so a crash never leaves a half-written report. When the target cannot be
+replaced (open in Excel on Windows: ``PermissionError``) the file is written beside it as
+``name(2).xlsx`` and the returned ``Written`` says so.
+
+No text can become a formula or a link: the workbook is written with ``strings_to_formulas``
+and ``strings_to_urls`` off, and every string goes through ``textsafe.neutralise``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import os
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from budget import __version__, layout
+from budget.aggregate import (
+    JOINT_RULE,
+    MISSING_RULE,
+    MONEY_KEYS,
+    MONEY_LABELS,
+    PLANNED_RULE,
+    TIDY_COLUMNS,
+    Summary,
+)
+from budget.errors import OutputError, UsageError
+from budget.textsafe import neutralise
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+FONT = "游ゴシック"
+HEADER_FILL = "#DDEBF7"
+TOTAL_FILL = "#E2EFDA"
+MISSING_FILL = "#EDEDED"
+SUBTITLE = "地域医療介護総合確保基金（介護従事者の確保分）"
+
+#: Display units: name → (千円 per unit, number format).
+UNITS: dict[str, tuple[int, str]] = {
+    "千円": (1, "#,##0"),
+    "百万円": (1_000, "#,##0.0"),
+    "億円": (100_000, "#,##0.00"),
+}
+DEFAULT_UNIT = "千円"
+FORMATS = ("csv", "json")
+
+#: Sheet names in workbook order.
+SHEETS = ("総括", "グラフ", "大項目別", "中項目別", "事業別", "担当課別", "都道府県別",
+          "都道府県×事業", "都道府県×大項目", "明細", "提出状況", "出典")
+#: 1-based Excel row of the header row of every table sheet (title, unit and notes above).
+TABLE_HEADER_ROW = 6
+TOTAL_LABEL = "合計"
+SHARE_HEADER = "構成比（基金 A+B）"
+N_PREF_HEADER = "計画都道府県数"
+
+#: Colour scale of the matrices: pale green (small) → yellow → red (large); blank stays white.
+SCALE = {"type": "3_color_scale", "min_color": "#E2F0D9", "mid_color": "#FFEB84",
+         "max_color": "#F8696B"}
+
+
+# --- Writing files atomically ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Written:
+    """One output file: where it went, and where it was meant to go."""
+
+    kind: str  # Japanese: 集計表, 担当課別集計表, 明細 CSV, …
+    path: Path
+    requested: Path
+
+    @property
+    def fallback(self) -> bool:
+        """True when the requested file could not be replaced and ``path`` is beside it."""
+        return self.path != self.requested
+
+
+def write_bytes_atomically(path: str | Path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` via a temporary file in the same folder and ``os.replace``.
+
+    If ``path`` cannot be replaced (``PermissionError``: open in another application), the
+    data goes to the first free ``stem(2).suffix``, ``stem(3).suffix``, …; returns the path
+    written. Raises ``OutputError`` when nothing can be written.
+    """
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise OutputError(f"フォルダ {path.parent} に書き込めません（{exc}）。") from exc
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        try:
+            os.replace(tmp, path)
+            return path
+        except PermissionError:
+            for n in range(2, 100):
+                alt = path.with_name(f"{path.stem}({n}){path.suffix}")
+                if alt.exists():
+                    continue
+                try:
+                    os.replace(tmp, alt)
+                    return alt
+                except PermissionError:
+                    continue
+            raise OutputError(
+                f"{path} を置き換えられません（他のアプリケーションで開かれている可能性があります）。"
+                "ファイルを閉じてから再実行してください。") from None
+    except OSError as exc:
+        raise OutputError(f"{path} を書き込めません（{exc}）。") from exc
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+# --- File names ------------------------------------------------------------------------
+
+
+def summary_file_name(fiscal_year: int, unit: str = DEFAULT_UNIT, bureau: str | None = None,
+                      ) -> str:
+    """``R5_集計.xlsx``; ``R5_集計_福祉基盤課.xlsx``; ``R5_集計（億円）.xlsx``."""
+    from budget.fiscal import era_code
+    from budget.menu import known_bureaus
+
+    name = f"{era_code(fiscal_year)}_集計"
+    if bureau:
+        name += "_" + known_bureaus().get(bureau, bureau)
+    if unit != DEFAULT_UNIT:
+        name += f"（{unit}）"
+    return name + ".xlsx"
+
+
+def tidy_file_name(fiscal_year: int, fmt: str) -> str:
+    """``R5_集計_明細.csv`` / ``.json``."""
+    from budget.fiscal import era_code
+
+    return f"{era_code(fiscal_year)}_集計_明細.{fmt}"
+
+
+# --- The summary workbook --------------------------------------------------------------
+
+
+class _Styles:
+    def __init__(self, wb: Any, num_format: str) -> None:
+        border = {"border": 1, "border_color": "#A6A6A6"}
+
+        def add(**props: Any) -> Any:
+            return wb.add_format({"font_name": FONT, "font_size": 10, "valign": "top", **props})
+
+        self.title = add(bold=True, font_size=14, valign="vcenter")
+        self.subtitle = add(font_color="#404040")
+        self.note = add(font_color="#595959")
+        self.warn = add(font_color="#9C0006", bold=True)
+        self.header = add(bold=True, bg_color=HEADER_FILL, align="center", valign="vcenter",
+                          text_wrap=True, **border)
+        self.header_rot = add(bold=True, bg_color=HEADER_FILL, align="center", valign="bottom",
+                              text_wrap=True, rotation=90, font_size=8, **border)
+        self.text = add(**border)
+        self.wrap = add(text_wrap=True, **border)
+        self.center = add(align="center", **border)
+        self.money = add(num_format=num_format, **border)
+        self.money_plain = add(num_format="#,##0", **border)
+        self.count = add(num_format="#,##0", **border)
+        self.share = add(num_format="0.0%", **border)
+        self.total_text = add(bold=True, bg_color=TOTAL_FILL, **border)
+        self.total_money = add(bold=True, bg_color=TOTAL_FILL, num_format=num_format, **border)
+        self.total_money_plain = add(bold=True, bg_color=TOTAL_FILL, num_format="#,##0", **border)
+        self.total_count = add(bold=True, bg_color=TOTAL_FILL, num_format="#,##0", **border)
+        self.total_share = add(bold=True, bg_color=TOTAL_FILL, num_format="0.0%", **border)
+        self.missing_text = add(bg_color=MISSING_FILL, font_color="#7F7F7F", **border)
+        self.missing_blank = add(bg_color=MISSING_FILL, **border)
+        self.status_missing = add(align="center", bg_color=MISSING_FILL, font_color="#595959",
+                                  **border)
+        self.status_rejected = add(align="center", bold=True, bg_color="#FFC7CE",
+                                   font_color="#9C0006", **border)
+        self.hash = add(font_size=7, font_name="Consolas", **border)
+        self.key = add(bold=True, bg_color="#F2F2F2", **border)
+        self.big_money = add(num_format=num_format, font_size=12, bold=True, **border)
+        self.big_money_plain = add(num_format="#,##0", font_size=12, **border)
+
+
+def _is_na(value: Any) -> bool:
+    """None, pandas NA/NaT or a float NaN (``value != value``)."""
+    if value is None:
+        return True
+    if isinstance(value, (str, int)):
+        return False
+    try:
+        return bool(value != value) or type(value).__name__ in ("NAType", "NaTType")
+    except TypeError:  # pd.NA != pd.NA is ambiguous
+        return True
+
+
+def _records(df: "pd.DataFrame") -> list[dict[str, Any]]:
+    """Rows as dicts of plain Python values, None where missing."""
+    plain = df.astype(object)
+    return plain.where(df.notna(), None).to_dict("records")
+
+
+class _Writer:
+    """Cell writing with the house rules: NA → blank, strings neutralised, return codes checked."""
+
+    def __init__(self, ws: Any, styles: _Styles, factor: int) -> None:
+        self.ws = ws
+        self.s = styles
+        self.factor = factor
+
+    def text(self, r: int, c: int, value: Any, fmt: Any = None) -> None:
+        if _is_na(value) or value == "":
+            _check(self.ws.write_blank(r, c, None, fmt))
+        else:
+            _check(self.ws.write_string(r, c, str(neutralise(str(value))), fmt))
+
+    def number(self, r: int, c: int, value: Any, fmt: Any = None) -> None:
+        if _is_na(value):
+            _check(self.ws.write_blank(r, c, None, fmt))
+        else:
+            _check(self.ws.write_number(r, c, value, fmt))
+
+    def money(self, r: int, c: int, value: Any, fmt: Any = None) -> None:
+        """An amount in 千円, written in the display unit (unrounded, so figures reconcile)."""
+        if _is_na(value):
+            _check(self.ws.write_blank(r, c, None, fmt))
+        else:
+            v = int(value)
+            _check(self.ws.write_number(r, c, v if self.factor == 1 else v / self.factor, fmt))
+
+
+def _check(code: int | None) -> None:
+    if code not in (0, None):
+        raise RuntimeError(f"xlsxwriter write failed with code {code}")
+
+
+@dataclass
+class _Context:
+    summary: Summary
+    unit: str
+    factor: int
+    num_format: str
+    command_line: str
+    now: dt.datetime
+    db_path: str
+    title_prefix: str
+    scope_note: str
+    styles: _Styles = field(init=False)
+
+
+def render_summary_workbook(summary: Summary, *, unit: str = DEFAULT_UNIT,
+                            command_line: str = "", now: dt.datetime | None = None,
+                            db_path: str | Path = "") -> bytes:
+    """The summary workbook's bytes (see ``SHEETS``)."""
+    import xlsxwriter
+
+    from budget import aggregate as ag
+    from budget.fiscal import full_label
+
+    if unit not in UNITS:
+        raise UsageError(f"単位「{unit}」は使えません（{'、'.join(UNITS)} のいずれか）。")
+    factor, num_format = UNITS[unit]
+    now = now or dt.datetime.now().astimezone()
+    scope = ""
+    prefix = f"{full_label(summary.fiscal_year)} {SUBTITLE}"
+    if summary.bureau:
+        prefix += f" 【{summary.bureau}】"
+        scope = (f"この集計表は担当課「{summary.bureau}」の所管事業だけを集計しています。"
+                 "共管事業は全額を関係する各課の集計表に載せ「共管」と表示しているため、"
+                 "課ごとの集計表を足し合わせると共管事業が重複します。")
+    ctx = _Context(summary, unit, factor, num_format, command_line, now, str(db_path), prefix,
+                   scope)
+
+    buf = io.BytesIO()
+    wb = xlsxwriter.Workbook(buf, {
+        "strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False,
+        "in_memory": True, "default_format_properties": {"font_name": FONT, "font_size": 10},
+    })
+    wb.set_properties({
+        "title": f"{prefix} 集計",
+        "subject": SUBTITLE,
+        "author": "budget",
+        "comments": f"budget {__version__}; {command_line}",
+        "created": now.replace(tzinfo=None),
+    })
+    ctx.styles = _Styles(wb, num_format)
+    sheets = {name: wb.add_worksheet(name) for name in SHEETS}
+
+    by_category = ag.totals_by_category(summary)
+    by_bureau = ag.totals_by_bureau(summary)
+    by_prefecture = ag.totals_by_prefecture(summary)
+    _sheet_overview(sheets["総括"], ctx)
+    _sheet_charts(wb, sheets["グラフ"], ctx, by_category, by_bureau, by_prefecture)
+    _table_sheet(sheets["大項目別"], ctx, "大項目別集計", by_category,
+                 [("区分（大項目）", "category", "text", 16), ("事業数", "n_leaves", "count", 7)])
+    _table_sheet(sheets["中項目別"], ctx, "中項目別集計", ag.totals_by_mid_category(summary),
+                 [("区分（大項目）", "category", "text", 16), ("中項目", "mid_category", "text", 30),
+                  ("事業数", "n_leaves", "count", 7)],
+                 notes=["中項目が空欄の事業（メニューで中項目の記載がないもの）は「（中項目なし）」と表示しています。"],
+                 blank_label={"mid_category": "（中項目なし）"})
+    leaf = ag.totals_by_leaf(summary)
+    leaf = leaf.assign(sub_label=(leaf["sub_item"] + " " + leaf["sub_item_name"]).str.strip())
+    _table_sheet(sheets["事業別"], ctx, "事業別集計（事業・細目ごと、メニュー順）", leaf,
+                 [("事業コード", "leaf_code", "text", 10), ("区分（大項目）", "category", "text", 12),
+                  ("中項目", "mid_category", "wrap", 16), ("No.", "item_no", "count", 5),
+                  ("事業名", "item_name", "wrap", 34), ("細目", "sub_label", "wrap", 30),
+                  ("担当課", "owner", "wrap", 22)],
+                 notes=["担当課が「共管: …」の行は複数の課が所管する事業です（1回だけ計上）。"])
+    _table_sheet(sheets["担当課別"], ctx, "担当課別集計", by_bureau,
+                 [("担当課", "owner", "wrap", 40), ("事業数", "n_leaves", "count", 7)],
+                 notes=[JOINT_RULE])
+    _table_sheet(sheets["都道府県別"], ctx, "都道府県別集計", by_prefecture,
+                 [("コード", "prefecture_code", "center", 6), ("都道府県", "prefecture_name", "text", 10),
+                  ("提出状況", "status_ja", "center", 9)],
+                 count=("計画事業数", "n_leaves"), missing_rows=True,
+                 notes=[MISSING_RULE])
+    _matrix_sheet(sheets["都道府県×事業"], ctx, "都道府県×事業 基金計 (A+B)",
+                  ag.prefecture_leaf_matrix(summary), _leaf_headers(summary.menu), width=10)
+    cats = list(dict.fromkeys(summary.menu["category"]))
+    _matrix_sheet(sheets["都道府県×大項目"], ctx, "都道府県×大項目 基金計 (A+B)",
+                  ag.prefecture_category_matrix(summary), [(c, c) for c in cats], width=14)
+    _sheet_detail(sheets["明細"], ctx)
+    _sheet_submissions(sheets["提出状況"], ctx)
+    _sheet_sources(sheets["出典"], ctx)
+    sheets["総括"].activate()
+    wb.close()
+    return buf.getvalue()
+
+
+def write_summary_workbook(summary: Summary, path: str | Path, *, unit: str = DEFAULT_UNIT,
+                           command_line: str = "", now: dt.datetime | None = None,
+                           db_path: str | Path = "", kind: str = "集計表") -> Written:
+    """Write the summary workbook to ``path`` atomically (see ``write_bytes_atomically``)."""
+    data = render_summary_workbook(summary, unit=unit, command_line=command_line, now=now,
+                                   db_path=db_path)
+    path = Path(path)
+    return Written(kind, write_bytes_atomically(path, data), path)
+
+
+def _head(ws: Any, ctx: _Context, title: str, notes: Iterable[str] = (), *,
+          last_col: int = 10) -> None:
+    """Title (row 1), unit (row 2), scope and notes (rows 3–5): the rows above a table."""
+    s = ctx.styles
+    w = _Writer(ws, s, ctx.factor)
+    w.text(0, 0, f"{ctx.title_prefix} {title}", s.title)
+    ws.set_row(0, 22)
+    w.text(1, 0, f"（単位：{ctx.unit}）　作成: {ctx.now:%Y-%m-%d %H:%M}　budget {__version__}",
+           s.subtitle)
+    lines = [ctx.scope_note, *notes] if ctx.scope_note else list(notes)
+    for i, line in enumerate(lines[:TABLE_HEADER_ROW - 3]):
+        w.text(2 + i, 0, line, s.note)
+
+
+def _page_setup(ws: Any, ctx: _Context, header_first: int, header_last: int, *,
+                freeze_col: int = 0, last_col: int | None = None) -> None:
+    ws.freeze_panes(header_last + 1, freeze_col)
+    ws.set_landscape()
+    ws.set_paper(9)  # A4
+    ws.fit_to_pages(1, 0)
+    ws.repeat_rows(header_first, header_last)
+    ws.set_margins(left=0.4, right=0.4, top=0.6, bottom=0.6)
+    ws.set_header(f"&L{_amp(ctx.title_prefix)}&R{_amp(ws.name)}（単位：{ctx.unit}）")
+    ws.set_footer("&C&P / &N ページ&Rbudget " + __version__)
+
+
+def _amp(text: str) -> str:
+    return text.replace("&", "&&")
+
+
+def _money_columns(ctx: _Context) -> list[tuple[str, str]]:
+    return [(f"{MONEY_LABELS[k]}", k) for k in MONEY_KEYS]
+
+
+def _table_sheet(ws: Any, ctx: _Context, title: str, df: "pd.DataFrame",
+                 keys: list[tuple[str, str, str, float]], *, notes: Iterable[str] = (),
+                 count: tuple[str, str] = (N_PREF_HEADER, "n_prefectures"),
+                 missing_rows: bool = False, blank_label: dict[str, str] | None = None) -> None:
+    """A table: key columns, the money columns, share, a count; then a total row."""
+    s = ctx.styles
+    w = _Writer(ws, s, ctx.factor)
+    notes = [*notes, PLANNED_RULE] if count[1] == "n_prefectures" else list(notes)
+    _head(ws, ctx, title, notes)
+    h = TABLE_HEADER_ROW - 1
+    headers = [k[0] for k in keys] + [lab for lab, _ in _money_columns(ctx)] + [SHARE_HEADER,
+                                                                                  count[0]]
+    for c, text in enumerate(headers):
+        w.text(h, c, text, s.header)
+    ws.set_row(h, 42)
+    for c, (_, _, kind, width) in enumerate(keys):
+        ws.set_column(c, c, width)
+    first_money = len(keys)
+    ws.set_column(first_money, first_money + len(MONEY_KEYS) - 1, 13)
+    ws.set_column(first_money + len(MONEY_KEYS), first_money + len(MONEY_KEYS) + 1, 10)
+
+    blank_label = blank_label or {}
+    r = h
+    for r, row in enumerate(_records(df), start=h + 1):
+        missing = missing_rows and row.get("status") != "accepted"
+        lines = max([_lines(str(row[k] or ""), wd) for _, k, kd, wd in keys if kd == "wrap"],
+                    default=1)
+        if lines > 1:
+            ws.set_row(r, 13.5 * lines + 2)
+        for c, (_, key, kind, _) in enumerate(keys):
+            value = row[key]
+            if key in blank_label and (value == "" or _is_na(value)):
+                value = blank_label[key]
+            if key == "status_ja":
+                w.text(r, c, value, {"accepted": s.center, "rejected": s.status_rejected,
+                                     "missing": s.status_missing}[row["status"]])
+            elif missing:
+                w.text(r, c, value, s.missing_text)
+            elif kind == "count":
+                w.number(r, c, value, s.count)
+            else:
+                w.text(r, c, value, {"text": s.text, "wrap": s.wrap, "center": s.center}[kind])
+        for i, key in enumerate(MONEY_KEYS):
+            w.money(r, first_money + i, row[key], s.missing_blank if missing else s.money)
+        c = first_money + len(MONEY_KEYS)
+        w.number(r, c, row["share"], s.missing_blank if missing else s.share)
+        w.number(r, c + 1, row[count[1]], s.missing_blank if missing else s.count)
+    # Total row: the sum of the rows (groups partition the planned rows, so this is the
+    # grand total), the share 100 %, the prefectures planning anything.
+    t = r + 1
+    w.text(t, 0, TOTAL_LABEL, s.total_text)
+    for c in range(1, len(keys)):
+        key, kind = keys[c][1], keys[c][2]
+        if kind == "count" and key == "n_leaves":
+            w.number(t, c, df[key].sum(), s.total_count)
+        else:
+            w.text(t, c, "", s.total_text)
+    for i, key in enumerate(MONEY_KEYS):
+        w.money(t, first_money + i, df[key].sum(min_count=1), s.total_money)
+    c = first_money + len(MONEY_KEYS)
+    fund = df["fund"].sum(min_count=1)
+    w.number(t, c, 1.0 if not _is_na(fund) and fund else None, s.total_share)
+    if count[1] == "n_prefectures":
+        total_count = ctx.summary.detail["prefecture_code"].nunique()
+    else:
+        total_count = df[count[1]].sum(min_count=1)
+    w.number(t, c + 1, total_count, s.total_count)
+    _page_setup(ws, ctx, h, h, freeze_col=min(len(keys), 2))
+    ws.autofilter(h, 0, t - 1, len(headers) - 1)
+
+
+def _leaf_headers(menu: "pd.DataFrame") -> list[tuple[str, str]]:
+    """(column header, leaf code) per leaf: ``"6イ 地域の支え合い… / 助け合いによる…"``."""
+    out = []
+    for r in menu.itertuples(index=False):
+        name = r.item_name + (f"／{r.sub_item_name}" if r.sub_item_name else "")
+        label = f"{r.item_no}{r.sub_item} {name}"
+        if r.joint:
+            label += "（共管）"
+        out.append((label, r.leaf_code))
+    return out
+
+
+def _matrix_sheet(ws: Any, ctx: _Context, title: str, matrix: "pd.DataFrame",
+                  columns: list[tuple[str, str]], *, width: float = 7.5) -> None:
+    """47 rows × columns of 基金 (A+B), row and column totals, a 3-colour scale on the body."""
+    s = ctx.styles
+    w = _Writer(ws, s, ctx.factor)
+    _head(ws, ctx, title, [
+        "色: 金額が小さいほど緑、大きいほど赤。空欄 = 計画なし（色なし）。灰色の行は未提出・差戻しで集計外。",
+        "行・列の合計は右端の列と最下行。",
+    ])
+    h = TABLE_HEADER_ROW - 1
+    ov = ctx.summary.overview.set_index("prefecture_code")
+    fixed = ["コード", "都道府県", "提出状況"]
+    for c, text in enumerate(fixed):
+        w.text(h, c, text, s.header)
+    rotated = width <= 10
+    for i, (label, _) in enumerate(columns):
+        w.text(h, 3 + i, label, s.header_rot if rotated else s.header)
+    last = 3 + len(columns)
+    w.text(h, last, TOTAL_LABEL, s.header)
+    ws.set_row(h, 230 if rotated else 36)
+    ws.set_column(0, 0, 6)
+    ws.set_column(1, 1, 10)
+    ws.set_column(2, 2, 8)
+    ws.set_column(3, last - 1, width)
+    ws.set_column(last, last, 13)
+    codes = matrix.index.tolist()
+    keys = [key for _, key in columns]
+    row_totals = matrix[keys].sum(axis=1, min_count=1)
+    body = _records(matrix[keys].assign(_total=row_totals))
+    for j, (code, values) in enumerate(zip(codes, body)):
+        r = h + 1 + j
+        missing = ov.at[code, "status"] != "accepted"
+        w.text(r, 0, code, s.missing_text if missing else s.center)
+        w.text(r, 1, ov.at[code, "prefecture_name"], s.missing_text if missing else s.text)
+        w.text(r, 2, ov.at[code, "status_ja"], {"accepted": s.center, "rejected": s.status_rejected,
+                                               "missing": s.status_missing}[ov.at[code, "status"]])
+        for i, key in enumerate(keys):
+            w.money(r, 3 + i, values[key], s.missing_blank if missing else s.money)
+        w.money(r, last, values["_total"], s.missing_blank if missing else s.total_money)
+    t = h + 1 + len(codes)
+    w.text(t, 0, TOTAL_LABEL, s.total_text)
+    w.text(t, 1, "", s.total_text)
+    w.text(t, 2, "", s.total_text)
+    for i, key in enumerate(keys):
+        w.money(t, 3 + i, matrix[key].sum(min_count=1), s.total_money)
+    w.money(t, last, row_totals.sum(min_count=1), s.total_money)
+    if codes and columns:
+        ws.conditional_format(h + 1, 3, t - 1, last - 1, dict(SCALE))
+    _page_setup(ws, ctx, h, h, freeze_col=3)
+
+
+def _sheet_overview(ws: Any, ctx: _Context) -> None:
+    """総括: headline figures, who is included and who is missing, how it was made."""
+    from budget import aggregate as ag
+    from budget.fiscal import full_label
+
+    s = ctx.styles
+    w = _Writer(ws, s, ctx.factor)
+    summ = ctx.summary
+    w.text(0, 0, f"{ctx.title_prefix} 集計 総括", s.title)
+    ws.set_row(0, 22)
+    w.text(1, 0, f"（単位：{ctx.unit}）", s.subtitle)
+    ws.set_column(0, 0, 42)
+    ws.set_column(1, 2, 18)
+    ws.set_column(3, 3, 60)
+    h = TABLE_HEADER_ROW - 1
+    both = ctx.unit != DEFAULT_UNIT
+    w.text(h, 0, "項目", s.header)
+    w.text(h, 1, f"金額（{ctx.unit}）", s.header)
+    if both:
+        w.text(h, 2, "金額（千円）", s.header)
+    r = h
+    for r, row in enumerate(_records(ag.headline_figures(summ)), start=h + 1):
+        w.text(r, 0, row["label"], s.key)
+        w.money(r, 1, row["value"], s.big_money)
+        if both:
+            w.number(r, 2, row["value"], s.big_money_plain)
+    r += 2
+    ov = summ.overview
+    n_acc = int((ov["status"] == "accepted").sum())
+    rows: list[tuple[str, str]] = [
+        ("集計対象の都道府県数", f"{n_acc} / 47"),
+        ("未提出の都道府県数", f"{len(summ.names_with_status('missing'))}"),
+        ("未提出の都道府県", "、".join(summ.names_with_status("missing")) or "なし"),
+        ("差戻し（受理できる提出なし）の都道府県数", f"{len(summ.names_with_status('rejected'))}"),
+        ("差戻しの都道府県", "、".join(summ.names_with_status("rejected")) or "なし"),
+    ]
+    later = ov[(ov["status"] == "accepted") & (ov["latest_status"] == "rejected")]
+    if len(later):
+        rows.append(("最新の提出が差戻し（受理済みの前回提出を集計）",
+                     "、".join(later["prefecture_name"])))
+    rows += [
+        ("年度", full_label(summ.fiscal_year)),
+        ("作成日時", f"{ctx.now:%Y-%m-%d %H:%M:%S %z}"),
+        ("budget の版", __version__),
+        ("様式の版", layout.TEMPLATE_VERSION),
+        ("メニュー識別子", summ.menu_fingerprint),
+    ]
+    if summ.bureau:
+        rows.insert(0, ("集計範囲", f"担当課「{summ.bureau}」の所管事業（共管事業を含む）"))
+    for label, value in rows:
+        w.text(r, 0, label, s.key)
+        bad = label.startswith(("未提出の都道府県", "差戻しの都道府県")) and value != "なし"
+        ws.merge_range(r, 1, r, 3, "", s.wrap)
+        w.text(r, 1, value, s.wrap)
+        if _lines(value, 96) > 1:
+            ws.set_row(r, 14 * _lines(value, 96) + 3)
+        if bad:
+            ws.write_string(r, 4, "← 集計に含まれていません", s.warn)
+        r += 1
+    r += 1
+    notes = [ctx.scope_note] if ctx.scope_note else []
+    notes += [PLANNED_RULE, JOINT_RULE, MISSING_RULE,
+              "国費 (A) のうち公・民は国費の内訳、うち受託事業等は民の再掲で、総事業費には加算しません。",
+              f"金額は各都道府県が千円単位で入力した値の合計です（表示単位：{ctx.unit}）。"]
+    notes += summ.notes
+    w.text(r, 0, "注記", s.key)
+    for note in notes:
+        ws.merge_range(r, 1, r, 3, "", s.wrap)
+        w.text(r, 1, note, s.wrap)
+        ws.set_row(r, 14 * _lines(note, 96) + 3)
+        r += 1
+    ws.set_landscape()
+    ws.set_paper(9)
+    ws.fit_to_pages(1, 0)
+    ws.set_margins(left=0.5, right=0.5, top=0.6, bottom=0.6)
+    ws.set_footer("&C&P / &N ページ&Rbudget " + __version__)
+    ws.set_header(f"&L{_amp(ctx.title_prefix)}&R総括")
+
+
+def _width(text: str) -> int:
+    """Display width: a full-width character counts two."""
+    return sum(2 if ord(ch) > 0x2E7F else 1 for ch in text)
+
+
+def _lines(text: str, width: float) -> int:
+    """Rough number of lines ``text`` wraps to in a column ``width`` characters wide."""
+    return sum(max(1, -(-_width(part) // max(1, int(width) - 1))) for part in text.split("\n"))
+
+
+def _sheet_charts(wb: Any, ws: Any, ctx: _Context, by_category: "pd.DataFrame",
+                  by_bureau: "pd.DataFrame", by_prefecture: "pd.DataFrame") -> None:
+    """Three native charts of 基金 (A+B) with their data tables at the left."""
+    s = ctx.styles
+    w = _Writer(ws, s, ctx.factor)
+    _head(ws, ctx, "グラフ（基金計 A+B）",
+          ["都道府県別のグラフは集計対象（受理）の都道府県のみ、金額の大きい順。"])
+    ws.set_column(0, 0, 44)
+    ws.set_column(1, 1, 18)
+    font = {"name": FONT, "size": 9}
+    title_font = {"name": FONT, "size": 12, "bold": True}
+    fund_label = f"{MONEY_LABELS['fund']}（{ctx.unit}）"
+
+    def table(first: int, head: str, labels: list[str], values: list[Any]) -> tuple[int, int]:
+        w.text(first, 0, head, s.header)
+        w.text(first, 1, fund_label, s.header)
+        for i, (lab, val) in enumerate(zip(labels, values), start=first + 1):
+            w.text(i, 0, lab, s.text)
+            w.money(i, 1, val, s.money)
+        return first + 1, first + len(labels)
+
+    def chart(kind: str, title: str, rng: tuple[int, int], *, height: float, reverse: bool) -> Any:
+        ch = wb.add_chart({"type": kind})
+        ch.add_series({
+            "name": title,
+            "categories": [ws.name, rng[0], 0, rng[1], 0],
+            "values": [ws.name, rng[0], 1, rng[1], 1],
+            "fill": {"color": "#5B9BD5"},
+            "data_labels": {"value": True, "num_format": ctx.num_format, "font": font},
+        })
+        ch.set_title({"name": f"{title}（{ctx.unit}）", "name_font": title_font})
+        ch.set_legend({"none": True})
+        cat_axis = {"num_font": font, "reverse": reverse}
+        if reverse:  # keep the value axis at the bottom, and label every bar
+            cat_axis.update(crossing="max", interval_unit=1)
+        val_axis = {"num_font": font, "num_format": ctx.num_format,
+                    "major_gridlines": {"visible": True, "line": {"color": "#D9D9D9"}}}
+        if kind == "bar":  # horizontal bars: xlsxwriter's y axis is the category axis
+            ch.set_y_axis(cat_axis)
+            ch.set_x_axis(val_axis)
+        else:
+            ch.set_x_axis(cat_axis)
+            ch.set_y_axis(val_axis)
+        ch.set_size({"width": 760, "height": height})
+        ch.set_chartarea({"border": {"none": True}})
+        return ch
+
+    h = TABLE_HEADER_ROW - 1
+    cats = by_category
+    r1 = table(h, "区分（大項目）", cats["category"].tolist(), cats["fund"].tolist())
+    ws.insert_chart(h, 3, chart("column", "大項目別 基金計 (A+B)", r1, height=320,
+                                reverse=False))
+    start = r1[1] + 3
+    r2 = table(start, "担当課", by_bureau["owner"].tolist(), by_bureau["fund"].tolist())
+    # A bar chart draws its first category at the bottom: reverse to read top-down.
+    ws.insert_chart(h + 17, 3, chart("bar", "担当課別 基金計 (A+B)", r2, height=320,
+                                     reverse=True))
+    start = r2[1] + 3
+    inc = by_prefecture[by_prefecture["status"] == "accepted"]
+    inc = inc.sort_values(["fund", "prefecture_code"], ascending=[False, True],
+                          na_position="last", kind="stable")
+    labels = [f"{c} {n}" for c, n in zip(inc["prefecture_code"], inc["prefecture_name"])]
+    if labels:
+        r3 = table(start, "都道府県（金額の大きい順）", labels, inc["fund"].tolist())
+        ws.insert_chart(h + 34, 3, chart("bar", "都道府県別 基金計 (A+B)", r3,
+                                         height=max(300, 16 * len(labels) + 80), reverse=True))
+    else:
+        w.text(start, 0, "集計対象の都道府県がありません。", s.warn)
+    ws.set_landscape()
+    ws.set_paper(9)
+    ws.fit_to_pages(1, 0)
+    ws.set_footer("&C&P / &N ページ")
+
+
+def _sheet_detail(ws: Any, ctx: _Context) -> None:
+    """明細: every planned row of the included prefectures with the texts they typed (who
+    runs it, planned output, remarks) beside its 基金 (A+B) and 総事業費. Every amount column
+    is in the tidy CSV/JSON (``--format``); this sheet is for reading the plans."""
+    from budget import aggregate as ag
+
+    s = ctx.styles
+    w = _Writer(ws, s, ctx.factor)
+    _head(ws, ctx, "明細（都道府県・事業ごと、計画ありの行のみ）", [
+        "事業の実施主体・事業量・備考は都道府県の入力のままです（計算式やリンクとしては扱いません）。",
+        "すべての金額欄の明細は budget aggregate --format csv（または json）で書き出せます。",
+    ])
+    df = ag.tidy_table(ctx.summary)
+    df["label"] = (df["item_no"].astype("string") + df["sub_item"] + " " + df["item_name"]
+                   + df["sub_item_name"].map(lambda t: f"／{t}" if t else ""))
+    cols: list[tuple[str, str, Any, float]] = [
+        ("コード", "prefecture_code", s.center, 6), ("都道府県", "prefecture_name", s.text, 10),
+        ("事業コード", "leaf_code", s.text, 10), ("事業名／細目", "label", s.text, 44),
+        (MONEY_LABELS["fund"], "fund", s.money, 13), (MONEY_LABELS["total"], "total", s.money, 13),
+        ("事業の実施主体", "implementer", s.text, 24),
+        ("事業量・アウトプット指標", "output", s.text, 30), ("備考", "remarks", s.text, 24),
+    ]
+    h = TABLE_HEADER_ROW - 1
+    for c, (label, _, _, width) in enumerate(cols):
+        w.text(h, c, label, s.header)
+        ws.set_column(c, c, width)
+    ws.set_row(h, 30)
+    for r, row in enumerate(_records(df[[k for _, k, _, _ in cols]]), start=h + 1):
+        for c, (_, key, fmt, _) in enumerate(cols):
+            if fmt is s.money:
+                w.money(r, c, row[key], fmt)
+            else:
+                w.text(r, c, row[key], fmt)
+    if len(df):
+        ws.autofilter(h, 0, h + len(df), len(cols) - 1)
+    _page_setup(ws, ctx, h, h, freeze_col=2)
+
+
+def _sheet_submissions(ws: Any, ctx: _Context) -> None:
+    """提出状況: the 47 prefectures and the submission each is counted by."""
+    s = ctx.styles
+    w = _Writer(ws, s, ctx.factor)
+    _head(ws, ctx, "提出状況（47都道府県）",
+          [("受理 = 集計に含む提出。差戻し・未提出は集計に含みません。"
+            "ファイル・SHA-256・受信日時は集計に使った提出（差戻しの場合は最新の差戻し）のものです。")])
+    cols: list[tuple[str, str, Any, float]] = [
+        ("コード", "prefecture_code", s.center, 6), ("都道府県", "prefecture_name", s.text, 10),
+        ("状況", "status_ja", s.center, 8), ("ファイル名", "file_name", s.text, 30),
+        ("SHA-256", "sha256", s.hash, 50), ("受信日時", "received_at", s.text, 18),
+        ("提出回数", "n_submissions", s.count, 8), ("うち差戻し", "n_rejected", s.count, 8),
+        ("エラー数", "n_errors", s.count, 8), ("警告数", "n_warnings", s.count, 8),
+        ("担当部署", "department", s.text, 24), ("担当者", "contact_name", s.text, 12),
+        ("備考", "note", s.text, 44),
+    ]
+    status_fmt = {"accepted": s.center, "rejected": s.status_rejected,
+                  "missing": s.status_missing}
+    h = TABLE_HEADER_ROW - 1
+    for c, (label, _, _, width) in enumerate(cols):
+        w.text(h, c, label, s.header)
+        ws.set_column(c, c, width)
+    ws.set_row(h, 30)
+    for r, row in enumerate(_records(ctx.summary.overview), start=h + 1):
+        for c, (_, key, fmt, _) in enumerate(cols):
+            value = row[key]
+            if key == "received_at" and value is not None:
+                value = _local_time(str(value))
+            if key == "status_ja":
+                w.text(r, c, value, status_fmt[row["status"]])
+            elif fmt is s.count:
+                w.number(r, c, value, fmt)
+            else:
+                w.text(r, c, value, fmt)
+    _page_setup(ws, ctx, h, h, freeze_col=2)
+
+
+def _local_time(iso: str) -> str:
+    """ISO time from the store (UTC) → local ``YYYY-MM-DD HH:MM:SS``."""
+    try:
+        return dt.datetime.fromisoformat(iso).astimezone().strftime("%Y-%m-%d %H:%M:%S")
+    except ValueError:
+        return iso
+
+
+def _sheet_sources(ws: Any, ctx: _Context) -> None:
+    """出典: how the workbook was made and from which files."""
+    from budget.fiscal import full_label
+
+    s = ctx.styles
+    w = _Writer(ws, s, ctx.factor)
+    summ = ctx.summary
+    w.text(0, 0, f"{ctx.title_prefix} 出典（この集計表の作り方と入力ファイル）", s.title)
+    ws.set_row(0, 22)
+    ws.set_column(0, 0, 22)
+    ws.set_column(1, 1, 12)
+    ws.set_column(2, 2, 9)
+    ws.set_column(3, 3, 30)
+    ws.set_column(4, 4, 66)
+    ws.set_column(5, 8, 18)
+    rows = [
+        ("作成日時", f"{ctx.now:%Y-%m-%d %H:%M:%S %z}"),
+        ("作成コマンド", ctx.command_line or "（ライブラリから作成）"),
+        ("budget の版", __version__),
+        ("年度", full_label(summ.fiscal_year)),
+        ("メニュー（事業一覧）", f"{full_label(summ.fiscal_year)}  {summ.menu_source}"),
+        ("メニュー識別子", summ.menu_fingerprint),
+        ("メニューの事業数（細目単位）", str(len(summ.menu))),
+        ("様式の版", layout.TEMPLATE_VERSION),
+        ("データベース", ctx.db_path),
+        ("表示単位", ctx.unit),
+        ("集計範囲", f"担当課「{summ.bureau}」の所管事業（共管事業を含む）" if summ.bureau
+         else "全事業"),
+        ("集計に使った提出", f"{len(summ.sources)} 件（各都道府県の受理済みの最新の提出）"),
+    ]
+    r = 2
+    for label, value in rows:
+        w.text(r, 0, label, s.key)
+        ws.merge_range(r, 1, r, 4, "", s.text)
+        w.text(r, 1, value, s.text)
+        r += 1
+    for note in summ.notes:
+        w.text(r, 0, "注意", s.key)
+        w.text(r, 1, note, s.warn)
+        r += 1
+    r += 1
+    cols: list[tuple[str, str, Any]] = [
+        ("都道府県コード", "prefecture_code", s.center), ("都道府県", "prefecture_name", s.text),
+        ("提出ID", "submission_id", s.count), ("ファイル名", "file_name", s.text),
+        ("SHA-256", "sha256", s.text), ("受信日時", "received_at", s.text),
+        ("サイズ（バイト）", "size", s.count), ("様式の版", "template_version", s.center),
+        ("メニュー識別子", "menu_fingerprint", s.text),
+    ]
+    h = r
+    for c, (label, _, _) in enumerate(cols):
+        w.text(h, c, label, s.header)
+    for r, row in enumerate(_records(summ.sources), start=h + 1):
+        for c, (_, key, fmt) in enumerate(cols):
+            value = row.get(key)
+            if key == "received_at" and not _is_na(value):
+                value = _local_time(str(value))
+            (w.number if fmt is s.count else w.text)(r, c, value, fmt)
+    _page_setup(ws, ctx, h, h, freeze_col=0)
+    ws.freeze_panes(0, 0)
+
+
+# --- The tidy table --------------------------------------------------------------------
+
+
+def tidy_for_output(summary: Summary) -> "pd.DataFrame":
+    """``aggregate.tidy_table`` with every text neutralised (safe to open in Excel)."""
+    from budget import aggregate as ag
+
+    df = ag.tidy_table(summary)
+    for col in df.columns:
+        if df[col].dtype == object or str(df[col].dtype) in ("string", "str"):
+            df[col] = df[col].map(lambda v: v if _is_na(v) else neutralise(str(v)))
+    return df
+
+
+def render_tidy(summary: Summary, fmt: str, *, now: dt.datetime | None = None) -> bytes:
+    """The tidy long table as CSV (UTF-8 with BOM, Japanese headers) or JSON (English keys,
+    with the Japanese headers under ``columns`` and the run's provenance). Money in 千円."""
+    import json
+
+    from budget.fiscal import era_label
+
+    df = tidy_for_output(summary)
+    if fmt == "csv":
+        text = df.rename(columns=TIDY_COLUMNS).to_csv(index=False, lineterminator="\r\n")
+        return text.encode("utf-8-sig")
+    if fmt == "json":
+        now = now or dt.datetime.now().astimezone()
+        records = [
+            {k: (None if _is_na(v) else (int(v) if k in MONEY_KEYS or k in (
+                "fiscal_year", "item_no", "submission_id") else v)) for k, v in row.items()}
+            for row in df.to_dict("records")
+        ]
+        doc = {
+            "fiscal_year": summary.fiscal_year,
+            "fiscal_year_label": era_label(summary.fiscal_year),
+            "unit": "千円",
+            "bureau": summary.bureau,
+            "generated_at": now.isoformat(timespec="seconds"),
+            "tool_version": __version__,
+            "template_version": layout.TEMPLATE_VERSION,
+            "menu_fingerprint": summary.menu_fingerprint,
+            "included_prefectures": summary.included,
+            "missing_prefectures": summary.codes_with_status("missing"),
+            "rejected_prefectures": summary.codes_with_status("rejected"),
+            "columns": TIDY_COLUMNS,
+            "rows": records,
+        }
+        return (json.dumps(doc, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
+    raise UsageError(f"形式「{fmt}」は使えません（csv または json）。")
+
+
+def write_tidy(summary: Summary, path: str | Path, fmt: str, *,
+               now: dt.datetime | None = None) -> Written:
+    path = Path(path)
+    data = render_tidy(summary, fmt, now=now)
+    return Written(f"明細 {fmt.upper()}", write_bytes_atomically(path, data), path)
+
+
+# --- One run ---------------------------------------------------------------------------
+
+
+def write_reports(summary: Summary, out_dir: str | Path, *, unit: str = DEFAULT_UNIT,
+                  command_line: str = "", by_bureau: bool = False,
+                  formats: Iterable[str] = (), now: dt.datetime | None = None,
+                  db_path: str | Path = "") -> list[Written]:
+    """The summary workbook, optionally one per 担当課 and the tidy table(s), into ``out_dir``."""
+    from budget import aggregate as ag
+
+    out = Path(out_dir)
+    now = now or dt.datetime.now().astimezone()
+    written = [write_summary_workbook(
+        summary, out / summary_file_name(summary.fiscal_year, unit), unit=unit,
+        command_line=command_line, now=now, db_path=db_path)]
+    if by_bureau:
+        for bureau in ag.bureaus_of(summary):
+            part = ag.summary_for_bureau(summary, bureau)
+            written.append(write_summary_workbook(
+                part, out / summary_file_name(summary.fiscal_year, unit, bureau), unit=unit,
+                command_line=command_line, now=now, db_path=db_path, kind="担当課別集計表"))
+    for fmt in dict.fromkeys(formats):
+        written.append(write_tidy(summary, out / tidy_file_name(summary.fiscal_year, fmt), fmt,
+                                  now=now))
+    return written
+
+
+@dataclass
+class AggregateRun:
+    summary: Summary
+    written: list[Written]
+
+    @property
+    def incomplete(self) -> bool:
+        """True when a prefecture is missing or has no accepted submission."""
+        return not self.summary.complete
+
+
+def aggregate_year(db_path: str | Path, fiscal_year: int, out_dir: str | Path, *,
+                   menu_path: str | Path | None = None, unit: str = DEFAULT_UNIT,
+                   by_bureau: bool = False, formats: Iterable[str] = (),
+                   command_line: str = "", now: dt.datetime | None = None) -> AggregateRun:
+    """Open the store, load the year's current accepted plans, write the reports."""
+    from budget.aggregate import load_summary
+    from budget.errors import StoreError
+    from budget.menu import load_menu
+    from budget.store import Store
+
+    if unit not in UNITS:
+        raise UsageError(f"単位「{unit}」は使えません（{'、'.join(UNITS)} のいずれか）。")
+    db = Path(db_path)
+    if not db.is_file():
+        raise StoreError(f"データベース {db} がありません。先に budget ingest で提出ファイルを"
+                         "取り込むか、--db で場所を指定してください。")
+    menu = load_menu(fiscal_year, menu_path)
+    with Store(db) as store:
+        summary = load_summary(store, fiscal_year, menu)
+    written = write_reports(summary, out_dir, unit=unit, command_line=command_line,
+                            by_bureau=by_bureau, formats=formats, now=now, db_path=db)
+    return AggregateRun(summary, written)

@@ -1,0 +1,566 @@
+"""report: the summary workbook, the tidy CSV/JSON, atomic writing, and `budget aggregate`.
+
+The store holds synthetic accepted plans (``budget.demo.sample_plan`` values), one rejected
+submission and two prefectures missing. Expected figures are summed here from those plan
+values with plain Python; the workbook is read back with openpyxl.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import io
+import json
+import os
+import random
+import subprocess
+import sys
+import zipfile
+from collections import defaultdict
+from pathlib import Path
+
+import openpyxl
+import pytest
+from click.testing import CliRunner
+
+from budget import __version__, layout, report
+from budget.aggregate import MONEY_LABELS, load_summary
+from budget.cli import cli
+from budget.demo import sample_plan, synthetic_submission
+from budget.errors import OutputError
+from budget.findings import FileReport, make
+from budget.menu import load_menu, menu_fingerprint
+from budget.prefectures import all_prefectures
+from budget.store import Store
+from tests.libreoffice import convert, pdf_page_count, requires_libreoffice
+
+YEAR = 2023
+MISSING = ("30", "46")
+REJECTED = "05"
+HOSTILE = "13"  # Tokyo's texts are hostile
+HYPERLINK = '=HYPERLINK("http://evil","x")'
+JOINT = "共管: 老健局認知症施策・地域介護推進課／老健局老人保健課"
+MONEY = layout.MONEY_KEYS
+NOW = dt.datetime(2024, 3, 1, 10, 30, tzinfo=dt.timezone(dt.timedelta(hours=9)))
+H = report.TABLE_HEADER_ROW
+
+
+# --- the data and the independent expectations -----------------------------------------
+
+
+@pytest.fixture(scope="module")
+def menu():
+    return load_menu(YEAR)
+
+
+@pytest.fixture(scope="module")
+def plans(menu):
+    rng = random.Random(11)
+    out = {}
+    for p in all_prefectures():
+        if p.code in MISSING or p.code == REJECTED:
+            continue
+        out[p.code] = sample_plan(menu, p.code, rng)
+    tokyo = out[HOSTILE]
+    leaf = sorted(tokyo.rows)[0]
+    tokyo.rows[leaf]["output"] = HYPERLINK
+    tokyo.header["department"] = "=cmd|' /C calc'!A0"
+    return out
+
+
+@pytest.fixture(scope="module")
+def db(tmp_path_factory, menu, plans):
+    path = tmp_path_factory.mktemp("report") / "budget.db"
+    with Store(path) as store:
+        for code, values in plans.items():
+            rep, content = synthetic_submission(menu, code, values)
+            store.save(rep, content, received_at="2023-06-01T00:00:00+00:00")
+        content = b"rejected file"
+        bad = FileReport(file="05_秋田県_R5_計画.xlsx", sha256=hashlib.sha256(content).hexdigest(),
+                         size=len(content), fiscal_year=YEAR, prefecture_code=REJECTED,
+                         findings=[make("negative-amount", file="05.xlsx", sheet="計画",
+                                        cell="I8", leaf_code="R5-01", leaf_name="x",
+                                        value="-500")])
+        store.save(bad, content, received_at="2023-06-02T00:00:00+00:00")
+    return path
+
+
+def amount(row: dict, key: str) -> int | None:
+    if key == "total":
+        return sum(row.get(k) or 0 for k in ("national", "prefectural", "other"))
+    if key == "fund":
+        return sum(row.get(k) or 0 for k in ("national", "prefectural"))
+    return row.get(key)
+
+
+@pytest.fixture(scope="module")
+def expected(menu, plans):
+    """Sums by hand: by category, (category, mid), leaf, owner, prefecture, and grand."""
+    info = {r.leaf_code: r for r in menu.itertuples(index=False)}
+
+    def owner(leaf):
+        names = info[leaf].bureaus.split(";")
+        return names[0] if len(names) == 1 else "共管: " + "／".join(names)
+
+    sums = defaultdict(lambda: defaultdict(int))
+    seen = defaultdict(lambda: defaultdict(bool))
+    prefs = defaultdict(set)
+    for code, values in plans.items():
+        for leaf, row in values.rows.items():
+            if not any(row.get(k) is not None for k in layout.AMOUNT_KEYS):
+                continue
+            m = info[leaf]
+            groups = [("grand", None), ("category", m.category),
+                      ("mid", (m.category, m.mid_category)), ("leaf", leaf),
+                      ("owner", owner(leaf)), ("pref", code), ("cell", (code, leaf)),
+                      ("pcat", (code, m.category))]
+            for group in groups:
+                prefs[group].add(code)
+                for key in MONEY:
+                    v = amount(row, key)
+                    if v is not None:
+                        sums[group][key] += v
+                        seen[group][key] = True
+
+    def get(group, key):
+        return sums[group][key] if seen[group][key] else None
+
+    get.n = lambda group: len(prefs[group])
+    return get
+
+
+@pytest.fixture(scope="module")
+def summary(db, menu):
+    with Store(db) as store:
+        return load_summary(store, YEAR, menu)
+
+
+@pytest.fixture(scope="module")
+def workbook(tmp_path_factory, summary, db):
+    path = tmp_path_factory.mktemp("wb") / "summary.xlsx"
+    written = report.write_summary_workbook(summary, path, command_line="budget aggregate --x",
+                                            now=NOW, db_path=db)
+    assert written.path == path and not written.fallback
+    return path
+
+
+@pytest.fixture(scope="module")
+def wb(workbook):
+    return openpyxl.load_workbook(workbook)
+
+
+def table(ws, first_header: str):
+    """(headers, {value of the first column: {header: value}}, the total row)."""
+    headers = next(ws.iter_rows(min_row=H, max_row=H, values_only=True))
+    assert headers[0] == first_header, headers
+    rows, total = {}, None
+    for cells in ws.iter_rows(min_row=H + 1, values_only=True):
+        record = dict(zip(headers, cells))
+        if cells[0] == report.TOTAL_LABEL:
+            total = record
+            break
+        rows[cells[0]] = record
+    return headers, rows, total
+
+
+# --- the summary workbook --------------------------------------------------------------
+
+
+def test_sheets_in_order(wb):
+    assert wb.sheetnames == list(report.SHEETS)
+
+
+def test_headline_figures(wb, expected, summary):
+    ws = wb["総括"]
+    values = {ws.cell(r, 1).value: ws.cell(r, 2).value for r in range(H + 1, H + 9)}
+    for key in MONEY:
+        assert values[MONEY_LABELS[key]] == expected(("grand", None), key), key
+    text = {ws.cell(r, 1).value: ws.cell(r, 2).value for r in range(1, ws.max_row + 1)}
+    assert text["集計対象の都道府県数"] == "44 / 47"
+    assert text["未提出の都道府県"] == "和歌山県、鹿児島県"
+    assert text["差戻しの都道府県"] == "秋田県"
+    assert text["作成日時"] == "2024-03-01 10:30:00 +0900"
+    assert text["budget の版"] == __version__
+    assert ws["A2"].value == "（単位：千円）"
+
+
+def test_category_sheet(wb, expected):
+    _, rows, total = table(wb["大項目別"], "区分（大項目）")
+    assert list(rows) == ["基盤整備", "参入促進", "資質の向上", "労働環境・処遇の改善"]
+    for cat, rec in rows.items():
+        for key in MONEY:
+            assert rec[MONEY_LABELS[key]] == expected(("category", cat), key), (cat, key)
+        assert rec[report.N_PREF_HEADER] == expected.n(("category", cat))
+        fund = expected(("category", cat), "fund")
+        assert rec[report.SHARE_HEADER] == pytest.approx(fund / expected(("grand", None), "fund"))
+    for key in MONEY:
+        assert total[MONEY_LABELS[key]] == expected(("grand", None), key)
+    assert sum(r[MONEY_LABELS["fund"]] for r in rows.values()) == total[MONEY_LABELS["fund"]]
+    assert total[report.N_PREF_HEADER] == 44
+
+
+def test_mid_category_sheet(wb, expected):
+    ws = wb["中項目別"]
+    headers = [c.value for c in ws[H]]
+    seen = 0
+    for cells in ws.iter_rows(min_row=H + 1, values_only=True):
+        rec = dict(zip(headers, cells))
+        if cells[0] == report.TOTAL_LABEL:
+            assert rec[MONEY_LABELS["fund"]] == expected(("grand", None), "fund")
+            break
+        mid = "" if rec["中項目"] == "（中項目なし）" else rec["中項目"]
+        assert rec[MONEY_LABELS["fund"]] == expected(("mid", (rec["区分（大項目）"], mid)), "fund")
+        seen += 1
+    assert seen == 13
+
+
+def test_leaf_sheet(wb, expected, menu):
+    _, rows, total = table(wb["事業別"], "事業コード")
+    assert list(rows) == menu["leaf_code"].tolist()
+    for leaf, rec in rows.items():
+        for key in MONEY:
+            assert rec[MONEY_LABELS[key]] == expected(("leaf", leaf), key), (leaf, key)
+        assert rec[report.N_PREF_HEADER] == expected.n(("leaf", leaf))
+    assert rows["R5-26"]["担当課"] == JOINT
+    assert rows["R5-06-イ"]["細目"] == "イ 助け合いによる生活支援の担い手の養成事業"
+    assert total[MONEY_LABELS["total"]] == expected(("grand", None), "total")
+
+
+def test_bureau_sheet_adds_up_and_counts_item_26_once(wb, expected):
+    _, rows, total = table(wb["担当課別"], "担当課")
+    assert list(rows) == ["社会・援護局福祉基盤課", "老健局認知症施策・地域介護推進課",
+                          "老健局高齢者支援課", "老健局老人保健課", JOINT]
+    for owner, rec in rows.items():
+        for key in MONEY:
+            assert rec[MONEY_LABELS[key]] == expected(("owner", owner), key), (owner, key)
+    fund = MONEY_LABELS["fund"]
+    assert sum(r[fund] for r in rows.values()) == expected(("grand", None), "fund")
+    assert total[fund] == expected(("grand", None), "fund")
+    assert rows[JOINT][fund] == expected(("leaf", "R5-26"), "fund")
+    assert rows[JOINT]["事業数"] == 1
+    notes = " ".join(str(wb["担当課別"].cell(r, 1).value) for r in range(1, H))
+    assert "共管: 課名／課名" in notes and "二重計上" in notes
+
+
+def test_prefecture_sheet_shows_missing_as_blank(wb, expected):
+    _, rows, total = table(wb["都道府県別"], "コード")
+    assert len(rows) == 47
+    fund = MONEY_LABELS["fund"]
+    for code, rec in rows.items():
+        if code in MISSING:
+            assert rec["提出状況"] == "未提出" and rec[fund] is None
+        elif code == REJECTED:
+            assert rec["提出状況"] == "差戻し" and rec[fund] is None
+        else:
+            assert rec["提出状況"] == "受理"
+            for key in MONEY:
+                assert rec[MONEY_LABELS[key]] == expected(("pref", code), key), (code, key)
+    assert total[fund] == expected(("grand", None), "fund")
+
+
+def test_prefecture_leaf_matrix(wb, expected, menu):
+    ws = wb["都道府県×事業"]
+    leaves = menu["leaf_code"].tolist()
+    assert ws.cell(H, 4).value.startswith("1 介護人材確保対策連携強化事業")
+    assert ws.cell(H, 3 + leaves.index("R5-26") + 1).value.endswith("（共管）")
+    codes = [p.code for p in all_prefectures()]
+    for i, code in enumerate(codes):
+        r = H + 1 + i
+        assert ws.cell(r, 1).value == code
+        for j, leaf in enumerate(leaves):
+            assert ws.cell(r, 4 + j).value == expected(("cell", (code, leaf)), "fund"), (code, leaf)
+        assert ws.cell(r, 4 + len(leaves)).value == expected(("pref", code), "fund")
+    total_row = H + 1 + 47
+    assert ws.cell(total_row, 1).value == report.TOTAL_LABEL
+    assert ws.cell(total_row, 4 + len(leaves)).value == expected(("grand", None), "fund")
+    # the colour scale covers exactly the body
+    rules = ws.conditional_formatting
+    ranges = [str(cf.sqref) for cf in rules]
+    assert ranges == [f"D{H + 1}:{openpyxl.utils.get_column_letter(3 + len(leaves))}{H + 47}"]
+    rule = list(rules)[0].rules[0]
+    assert rule.type == "colorScale" and len(rule.colorScale.cfvo) == 3
+
+
+def test_prefecture_category_matrix(wb, expected):
+    ws = wb["都道府県×大項目"]
+    cats = ["基盤整備", "参入促進", "資質の向上", "労働環境・処遇の改善"]
+    assert [ws.cell(H, 4 + j).value for j in range(4)] == cats
+    for i, p in enumerate(all_prefectures()):
+        for j, cat in enumerate(cats):
+            assert ws.cell(H + 1 + i, 4 + j).value == expected(("pcat", (p.code, cat)), "fund")
+
+
+def test_submission_sheet(wb, db):
+    _, rows, _ = table(wb["提出状況"], "コード")
+    assert len(rows) == 47
+    assert rows["30"]["状況"] == "未提出" and rows["30"]["ファイル名"] is None
+    assert rows["05"]["状況"] == "差戻し"
+    assert rows["05"]["SHA-256"] == hashlib.sha256(b"rejected file").hexdigest()
+    assert rows["01"]["状況"] == "受理" and rows["01"]["ファイル名"] == "01_北海道_R5_計画.xlsx"
+    with Store(db) as store:
+        sha = store.submissions(YEAR).set_index("prefecture_code").loc["01", "sha256"]
+    assert rows["01"]["SHA-256"] == sha
+    # a hostile contact text arrives as inert text
+    cell = next(c for c in wb["提出状況"]["K"] if c.value and "cmd" in str(c.value))
+    assert cell.data_type == "s" and cell.value == "'=cmd|' /C calc'!A0"
+
+
+def test_sources_sheet(wb, db, menu):
+    ws = wb["出典"]
+    kv = {ws.cell(r, 1).value: ws.cell(r, 2).value for r in range(1, ws.max_row + 1)}
+    assert kv["作成コマンド"] == "budget aggregate --x"
+    assert kv["メニュー識別子"] == menu_fingerprint(menu)
+    assert kv["様式の版"] == layout.TEMPLATE_VERSION
+    assert kv["budget の版"] == __version__
+    assert kv["データベース"] == str(db)
+    with Store(db) as store:
+        subs = store.submissions(YEAR)
+    accepted = subs[subs["status"] == "accepted"]
+    hashes = {ws.cell(r, 5).value for r in range(1, ws.max_row + 1)}
+    assert set(accepted["sha256"]) <= hashes
+    assert hashlib.sha256(b"rejected file").hexdigest() not in hashes
+
+
+def test_hostile_text_is_inert_in_detail_sheet(wb):
+    ws = wb["明細"]
+    cells = [c for row in ws.iter_rows() for c in row if c.value and "HYPERLINK" in str(c.value)]
+    assert len(cells) == 1
+    assert cells[0].data_type == "s" and cells[0].value == "'" + HYPERLINK
+
+
+def test_no_formulas_or_links_anywhere(workbook):
+    with zipfile.ZipFile(workbook) as z:
+        sheets = [n for n in z.namelist() if n.startswith("xl/worksheets/sheet")]
+        for name in sheets:
+            xml = z.read(name).decode()
+            assert "<f>" not in xml and "<hyperlink" not in xml, name
+
+
+def test_charts_present(workbook):
+    with zipfile.ZipFile(workbook) as z:
+        charts = sorted(n for n in z.namelist() if n.startswith("xl/charts/chart"))
+        assert charts == ["xl/charts/chart1.xml", "xl/charts/chart2.xml", "xl/charts/chart3.xml"]
+        kinds = [z.read(n).decode() for n in charts]
+    assert "<c:barDir val=\"col\"/>" in kinds[0]
+    assert all("<c:barDir val=\"bar\"/>" in k for k in kinds[1:])
+
+
+def test_layout_print_and_font(wb):
+    for name in report.SHEETS:
+        ws = wb[name]
+        assert ws.page_setup.orientation == "landscape", name
+        assert ws.page_setup.paperSize == 9, name
+        assert ws.sheet_properties.pageSetUpPr.fitToPage, name
+        assert ws.page_setup.fitToWidth in (None, 1), name  # 1 is the default, omitted
+        assert ws.page_setup.fitToHeight == 0, name  # as many pages down as needed
+        assert "&P" in ws.oddFooter.center.text, name
+    for name in ("大項目別", "事業別", "都道府県別", "都道府県×事業", "明細", "提出状況"):
+        ws = wb[name]
+        assert ws.print_title_rows == f"${H}:${H}", name
+        assert ws.freeze_panes.endswith(str(H + 1)), name
+    ws = wb["大項目別"]
+    assert ws.cell(H + 1, 4).font.name == "游ゴシック"
+    assert ws.cell(H + 1, 4).number_format == "#,##0"
+    assert "（単位：千円）" in ws["A2"].value
+
+
+# --- units, bureau workbooks, tidy table ---------------------------------------------
+
+
+def test_unit_oku_converts_and_labels_every_sheet(tmp_path, summary, expected):
+    path = tmp_path / "oku.xlsx"
+    report.write_summary_workbook(summary, path, unit="億円", now=NOW)
+    wb = openpyxl.load_workbook(path, read_only=True)
+    for name in report.SHEETS:
+        if name != "出典":
+            assert "（単位：億円）" in wb[name]["A2"].value, name
+    grand = expected(("grand", None), "fund")
+    row = next(r for r in wb["総括"].iter_rows(min_row=H + 1, max_row=H + 8)
+               if r[0].value == MONEY_LABELS["fund"])
+    assert row[1].value == pytest.approx(grand / 100_000)
+    assert row[1].number_format == "#,##0.00"
+    assert row[2].value == grand  # the 千円 figure beside it
+    _, rows, total = table(wb["大項目別"], "区分（大項目）")
+    fund = MONEY_LABELS["fund"]
+    assert sum(r[fund] for r in rows.values()) == pytest.approx(total[fund])
+    assert total[fund] * 100_000 == pytest.approx(grand)
+
+
+def test_tidy_csv_and_json(tmp_path, summary, plans):
+    written = report.write_reports(summary, tmp_path, formats=("csv", "json"), now=NOW)
+    csv_path, json_path = written[1].path, written[2].path
+    assert csv_path.name == "R5_集計_明細.csv" and json_path.name == "R5_集計_明細.json"
+    raw = csv_path.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
+    n_planned = sum(len(v.rows) for v in plans.values())
+    assert len(rows) == n_planned
+    assert list(rows[0])[:4] == ["年度", "都道府県コード", "都道府県", "事業コード"]
+    hostile = [r for r in rows if "HYPERLINK" in r["事業量・アウトプット指標"]]
+    assert [r["事業量・アウトプット指標"] for r in hostile] == ["'" + HYPERLINK]
+    fund_col = f"{MONEY_LABELS['fund']}（千円）"
+    tokyo = sum(amount(row, "fund") for row in plans["13"].rows.values())
+    assert sum(int(r[fund_col]) for r in rows if r["都道府県コード"] == "13") == tokyo
+    doc = json.loads(json_path.read_text("utf-8"))
+    assert doc["unit"] == "千円" and doc["missing_prefectures"] == list(MISSING)
+    assert doc["rejected_prefectures"] == [REJECTED]
+    assert len(doc["rows"]) == n_planned
+    assert sum(r["fund"] for r in doc["rows"] if r["prefecture_code"] == "13") == tokyo
+    blank = next(r for r in doc["rows"] if r["other"] is None)
+    assert blank["other"] is None  # blank stays null, never 0
+
+
+# --- atomic writing ---------------------------------------------------------------------
+
+
+def test_atomic_write_replaces_and_leaves_no_temp_file(tmp_path):
+    target = tmp_path / "R5_集計.xlsx"
+    target.write_bytes(b"old")
+    assert report.write_bytes_atomically(target, b"new") == target
+    assert target.read_bytes() == b"new"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["R5_集計.xlsx"]
+
+
+def test_crash_while_writing_keeps_the_old_report(tmp_path, monkeypatch):
+    target = tmp_path / "R5_集計.xlsx"
+    target.write_bytes(b"old")
+
+    def boom(fd):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "fsync", boom)
+    with pytest.raises(OutputError, match="disk full"):
+        report.write_bytes_atomically(target, b"half")
+    assert target.read_bytes() == b"old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["R5_集計.xlsx"]
+
+
+def test_open_target_is_written_beside_it(tmp_path, monkeypatch):
+    target = tmp_path / "R5_集計.xlsx"
+    target.write_bytes(b"open in Excel")
+    (tmp_path / "R5_集計(2).xlsx").write_bytes(b"an older fallback")
+    real = os.replace
+
+    def locked(src, dst):
+        if Path(dst) == target:
+            raise PermissionError(13, "Permission denied", str(dst))
+        return real(src, dst)
+
+    monkeypatch.setattr(os, "replace", locked)
+    assert report.write_bytes_atomically(target, b"new") == tmp_path / "R5_集計(3).xlsx"
+    assert target.read_bytes() == b"open in Excel"
+    assert (tmp_path / "R5_集計(2).xlsx").read_bytes() == b"an older fallback"
+    assert (tmp_path / "R5_集計(3).xlsx").read_bytes() == b"new"
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_cli_reports_the_fallback(tmp_path, monkeypatch, db):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "R5_集計.xlsx").write_bytes(b"open")
+    real = os.replace
+    monkeypatch.setattr(os, "replace", lambda s, d: (_ for _ in ()).throw(
+        PermissionError(13, "denied")) if Path(d).name == "R5_集計.xlsx" else real(s, d))
+    result = CliRunner().invoke(cli, ["aggregate", "--db", str(db), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert f"集計表: {out / 'R5_集計(2).xlsx'}" in result.stdout
+    assert "開かれているため置き換えられません" in result.stderr
+    assert str(out / "R5_集計(2).xlsx") in result.stderr
+
+
+# --- the command -----------------------------------------------------------------------
+
+
+def test_cli_writes_and_lists_missing(tmp_path, db):
+    out = tmp_path / "out"
+    result = CliRunner().invoke(cli, ["aggregate", "--db", str(db), "--out", str(out),
+                                      "--format", "csv"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == [
+        "令和5年度の集計: 集計対象 44 / 47 都道府県",
+        "  未提出 2: 和歌山県、鹿児島県（集計に含みません）",
+        "  差戻し（受理できる提出なし） 1: 秋田県（集計に含みません）",
+        f"集計表: {out / 'R5_集計.xlsx'}",
+        f"明細 CSV: {out / 'R5_集計_明細.csv'}",
+    ]
+
+
+def test_cli_strict_writes_then_exits_1(tmp_path, db):
+    out = tmp_path / "out"
+    result = CliRunner().invoke(cli, ["aggregate", "--db", str(db), "--out", str(out),
+                                      "--strict"])
+    assert result.exit_code == 1
+    assert (out / "R5_集計.xlsx").is_file()
+    assert "--strict: 未提出または差戻しの都道府県がある" in result.stderr
+
+
+def test_cli_strict_passes_when_all_47_accepted(tmp_path, menu):
+    db = tmp_path / "all.db"
+    rng = random.Random(3)
+    with Store(db) as store:
+        for p in all_prefectures():
+            rep, content = synthetic_submission(menu, p.code, sample_plan(menu, p.code, rng))
+            store.save(rep, content)
+    result = CliRunner().invoke(cli, ["aggregate", "--db", str(db), "--out",
+                                      str(tmp_path / "o"), "--strict"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("令和5年度の集計: 集計対象 47 / 47 都道府県\n集計表: ")
+
+
+def test_cli_missing_db_is_an_error_not_a_new_store(tmp_path):
+    db = tmp_path / "nope.db"
+    result = CliRunner().invoke(cli, ["aggregate", "--db", str(db), "--out", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "データベース" in result.stderr and "budget ingest" in result.stderr
+    assert not db.exists()
+
+
+def test_cli_bad_unit_is_a_usage_error(tmp_path, db):
+    result = CliRunner().invoke(cli, ["aggregate", "--db", str(db), "--unit", "円"])
+    assert result.exit_code == 2
+
+
+def test_cli_subprocess_by_bureau_and_unit(tmp_path, db, expected):
+    out = tmp_path / "out"
+    proc = subprocess.run(
+        [sys.executable, "-m", "budget", "aggregate", "--db", str(db), "--out", str(out),
+         "--by-bureau", "--unit", "百万円"], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    names = ["R5_集計（百万円）.xlsx", "R5_集計_福祉基盤課（百万円）.xlsx",
+             "R5_集計_認知症施策・地域介護推進課（百万円）.xlsx", "R5_集計_高齢者支援課（百万円）.xlsx",
+             "R5_集計_老人保健課（百万円）.xlsx"]
+    assert sorted(p.name for p in out.iterdir()) == sorted(names)
+    assert proc.stdout.splitlines()[-5:] == [f"集計表: {out / names[0]}"] + [
+        f"担当課別集計表: {out / n}" for n in names[1:]]
+    wb = openpyxl.load_workbook(out / names[0], read_only=True)
+    ws = wb["出典"]
+    kv = {r[0]: r[1] for r in ws.iter_rows(max_col=2, values_only=True)}
+    assert kv["作成コマンド"].startswith("budget aggregate --db")
+    assert kv["表示単位"] == "百万円"
+    fund = MONEY_LABELS["fund"]
+    r26 = expected(("leaf", "R5-26"), "fund")
+    # the joint item 26 is in both of its bureaus' workbooks, flagged 共管, in 百万円
+    for name in names[2], names[4]:
+        wb = openpyxl.load_workbook(out / name, read_only=True)
+        _, rows, total = table(wb["事業別"], "事業コード")
+        assert rows["R5-26"]["担当課"] == JOINT, name
+        assert rows["R5-26"][fund] == pytest.approx(r26 / 1000)
+        scope = {r[0]: r[1] for r in wb["総括"].iter_rows(max_col=2, values_only=True)}
+        assert scope["集計範囲"].endswith("の所管事業（共管事業を含む）"), name
+    assert list(rows) == ["R5-26", "R5-28"]  # 老人保健課
+    assert total[fund] == pytest.approx((r26 + expected(("leaf", "R5-28"), "fund")) / 1000)
+    wb = openpyxl.load_workbook(out / names[1], read_only=True)
+    _, rows, _ = table(wb["事業別"], "事業コード")
+    assert "R5-26" not in rows and "R5-01" in rows
+
+
+# --- LibreOffice ---------------------------------------------------------------------
+
+
+@pytest.mark.libreoffice
+@requires_libreoffice
+def test_summary_opens_in_libreoffice(tmp_path, workbook):
+    pdf = convert(workbook, "pdf", tmp_path)
+    assert pdf.is_file()
+    assert pdf_page_count(pdf) >= 1
