@@ -168,11 +168,7 @@ def _sources(store: "Store", ids: list[int]) -> "pd.DataFrame":
         return pd.DataFrame({"submission_id": pd.Series([], dtype="Int64"),
                              "template_version": pd.Series([], dtype="string"),
                              "menu_fingerprint": pd.Series([], dtype="string")})
-    marks = ", ".join("?" * len(ids))
-    return pd.read_sql_query(
-        f"SELECT id AS submission_id, template_version, menu_fingerprint, size "
-        f"FROM submissions WHERE id IN ({marks})", store.conn, params=ids,
-    ).astype({"submission_id": "Int64"})
+    return store.submission_details(ids).astype({"submission_id": "Int64"})
 
 
 _FILE_NAME_CODE = re.compile(r"^(\d{2})_[^_]*_([RH]\d+)_")
@@ -193,11 +189,7 @@ def attribute_misfiled(store: "Store", fiscal_year: int, overview: "pd.DataFrame
     missing = set(overview.loc[overview["status"] == "missing", "prefecture_code"])
     if not missing:
         return overview
-    rows = store.conn.execute(
-        "SELECT id, file_name, sha256, received_at, prefecture_code, fiscal_year, n_errors, "
-        "n_warnings FROM submissions WHERE status = 'rejected' AND stage = ? "
-        "AND (fiscal_year = ? OR fiscal_year IS NULL) ORDER BY received_at DESC, id DESC",
-        (stage or PLAN_STAGE, fiscal_year)).fetchall()
+    rows = store.rejected_submissions(fiscal_year, stage or PLAN_STAGE)
     era = era_code(fiscal_year)
     ov = overview.copy()
     found: dict[str, tuple] = {}

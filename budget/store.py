@@ -252,6 +252,25 @@ class Store:
             return None
         return dict(zip((d[0] for d in cur.description), row))
 
+    def submission_details(self, ids: list[int]) -> "pd.DataFrame":
+        """template_version, menu_fingerprint and size of the given submissions."""
+        import pandas as pd
+
+        marks = ", ".join("?" * len(ids))
+        return pd.read_sql_query(
+            "SELECT id AS submission_id, template_version, menu_fingerprint, size "
+            f"FROM submissions WHERE id IN ({marks or 'NULL'})", self.conn, params=ids)
+
+    def rejected_submissions(self, fiscal_year: int, stage: str = PLAN_STAGE) -> list[tuple]:
+        """Rejected submissions of the year, and those too broken to have a year, newest
+        first: (id, file_name, sha256, received_at, prefecture_code, fiscal_year, n_errors,
+        n_warnings)."""
+        return self.conn.execute(
+            "SELECT id, file_name, sha256, received_at, prefecture_code, fiscal_year, n_errors, "
+            "n_warnings FROM submissions WHERE status = 'rejected' AND stage = ? "
+            "AND (fiscal_year = ? OR fiscal_year IS NULL) ORDER BY received_at DESC, id DESC",
+            (stage, fiscal_year)).fetchall()
+
     def findings(self, submission_id: int) -> list[Finding]:
         rows = self.conn.execute(
             """SELECT f.code, f.severity, f.message, s.file_name, f.sheet, f.cell, f.leaf_code,
