@@ -324,14 +324,14 @@ def test_status_has_47_rows_in_code_order(tmp_path):
 def test_a_bug_in_validation_does_not_stop_the_batch_or_store_a_verdict(tmp_path, monkeypatch):
     import budget.validate
 
-    real = budget.validate.check_bytes
+    real = budget.validate.check_many
 
-    def flaky(content, name, settings):
-        if name.startswith("02"):
+    def flaky(items, settings):  # a bug that one file triggers, in a batch or alone
+        if any(name.startswith("02") for _, name in items):
             raise ZeroDivisionError("boom")
-        return real(content, name, settings)
+        return real(items, settings)
 
-    monkeypatch.setattr(budget.validate, "check_bytes", flaky)
+    monkeypatch.setattr(budget.validate, "check_many", flaky)
     for pref in ("01", "02", "03"):
         write(tmp_path / "in", pref, plan_bytes(pref))
     run = ingest_folder(tmp_path / "in", tmp_path / "b.db", SETTINGS, None)
@@ -507,14 +507,14 @@ def test_worker_count():
 def test_a_worker_that_dies_neither_hangs_nor_stops_the_batch(tmp_path, monkeypatch):
     import budget.validate
 
-    real = budget.validate.check_bytes
+    real = budget.validate.check_many
 
-    def deadly(content, name, settings):  # runs in the forked workers too
-        if name.startswith("03"):
+    def deadly(items, settings):  # runs in the forked workers too
+        if any(name.startswith("03") for _, name in items):
             os._exit(3)  # as if killed for memory
-        return real(content, name, settings)
+        return real(items, settings)
 
-    monkeypatch.setattr(budget.validate, "check_bytes", deadly)
+    monkeypatch.setattr(budget.validate, "check_many", deadly)
     for pref in ("01", "02", "03", "04", "05"):
         write(tmp_path / "in", pref, plan_bytes(pref, good_rows(scale=int(pref))))
     run = ingest_folder(tmp_path / "in", tmp_path / "b.db", SETTINGS, None, workers=2)
