@@ -36,6 +36,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from urllib.parse import unquote
 
+from budget.errors import UnsafeEnvironment
 from budget.findings import Finding, make
 
 # --- Limits ----------------------------------------------------------------------------
@@ -685,7 +686,8 @@ _openpyxl_checked = False  # openpyxl's use of it checked
 
 
 def ensure_defused(*, openpyxl: bool = True) -> None:
-    """Raise RuntimeError unless the XML parsers we rely on refuse entity expansion.
+    """Raise ``UnsafeEnvironment`` (a RuntimeError) unless the XML parsers we rely on refuse
+    entity expansion.
 
     Checks that ``defusedxml.ElementTree`` rejects a (tiny) billion-laughs document and,
     unless ``openpyxl=False``, that openpyxl parses with defusedxml (``openpyxl.DEFUSEDXML``;
@@ -702,9 +704,9 @@ def ensure_defused(*, openpyxl: bool = True) -> None:
         import defusedxml
         import defusedxml.ElementTree as safe_et
     except ImportError as exc:
-        raise RuntimeError("defusedxml がインストールされていません（安全な XML 解析に必要です）") from exc
+        raise UnsafeEnvironment("defusedxml がインストールされていません（安全な XML 解析に必要です）") from exc
     if not _rejects(lambda: safe_et.fromstring(_LAUGHS), defusedxml.DefusedXmlException):
-        raise RuntimeError("defusedxml がエンティティ展開（billion laughs）を拒否しません")
+        raise UnsafeEnvironment("defusedxml がエンティティ展開（billion laughs）を拒否しません")
     _defused_checked = True
     if not openpyxl or _openpyxl_checked:
         return
@@ -712,14 +714,14 @@ def ensure_defused(*, openpyxl: bool = True) -> None:
     from openpyxl.xml import functions as openpyxl_xml
 
     if not getattr(openpyxl_module, "DEFUSEDXML", False):
-        raise RuntimeError("defusedxml が openpyxl で有効になっていません"
+        raise UnsafeEnvironment("defusedxml が openpyxl で有効になっていません"
                            "（環境変数 OPENPYXL_DEFUSEDXML を確認してください）")
     if not _rejects(lambda: list(openpyxl_xml.iterparse(io.BytesIO(_LAUGHS))),
                     defusedxml.DefusedXmlException):
-        raise RuntimeError("defusedxml が openpyxl のシート読み込み（iterparse）で有効になっていません")
+        raise UnsafeEnvironment("defusedxml が openpyxl のシート読み込み（iterparse）で有効になっていません")
     if not getattr(openpyxl_module, "LXML", False) and not _rejects(
             lambda: openpyxl_xml.fromstring(_LAUGHS), defusedxml.DefusedXmlException):
-        raise RuntimeError("defusedxml が openpyxl の XML 読み込み（fromstring）で有効になっていません")
+        raise UnsafeEnvironment("defusedxml が openpyxl の XML 読み込み（fromstring）で有効になっていません")
     _openpyxl_checked = True
 
 

@@ -31,3 +31,7 @@ class StoreError(BudgetError):
 
 class OutputError(BudgetError):
     """An output file cannot be written."""
+
+
+class UnsafeEnvironment(BudgetError, RuntimeError):
+    """The XML parsers of this installation do not refuse entity expansion (defusedxml)."""

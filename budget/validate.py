@@ -106,7 +106,13 @@ def check_many(files: Iterable[tuple[bytes, str]],
     """Check several received workbooks (``(content, file name)`` pairs), one report each,
     exactly as ``check_bytes`` would. The plan rules run in one pandera pass over every
     file's rows: pandera's cost is per call, not per row (≈10 ms a call), so a batch of 47
-    pays it once."""
+    pays it once.
+
+    Raises ``UnsafeEnvironment`` before reading anything if defusedxml does not refuse XML
+    entity expansion in this process."""
+    from budget.container import ensure_defused
+
+    ensure_defused(openpyxl=False)  # once per process; ~0.1 ms
     expected_menu = _settings_menu(settings)
     checks: list[_Check] = []
     for content, file_name in files:

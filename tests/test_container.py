@@ -396,3 +396,26 @@ def test_billion_laughs_member_is_really_an_entity_bomb(build) -> None:
         strings = zf.read(hostile.SHARED_STRINGS_MEMBER)
     with pytest.raises(defusedxml.EntitiesForbidden):
         defusedxml.ElementTree.parse(io.BytesIO(strings))
+
+
+def test_ingest_refuses_to_start_without_entity_protection(tmp_path, monkeypatch, base):
+    """'defusedxml active, and checked at start-up': with an XML parser that expands
+    entities, ingest stops before reading or storing anything (exit 1, Japanese message)."""
+    import xml.etree.ElementTree as stdlib_et
+
+    import defusedxml.ElementTree as safe_et
+    from click.testing import CliRunner
+
+    from budget.cli import cli
+
+    monkeypatch.setattr(container_module, "_defused_checked", False)
+    monkeypatch.setattr(container_module, "_openpyxl_checked", False)
+    monkeypatch.setattr(safe_et, "fromstring", stdlib_et.fromstring)
+    inbox = tmp_path / "inputs"
+    inbox.mkdir()
+    (inbox / FILE_NAME).write_bytes(base.read_bytes())
+    result = CliRunner().invoke(cli, ["ingest", str(inbox), "--db", str(tmp_path / "b.db"),
+                                      "--reports", str(tmp_path / "reports")])
+    assert result.exit_code == 1
+    assert "defusedxml がエンティティ展開（billion laughs）を拒否しません" in result.output
+    assert not (tmp_path / "b.db").exists()
