@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -25,6 +27,17 @@ from tests.test_ingest import (
 )
 
 GOOD, BAD = file_name("01"), file_name("13")
+
+
+@contextlib.contextmanager
+def working_directory(path):
+    """Run the block in ``path`` (the CLI's default folders are relative to it)."""
+    previous = os.getcwd()
+    os.chdir(path)
+    try:
+        yield path
+    finally:
+        os.chdir(previous)
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +79,7 @@ def test_validate_prints_each_finding_and_exits_1_on_a_rejected_file(runner, boo
 
 
 def test_validate_exits_0_when_all_are_accepted_and_stores_nothing(runner, books, tmp_path):
-    with runner.isolated_filesystem(temp_dir=tmp_path):
+    with working_directory(tmp_path):
         result = runner.invoke(cli, ["validate", str(books["good"])])
         assert result.exit_code == 0, result.output
         assert result.stdout.splitlines() == [f"{GOOD}: 受理（エラー 0 件、警告 0 件）", "",
@@ -129,7 +142,7 @@ def test_validate_tolerance_option(runner, tmp_path):
     (["{good}", "--year", "R99"], "R99"),
 ])
 def test_validate_usage_errors_exit_2(runner, books, tmp_path, args, message):
-    with runner.isolated_filesystem(temp_dir=tmp_path):
+    with working_directory(tmp_path):
         args = [a.format(good=books["good"]) for a in args]
         result = runner.invoke(cli, ["validate", *args])
     assert result.exit_code == 2, result.output
@@ -174,7 +187,7 @@ def test_ingest_exits_0_when_all_are_accepted(runner, books, tmp_path):
 
 
 def test_ingest_default_folder_db_and_reports(runner, books, tmp_path):
-    with runner.isolated_filesystem(temp_dir=tmp_path):
+    with working_directory(tmp_path):
         missing = runner.invoke(cli, ["ingest"])
         assert missing.exit_code == 2
         assert "Directory 'inputs' does not exist" in missing.stderr

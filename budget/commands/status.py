@@ -26,7 +26,10 @@ def status(year: str, db_path: Path, fmt: str) -> None:
     fy = parse_fiscal_year(year)
     df, note = year_status(db_path, fy)
     if fmt == "csv":
-        click.get_binary_stream("stdout").write(status_csv(df))
+        out = click.get_text_stream("stdout")
+        out.flush()
+        out.buffer.write(status_csv(df))  # bytes: UTF-8 with BOM, for Excel
+        out.buffer.flush()
     elif fmt == "json":
         click.echo(status_json(df))
     else:
