@@ -125,14 +125,19 @@ class _Formats:
         self.label = add(bold=True, bg_color=LABEL_FILL, **border)
         self.value = add(**border)
         self.note = add(font_color="#595959")
-        self.input_text = add(locked=False, bg_color=INPUT_FILL, **border)
+        # Text inputs are text-formatted ("@"), so that a phone number such as 03-1234 or an
+        # indicator such as 3/1 stays as typed instead of becoming a date.
+        self.input_text = add(locked=False, bg_color=INPUT_FILL, num_format="@", **border)
         self.header = add(bold=True, bg_color=HEADER_FILL, align="center", valign="vcenter",
                           text_wrap=True, **border)
         self.cell = add(text_wrap=True, **border)
         self.cell_center = add(text_wrap=True, align="center", **border)
         self.amount_in = add(locked=False, bg_color=INPUT_FILL, num_format=AMOUNT_FORMAT, **border)
-        self.amount_formula = add(num_format=AMOUNT_FORMAT, bg_color=LABEL_FILL, **border)
-        self.text_in = add(locked=False, bg_color=INPUT_FILL, text_wrap=True, **border)
+        # A leaf row nobody planned shows blank totals rather than a column of zeros.
+        self.amount_formula = add(num_format=AMOUNT_FORMAT + ';-' + AMOUNT_FORMAT + ';""',
+                                  bg_color=LABEL_FILL, **border)
+        self.text_in = add(locked=False, bg_color=INPUT_FILL, text_wrap=True, num_format="@",
+                           **border)
         self.code = add(font_color="#808080", font_size=8)
         self.total_label = add(bold=True, bg_color=TOTAL_FILL, **border)
         self.total_amount = add(bold=True, bg_color=TOTAL_FILL, num_format=AMOUNT_FORMAT, **border)
@@ -318,7 +323,7 @@ def _write_plan(ws: Any, fmt: _Formats, leaves: list[MenuLeaf], year: int,
     for name, (k_first, k_last) in layout.LIVE_RULE_COLUMNS.items():
         ws.conditional_format(first, C[k_first].col_index, end, C[k_last].col_index, {
             "type": "formula", "criteria": rules[name],
-            "format": fmt.warn if name == "national-share" else fmt.bad,
+            "format": fmt.warn if name in layout.LIVE_WARNING_RULES else fmt.bad,
         })
 
     # Protection: only the input cells are unlocked; no password.
@@ -333,9 +338,13 @@ def _write_plan(ws: Any, fmt: _Formats, leaves: list[MenuLeaf], year: int,
     ws.repeat_rows(layout.GROUP_HEADER_ROW - 1, layout.HEADER_ROW - 1)
     ws.print_area(0, 0, last_row - 1, layout.LAST_VISIBLE.col_index)
     ws.set_margins(left=0.4, right=0.4, top=0.5, bottom=0.6)
-    footer_name = prefecture.label.replace("&", "&&")
-    ws.set_footer(f"&L{footer_name}&C&P / &N ページ&R{full_label(year)}")
+    ws.set_footer(_footer(prefecture, year))
     ws.set_header(f"&R{layout.PLAN_SHEET}")
+
+
+def _footer(prefecture: Prefecture, year: int) -> str:
+    """Prefecture, page x / n and the fiscal year at the foot of every printed page."""
+    return f"&L{prefecture.label.replace('&', '&&')}&C&P / &N ページ&R{full_label(year)}"
 
 
 def _cell(ref: str) -> tuple[int, int]:
@@ -407,6 +416,7 @@ def _write_guide(ws: Any, fmt: _Formats, year: int, prefecture: Prefecture,
     ws.set_landscape()
     ws.set_paper(9)
     ws.fit_to_pages(1, 0)
+    ws.set_footer(_footer(prefecture, year))
 
 
 # --- Many prefectures: render once, stamp each -------------------------------------------

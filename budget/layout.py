@@ -161,19 +161,28 @@ def total_formula(key: str, n_leaves: int) -> str:
 
 
 def live_rules(row: int, share_tolerance: int) -> dict[str, str]:
-    """Conditional-format formulas for the first leaf row (relative refs, copied down).
+    """Conditional-format formulas, written for the top-left cell of each rule's range
+    (``LIVE_RULE_COLUMNS``) on leaf row ``row``.
 
-    Keys name the rule; the cell range each applies to is in ``LIVE_RULE_COLUMNS``.
+    Excel and LibreOffice shift a rule's relative references to every cell of its range, so
+    a rule about a row's amounts pins their columns (``$H8``): it must test the same cells
+    wherever in the range it is applied. Only ``not-whole-number`` is relative: each cell
+    tests itself.
     """
-    a, b = COLUMN["national"].ref(row), COLUMN["prefectural"].ref(row)
-    pub, priv = COLUMN["public"].ref(row), COLUMN["private"].ref(row)
-    com = COLUMN["commissioned"].ref(row)
-    first = f"{COLUMN['national'].letter}{row}"  # the top-left cell of each rule's range
+    def pinned(key: str) -> str:
+        return f"${COLUMN[key].letter}{row}"
+
+    a, b = pinned("national"), pinned("prefectural")
+    pub, priv, com = pinned("public"), pinned("private"), pinned("commissioned")
+    own = COLUMN["national"].ref(row)  # the top-left cell of not-whole-number's range
+    amounts = f"{pinned('national')}:{pinned('commissioned')}"
+    public_private = f"AND(OR(ISNUMBER({pub}),ISNUMBER({priv})),N({pub})+N({priv})<>N({a}))"
+    commissioned = f"AND(ISNUMBER({com}),{com}>N({priv}))"
     return {
         # not a whole non-negative number (text pasted in, a negative, a fraction)
         "not-whole-number": (
-            f"=AND({first}<>\"\",OR(ISTEXT({first}),"
-            f"AND(ISNUMBER({first}),OR({first}<0,{first}<>INT({first})))))"
+            f"=AND({own}<>\"\",OR(ISTEXT({own}),"
+            f"AND(ISNUMBER({own}),OR({own}<0,{own}<>INT({own})))))"
         ),
         # A should be 2/3 of A+B within the tolerance (whole 千円 make it inexact); as on
         # ingest, it applies once A or B is entered, a blank counting 0
@@ -182,9 +191,14 @@ def live_rules(row: int, share_tolerance: int) -> dict[str, str]:
             f"ABS(N({a})*3-(N({a})+N({b}))*2)>{share_tolerance}*3)"
         ),
         # 公 + 民 = A
-        "public-private-sum": f"=AND(OR(ISNUMBER({pub}),ISNUMBER({priv})),N({pub})+N({priv})<>N({a}))",
+        "public-private-sum": f"={public_private}",
         # うち受託事業等 <= 民
-        "commissioned-over-private": f"=AND(ISNUMBER({com}),{com}>N({priv}))",
+        "commissioned-over-private": f"={commissioned}",
+        # the row's labels turn red when any error rule holds on the row
+        "row-has-error": (
+            f"=OR(COUNTIF({amounts},\"<0\")>0,SUMPRODUCT(--ISTEXT({amounts}))>0,"
+            f"{public_private},{commissioned})"
+        ),
     }
 
 
@@ -194,7 +208,10 @@ LIVE_RULE_COLUMNS: dict[str, tuple[str, str]] = {
     "national-share": ("national", "prefectural"),
     "public-private-sum": ("public", "private"),
     "commissioned-over-private": ("commissioned", "commissioned"),
+    "row-has-error": ("category", "bureaus"),
 }
+#: Rules that only ask the user to check (yellow); the others mark errors (red).
+LIVE_WARNING_RULES = frozenset({"national-share"})
 
 #: Default tolerance of the 2/3 national share, in 千円 (a real plan is off by ~1.3).
 DEFAULT_SHARE_TOLERANCE = 2

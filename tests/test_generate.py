@@ -214,14 +214,49 @@ def test_print_and_view_settings(plan, tokyo_path):
     assert "游ゴシック" in styles
 
 
-def test_conditional_formats_cover_the_rule_columns(plan):
-    ranges = {str(cf.sqref): [r.formula[0] for r in cf.rules]
-              for cf in plan.conditional_formatting}
-    assert ranges[f"H{FIRST}:N{LAST}"][0].startswith("AND(H8<>\"\"")
-    assert "OR(ISNUMBER(H8),ISNUMBER(I8)),ABS(N(H8)*3-(N(H8)+N(I8))*2)>2*3" in ranges[
-        f"H{FIRST}:I{LAST}"][0]
-    assert "N(L8)+N(M8)<>N(H8)" in ranges[f"L{FIRST}:M{LAST}"][0]
-    assert "N8>N(M8)" in ranges[f"N{FIRST}:N{LAST}"][0]
+def _referenced_columns(formula: str) -> set[str]:
+    return set(re.findall(r"\$?([A-Z]{1,2})\$?\d+", formula))
+
+
+def test_conditional_formats_test_the_right_cells_everywhere_in_their_range(plan):
+    """Excel and LibreOffice shift a rule's relative references to each cell of its range
+    (as openpyxl's Translator does): every cell must test the intended columns of its own row."""
+    from openpyxl.formula.translate import Translator
+
+    rules = {}
+    for cf in plan.conditional_formatting:
+        assert len(cf.rules) == 1
+        rules[str(cf.sqref)] = cf.rules[0].formula[0]
+    assert set(rules) == {f"H{FIRST}:N{LAST}", f"H{FIRST}:I{LAST}", f"L{FIRST}:M{LAST}",
+                          f"N{FIRST}:N{LAST}", f"A{FIRST}:F{LAST}"}
+    intended = {  # range → columns each of its cells must read (None: the cell itself)
+        f"H{FIRST}:N{LAST}": None,
+        f"H{FIRST}:I{LAST}": {"H", "I"},
+        f"L{FIRST}:M{LAST}": {"H", "L", "M"},
+        f"N{FIRST}:N{LAST}": {"M", "N"},
+        f"A{FIRST}:F{LAST}": {"H", "L", "M", "N"},  # and the H:N span
+    }
+    for sqref, formula in rules.items():
+        first, last = sqref.split(":")
+        for col in range(ord(first[0]), ord(last[0]) + 1):
+            for row in (FIRST, FIRST + 20, LAST):
+                cell = f"{chr(col)}{row}"
+                moved = Translator("=" + formula, origin=first).translate_formula(cell)
+                assert set(re.findall(r"\d+", moved)) <= {str(row), "0", "2", "3"}, moved
+                columns = _referenced_columns(moved)
+                expected = intended[sqref] or {chr(col)}
+                assert expected <= columns <= expected | {"H", "N"}, (sqref, cell, moved)
+
+
+def test_conditional_format_rules(plan):
+    rules = {str(cf.sqref): cf.rules[0].formula[0] for cf in plan.conditional_formatting}
+    assert rules[f"H{FIRST}:I{LAST}"] == (
+        "AND(OR(ISNUMBER($H8),ISNUMBER($I8)),ABS(N($H8)*3-(N($H8)+N($I8))*2)>2*3)")
+    assert rules[f"L{FIRST}:M{LAST}"] == (
+        "AND(OR(ISNUMBER($L8),ISNUMBER($M8)),N($L8)+N($M8)<>N($H8))")
+    assert rules[f"N{FIRST}:N{LAST}"] == "AND(ISNUMBER($N8),$N8>N($M8))"
+    assert rules[f"H{FIRST}:N{LAST}"].startswith('AND(H8<>"",OR(ISTEXT(H8)')
+    assert rules[f"A{FIRST}:F{LAST}"].startswith('OR(COUNTIF($H8:$N8,"<0")>0')
 
 
 def test_guide_sheet_explains_unit_rules_and_where_to_send(wb):

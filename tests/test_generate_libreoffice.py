@@ -100,3 +100,16 @@ def test_prints_to_a_sane_number_of_pages(tmp_path, menu):
     pdf = convert(template, "pdf", tmp_path / "pdf")
     # 記入要領 (1–2 pages) + 計画 fitted one page wide (58 rows: 2–3 pages)
     assert 2 <= pdf_page_count(pdf) <= 6
+
+
+@requires_uno
+def test_text_inputs_keep_what_was_typed(tmp_path, menu):
+    """Header and text inputs are text cells: a phone number or an indicator like 3/1 typed
+    in LibreOffice (ja-JP) stays as typed instead of becoming a date or losing a zero."""
+    template = generate_templates(menu, [find_prefecture("13")], tmp_path / "t")[0]
+    saved = tmp_path / "typed.xlsx"
+    edit_and_save(template, saved, [("計画", "B4", "03-1234"), ("計画", "B3", "0120"),
+                                    ("計画", "P8", "3/1"), ("計画", "H8", "3000")])
+    ws = openpyxl.load_workbook(saved)["計画"]
+    assert (ws["B4"].value, ws["B3"].value, ws["P8"].value) == ("03-1234", "0120", "3/1")
+    assert ws["H8"].value == 3000  # amounts stay numbers
