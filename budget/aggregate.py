@@ -75,6 +75,9 @@ class Summary:
     menu_source: str = ""
     bureau: str | None = None  # set when narrowed to one 担当課 by ``summary_for_bureau``
     notes: list[str] = field(default_factory=list)  # Japanese warnings about the data
+    #: Every submission of the year that was considered, used or not, with the reason (see
+    #: ``considered_submissions``); None when the summary was built without a store.
+    inputs: "pd.DataFrame | None" = None
 
     @property
     def included(self) -> list[str]:
@@ -217,6 +220,117 @@ def attribute_misfiled(store: "Store", fiscal_year: int, overview: "pd.DataFrame
     return ov
 
 
+#: Columns of ``considered_submissions``.
+INPUT_COLUMNS = ("prefecture_code", "prefecture_name", "submission_id", "file_name", "sha256",
+                 "received_at", "size", "template_version", "menu_fingerprint", "status",
+                 "status_ja", "n_errors", "n_warnings", "used", "use_ja", "reason")
+USE_LABELS = {True: "使用", False: "不使用"}
+_REASON_LIMIT = 160
+
+
+def considered_submissions(store: "Store", fiscal_year: int, overview: "pd.DataFrame", *,
+                           stage: str | None = None) -> "pd.DataFrame":
+    """Every submission of the year the store holds for ``stage`` — accepted ones used,
+    accepted ones superseded by a newer accepted one, rejected ones — plus files rejected
+    without a readable year whose file name carries the year's era code (``_R5_``).
+
+    ``overview`` is ``submission_overview``'s (after ``attribute_misfiled``): its accepted
+    ``submission_id`` s are the ones used. One row per submission, ordered by prefecture code
+    (the file name's code when the file has none) and time received; columns
+    ``INPUT_COLUMNS``: ``used`` (bool) and ``use_ja`` (使用 / 不使用), ``reason`` (Japanese:
+    why it is or is not counted). The cost grows with the year's submissions only.
+    """
+    import pandas as pd
+
+    from budget.fiscal import era_code
+    from budget.prefectures import all_prefectures
+    from budget.store import PLAN_STAGE
+
+    stage = stage or PLAN_STAGE
+    subs = store.submissions(fiscal_year)
+    if "stage" in subs.columns:
+        subs = subs[subs["stage"] == stage]
+    era = era_code(fiscal_year)
+    era_in_name = re.compile(rf"(?<![A-Za-z0-9]){re.escape(era)}(?![0-9])")
+    yearless = [r for r in store.rejected_submissions(fiscal_year, stage)
+                if r[5] is None and era_in_name.search(r[1] or "")]
+    if yearless:
+        extra = pd.DataFrame(yearless, columns=["id", "file_name", "sha256", "received_at",
+                                                "prefecture_code", "fiscal_year", "n_errors",
+                                                "n_warnings"])
+        details = store.submission_details([int(i) for i in extra["id"]]).rename(
+            columns={"submission_id": "id"})
+        extra = extra.merge(details, on="id", how="left")
+        extra["status"] = "rejected"
+        subs = pd.concat([subs, extra], ignore_index=True) if len(subs) else extra
+    names = {p.code: p.name_ja for p in all_prefectures()}
+    used_ids = {int(i) for i in overview.loc[overview["status"] == "accepted", "submission_id"]}
+    current = {int(r.submission_id): r for r in overview.itertuples(index=False)
+               if r.status == "accepted"}
+    current_by_code = {r.prefecture_code: r for r in current.values()}
+
+    records = []
+    for r in subs.to_dict("records"):
+        sid = int(r["id"])
+        code = r.get("prefecture_code")
+        code = None if code is None or code != code else str(code)
+        named = _FILE_NAME_CODE.match(str(r["file_name"]))
+        name_code = named.group(1) if named else None
+        status = str(r["status"])
+        used = sid in used_ids
+        if used:
+            reason = "集計に使用（受理された最新の提出）"
+        elif status == "accepted":
+            newer = current_by_code.get(code)
+            reason = ("より新しい受理済みの提出"
+                      + (f"（{newer.file_name}）" if newer is not None else "")
+                      + "に置き換えられたため不使用")
+        else:
+            first = next((f for f in store.findings(sid) if f.severity == "error"), None)
+            reason = f"差戻し（エラー {_int_or_none(r.get('n_errors')) or 0} 件）"
+            if first is not None:
+                reason += f": {first.message}"
+            if len(reason) > _REASON_LIMIT:
+                reason = reason[:_REASON_LIMIT - 1] + "…"
+        records.append({
+            "prefecture_code": code,
+            "prefecture_name": names.get(code or "", None),
+            "submission_id": sid,
+            "file_name": r["file_name"],
+            "sha256": r["sha256"],
+            "received_at": r["received_at"],
+            "size": r.get("size"),
+            "template_version": r.get("template_version"),
+            "menu_fingerprint": r.get("menu_fingerprint"),
+            "status": status,
+            "status_ja": STATUS_LABELS.get(status, status),
+            "n_errors": r.get("n_errors"),
+            "n_warnings": r.get("n_warnings"),
+            "used": used,
+            "use_ja": USE_LABELS[used],
+            "reason": reason,
+            "_order": (code or name_code or "99", str(r["received_at"]), sid),
+        })
+    if not records:
+        out = pd.DataFrame({c: pd.Series([], dtype="object") for c in INPUT_COLUMNS})
+    else:
+        out = pd.DataFrame(sorted(records, key=lambda x: x["_order"])).drop(columns="_order")
+    for col in ("submission_id", "size", "n_errors", "n_warnings"):
+        out[col] = pd.array([_int_or_none(v) for v in out[col]], dtype="Int64")
+    out["used"] = out["used"].astype(bool)
+    for col in INPUT_COLUMNS:
+        if col not in ("submission_id", "size", "n_errors", "n_warnings", "used"):
+            out[col] = out[col].astype("string")
+    return out[list(INPUT_COLUMNS)].reset_index(drop=True)
+
+
+def _int_or_none(value: object) -> int | None:
+    """An integer from a store cell; None for None, NaN or pandas NA."""
+    import pandas as pd
+
+    return None if value is None or pd.isna(value) else int(value)  # type: ignore[arg-type]
+
+
 def planned_mask(amounts: "pd.DataFrame") -> "pd.Series":
     """True on rows where any amount input is non-blank (see the module docstring)."""
     return amounts[list(INPUT_AMOUNT_KEYS)].notna().any(axis=1)
@@ -272,8 +386,9 @@ def load_summary(store: "Store", fiscal_year: int, menu: "pd.DataFrame", *,
     for r in other_menu.itertuples(index=False):
         notes.append(f"{r.prefecture_code} {r.prefecture_name}: 提出ファイルのメニュー識別子 "
                      f"{r.menu_fingerprint} が集計に使ったメニュー（{fingerprint}）と異なります。")
+    inputs = considered_submissions(store, fiscal_year, overview, stage=stage)
     return Summary(fiscal_year, m, overview, detail, sources, fingerprint,
-                   str(menu.attrs.get("source", "")), None, notes)
+                   str(menu.attrs.get("source", "")), None, notes, inputs)
 
 
 def bureaus_of(summary: Summary) -> list[str]:
@@ -419,6 +534,7 @@ TIDY_COLUMNS: dict[str, str] = {
     "fiscal_year": "年度",
     "prefecture_code": "都道府県コード",
     "prefecture_name": "都道府県",
+    "prefecture": "都道府県（コード 名称）",
     "leaf_code": "事業コード",
     "item_no": "事業番号",
     "item_name": "事業名",
@@ -437,9 +553,13 @@ TIDY_COLUMNS: dict[str, str] = {
 
 def tidy_table(summary: Summary) -> "pd.DataFrame":
     """One row per planned (prefecture, leaf) of the included prefectures: the columns of
-    ``TIDY_COLUMNS`` (money in 千円, NA = blank). Text is as the prefecture typed it."""
+    ``TIDY_COLUMNS`` (money in 千円, NA = blank). Text is as the prefecture typed it.
+
+    ``prefecture`` is 「01 北海道」, the ministry's usual row label: Excel opening the CSV
+    turns the bare code "01" into the number 1, but keeps this text as it is."""
     d = summary.detail
     out = d.reindex(columns=list(TIDY_COLUMNS)).copy()
+    out["prefecture"] = (d["prefecture_code"] + " " + d["prefecture_name"]).astype("string")
     out["item_no"] = out["item_no"].astype("Int64")
     out["submission_id"] = out["submission_id"].astype("Int64")
     return out.reset_index(drop=True)

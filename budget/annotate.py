@@ -78,6 +78,27 @@ def annotate_workbook(content: bytes, report: FileReport, out_path: str | Path) 
 def try_annotate(content: bytes, report: FileReport,
                  out_path: str | Path) -> tuple[Path | None, str | None]:
     """(path written, None) or (None, Japanese reason why no copy was made)."""
+    data, reason = annotated_bytes(content, report)
+    if data is None:
+        return None, reason
+    out = Path(out_path)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+        try:
+            tmp.write_bytes(data)
+            os.replace(tmp, out)
+        finally:
+            tmp.unlink(missing_ok=True)
+    except OSError as exc:
+        return None, f"返送用の注記ファイルを書き込めませんでした（{exc.strerror or exc}）。"
+    return out, None
+
+
+def annotated_bytes(content: bytes, report: FileReport) -> tuple[bytes | None, str | None]:
+    """The return copy of ``content`` as .xlsx bytes, or (None, Japanese reason why none can
+    be made). Nothing is written: the ingest makes copies in its workers and writes them
+    where the run decides."""
     reason = blocked_reason(report)
     if reason:
         return None, reason
@@ -97,18 +118,12 @@ def try_annotate(content: bytes, report: FileReport,
                       f"（{type(exc).__name__}: {_clean(str(exc))[:200]}）。")
     try:
         mark_workbook(wb, report)
-        out = Path(out_path)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-        try:
-            wb.save(tmp)
-            os.replace(tmp, out)
-        finally:
-            tmp.unlink(missing_ok=True)
+        buf = io.BytesIO()
+        wb.save(buf)
     except Exception as exc:  # noqa: BLE001 - a sender's oddity must not stop the batch
-        return None, (f"返送用の注記ファイルを書き込めませんでした"
+        return None, (f"返送用の注記ファイルを作成できませんでした"
                       f"（{type(exc).__name__}: {_clean(str(exc))[:200]}）。")
-    return out, None
+    return buf.getvalue(), None
 
 
 def _load(content: bytes) -> "Workbook":

@@ -101,6 +101,9 @@ CATALOG: dict[str, Kind] = {
     "formula-changed": Kind(
         ERROR, "計算式のセルが書き換えられています（{location}: 「{value}」、本来は「{expected}」）。"
         "計算式は変更しないでください。", "計算式の変更"),
+    "unexpected-cell": Kind(
+        ERROR, "様式の入力欄ではないセル {location} に「{value}」が入力されています。"
+        "このセルの内容を削除してください{more}。", "様式外への入力"),
     "sheet-unprotected": Kind(
         WARNING, "シート「{sheet_name}」の保護が解除されています。入力欄以外は変更しないでください。",
         "保護の解除"),
@@ -121,6 +124,17 @@ CATALOG: dict[str, Kind] = {
     "leading-formula-character": Kind(
         WARNING, "{location} の文字「{value}」は =、+、-、@ などで始まるため、計算式にならないよう"
         "文字として保存しました。", "式に見える文字"),
+    # A number stored with a date format: what Excel (and LibreOffice in a General cell)
+    # makes of 3/1 or 2023/4/1. Its serial number (46082) is never read as an amount or text.
+    "date-in-amount": Kind(
+        ERROR, "金額の欄に日付が入力されています（{location}（{leaf}）: 日付のシリアル値 {value}）。"
+        "日付は金額として読み取りません。千円単位の整数で入力し直してください"
+        "（セルの表示形式が日付に変わっている場合は、数値に戻してから入力してください）。",
+        "金額欄の日付"),
+    "date-in-text": Kind(
+        WARNING, "{location} の入力は日付（シリアル値 {value}）として保存されているため、"
+        "入力した文字として読み取れず、空欄として扱いました。セルの表示形式を「文字列」にするか、"
+        "先頭に ' を付けて、文字として入力し直してください。", "文字欄の日付"),
     # --- amounts (rules of domain.md §2) ------------------------------------------------
     "not-a-number": Kind(
         ERROR, "{location}（{leaf}）の「{value}」は数値として読み取れません。千円単位の整数で"

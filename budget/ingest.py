@@ -5,16 +5,24 @@ Functions a notebook can call as well as the CLI:
 * ``validate_files(paths, settings)`` → one ``FileReport`` per file; stores nothing.
   ``annotate_reports(paths, reports, out_dir)`` writes their return copies.
 * ``ingest_folder(folder, db_path, settings, reports_dir, progress)`` → ``IngestRun``: every
-  file of the folder checked (by forked workers when there are enough files), saved in folder
-  order with one transaction per file, a return copy per rejected file, the run's Excel
+  workbook of the folder checked (by forked workers when there are enough files), saved in
+  folder order with one transaction per file, a return copy per rejected file, the run's Excel
   report. ``ingest_file(store, path, settings)`` does one file.
 * ``submission_status(store, year)`` → the 47 prefectures' state for the year.
 
+Which entries of a folder are tried: files named like a spreadsheet (``.xlsx``, ``.xlsm``,
+``.xls``, ``.xlsb``, ``.ods``, any case), so that a sender who saved in the wrong format gets a
+rejection that says so. Everything else (lock files ``~$…`` and ``.~lock…#``, hidden entries,
+folders, a cover letter ``.pdf``, ``readme.txt``, a ``.csv``…) is skipped with a note.
+
 A file that cannot be parsed never stops the batch and is never lost: its bytes are stored
-with status rejected and the finding that says why. (Only a file the operating system will
-not let us read, or one that makes the validator itself fail, is reported without being
-stored, so that a re-run stores it.) The same bytes twice are one submission; the second time
-is reported 「登録済み（変更なし）」 with the verdict stored the first time.
+with status rejected and the finding that says why. Only a file the operating system will
+not let us read, or one whose check failed inside the validator itself (an ``internal-error``
+finding: a bug, not the sender's mistake), is reported without being stored, so that a re-run
+checks it again. The same file twice (the same bytes under the same name) is one submission;
+the second time is reported 「登録済み（変更なし）」 with the verdict stored the first time. The
+same bytes under another name are checked and stored as a submission of their own: the verdict
+depends on the name (the prefecture in it must match the file's).
 """
 
 from __future__ import annotations
@@ -41,6 +49,8 @@ if TYPE_CHECKING:
 STATUS_JA = {"accepted": "受理", "rejected": "差戻し"}
 NEW_JA = "新規"
 DUPLICATE_JA = "登録済み（変更なし）"
+NOT_STORED_JA = "未登録"
+INTERNAL_ERROR = "internal-error"
 NOT_SUBMITTED_JA = "未提出"
 RESUBMISSION_REJECTED_JA = "再提出差戻しあり"
 RETURNS_PREFIX = "返送_"
@@ -48,6 +58,11 @@ REPORT_PREFIX = "取込結果_"
 
 
 # --- which files of a folder are tried -------------------------------------------------
+
+#: Names of the files tried as submissions (compared lower-case). Besides the template's own
+#: .xlsx: formats a sender may have saved in by mistake, which the check rejects with a
+#: message that says what to do (macro workbook, legacy .xls, .xlsb, LibreOffice's .ods).
+WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".xlsb", ".ods")
 
 
 def skip_reason(path: Path) -> str | None:
@@ -64,6 +79,9 @@ def skip_reason(path: Path) -> str | None:
         return "フォルダのため読み飛ばしました（フォルダの中は読みません）。"
     if not path.is_file():
         return "通常のファイルではないため読み飛ばしました。"
+    if path.suffix.lower() not in WORKBOOK_SUFFIXES:
+        return ("Excel ブック（.xlsx など）ではないため読み飛ばしました（登録していません）。"
+                "提出ファイルであれば、Excel ブック形式で送り直してもらってください。")
     return None
 
 
@@ -108,8 +126,8 @@ class FileResult:
     path: Path
     report: FileReport  # for a file stored before: rebuilt from the store (no plan)
     status: str  # "accepted" | "rejected" (for a duplicate: as stored the first time)
-    submission_id: int | None = None  # None: not stored (the file could not be read at all)
-    created: bool | None = None  # True: new submission; False: the same bytes were stored
+    submission_id: int | None = None  # None: not stored (unreadable, or its check failed)
+    created: bool | None = None  # True: new submission; False: the same file was stored
     returned: Path | None = None  # the annotated return copy
     note: str | None = None  # Japanese: why no return copy, why not stored, …
 
@@ -123,7 +141,7 @@ class FileResult:
 
     @property
     def stored_ja(self) -> str:
-        return {True: NEW_JA, False: DUPLICATE_JA}.get(self.created, "未登録")
+        return {True: NEW_JA, False: DUPLICATE_JA}.get(self.created, NOT_STORED_JA)
 
     @property
     def n_errors(self) -> int:
@@ -143,7 +161,7 @@ class IngestRun:
     results: list[FileResult] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
     report_path: Path | None = None  # the run's Excel report
-    returns_dir: Path | None = None  # folder of the return copies
+    returns_dir: Path | None = None  # folder of the return copies (None: no copy was made)
 
     @property
     def accepted(self) -> list[FileResult]:
@@ -155,7 +173,7 @@ class IngestRun:
 
     @property
     def all_accepted(self) -> bool:
-        """True when every tried file was accepted (skipped lock files do not count)."""
+        """True when every tried file was accepted (skipped files do not count)."""
         return not self.rejected
 
     @property
@@ -187,7 +205,8 @@ def ingest_folder(
 
     Files are checked by ``workers`` forked processes (None: one per core, at most 4, when
     there are enough files; 0: in this process); each file is then saved here, in folder
-    order, in its own transaction.
+    order, in its own transaction, and its return copy written here too: the folder of the
+    copies is made on the first one (``RunOutputs``).
     """
     from budget.store import Store
     from budget.validate import Settings, check_bytes
@@ -201,47 +220,32 @@ def ingest_folder(
         run.finished_at = dt.datetime.now().astimezone()
         return run
     with Store(db_path) as store, _store_errors(db_path):
-        known = store.sha256s()  # closed again before any fork: children never inherit it
-    report_path = None
-    if reports_dir is not None:
-        try:
-            report_path, run.returns_dir = reserve_run_paths(Path(reports_dir), run.stamp)
-        except OSError as exc:
-            from budget.errors import OutputError
-
-            raise OutputError(f"取込結果のフォルダ {reports_dir} に書き込めません"
-                              f"（{exc.strerror or exc}）。") from exc
+        known = store.stored_files()  # closed again before any fork: children never inherit it
+    outputs = None if reports_dir is None else RunOutputs(Path(reports_dir), run.stamp)
+    if outputs is not None:
+        outputs.check_writable()
     copy_names = _copy_names(files)
-    tasks = [(path, None if run.returns_dir is None else run.returns_dir / copy_names[path])
-             for path in files]
 
-    with _checked_files(tasks, settings, known, workers) as checked, \
+    with _checked_files(files, settings, known, outputs is not None, workers) as checked, \
             Store(db_path) as store, _store_errors(db_path):
         for item in checked:
             result = _save(store, item)
-            if (item.report is None and result.created is False  # known: not checked again
-                    and result.status == "rejected" and item.copy_to is not None):
-                _return_copy(result, item.content, item.copy_to)
+            if outputs is not None:
+                name = copy_names[item.path]
+                _deliver_copy(result, item, lambda data, n=name: outputs.write_copy(n, data))
+                run.returns_dir = outputs.returns_dir
             run.results.append(result)
             if progress is not None:
                 progress(item.path)
     run.finished_at = dt.datetime.now().astimezone()
-    empty_returns = None
-    if run.returns_dir is not None and not any(run.returns_dir.iterdir()):
-        empty_returns, run.returns_dir = run.returns_dir, None
-    if report_path is not None:
-        from budget.run_report import write_run_report
-
+    if outputs is not None:
         try:
-            write_run_report(run, report_path)
+            run.report_path = outputs.write_report(run)
         except OSError as exc:
             from budget.errors import OutputError
 
-            raise OutputError(f"登録は完了しましたが、取込結果 {report_path} を書き込めません"
+            raise OutputError(f"登録は完了しましたが、取込結果を {outputs.reports_dir} に書き込めません"
                               f"（{exc.strerror or exc}）。") from exc
-        run.report_path = report_path
-    if empty_returns is not None:  # removed only now: it holds the run's name until then
-        empty_returns.rmdir()
     return run
 
 
@@ -264,32 +268,50 @@ class _Checked:
     """One file after checking (in a worker or here), before saving."""
 
     path: Path
-    copy_to: Path | None  # where its return copy goes if it is rejected
     content: bytes | None = None  # None: unreadable
     sha256: str | None = None
-    report: FileReport | None = None  # None: a known duplicate (not checked again) or failure
-    note: str | None = None  # why it could not be read or checked
-    returned: Path | None = None
-    returned_note: str | None = None
+    report: FileReport | None = None  # None: a known file (not checked again) or a failure
+    note: str | None = None  # set: not to be stored, and why (unreadable, check failed)
+    copy: bytes | None = None  # the annotated return copy of a rejected file
+    copy_note: str | None = None  # why there is no return copy
 
 
-def _check_one(path: Path, copy_to: Path | None, settings: "Settings",
-               known: frozenset[str] | set[str]) -> _Checked:
+def internal_error(report: FileReport) -> Finding | None:
+    """The ``internal-error`` finding of a report (the validator itself failed), or None."""
+    return next((f for f in report.findings if f.code == INTERNAL_ERROR), None)
+
+
+def _internal_note(detail: str) -> str:
+    return (f"内部エラーのため確認できず、登録しませんでした（{detail}）。開発担当に連絡して"
+            "ください。不具合の修正後に再実行すると、改めて確認して登録します。")
+
+
+def _finding_detail(f: Finding) -> str:
+    """The ``{detail}`` of a finding's message: the text in its outermost （）, if any."""
+    start, end = f.message.find("（"), f.message.rfind("）")
+    return f.message[start + 1:end] if 0 <= start < end else f.message
+
+
+def _check_one(path: Path, settings: "Settings", known: frozenset | set,
+               annotate: bool) -> _Checked:
     """Read, hash and (unless stored before) check one file; see ``_check_batch``."""
-    return _check_batch([(path, copy_to)], settings, known)[0]
+    return _check_batch([path], settings, known, annotate)[0]
 
 
-def _check_batch(tasks: list[tuple[Path, Path | None]], settings: "Settings",
-                 known: frozenset[str] | set[str]) -> list[_Checked]:
-    """Read, hash and (unless stored before) check a few files in one pandera pass
-    (``check_many``: pandera costs ~10 ms a call, whatever the rows); the return copy of a
-    rejected one is written here too. Never raises for what is in the files: if the batch
-    check fails unexpectedly, each file is checked alone so the failure stays with its file.
+def _check_batch(paths: list[Path], settings: "Settings", known: frozenset | set,
+                 annotate: bool) -> list[_Checked]:
+    """Read, hash and (unless the same file was stored before) check a few files in one
+    pandera pass (``check_many``: pandera costs ~10 ms a call, whatever the rows); with
+    ``annotate``, the return copy of a rejected one is made here too (as bytes: the caller
+    writes it). Never raises for what is in the files: if the batch check fails unexpectedly,
+    or reports an ``internal-error`` (which the shared rule pass may have caused), each such
+    file is checked alone so the failure stays with its file; a file whose check failed is
+    marked not to be stored.
     """
     from budget.validate import check_many
 
-    items = [_read_item(path, copy_to) for path, copy_to in tasks]
-    todo = [i for i in items if i.content is not None and i.sha256 not in known]
+    items = [_read_item(path) for path in paths]
+    todo = [i for i in items if i.content is not None and (i.sha256, i.path.name) not in known]
     if not todo:
         return items
     try:
@@ -300,22 +322,36 @@ def _check_batch(tasks: list[tuple[Path, Path | None]], settings: "Settings",
     except BudgetError:  # wrong settings: stop the run
         raise
     except Exception as exc:  # noqa: BLE001 - a bug must not stop the batch or store a verdict
-        if len(tasks) > 1:
-            return [_check_one(path, copy_to, settings, known) for path, copy_to in tasks]
-        todo[0].note = ("内部エラーのため確認できず、登録しませんでした（"
-                        f"{type(exc).__name__}: {str(exc)[:200]}）。開発担当に連絡してください。")
+        if len(paths) > 1:
+            return [_check_one(path, settings, known, annotate) for path in paths]
+        todo[0].note = _internal_note(f"{type(exc).__name__}: {str(exc)[:200]}")
         return items
-    for item, report in zip(todo, reports):
-        item.report = report
-        if item.copy_to is not None and not report.accepted:
-            from budget.annotate import try_annotate
+    by_item = {id(item): report for item, report in zip(todo, reports)}
+    out = []
+    for item in items:
+        report = by_item.get(id(item))
+        if report is not None and len(todo) > 1 and internal_error(report) is not None:
+            out.append(_check_one(item.path, settings, known, annotate))
+            continue
+        if report is not None:
+            _finish(item, report, annotate)
+        out.append(item)
+    return out
 
-            item.returned, item.returned_note = try_annotate(item.content, report, item.copy_to)
-    return items
+
+def _finish(item: _Checked, report: FileReport, annotate: bool) -> None:
+    item.report = report
+    failure = internal_error(report)
+    if failure is not None:  # a bug, not the sender's mistake: no verdict, no return copy
+        item.note = _internal_note(_finding_detail(failure))
+    elif annotate and not report.accepted:
+        from budget.annotate import annotated_bytes
+
+        item.copy, item.copy_note = annotated_bytes(item.content, report)
 
 
-def _read_item(path: Path, copy_to: Path | None) -> _Checked:
-    item = _Checked(path, copy_to)
+def _read_item(path: Path) -> _Checked:
+    item = _Checked(path)
     try:
         item.content = path.read_bytes()
     except OSError as exc:
@@ -343,8 +379,9 @@ def _watch_parent(parent: int) -> None:
     threading.Thread(target=watch, name="watch-parent", daemon=True).start()
 
 
-def _check_in_worker(chunk: list[tuple[Path, Path | None]]) -> list[_Checked]:
-    return _check_batch(chunk, _WORKER["settings"], _WORKER["known"])  # type: ignore[arg-type]
+def _check_in_worker(chunk: list[Path]) -> list[_Checked]:
+    return _check_batch(chunk, _WORKER["settings"], _WORKER["known"],  # type: ignore[arg-type]
+                        bool(_WORKER["annotate"]))
 
 
 def _chunks(tasks: list, size: int) -> list[list]:
@@ -370,22 +407,22 @@ def worker_count(n_files: int, workers: int | None = None) -> int:
 
 
 @contextlib.contextmanager
-def _checked_files(tasks: list[tuple[Path, Path | None]], settings: "Settings",
-                   known: set[str], workers: int | None) -> Iterator[Iterator[_Checked]]:
-    """The tasks checked, in order: by forked workers or here.
+def _checked_files(paths: list[Path], settings: "Settings", known: set[tuple[str, str]],
+                   annotate: bool, workers: int | None) -> Iterator[Iterator[_Checked]]:
+    """The files checked, in order: by forked workers or here.
 
     With workers, the first file is checked here first: that imports and caches everything
     a check needs (pandera, the schemas, the menu) once, before the fork, so that every worker
     starts warm and shares those pages instead of importing them again side by side.
     """
-    n = worker_count(len(tasks), workers)
+    n = worker_count(len(paths), workers)
     if n == 0:
-        yield (item for chunk in _chunks(tasks, CHUNK_SIZE)
-               for item in _check_batch(chunk, settings, known))
+        yield (item for chunk in _chunks(paths, CHUNK_SIZE)
+               for item in _check_batch(chunk, settings, known, annotate))
         return
-    first = _check_one(*tasks[0], settings, known)
-    _WORKER.update(settings=settings, known=frozenset(known))
-    rest = _in_workers(tasks[1:], min(n, len(tasks) - 1))
+    first = _check_one(paths[0], settings, known, annotate)
+    _WORKER.update(settings=settings, known=frozenset(known), annotate=annotate)
+    rest = _in_workers(paths[1:], min(n, len(paths) - 1))
     try:
         yield itertools.chain([first], rest)
     finally:
@@ -393,12 +430,12 @@ def _checked_files(tasks: list[tuple[Path, Path | None]], settings: "Settings",
         _WORKER.clear()
 
 
-def _in_workers(tasks: list[tuple[Path, Path | None]], n: int) -> Iterator[_Checked]:
-    """``_check_in_worker`` of each task, in order, by ``n`` forked processes.
+def _in_workers(paths: list[Path], n: int) -> Iterator[_Checked]:
+    """``_check_in_worker`` of each file, in order, by ``n`` forked processes.
 
     Each worker checks ``CHUNK_SIZE`` files at a time (one pandera pass per chunk). A worker
     that dies (killed for memory, a crash in a C library) never hangs or stops the batch: the
-    tasks not yet returned are run again by a single worker one file at a time, so that the
+    files not yet returned are run again by a single worker one file at a time, so that the
     file that kills it is the one it was checking; that file is reported, not stored, and the
     rest go on.
     """
@@ -407,7 +444,7 @@ def _in_workers(tasks: list[tuple[Path, Path | None]], n: int) -> Iterator[_Chec
     from concurrent.futures.process import BrokenProcessPool
 
     context = multiprocessing.get_context("fork")
-    pending = list(tasks)
+    pending = list(paths)
     size = CHUNK_SIZE
     while pending:
         pool = ProcessPoolExecutor(n, mp_context=context, initializer=_watch_parent,
@@ -421,9 +458,8 @@ def _in_workers(tasks: list[tuple[Path, Path | None]], n: int) -> Iterator[_Chec
                     yield item
             pending = []
         except BrokenProcessPool:
-            if n == 1 and size == 1:  # the worker died on the task it was checking: that one
-                path, copy_to = pending[done]
-                yield _Checked(path, copy_to, note=(
+            if n == 1 and size == 1:  # the worker died on the file it was checking: that one
+                yield _Checked(pending[done], note=(
                     "確認中に処理が異常終了したため登録しませんでした（メモリ不足などの可能性が"
                     "あります）。開発担当に連絡してください。"))
                 done += 1
@@ -433,34 +469,53 @@ def _in_workers(tasks: list[tuple[Path, Path | None]], n: int) -> Iterator[_Chec
 
 
 def _save(store: "Store", item: _Checked) -> FileResult:
-    """Store a checked file (unless stored before) and say what happened."""
+    """Store a checked file (unless it must not be, or the same file was stored before) and
+    say what happened."""
     path = item.path
-    if item.content is None or (item.report is None and item.note):
-        size = 0 if item.content is None else len(item.content)
-        return FileResult(path, FileReport(path.name, item.sha256 or "", size), "rejected",
-                          note=item.note)
-    if item.report is None:  # the same bytes were ingested before: nothing changes
-        known = store.submission_by_sha256(item.sha256)
+    if item.note is not None:  # unreadable, or its check failed: not stored
+        report = item.report or FileReport(path.name, item.sha256 or "",
+                                           0 if item.content is None else len(item.content))
+        return FileResult(path, report, "rejected", note=item.note)
+    if item.report is None:  # the same file was ingested before: nothing changes
+        known = store.submission_for(item.sha256, path.name)
         if known is None:  # pragma: no cover - submissions are never deleted
-            raise RuntimeError(f"submission {item.sha256} vanished")
+            raise RuntimeError(f"submission {item.sha256} {path.name} vanished")
         return FileResult(path, _stored_report(store, known, path.name), str(known["status"]),
                           int(known["id"]), False)
     saved = store.save(item.report, item.content)
     status = item.report.status
-    if not saved.created:  # another ingest stored the same bytes a moment ago
-        status = str(store.submission_by_sha256(item.sha256)["status"])
-    return FileResult(path, item.report, status, saved.submission_id, saved.created,
-                      item.returned, item.returned_note)
+    if not saved.created:  # another ingest stored the same file a moment ago
+        status = str(store.submission_for(item.sha256, path.name)["status"])
+    return FileResult(path, item.report, status, saved.submission_id, saved.created)
+
+
+def _deliver_copy(result: FileResult, item: _Checked, write: Callable[[bytes], Path]) -> None:
+    """Write the return copy of a stored rejected file with ``write``; a file stored before
+    (not checked again) is annotated here from its stored findings. Sets ``returned`` or,
+    when there is no copy, says why in ``note``."""
+    if result.status != "rejected" or result.submission_id is None:
+        return
+    data, why = item.copy, item.copy_note
+    if data is None and why is None:
+        from budget.annotate import annotated_bytes
+
+        data, why = annotated_bytes(item.content, result.report)
+    if data is not None:
+        try:
+            result.returned = write(data)
+        except OSError as exc:
+            why = f"返送用の注記ファイルを書き込めませんでした（{exc.strerror or exc}）。"
+    if why and not result.note:
+        result.note = why
 
 
 def ingest_file(store: "Store", path: Path, settings: "Settings",
                 copy_to: Path | None = None) -> FileResult:
     """Check and store one file (and write its return copy to ``copy_to`` if rejected)."""
-    item = _check_one(path, copy_to, settings, store.sha256s())
+    item = _check_one(path, settings, store.stored_files(), copy_to is not None)
     result = _save(store, item)
-    if item.report is None and result.created is False and result.status == "rejected" \
-            and copy_to is not None:
-        _return_copy(result, item.content, copy_to)
+    if copy_to is not None:
+        _deliver_copy(result, item, lambda data: write_atomically(copy_to, data))
     return result
 
 
@@ -481,32 +536,86 @@ def _copy_names(files: list[Path]) -> dict[Path, str]:
     return {p: _unique(return_copy_name(p.name), used) for p in files}
 
 
-def _return_copy(result: FileResult, content: bytes, copy_to: Path) -> None:
-    from budget.annotate import try_annotate
+def write_atomically(path: Path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` through a temporary file and a rename: never half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
 
-    result.returned, reason = try_annotate(content, result.report, copy_to)
-    if reason:
-        result.note = reason
 
+class RunOutputs:
+    """Where one run writes into ``reports_dir``: its report ``取込結果_<stamp>.xlsx`` and the
+    folder of its return copies ``返送_<stamp>/``, both with the suffix ``_2``, ``_3``… when
+    another run took the name (two runs started in the same second).
 
-def reserve_run_paths(reports_dir: Path, stamp: str) -> tuple[Path, Path]:
-    """(``取込結果_<stamp>.xlsx``, ``返送_<stamp>/``) in ``reports_dir``, ``_2``… when another
-    run took the name in the same second. The return-copy folder is created here (atomically,
-    so that two runs never share it); the report is written at the end of the run."""
-    reports_dir.mkdir(parents=True, exist_ok=True)
-    n = 1
-    while True:
-        suffix = "" if n == 1 else f"_{n}"
-        n += 1
-        report = reports_dir / f"{REPORT_PREFIX}{stamp}{suffix}.xlsx"
-        returns = reports_dir / f"{RETURNS_PREFIX}{stamp}{suffix}"
-        if report.exists():
-            continue
+    Nothing is made before it is needed: the folder on the first return copy (so a run
+    killed before, or one that rejects nothing, leaves none behind), the report at the end.
+    Each name is taken atomically (``mkdir``; the report by a hard link), so two runs never
+    share one; the report takes the suffix of the run's folder.
+    """
+
+    def __init__(self, reports_dir: Path, stamp: str) -> None:
+        self.reports_dir = reports_dir
+        self.stamp = stamp
+        self.returns_dir: Path | None = None
+        self._suffix: str | None = None
+
+    def check_writable(self) -> None:
+        """Make ``reports_dir`` if needed; raise ``OutputError`` before anything is stored
+        when it cannot be written."""
+        from budget.errors import OutputError
+
         try:
-            returns.mkdir()
-        except FileExistsError:
-            continue
-        return report, returns
+            self.reports_dir.mkdir(parents=True, exist_ok=True)
+            if not os.access(self.reports_dir, os.W_OK | os.X_OK):
+                raise PermissionError(13, "書き込み権限がありません")
+        except OSError as exc:
+            raise OutputError(f"取込結果のフォルダ {self.reports_dir} に書き込めません"
+                              f"（{exc.strerror or exc}）。") from exc
+
+    def _names(self) -> Iterator[tuple[str, Path, Path]]:
+        for n in itertools.count(1):
+            suffix = "" if n == 1 else f"_{n}"
+            yield (suffix, self.reports_dir / f"{REPORT_PREFIX}{self.stamp}{suffix}.xlsx",
+                   self.reports_dir / f"{RETURNS_PREFIX}{self.stamp}{suffix}")
+
+    def write_copy(self, name: str, data: bytes) -> Path:
+        """Write one return copy (making the run's folder on the first)."""
+        if self.returns_dir is None:
+            for suffix, report, returns in self._names():
+                if report.exists():
+                    continue
+                try:
+                    returns.mkdir()
+                except FileExistsError:
+                    continue
+                self._suffix, self.returns_dir = suffix, returns
+                break
+        return write_atomically(self.returns_dir / name, data)
+
+    def write_report(self, run: IngestRun) -> Path:
+        """Write the run's report under a name no other run has; returns its path."""
+        from budget.run_report import write_run_report
+
+        if self._suffix is not None:
+            try:
+                return write_run_report(run, self.reports_dir / (
+                    f"{REPORT_PREFIX}{self.stamp}{self._suffix}.xlsx"), exclusive=True)
+            except FileExistsError:  # pragma: no cover - another run took it in that instant
+                pass
+        for _suffix, report, returns in self._names():
+            if returns.exists() and returns != self.returns_dir:
+                continue  # another run's folder: its report will take this name
+            try:
+                return write_run_report(run, report, exclusive=True)
+            except FileExistsError:
+                continue
+        raise AssertionError("unreachable")  # pragma: no cover
 
 
 # --- status of the year ----------------------------------------------------------------
@@ -519,34 +628,49 @@ STATUS_COLUMNS = ["prefecture_code", "prefecture", "status", "note", "file_name"
 def submission_status(store: "Store", year: int) -> "pd.DataFrame":
     """One row per prefecture (47, code order): its state for the fiscal year.
 
-    status: 未提出 / 受理 / 差戻し (差戻し: nothing accepted and the newest was rejected);
-    note: 再提出差戻しあり when an accepted plan has a newer rejected resubmission;
-    file_name / received_at (local time) / submission_id: the current submission (the newest
-    accepted, else the newest rejected); n_submissions; fund_total: 基金計 (A+B) of the current
-    accepted plan in 千円 (Int64, missing when nothing is accepted).
+    status: 未提出 / 受理 / 差戻し (差戻し: nothing accepted and the newest was rejected, or —
+    the rule ``budget.aggregate.attribute_misfiled`` applies for the summary too — nothing
+    stored under its code but a rejected file under its own file name, ``13_東京都_R5_…``:
+    a file too broken to say whose it is, or another prefecture's template);
+    note: 再提出差戻しあり when an accepted plan has a newer rejected resubmission, or why a
+    file is attributed by its name; file_name / received_at (local time) / submission_id: the
+    current submission (the newest accepted, else the newest rejected); n_submissions;
+    fund_total: 基金計 (A+B) of the current accepted plan in 千円 (Int64, missing when nothing
+    is accepted).
     """
     import pandas as pd
 
-    from budget.prefectures import all_prefectures
+    from budget.aggregate import attribute_misfiled, submission_overview
 
-    cur = store.current_submissions(year).set_index("prefecture_code")
+    cur = store.current_submissions(year)
+    overview = attribute_misfiled(store, year, submission_overview(cur))
+    by_name = set(overview.loc[overview["status"] == "rejected", "prefecture_code"]) - set(
+        cur["prefecture_code"])
+    stored_as = {}  # submission id → the prefecture code it is stored under
+    if by_name:
+        stored_as = {row[0]: row[4] for row in store.rejected_submissions(year)}
+    names = dict(zip(overview["prefecture_code"], overview["prefecture_name"]))
     amounts = store.current_amounts(year)
     fund = amounts.groupby("prefecture_code")["fund"].sum() if len(amounts) else pd.Series()
     rows = []
-    for p in all_prefectures():
-        row = {"prefecture_code": p.code, "prefecture": p.name_ja, "status": NOT_SUBMITTED_JA,
-               "note": "", "file_name": "", "received_at": "", "n_submissions": 0,
-               "fund_total": None, "submission_id": None}
-        if p.code in cur.index:
-            c = cur.loc[p.code]
-            row.update(status=STATUS_JA[c["status"]], file_name=c["file_name"],
-                       received_at=local_time(c["received_at"]),
-                       n_submissions=int(c["n_submissions"]),
-                       submission_id=int(c["submission_id"]))
-            if c["status"] == "accepted":
-                row["fund_total"] = int(fund.get(p.code, 0))
-                if c["latest_status"] == "rejected":
-                    row["note"] = RESUBMISSION_REJECTED_JA
+    for o in overview.astype(object).where(overview.notna(), None).to_dict(orient="records"):
+        code = o["prefecture_code"]
+        row = {"prefecture_code": code, "prefecture": o["prefecture_name"],
+               "status": NOT_SUBMITTED_JA, "note": "", "file_name": "", "received_at": "",
+               "n_submissions": 0, "fund_total": None, "submission_id": None}
+        if o["status"] != "missing":
+            row.update(status=STATUS_JA[o["status"]], file_name=o["file_name"],
+                       received_at=local_time(o["received_at"]),
+                       n_submissions=int(o["n_submissions"]),
+                       submission_id=int(o["submission_id"]))
+        if o["status"] == "accepted":
+            row["fund_total"] = int(fund.get(code, 0))
+            if o["latest_status"] == "rejected":
+                row["note"] = RESUBMISSION_REJECTED_JA
+        elif code in by_name:
+            other = stored_as.get(int(o["submission_id"]))
+            row["note"] = (f"他県（{other} {names.get(other, '')}）の様式でした" if other
+                           else "ファイルを読み取れませんでした") + "（ファイル名で判定）"
         rows.append(row)
     df = pd.DataFrame(rows, columns=STATUS_COLUMNS)
     df["n_submissions"] = df["n_submissions"].astype("int64")

@@ -16,6 +16,9 @@ Cost per returned workbook (47 filled workbooks, 2 cores): ≈ 3.5 ms for ``read
 against ≈ 16 ms for openpyxl read-only and ≈ 34 ms for a full openpyxl load (python-calamine
 reads values only, without formulas or protection).
 
+Which number cells hold dates comes from their style (``s``) and ``xl/styles.xml``
+(``date_styles``, parsed once per file, only for the styles the 計画 sheet's numbers use).
+
 Nothing here judges the data: ``locate_rows`` says where each leaf code sits, and
 ``budget.validate`` decides what is right.
 """
@@ -23,6 +26,7 @@ Nothing here judges the data: ``locate_rows`` says where each leaf code sits, an
 from __future__ import annotations
 
 import io
+import posixpath
 import re
 import xml.etree.ElementTree as ET
 import zipfile
@@ -84,6 +88,11 @@ class Sheet:
     cells: dict[tuple[int, int], Cell] = field(default_factory=dict)  # (row, col) → cell
     protected: bool = False  # <sheetProtection sheet="1">
     rows: dict[int, list[Cell]] = field(default_factory=dict)  # row → its cells, by column
+    #: (row, col) → style index (``s``) of the number cells that have one
+    number_styles: dict[tuple[int, int], int] = field(default_factory=dict)
+    #: style indices whose number format shows a date or a time (``read_workbook`` sets it
+    #: from ``xl/styles.xml``)
+    date_styles: frozenset[int] = frozenset()
 
     def cell(self, ref_or_row: str | int, col: int | None = None) -> Cell | None:
         """``sheet.cell("H8")`` or ``sheet.cell(8, 7)``."""
@@ -95,6 +104,15 @@ class Sheet:
 
     def column(self, column: layout.Column, row: int) -> Cell | None:
         return self.cells.get((row, _COL_INDEX[column.letter]))
+
+    def is_date(self, cell: Cell | None) -> bool:
+        """Whether ``cell`` holds a date: a number shown with a date or time format (what
+        Excel and LibreOffice store when ``3/1`` is typed), or an ISO date cell (``t="d"``)."""
+        if cell is None or cell.formula is not None:
+            return False
+        if cell.type == "d":
+            return True
+        return cell.type == "n" and self.number_styles.get((cell.row, cell.col)) in self.date_styles
 
     @property
     def max_row(self) -> int:
@@ -109,6 +127,7 @@ class Workbook:
     sheet_states: dict[str, str]
     meta: dict[str, str] | None  # None: no ``_meta`` sheet
     plan: Sheet | None  # None: no 計画 sheet
+    meta_rows: dict[str, int] = field(default_factory=dict)  # ``_meta`` key → its row
 
 
 # --- cell references ---------------------------------------------------------------------
@@ -171,12 +190,19 @@ def read_workbook(content: bytes, container) -> Workbook:
             name: parse_sheet(_member(archive, container.sheets[name]), shared, name)
             for name in wanted if name in container.sheets
         }
+        plan = parsed.get(layout.PLAN_SHEET)
+        if plan is not None and plan.number_styles:
+            member = styles_member(archive, container.names)
+            if member is not None:
+                plan.date_styles = date_styles(_member(archive, member),
+                                               set(plan.number_styles.values()))
     meta_sheet = parsed.get(layout.META_SHEET)
     return Workbook(
         sheet_names=list(container.sheets),
         sheet_states=dict(container.sheet_states),
         meta=None if meta_sheet is None else meta_values(meta_sheet),
-        plan=parsed.get(layout.PLAN_SHEET),
+        plan=plan,
+        meta_rows={} if meta_sheet is None else meta_rows(meta_sheet),
     )
 
 
@@ -201,6 +227,16 @@ def meta_values(sheet: Sheet) -> dict[str, str]:
         if value is not None and value.type == "n":
             text = number_text(text)
         out.setdefault(key.value.strip(), text.strip())
+    return out
+
+
+def meta_rows(sheet: Sheet) -> dict[str, int]:
+    """``_meta`` key → the row holding it (the first, as ``meta_values`` reads it)."""
+    out: dict[str, int] = {}
+    for row in sorted(sheet.rows):
+        key = sheet.cells.get((row, 0))
+        if key is not None and key.value is not None:
+            out.setdefault(key.value.strip(), row)
     return out
 
 
@@ -286,7 +322,7 @@ def parse_sheet(data: bytes, shared: list[str], name: str = "") -> Sheet:
     root = _xml(data, f"シート「{name}」")
     ns = _namespace(root)
     sheet = Sheet(name)
-    cells, rows = sheet.cells, sheet.rows
+    cells, rows, number_styles = sheet.cells, sheet.rows, sheet.number_styles
     c_tag, v_tag, f_tag, is_tag = ns + "c", ns + "v", ns + "f", ns + "is"
     masters: dict[str, tuple[str, int, int]] = {}  # shared formula si → (text, row, col)
     sheet_data = None
@@ -348,6 +384,10 @@ def parse_sheet(data: bytes, shared: list[str], name: str = "") -> Sheet:
             cell = Cell(cell_row, col, kind, value, formula)
             cells[(cell_row, col)] = cell
             rows.setdefault(cell_row, []).append(cell)
+            if kind == "n":
+                style = c.get("s")
+                if style and style != "0" and style.isdigit():
+                    number_styles[(cell_row, col)] = int(style)
     return sheet
 
 
@@ -400,6 +440,75 @@ def normalise_formula(text: str | None) -> str | None:
     return "".join(out)
 
 
+# --- number formats: which cells hold dates -----------------------------------------------
+_NS_PKG_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}"
+_WORKBOOK_RELS = "xl/_rels/workbook.xml.rels"
+
+#: Built-in number formats that show a date or a time (ECMA-376 §18.8.30, with the East Asian
+#: ids 27–36 and 50–58 that Japanese Excel uses for 和暦 and 年月日 formats).
+BUILTIN_DATE_FORMATS = frozenset(
+    [*range(14, 23), *range(27, 37), *range(45, 48), *range(50, 59)])
+
+# What a number format shows literally: "quoted text", [colour/locale/elapsed], \x escapes,
+# _x (the width of x) and *x (x repeated).
+_LITERAL = re.compile(r'"[^"]*"|\[[^\]]*\]|\\.|_.|\*.', re.DOTALL)
+_DATE_CODE = re.compile(r"[ymdhsYMDHS]")
+
+
+@lru_cache(maxsize=256)
+def is_date_format(code: str) -> bool:
+    """Whether a number format code shows a date or a time: a y, m, d, h or s outside quoted
+    text, brackets and escapes (``yyyy/m/d``, ``m\\月d\\日``, ``[$-411]ggge"年"m"月"d"日"``,
+    ``h:mm``), not ``#,##0``, ``General`` or ``#,##0"千円"``."""
+    return bool(_DATE_CODE.search(_LITERAL.sub("", code)))
+
+
+def styles_member(archive: zipfile.ZipFile, names: Iterable[str]) -> str | None:
+    """The zip member of the workbook's styles part (found through the workbook's
+    relationships, as the sheets are), or None when it has none."""
+    by_lower = {n.lower(): n for n in names}
+    if _WORKBOOK_RELS in by_lower:
+        root = _xml(_member(archive, by_lower[_WORKBOOK_RELS]), _WORKBOOK_RELS)
+        for el in root:
+            if el.tag == _NS_PKG_REL + "Relationship" and \
+                    el.get("Type", "").endswith("/styles") and el.get("TargetMode") != "External":
+                target = el.get("Target", "")
+                path = target.lstrip("/") if target.startswith("/") else \
+                    posixpath.normpath(posixpath.join("xl", target))
+                return by_lower.get(path.lower())
+    return by_lower.get("xl/styles.xml")
+
+
+def date_styles(data: bytes, wanted: Iterable[int] | None = None) -> frozenset[int]:
+    """The cell style indices (``<cellXfs>`` positions, a cell's ``s``) of ``xl/styles.xml``
+    whose number format shows a date or a time; only ``wanted`` ones when given."""
+    root = _xml(data, "スタイル")
+    ns = _namespace(root)
+    custom: dict[int, str] = {}
+    xfs: list[ET.Element] = []
+    for el in root:
+        if el.tag == ns + "numFmts":
+            for fmt in el:
+                fid = fmt.get("numFmtId", "")
+                if fmt.tag == ns + "numFmt" and fid.isdigit():
+                    custom[int(fid)] = fmt.get("formatCode", "")
+        elif el.tag == ns + "cellXfs":
+            xfs = [xf for xf in el if xf.tag == ns + "xf"]
+    indices = range(len(xfs)) if wanted is None else [i for i in wanted if 0 <= i < len(xfs)]
+    found = set()
+    for i in indices:
+        fid = xfs[i].get("numFmtId", "0")
+        if not fid.isdigit():
+            continue
+        n = int(fid)
+        if n in custom:
+            if is_date_format(custom[n]):
+                found.add(i)
+        elif n in BUILTIN_DATE_FORMATS:
+            found.add(i)
+    return frozenset(found)
+
+
 # --- where the rows are ------------------------------------------------------------------
 
 
@@ -414,7 +523,10 @@ class RowMap:
     header_row: int | None
     leaf_rows: dict[str, list[int]]  # known leaf code → its rows, top to bottom
     summary_rows: dict[str, list[int]]  # "#subtotal:…"/"#total" → rows
-    inserted: list[tuple[int, str | None]]  # rows the template does not have: (row, code)
+    #: rows the template does not have: (row, code), a row with a code of its own or one
+    #: inside the leaf area. Typed-in content below the leaves (the blank separator row, beside
+    #: the totals, under the grand total) is not a row: ``budget.validate`` reports its cells.
+    inserted: list[tuple[int, str | None]]
 
     def first_row(self, leaf_code: str) -> int | None:
         rows = self.leaf_rows.get(leaf_code)
@@ -430,12 +542,6 @@ def row_code(sheet: Sheet, row: int) -> str | None:
     if cell.type == "n":
         text = number_text(text)
     return text or None
-
-
-def has_content(sheet: Sheet, row: int) -> bool:
-    """Whether any visible table cell (A…Q) of ``row`` holds a value or a formula."""
-    last = layout.LAST_VISIBLE.col_index
-    return any(c.col <= last and not c.is_empty for c in sheet.rows.get(row, ()))
 
 
 def locate_rows(sheet: Sheet, leaf_codes: Iterable[str]) -> RowMap:
@@ -463,8 +569,6 @@ def locate_rows(sheet: Sheet, leaf_codes: Iterable[str]) -> RowMap:
             continue
         if code is not None:  # a code the template never had
             inserted.append((row, code))
-        elif row <= last_leaf or has_content(sheet, row):
-            # no code inside the leaf area (an inserted row, even empty), or typed-in
-            # content outside it
+        elif row <= last_leaf:  # no code inside the leaf area: an inserted row, even empty
             inserted.append((row, None))
     return RowMap(header, leaf_rows, summary, inserted)

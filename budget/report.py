@@ -14,8 +14,15 @@ Every file is written to a temporary file in the target folder and moved into pl
 replaced (open in Excel on Windows: ``PermissionError``) the file is written beside it as
 ``name(2).xlsx`` and the returned ``Written`` says so.
 
+Files get the mode a plain ``open()`` would give them (``0o666`` less the umask), not the
+temporary file's private ``0o600``.
+
 No text can become a formula or a link: the workbook is written with ``strings_to_formulas``
-and ``strings_to_urls`` off, and every string goes through ``textsafe.neutralise``.
+and ``strings_to_urls`` off, so every string is a plain text cell; a text that starts like a
+formula (``textsafe.is_formula_like``: = + - @ tab …) is written unchanged with a
+``quote_prefix`` cell format, so Excel and LibreOffice show it as typed and keep it text when
+the cell is edited. The CSV has no cell types: there such a text gets a leading apostrophe
+(``textsafe.neutralise``).
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ import datetime as dt
 import io
 import os
 import tempfile
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,7 +48,7 @@ from budget.aggregate import (
     Summary,
 )
 from budget.errors import OutputError, UsageError
-from budget.textsafe import neutralise
+from budget.textsafe import is_formula_like, neutralise
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -69,7 +77,8 @@ TOTAL_LABEL = "合計"
 SHARE_HEADER = "構成比（基金 A+B）"
 N_PREF_HEADER = "計画都道府県数"
 
-#: Colour scale of the matrices: pale green (small) → yellow → red (large); blank stays white.
+#: Colour scale of the matrices, one per column: pale green (small) → yellow → red (large)
+#: within the column; blank cells get no colour.
 SCALE = {"type": "3_color_scale", "min_color": "#E2F0D9", "mid_color": "#FFEB84",
          "max_color": "#F8696B"}
 
@@ -91,12 +100,33 @@ class Written:
         return self.path != self.requested
 
 
+_UMASK_LOCK = threading.Lock()
+
+
+def current_umask() -> int:
+    """The process umask, read without changing it where the system allows (Linux:
+    ``/proc/self/status``); elsewhere set and restored at once under a lock."""
+    try:
+        with open("/proc/self/status", encoding="ascii", errors="replace") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    with _UMASK_LOCK:
+        mask = os.umask(0o077)
+        os.umask(mask)
+    return mask
+
+
 def write_bytes_atomically(path: str | Path, data: bytes) -> Path:
     """Write ``data`` to ``path`` via a temporary file in the same folder and ``os.replace``.
 
-    If ``path`` cannot be replaced (``PermissionError``: open in another application), the
-    data goes to the first free ``stem(2).suffix``, ``stem(3).suffix``, …; returns the path
-    written. Raises ``OutputError`` when nothing can be written.
+    The file gets the mode ``open()`` would create it with (``0o666 & ~umask``), not the
+    temporary file's ``0o600``. If ``path`` cannot be replaced (``PermissionError``: open in
+    another application), the data goes to the first free ``stem(2).suffix``,
+    ``stem(3).suffix``, …; returns the path written. Raises ``OutputError`` when nothing can
+    be written.
     """
     path = Path(path)
     try:
@@ -105,6 +135,11 @@ def write_bytes_atomically(path: str | Path, data: bytes) -> Path:
     except OSError as exc:
         raise OutputError(f"フォルダ {path.parent} に書き込めません（{exc}）。") from exc
     try:
+        mode = 0o666 & ~current_umask()
+        if hasattr(os, "fchmod"):
+            os.fchmod(fd, mode)
+        else:  # Windows: only the read-only bit means anything
+            os.chmod(tmp, mode)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
@@ -162,11 +197,18 @@ def tidy_file_name(fiscal_year: int, fmt: str) -> str:
 class _Styles:
     def __init__(self, wb: Any, num_format: str) -> None:
         border = {"border": 1, "border_color": "#A6A6A6"}
+        self._wb = wb
+        self._props: dict[int, dict[str, Any]] = {}
+        self._quoted: dict[int | None, Any] = {}
 
         def add(**props: Any) -> Any:
-            return wb.add_format({"font_name": FONT, "font_size": 10, "valign": "top", **props})
+            full = {"font_name": FONT, "font_size": 10, "valign": "top", **props}
+            fmt = wb.add_format(full)
+            self._props[id(fmt)] = full
+            return fmt
 
         self.title = add(bold=True, font_size=14, valign="vcenter")
+        self.title_wrap = add(bold=True, font_size=14, valign="vcenter", text_wrap=True)
         self.subtitle = add(font_color="#404040")
         self.note = add(font_color="#595959")
         self.warn = add(font_color="#9C0006", bold=True)
@@ -187,6 +229,8 @@ class _Styles:
         self.total_count = add(bold=True, bg_color=TOTAL_FILL, num_format="#,##0", **border)
         self.total_share = add(bold=True, bg_color=TOTAL_FILL, num_format="0.0%", **border)
         self.missing_text = add(bg_color=MISSING_FILL, font_color="#7F7F7F", **border)
+        self.missing_wrap = add(bg_color=MISSING_FILL, font_color="#7F7F7F", text_wrap=True,
+                                **border)
         self.missing_blank = add(bg_color=MISSING_FILL, **border)
         self.status_missing = add(align="center", bg_color=MISSING_FILL, font_color="#595959",
                                   **border)
@@ -194,8 +238,19 @@ class _Styles:
                                    font_color="#9C0006", **border)
         self.hash = add(font_size=7, font_name="Consolas", **border)
         self.key = add(bold=True, bg_color="#F2F2F2", **border)
+        self.key_wrap = add(bold=True, bg_color="#F2F2F2", text_wrap=True, **border)
         self.big_money = add(num_format=num_format, font_size=12, bold=True, **border)
         self.big_money_plain = add(num_format="#,##0", font_size=12, **border)
+
+    def quoted(self, fmt: Any) -> Any:
+        """``fmt`` with ``quote_prefix``: the cell shows its text as is (even ``=…``) and
+        stays text when edited."""
+        key = None if fmt is None else id(fmt)
+        if key not in self._quoted:
+            props = self._props.get(key) if key is not None else None
+            props = props or {"font_name": FONT, "font_size": 10}
+            self._quoted[key] = self._wb.add_format({**props, "quote_prefix": True})
+        return self._quoted[key]
 
 
 def _is_na(value: Any) -> bool:
@@ -217,7 +272,8 @@ def _records(df: "pd.DataFrame") -> list[dict[str, Any]]:
 
 
 class _Writer:
-    """Cell writing with the house rules: NA → blank, strings neutralised, return codes checked."""
+    """Cell writing with the house rules: NA → blank, strings always text cells (formula-like
+    ones with a ``quote_prefix`` format), return codes checked."""
 
     def __init__(self, ws: Any, styles: _Styles, factor: int) -> None:
         self.ws = ws
@@ -228,7 +284,9 @@ class _Writer:
         if _is_na(value) or value == "":
             _check(self.ws.write_blank(r, c, None, fmt))
         else:
-            _check(self.ws.write_string(r, c, str(neutralise(str(value))), fmt))
+            text = str(value)
+            _check(self.ws.write_string(r, c, text,
+                                        self.s.quoted(fmt) if is_formula_like(text) else fmt))
 
     def number(self, r: int, c: int, value: Any, fmt: Any = None) -> None:
         if _is_na(value):
@@ -334,7 +392,8 @@ def render_summary_workbook(summary: Summary, *, unit: str = DEFAULT_UNIT,
                   ag.prefecture_leaf_matrix(summary), _leaf_headers(summary.menu), width=10)
     cats = list(dict.fromkeys(summary.menu["category"]))
     _matrix_sheet(sheets["都道府県×大項目"], ctx, "都道府県×大項目 基金計 (A+B)",
-                  ag.prefecture_category_matrix(summary), [(c, c) for c in cats], width=14)
+                  ag.prefecture_category_matrix(summary), [(c, c) for c in cats], width=14,
+                  kind="大項目")
     _sheet_detail(sheets["明細"], ctx)
     _sheet_submissions(sheets["提出状況"], ctx)
     _sheet_sources(sheets["出典"], ctx)
@@ -367,16 +426,51 @@ def _head(ws: Any, ctx: _Context, title: str, notes: Iterable[str] = (), *,
         w.text(2 + i, 0, line, s.note)
 
 
-def _page_setup(ws: Any, ctx: _Context, header_first: int, header_last: int, *,
-                freeze_col: int = 0, last_col: int | None = None) -> None:
-    ws.freeze_panes(header_last + 1, freeze_col)
-    ws.set_landscape()
-    ws.set_paper(9)  # A4
-    ws.fit_to_pages(1, 0)
-    ws.repeat_rows(header_first, header_last)
-    ws.set_margins(left=0.4, right=0.4, top=0.6, bottom=0.6)
-    ws.set_header(f"&L{_amp(ctx.title_prefix)}&R{_amp(ws.name)}（単位：{ctx.unit}）")
+#: Paper sizes (xlsxwriter / Excel codes) and their printable area in points with the
+#: margins of ``_page_setup`` (0.4 in left/right, 0.6 in top/bottom), landscape.
+A4, A3 = 9, 8
+_PAPER_PT = {A4: (841.9, 595.3), A3: (1190.6, 841.9)}  # long side, short side
+_MARGINS_PT = (57.6, 86.4)  # left + right, top + bottom
+
+
+def _printable_pt(paper: int, landscape: bool) -> tuple[float, float]:
+    """(width, height) in points inside the margins of ``_page_setup``."""
+    long, short = _PAPER_PT[paper]
+    width, height = (long, short) if landscape else (short, long)
+    return width - _MARGINS_PT[0], height - _MARGINS_PT[1]
+
+
+def _header_footer(ws: Any, ctx: _Context, label: str | None = None) -> None:
+    """The page header (title left; right: ``label``, by default the sheet and the unit) and
+    the footer (page / pages)."""
+    right = label if label is not None else f"{ws.name}（単位：{ctx.unit}）"
+    ws.set_header(f"&L{_amp(ctx.title_prefix)}&R{_amp(right)}")
     ws.set_footer("&C&P / &N ページ&Rbudget " + __version__)
+
+
+def _page_setup(ws: Any, ctx: _Context, header_first: int, header_last: int, *,
+                freeze_col: int = 0, paper: int = A4, landscape: bool = True,
+                fit: tuple[int, int] = (1, 0), repeat_cols: tuple[int, int] | None = None,
+                money: bool = True) -> None:
+    """Frozen headers and the print layout: ``fit`` = (pages wide, pages tall; 0 = as many
+    as needed), header rows (and ``repeat_cols``) repeated on every page."""
+    ws.freeze_panes(header_last + 1, freeze_col)
+    if landscape:
+        ws.set_landscape()
+    else:
+        ws.set_portrait()
+    ws.set_paper(paper)
+    ws.fit_to_pages(*fit)
+    ws.repeat_rows(header_first, header_last)
+    if repeat_cols is not None:
+        ws.repeat_columns(*repeat_cols)
+    ws.set_margins(left=0.4, right=0.4, top=0.6, bottom=0.6)
+    _header_footer(ws, ctx, None if money else ws.name)
+
+
+def _col_px(width: float) -> int:
+    """Pixel width of an Excel column ``width`` characters wide (Calibri-11 metrics)."""
+    return int(width * 7 + 5) if width >= 1 else int(width * 12 + 0.5)
 
 
 def _amp(text: str) -> str:
@@ -471,13 +565,16 @@ def _leaf_headers(menu: "pd.DataFrame") -> list[tuple[str, str]]:
 
 
 def _matrix_sheet(ws: Any, ctx: _Context, title: str, matrix: "pd.DataFrame",
-                  columns: list[tuple[str, str]], *, width: float = 7.5) -> None:
-    """47 rows × columns of 基金 (A+B), row and column totals, a 3-colour scale on the body."""
+                  columns: list[tuple[str, str]], *, width: float = 7.5, kind: str = "事業",
+                  ) -> None:
+    """47 rows × columns of 基金 (A+B), row and column totals, a 3-colour scale on each
+    column of the body (``kind`` names what a column is, for the note)."""
     s = ctx.styles
     w = _Writer(ws, s, ctx.factor)
     _head(ws, ctx, title, [
-        "色: 金額が小さいほど緑、大きいほど赤。空欄 = 計画なし（色なし）。灰色の行は未提出・差戻しで集計外。",
-        "行・列の合計は右端の列と最下行。",
+        f"色は列（{kind}）ごと: その列の中で金額が小さいほど緑、大きいほど赤"
+        f"（{kind}ごとに比べるので、金額の小さい{kind}の中の飛び抜けた値も目立ちます）。",
+        "空欄 = 計画なし（色なし）。灰色の行は未提出・差戻しで集計外。行・列の合計は右端の列と最下行。",
     ])
     h = TABLE_HEADER_ROW - 1
     ov = ctx.summary.overview.set_index("prefecture_code")
@@ -489,7 +586,8 @@ def _matrix_sheet(ws: Any, ctx: _Context, title: str, matrix: "pd.DataFrame",
         w.text(h, 3 + i, label, s.header_rot if rotated else s.header)
     last = 3 + len(columns)
     w.text(h, last, TOTAL_LABEL, s.header)
-    ws.set_row(h, 230 if rotated else 36)
+    header_pt = 230 if rotated else 36
+    ws.set_row(h, header_pt)
     ws.set_column(0, 0, 6)
     ws.set_column(1, 1, 10)
     ws.set_column(2, 2, 8)
@@ -516,9 +614,28 @@ def _matrix_sheet(ws: Any, ctx: _Context, title: str, matrix: "pd.DataFrame",
     for i, key in enumerate(keys):
         w.money(t, 3 + i, matrix[key].sum(min_count=1), s.total_money)
     w.money(t, last, row_totals.sum(min_count=1), s.total_money)
-    if codes and columns:
-        ws.conditional_format(h + 1, 3, t - 1, last - 1, dict(SCALE))
-    _page_setup(ws, ctx, h, h, freeze_col=3)
+    if codes:
+        # One scale per column: each item is compared with itself across the prefectures,
+        # so an unusual figure in a small item shows as clearly as one in a big item.
+        for i in range(len(columns)):
+            _check(ws.conditional_format(h + 1, 3 + i, t - 1, 3 + i, dict(SCALE)))
+    # Print: the 47 rows on one page height; as many pages across as the columns need, with
+    # the prefecture columns and the header row on every page. A3 for the wide matrix
+    # (readable at about 75 %), A4 portrait for the narrow one.
+    fixed_px = _col_px(6) + _col_px(10) + _col_px(8)
+    body_px = len(columns) * _col_px(width) + _col_px(13)
+    height_pt = 22 + 15 * (TABLE_HEADER_ROW - 2) + header_pt + 15 * (len(codes) + 1)
+    page_w, page_h = _printable_pt(A4, False)
+    scale = min(1.0, page_h / height_pt)
+    if (fixed_px + body_px) * 0.75 * scale <= page_w:  # one A4 portrait page will do
+        _page_setup(ws, ctx, h, h, freeze_col=3, paper=A4, landscape=False, fit=(1, 1),
+                    repeat_cols=(0, 2))
+        return
+    page_w, page_h = _printable_pt(A3, True)
+    scale = min(1.0, page_h / height_pt)
+    across_px = page_w / scale / 0.75 - fixed_px
+    pages = max(1, -(-body_px // max(1, int(across_px))))
+    _page_setup(ws, ctx, h, h, freeze_col=3, paper=A3, fit=(pages, 1), repeat_cols=(0, 2))
 
 
 def _sheet_overview(ws: Any, ctx: _Context) -> None:
@@ -610,78 +727,115 @@ def _lines(text: str, width: float) -> int:
     return sum(max(1, -(-_width(part) // max(1, int(width) - 1))) for part in text.split("\n"))
 
 
+#: グラフ sheet geometry (pixels): the charts sit in columns A:J (printed, A4 portrait), their
+#: data tables to the right (not printed). Page 1: 大項目 and 担当課; page 2: 都道府県.
+CHART_COLUMNS = 10
+CHART_COLUMN_WIDTH = 9.0  # characters: 68 px, A:J = 680 px, inside A4 portrait at 100 %
+CHART_WIDTH = 660
+CHART_ROW_PX = 20  # the default row height, 15 pt: charts are anchored to rows
+PAGE_PX = 1000  # printable height of an A4 portrait page at 100 % (756 pt ≈ 1008 px)
+
+
 def _sheet_charts(wb: Any, ws: Any, ctx: _Context, by_category: "pd.DataFrame",
                   by_bureau: "pd.DataFrame", by_prefecture: "pd.DataFrame") -> None:
-    """Three native charts of 基金 (A+B) with their data tables at the left."""
+    """Three native charts of 基金 (A+B), each sized to print whole on an A4 portrait page,
+    every category labelled; their data tables beside them, outside the print area."""
     s = ctx.styles
     w = _Writer(ws, s, ctx.factor)
-    _head(ws, ctx, "グラフ（基金計 A+B）",
-          ["都道府県別のグラフは集計対象（受理）の都道府県のみ、金額の大きい順。"])
-    ws.set_column(0, 0, 44)
-    ws.set_column(1, 1, 18)
+    _head(ws, ctx, "グラフ（基金計 A+B）", [
+        "都道府県別のグラフは集計対象（受理）の都道府県のみ、金額の大きい順。",
+        "グラフの元データは右側の表（L 列から、印刷範囲外）。",
+    ])
+    # The title wraps inside the printed columns A:J instead of running past them.
+    ws.merge_range(0, 0, 0, CHART_COLUMNS - 1, "", s.title_wrap)
+    w.text(0, 0, f"{ctx.title_prefix} グラフ（基金計 A+B）", s.title_wrap)
+    ws.set_row(0, 40)
+    ws.set_column(0, CHART_COLUMNS - 1, CHART_COLUMN_WIDTH)
+    ws.set_column(CHART_COLUMNS, CHART_COLUMNS, 3)
+    tab = CHART_COLUMNS + 1  # the tables' first column (L)
+    ws.set_column(tab, tab, 44)
+    ws.set_column(tab + 1, tab + 1, 24)
     font = {"name": FONT, "size": 9}
     title_font = {"name": FONT, "size": 12, "bold": True}
     fund_label = f"{MONEY_LABELS['fund']}（{ctx.unit}）"
 
     def table(first: int, head: str, labels: list[str], values: list[Any]) -> tuple[int, int]:
-        w.text(first, 0, head, s.header)
-        w.text(first, 1, fund_label, s.header)
+        w.text(first, tab, head, s.header)
+        w.text(first, tab + 1, fund_label, s.header)
         for i, (lab, val) in enumerate(zip(labels, values), start=first + 1):
-            w.text(i, 0, lab, s.text)
-            w.money(i, 1, val, s.money)
+            w.text(i, tab, lab, s.text)
+            w.money(i, tab + 1, val, s.money)
         return first + 1, first + len(labels)
 
-    def chart(kind: str, title: str, rng: tuple[int, int], *, height: float, reverse: bool) -> Any:
+    def chart(kind: str, title: str, rng: tuple[int, int], *, height: int,
+              label_size: int = 9) -> Any:
+        labels = {"name": FONT, "size": label_size}
         ch = wb.add_chart({"type": kind})
         ch.add_series({
             "name": title,
-            "categories": [ws.name, rng[0], 0, rng[1], 0],
-            "values": [ws.name, rng[0], 1, rng[1], 1],
+            "categories": [ws.name, rng[0], tab, rng[1], tab],
+            "values": [ws.name, rng[0], tab + 1, rng[1], tab + 1],
             "fill": {"color": "#5B9BD5"},
-            "data_labels": {"value": True, "num_format": ctx.num_format, "font": font},
+            "gap": 60,
+            "data_labels": {"value": True, "num_format": ctx.num_format, "font": labels},
         })
         ch.set_title({"name": f"{title}（{ctx.unit}）", "name_font": title_font})
         ch.set_legend({"none": True})
-        cat_axis = {"num_font": font, "reverse": reverse}
-        if reverse:  # keep the value axis at the bottom, and label every bar
-            cat_axis.update(crossing="max", interval_unit=1)
+        # Label every category (LibreOffice otherwise skips every other one when crowded).
+        cat_axis: dict[str, Any] = {"num_font": labels, "interval_unit": 1}
         val_axis = {"num_font": font, "num_format": ctx.num_format,
                     "major_gridlines": {"visible": True, "line": {"color": "#D9D9D9"}}}
-        if kind == "bar":  # horizontal bars: xlsxwriter's y axis is the category axis
+        if kind == "bar":  # horizontal bars: xlsxwriter's y axis is the category axis;
+            # a bar chart draws its first category at the bottom: reverse to read top-down,
+            # and keep the value axis at the bottom
+            cat_axis.update(reverse=True, crossing="max")
             ch.set_y_axis(cat_axis)
             ch.set_x_axis(val_axis)
         else:
             ch.set_x_axis(cat_axis)
             ch.set_y_axis(val_axis)
-        ch.set_size({"width": 760, "height": height})
+        ch.set_size({"width": CHART_WIDTH, "height": height})
         ch.set_chartarea({"border": {"none": True}})
         return ch
 
     h = TABLE_HEADER_ROW - 1
+    # Page 1: the title rows, then the 大項目 and 担当課 charts.
     cats = by_category
     r1 = table(h, "区分（大項目）", cats["category"].tolist(), cats["fund"].tolist())
-    ws.insert_chart(h, 3, chart("column", "大項目別 基金計 (A+B)", r1, height=320,
-                                reverse=False))
+    top_px = 54 + CHART_ROW_PX * (h - 1)  # row 1 is 40 pt
+    h1 = min(380, 120 + 60 * len(cats))
+    ws.insert_chart(h, 0, chart("column", "大項目別 基金計 (A+B)", r1, height=h1),
+                    {"x_offset": 4, "y_offset": 0, "object_position": 3})
+    row2 = h + -(-(h1 + 20) // CHART_ROW_PX)
     start = r1[1] + 3
     r2 = table(start, "担当課", by_bureau["owner"].tolist(), by_bureau["fund"].tolist())
-    # A bar chart draws its first category at the bottom: reverse to read top-down.
-    ws.insert_chart(h + 17, 3, chart("bar", "担当課別 基金計 (A+B)", r2, height=320,
-                                     reverse=True))
+    h2 = min(PAGE_PX - top_px - h1 - 40, 120 + 48 * len(by_bureau))
+    ws.insert_chart(row2, 0, chart("bar", "担当課別 基金計 (A+B)", r2, height=h2),
+                    {"x_offset": 4, "y_offset": 0, "object_position": 3})
+    # Page 2: the prefectures, sorted, on a page of their own.
+    page2 = row2 + -(-(h2 + 20) // CHART_ROW_PX)
     start = r2[1] + 3
     inc = by_prefecture[by_prefecture["status"] == "accepted"]
     inc = inc.sort_values(["fund", "prefecture_code"], ascending=[False, True],
                           na_position="last", kind="stable")
     labels = [f"{c} {n}" for c, n in zip(inc["prefecture_code"], inc["prefecture_name"])]
+    last_row = page2
     if labels:
         r3 = table(start, "都道府県（金額の大きい順）", labels, inc["fund"].tolist())
-        ws.insert_chart(h + 34, 3, chart("bar", "都道府県別 基金計 (A+B)", r3,
-                                         height=max(300, 16 * len(labels) + 80), reverse=True))
+        h3 = min(PAGE_PX - 40, 120 + 19 * len(labels))
+        ws.set_h_pagebreaks([page2])
+        ws.insert_chart(page2, 0, chart("bar", "都道府県別 基金計 (A+B)", r3, height=h3,
+                                        label_size=8),
+                        {"x_offset": 4, "y_offset": 0, "object_position": 3})
+        last_row = max(page2 + -(-h3 // CHART_ROW_PX), r3[1])
     else:
-        w.text(start, 0, "集計対象の都道府県がありません。", s.warn)
-    ws.set_landscape()
-    ws.set_paper(9)
+        w.text(start, tab, "集計対象の都道府県がありません。", s.warn)
+    ws.print_area(0, 0, last_row, CHART_COLUMNS - 1)
+    ws.set_portrait()
+    ws.set_paper(A4)
     ws.fit_to_pages(1, 0)
-    ws.set_footer("&C&P / &N ページ")
+    ws.set_margins(left=0.4, right=0.4, top=0.6, bottom=0.6)
+    _header_footer(ws, ctx, "グラフ")
 
 
 def _sheet_detail(ws: Any, ctx: _Context) -> None:
@@ -756,7 +910,7 @@ def _sheet_submissions(ws: Any, ctx: _Context) -> None:
                 w.number(r, c, value, fmt)
             else:
                 w.text(r, c, value, fmt)
-    _page_setup(ws, ctx, h, h, freeze_col=2)
+    _page_setup(ws, ctx, h, h, freeze_col=2, money=False)
 
 
 def _local_time(iso: str) -> str:
@@ -767,21 +921,45 @@ def _local_time(iso: str) -> str:
         return iso
 
 
+def _inputs(summ: Summary) -> "pd.DataFrame":
+    """The submissions the 出典 sheet lists: ``summary.inputs``, or (a summary built without
+    a store) the ones counted."""
+    from budget import aggregate as ag
+
+    if summ.inputs is not None:
+        return summ.inputs
+    df = summ.sources.reindex(columns=list(ag.INPUT_COLUMNS)).copy()
+    df["status"], df["status_ja"] = "accepted", ag.STATUS_LABELS["accepted"]
+    df["used"], df["use_ja"] = True, ag.USE_LABELS[True]
+    df["reason"] = "集計に使用（受理された最新の提出）"
+    return df
+
+
 def _sheet_sources(ws: Any, ctx: _Context) -> None:
-    """出典: how the workbook was made and from which files."""
+    """出典: how the workbook was made, and every submission of the year that was considered
+    (used or not, and why)."""
     from budget.fiscal import full_label
 
     s = ctx.styles
     w = _Writer(ws, s, ctx.factor)
     summ = ctx.summary
+    inputs = _inputs(summ)
+    n_used = int(inputs["used"].sum())
+    n_rejected = int((inputs["status"] == "rejected").sum())
+    n_superseded = len(inputs) - n_used - n_rejected
     w.text(0, 0, f"{ctx.title_prefix} 出典（この集計表の作り方と入力ファイル）", s.title)
     ws.set_row(0, 22)
-    ws.set_column(0, 0, 22)
-    ws.set_column(1, 1, 12)
-    ws.set_column(2, 2, 9)
-    ws.set_column(3, 3, 30)
-    ws.set_column(4, 4, 66)
-    ws.set_column(5, 8, 18)
+    cols: list[tuple[str, str, Any, float]] = [
+        ("都道府県コード", "prefecture_code", s.center, 7),
+        ("都道府県（様式）", "prefecture_name", s.text, 10),
+        ("提出ID", "submission_id", s.count, 6), ("ファイル名", "file_name", s.wrap, 26),
+        ("SHA-256", "sha256", s.hash, 48), ("受信日時", "received_at", s.text, 17),
+        ("サイズ（バイト）", "size", s.count, 9), ("様式の版", "template_version", s.center, 6),
+        ("メニュー識別子", "menu_fingerprint", s.text, 17), ("判定", "status_ja", s.center, 7),
+        ("集計での扱い", "use_ja", s.center, 11), ("理由", "reason", s.wrap, 56),
+    ]
+    for c, (_, _, _, width) in enumerate(cols):
+        ws.set_column(c, c, width)
     rows = [
         ("作成日時", f"{ctx.now:%Y-%m-%d %H:%M:%S %z}"),
         ("作成コマンド", ctx.command_line or "（ライブラリから作成）"),
@@ -796,36 +974,48 @@ def _sheet_sources(ws: Any, ctx: _Context) -> None:
         ("集計範囲", f"担当課「{summ.bureau}」の所管事業（共管事業を含む）" if summ.bureau
          else "全事業"),
         ("集計に使った提出", f"{len(summ.sources)} 件（各都道府県の受理済みの最新の提出）"),
+        ("この年度の提出", f"{len(inputs)} 件（使用 {n_used} 件、不使用 {len(inputs) - n_used} 件"
+                       f" = 差戻し {n_rejected} 件 + 新しい提出に置き換え済み {n_superseded} 件）"),
     ]
     r = 2
-    for label, value in rows:
-        w.text(r, 0, label, s.key)
-        ws.merge_range(r, 1, r, 4, "", s.text)
-        w.text(r, 1, value, s.text)
-        r += 1
-    for note in summ.notes:
-        w.text(r, 0, "注意", s.key)
-        w.text(r, 1, note, s.warn)
+    # Label in A:C, value in D:I (the table's columns below set the widths).
+    for label, value in [*rows, *(("注意", note) for note in summ.notes)]:
+        ws.merge_range(r, 0, r, 2, "", s.key_wrap)
+        w.text(r, 0, label, s.key_wrap)
+        fmt = s.warn if label == "注意" else s.wrap
+        ws.merge_range(r, 3, r, 8, "", fmt)
+        w.text(r, 3, value, fmt)
+        lines = max(_lines(label, 23), _lines(str(value), 120))
+        if lines > 1:
+            ws.set_row(r, 13.5 * lines + 2)
         r += 1
     r += 1
-    cols: list[tuple[str, str, Any]] = [
-        ("都道府県コード", "prefecture_code", s.center), ("都道府県", "prefecture_name", s.text),
-        ("提出ID", "submission_id", s.count), ("ファイル名", "file_name", s.text),
-        ("SHA-256", "sha256", s.text), ("受信日時", "received_at", s.text),
-        ("サイズ（バイト）", "size", s.count), ("様式の版", "template_version", s.center),
-        ("メニュー識別子", "menu_fingerprint", s.text),
-    ]
+    w.text(r, 0, ("下の表はこの年度に受け付けたすべての提出です（年度を読み取れなかったファイルは、"
+                  "ファイル名にこの年度の元号コードがあるもの）。集計に使ったのは「使用」の行だけです。"),
+           s.note)
+    r += 1
     h = r
-    for c, (label, _, _) in enumerate(cols):
+    for c, (label, _, _, _) in enumerate(cols):
         w.text(h, c, label, s.header)
-    for r, row in enumerate(_records(summ.sources), start=h + 1):
-        for c, (_, key, fmt) in enumerate(cols):
+    ws.set_row(h, 30)
+    unused = {s.text: s.missing_text, s.wrap: s.missing_wrap, s.center: s.status_missing,
+              s.count: s.missing_blank, s.hash: s.hash}
+    for r, row in enumerate(_records(inputs), start=h + 1):
+        lines = max(_lines(str(row["reason"] or ""), 56), _lines(str(row["file_name"] or ""), 26))
+        if lines > 1:
+            ws.set_row(r, 13.5 * lines + 2)
+        for c, (_, key, fmt, _) in enumerate(cols):
             value = row.get(key)
             if key == "received_at" and not _is_na(value):
                 value = _local_time(str(value))
-            (w.number if fmt is s.count else w.text)(r, c, value, fmt)
-    _page_setup(ws, ctx, h, h, freeze_col=0)
-    ws.freeze_panes(0, 0)
+            if not row["used"]:
+                fmt = unused[fmt] if key != "status_ja" or row["status"] != "rejected" \
+                    else s.status_rejected
+            (w.number if key in ("submission_id", "size") else w.text)(r, c, value, fmt)
+    if len(inputs):
+        ws.autofilter(h, 0, h + len(inputs), len(cols) - 1)
+    _page_setup(ws, ctx, h, h, freeze_col=0, paper=A3, money=False)
+    ws.freeze_panes(h + 1, 0)
 
 
 # --- The tidy table --------------------------------------------------------------------

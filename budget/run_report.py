@@ -28,8 +28,10 @@ SEVERITY_JA = {"error": "エラー", "warning": "警告"}
 SKIPPED_JA = "読み飛ばし"
 
 
-def write_run_report(run: "IngestRun", path: str | Path) -> Path:
-    """Write the run's report workbook to ``path`` (replacing it atomically); returns it."""
+def write_run_report(run: "IngestRun", path: str | Path, *, exclusive: bool = False) -> Path:
+    """Write the run's report workbook to ``path`` (replacing it atomically); returns it.
+    ``exclusive``: never replace, raise ``FileExistsError`` when ``path`` exists (two runs
+    that started in the same second each get their own report)."""
     import xlsxwriter
 
     from budget.fiscal import era_code
@@ -103,10 +105,29 @@ def write_run_report(run: "IngestRun", path: str | Path) -> Path:
             ws.write_string(i, 0, k, head)
             _write(ws, i, 1, v, cell)
         wb.close()
-        os.replace(tmp, path)
+        if exclusive:
+            _publish_exclusive(tmp, path)
+        else:
+            os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
     return path
+
+
+def _publish_exclusive(tmp: Path, path: Path) -> None:
+    """Give the finished ``tmp`` the name ``path`` unless that exists (FileExistsError): a hard
+    link is atomic and never replaces; where links are refused, the name is taken first with
+    an exclusive create and then replaced."""
+    try:
+        os.link(tmp, path)
+        return
+    except FileExistsError:
+        raise
+    except OSError:  # a file system without hard links
+        pass
+    fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+    os.close(fd)
+    os.replace(tmp, path)
 
 
 def _table(ws: Any, headers: list[str], rows: list[list[tuple[Any, Any]]], head: Any,

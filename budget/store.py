@@ -2,15 +2,21 @@
 accepted ones. Nothing else in the package speaks SQL.
 
 A resubmission is a new submission: the newest accepted one per (fiscal year, stage,
-prefecture) is *current*, earlier ones stay. The same bytes twice are one submission.
+prefecture) is *current*, earlier ones stay. The same file twice (the same bytes under the
+same name) is one submission; the same bytes under another name are another submission,
+with their own verdict (the name is checked: the prefecture in it must match the file's).
 Each file is saved in one transaction; WAL and a busy timeout let two ingests run at once
 and a killed process leave the database consistent.
+
+Schema versions: 1 had one submission per SHA-256; 2 has one per (SHA-256, file name). A
+version 1 store is migrated in place when opened.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import sqlite3
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -22,17 +28,15 @@ from budget.findings import FileReport, Finding
 if TYPE_CHECKING:
     import pandas as pd
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 PLAN_STAGE = "plan"  # 計画; later stages (交付決定, 変更, 実績) get their own names
 HEADER_KEYS = tuple(layout.HEADER_INPUTS)  # department, contact_name, phone, email
 AMOUNT_COLUMNS = layout.MONEY_KEYS  # total, national, prefectural, fund, other, public, private, commissioned
 TEXT_COLUMNS = layout.TEXT_KEYS  # implementer, output, remarks
 
-_SCHEMA = f"""
-CREATE TABLE IF NOT EXISTS store_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS submissions (
+_SUBMISSIONS_COLUMNS = f"""
     id INTEGER PRIMARY KEY AUTOINCREMENT,
-    sha256 TEXT NOT NULL UNIQUE,
+    sha256 TEXT NOT NULL,
     file_name TEXT NOT NULL,
     size INTEGER NOT NULL,
     received_at TEXT NOT NULL,
@@ -45,9 +49,16 @@ CREATE TABLE IF NOT EXISTS submissions (
     {", ".join(f"{k} TEXT" for k in HEADER_KEYS)},
     n_errors INTEGER NOT NULL,
     n_warnings INTEGER NOT NULL
-);
+"""
+_SUBMISSIONS_INDEXES = """
+CREATE UNIQUE INDEX IF NOT EXISTS submissions_by_file ON submissions (sha256, file_name);
 CREATE INDEX IF NOT EXISTS submissions_by_year
     ON submissions (fiscal_year, stage, prefecture_code, status, received_at);
+"""
+_SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS store_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS submissions ({_SUBMISSIONS_COLUMNS});
+{_SUBMISSIONS_INDEXES}
 CREATE TABLE IF NOT EXISTS files (
     submission_id INTEGER PRIMARY KEY REFERENCES submissions (id),
     content BLOB NOT NULL
@@ -74,51 +85,153 @@ CREATE TABLE IF NOT EXISTS amounts (
 @dataclass(frozen=True)
 class Saved:
     submission_id: int
-    created: bool  # False: the same bytes were stored before; nothing changed
+    created: bool  # False: the same file (bytes and name) was stored before; nothing changed
 
 
 def utc_now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="microseconds")
 
 
+#: SQLite result codes (the low byte of an extended code).
+_BUSY, _LOCKED, _NOTADB = 5, 6, 26
+
+
+def is_busy(exc: BaseException) -> bool:
+    """True for "database is locked/busy": another connection holds a lock; retrying helps."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in (_BUSY, _LOCKED)
+    return isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc)
+
+
+def retry_busy(action, deadline: float):
+    """``action()``, retried with backoff while SQLite says busy, until ``deadline``
+    (``time.monotonic``). For steps SQLite may refuse at once without waiting its busy
+    timeout: switching a new file to WAL while another process does the same, or a BEGIN
+    during another connection's WAL recovery. ``action`` must leave nothing half done when
+    it fails (one statement, or a transaction that rolls back)."""
+    delay = 0.002
+    while True:
+        try:
+            return action()
+        except sqlite3.OperationalError as exc:
+            left = deadline - time.monotonic()
+            if not is_busy(exc) or left <= 0:
+                raise
+            time.sleep(min(delay, left))
+            delay = min(delay * 2, 0.1)
+
+
+class NotABudgetStore(StoreError):
+    """The file is not a SQLite database, or is one of another application."""
+
+
 class Store:
-    """An open store. Use as a context manager, or call ``close``."""
+    """An open store. Use as a context manager, or call ``close``.
+
+    Opening waits up to ``timeout`` seconds for other processes using the same file (another
+    ingest creating or migrating it at the same moment) before it gives up.
+    """
 
     def __init__(self, path: str | Path, *, timeout: float = 60.0) -> None:
         self.path = Path(path)
+        self.timeout = timeout
+        deadline = time.monotonic() + timeout
+        self.conn: sqlite3.Connection | None = None
         try:
             self.conn = sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
             self.conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
-            self.conn.execute("PRAGMA journal_mode = WAL")
+            # A new file is switched to WAL by whoever gets there first; a process that
+            # meets another one switching gets SQLITE_BUSY at once, without waiting.
+            retry_busy(lambda: self.conn.execute("PRAGMA journal_mode = WAL").fetchone(),
+                       deadline)
             self.conn.execute("PRAGMA synchronous = NORMAL")
+            retry_busy(self._migrate, deadline)  # foreign keys stay off while migrating
             self.conn.execute("PRAGMA foreign_keys = ON")
-            self._migrate()
-        except sqlite3.DatabaseError as exc:
-            raise StoreError(
-                f"データベース {self.path} を開けません（{exc}）。budget のデータベースか確認してください。"
-            ) from exc
+        except BaseException as exc:
+            if self.conn is not None:
+                self.conn.close()
+            if isinstance(exc, sqlite3.Error):
+                raise self._open_error(exc) from exc
+            raise
+
+    def _open_error(self, exc: sqlite3.Error) -> StoreError:
+        code = getattr(exc, "sqlite_errorcode", 0) or 0
+        if code & 0xFF == _NOTADB:
+            return NotABudgetStore(
+                f"データベース {self.path} を開けません: SQLite のデータベースではありません"
+                f"（{exc}）。budget のデータベースか確認してください。")
+        if is_busy(exc):
+            return StoreError(
+                f"データベース {self.path} を開けません: 他の処理（別の budget ingest など）が"
+                f"使用中のため、{self.timeout:g} 秒待っても開けませんでした（{exc}）。"
+                "しばらくしてから再実行してください。")
+        return StoreError(f"データベース {self.path} を開けません（{exc}）。"
+                          "場所と書き込み権限を確認してください。")
 
     def _migrate(self) -> None:
-        with self.transaction():
+        """Create the schema in a new file, migrate an older one, or check the version; one
+        transaction (BEGIN IMMEDIATE: two processes creating the same file take turns)."""
+        with self.transaction(retry=False):
+            tables = {r[0] for r in self.conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table'")}
+            version = None
+            if "store_meta" in tables:
+                row = self.conn.execute(
+                    "SELECT value FROM store_meta WHERE key = 'schema_version'").fetchone()
+                version = row[0] if row else None
+            elif tables - {"sqlite_sequence"}:
+                raise NotABudgetStore(
+                    f"データベース {self.path} は budget のデータベースではありません（他の用途の"
+                    f"表 {', '.join(sorted(tables)[:5])} があります）。budget のデータベースか確認して"
+                    "ください。")
+            if version == SCHEMA_VERSION:
+                return
+            if version == "1":
+                self._migrate_v1()
+                return
+            if version is not None:
+                raise StoreError(
+                    f"データベース {self.path} の版 {version} はこの budget（版 {SCHEMA_VERSION}）"
+                    "では扱えません。新しい版の budget で開いてください。")
             # executescript would COMMIT the open transaction first: one statement at a time.
             for statement in _SCHEMA.split(";"):
                 if statement.strip():
                     self.conn.execute(statement)
-            row = self.conn.execute(
-                "SELECT value FROM store_meta WHERE key = 'schema_version'").fetchone()
-            if row is None:
-                self.conn.execute("INSERT INTO store_meta VALUES ('schema_version', ?)",
-                                  (SCHEMA_VERSION,))
-            elif row[0] != SCHEMA_VERSION:
-                raise StoreError(
-                    f"データベース {self.path} の版 {row[0]} はこの budget（版 {SCHEMA_VERSION}）"
-                    "では扱えません。")
+            self.conn.execute("INSERT OR REPLACE INTO store_meta VALUES ('schema_version', ?)",
+                              (SCHEMA_VERSION,))
 
-    def transaction(self) -> "_Transaction":
-        return _Transaction(self.conn)
+    def _migrate_v1(self) -> None:
+        """Version 1 → 2, inside the open transaction: ``submissions`` loses its UNIQUE on
+        ``sha256`` (one submission per (sha256, file name) now). SQLite cannot drop an
+        inline constraint: the table is rebuilt (SQLite's documented procedure: new table,
+        copy, drop, rename), keeping every id, so files, findings and amounts still point at
+        their submission. Foreign keys are off on this connection until the migration is
+        done."""
+        conn = self.conn
+        cols = [r[1] for r in conn.execute("PRAGMA table_info(submissions)")]
+        conn.execute(f"CREATE TABLE submissions_v2 ({_SUBMISSIONS_COLUMNS})")
+        names = ", ".join(cols)
+        conn.execute(f"INSERT INTO submissions_v2 ({names}) SELECT {names} FROM submissions")
+        conn.execute("DROP TABLE submissions")
+        conn.execute("ALTER TABLE submissions_v2 RENAME TO submissions")
+        for statement in _SUBMISSIONS_INDEXES.split(";"):
+            if statement.strip():
+                conn.execute(statement)
+        broken = conn.execute("PRAGMA foreign_key_check").fetchall()
+        if broken:  # pragma: no cover - ids are copied as they were
+            raise StoreError(f"データベース {self.path} の移行に失敗しました（{broken[:3]}）。")
+        conn.execute("UPDATE store_meta SET value = ? WHERE key = 'schema_version'",
+                     (SCHEMA_VERSION,))
+
+    def transaction(self, *, retry: bool = True) -> "_Transaction":
+        """BEGIN IMMEDIATE … COMMIT (ROLLBACK on any exception). ``retry``: a BEGIN that
+        SQLite refuses at once as busy is retried until the store's timeout."""
+        return _Transaction(self.conn, self.timeout if retry else 0.0)
 
     def close(self) -> None:
-        self.conn.close()
+        if self.conn is not None:
+            self.conn.close()
 
     def __enter__(self) -> "Store":
         return self
@@ -130,10 +243,13 @@ class Store:
 
     def save(self, report: FileReport, content: bytes, *, received_at: str | None = None,
              stage: str = PLAN_STAGE) -> Saved:
-        """Store one received file, its findings and (if accepted) its amounts, atomically."""
+        """Store one received file, its findings and (if accepted) its amounts, atomically.
+        The same file (the same bytes under the same name) stored before: nothing changes
+        (``created`` False)."""
         with self.transaction():
-            row = self.conn.execute("SELECT id FROM submissions WHERE sha256 = ?",
-                                    (report.sha256,)).fetchone()
+            row = self.conn.execute(
+                "SELECT id FROM submissions WHERE sha256 = ? AND file_name = ?",
+                (report.sha256, report.file)).fetchone()
             if row is not None:
                 return Saved(row[0], created=False)
             cur = self.conn.execute(
@@ -240,13 +356,15 @@ class Store:
             df[col] = df[col].astype("Int64")
         return df
 
-    def sha256s(self) -> set[str]:
-        """The SHA-256 of every stored file."""
-        return {r[0] for r in self.conn.execute("SELECT sha256 FROM submissions")}
+    def stored_files(self) -> set[tuple[str, str]]:
+        """(SHA-256, file name) of every stored submission: what counts as "the same file"."""
+        return set(self.conn.execute("SELECT sha256, file_name FROM submissions"))
 
-    def submission_by_sha256(self, sha256: str) -> dict[str, object] | None:
-        """The stored submission with these bytes (a dict of its columns), or None."""
-        cur = self.conn.execute("SELECT * FROM submissions WHERE sha256 = ?", (sha256,))
+    def submission_for(self, sha256: str, file_name: str) -> dict[str, object] | None:
+        """The stored submission of this file (these bytes under this name, a dict of its
+        columns), or None."""
+        cur = self.conn.execute("SELECT * FROM submissions WHERE sha256 = ? AND file_name = ?",
+                                (sha256, file_name))
         row = cur.fetchone()
         if row is None:
             return None
@@ -304,16 +422,26 @@ def _plain(value: object, na: object) -> object:
 class _Transaction:
     """BEGIN IMMEDIATE … COMMIT, rolled back on any exception (including KeyboardInterrupt)."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection, retry_for: float = 0.0) -> None:
         self.conn = conn
+        self.retry_for = retry_for
 
     def __enter__(self) -> None:
-        self.conn.execute("BEGIN IMMEDIATE")
+        if self.retry_for > 0:
+            retry_busy(lambda: self.conn.execute("BEGIN IMMEDIATE"),
+                       time.monotonic() + self.retry_for)
+        else:
+            self.conn.execute("BEGIN IMMEDIATE")
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
         if exc_type is None:
-            self.conn.execute("COMMIT")
-        else:
+            try:
+                self.conn.execute("COMMIT")
+            except BaseException:
+                if self.conn.in_transaction:  # never leave the connection mid-transaction
+                    self.conn.execute("ROLLBACK")
+                raise
+        elif self.conn.in_transaction:  # SQLite may have rolled back already (e.g. on BUSY)
             self.conn.execute("ROLLBACK")
 
 

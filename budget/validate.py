@@ -7,14 +7,16 @@ normalised rows when the file could be read far enough. The steps:
 1. triage (``budget.container``) and reading (``budget.read``), sheets found by name;
 2. identity, from the hidden ``_meta`` sheet: template version, fiscal year (against
    ``Settings.fiscal_year``), the menu of that year and its fingerprint, the prefecture
-   (against the visible header cell and the file name's leading code). A wrong year, version
-   or menu stops here: the rows of another template cannot be matched, so the clerk is told
-   to refill the right one;
+   (against the visible header cell and every prefecture the file name names: a leading
+   code, a full or short Japanese name). A wrong year, version or menu stops here: the rows
+   of another template cannot be matched, so the clerk is told to refill the right one;
 3. structure: rows matched by the hidden leaf code (missing, duplicate, reordered, inserted
-   rows), the locked label cells, the formulas of the formula columns and summary rows
-   (checked as text, never as values), sheet protection;
+   rows), the locked cells (leaf labels, the header block's texts, summary labels), nothing
+   typed outside the form, the formulas of the formula columns and summary rows (checked as
+   text, never as values), sheet protection;
 4. inputs normalised cell by cell, each change a warning (full-width digits, numbers typed as
-   text, surrounding spaces), blank kept apart from 0;
+   text, surrounding spaces), blank kept apart from 0; a number shown as a date (``3/1``
+   typed) is never read as an amount or a text;
 5. the rules of domain.md §2 by the pandera ``PlanSchema`` (lazily, one pass), its failure
    cases turned into findings on the cells.
 
@@ -48,6 +50,9 @@ _NOT_HELD = 10**15
 
 #: Columns of ``FileReport.plan``.
 PLAN_COLUMNS = ("leaf_code", "excel_row", *layout.MONEY_KEYS, *layout.TEXT_KEYS)
+
+#: At most this many ``unexpected-cell`` findings per file (the last one counts the rest).
+MAX_UNEXPECTED_CELLS = 20
 
 #: Keys of ``_meta`` a workbook cannot be identified without.
 REQUIRED_META = ("template_version", "fiscal_year", "prefecture_code", "menu_fingerprint")
@@ -184,8 +189,8 @@ class MenuInfo:
 
     def summary_label(self, code: str) -> str:
         if code == layout.TOTAL_CODE:
-            return "合計"
-        return f"小計（{code.removeprefix(layout.SUBTOTAL_PREFIX)}）"
+            return TOTAL_LABEL
+        return SUBTOTAL_LABEL.format(category=code.removeprefix(layout.SUBTOTAL_PREFIX))
 
 
 def _settings_menu(settings: Settings) -> MenuInfo | None:
@@ -242,6 +247,55 @@ def _label_text(value: object) -> str:
     return "" if value is None else str(value)
 
 
+# --- the fixed texts of the 計画 sheet --------------------------------------------------------
+# Interim copies of the texts ``budget.generate._write_plan`` writes inline, named as they are
+# to be moved into ``budget.layout`` (then generate writes and validate expects the same
+# object). A clean generated workbook checks without findings, so any drift fails the tests.
+PLAN_TITLE = "{year_label} 地域医療介護総合確保基金（介護従事者の確保分） 都道府県計画"
+YEAR_LABEL_CELL, YEAR_LABEL = "A2", "年度"
+PREFECTURE_LABEL_CELL, PREFECTURE_LABEL = "D2", "都道府県"
+UNIT_TEXT = "（単位：千円）"  # in layout.UNIT_CELL
+NOTE_CELL, NOTE_TEXT = "G5", "黄色のセルに入力してください。灰色のセルは自動計算です。"
+TOTAL_LABEL = "合計"
+SUBTOTAL_LABEL = "小計（{category}）"
+
+
+def header_row_texts() -> dict[str, str]:
+    """The two header rows as ``generate`` writes them from ``layout.COLUMNS``: a column
+    without a group has its header in the upper row (merged down), a group's name is in its
+    first column's upper row (merged across), the grouped headers and the code column's
+    ``layout.HEADER_CODE`` are in the lower row."""
+    out: dict[str, str] = {}
+    for col in layout.COLUMNS:
+        if col.kind == "code":
+            out[col.ref(layout.HEADER_ROW)] = layout.HEADER_CODE
+        elif col.group:
+            group_ref = next(c for c in layout.COLUMNS if c.group == col.group).ref(
+                layout.GROUP_HEADER_ROW)
+            out.setdefault(group_ref, col.group)
+            out[col.ref(layout.HEADER_ROW)] = col.header
+        else:
+            out[col.ref(layout.GROUP_HEADER_ROW)] = col.header
+    return out
+
+
+@lru_cache(maxsize=8)
+def form_texts(year: int) -> dict[str, str]:
+    """Every fixed text above the table of the 計画 sheet (cell → text), except the year
+    and prefecture cells (``identify`` checks those)."""
+    from budget.fiscal import full_label
+
+    title_ref = f"{layout.COLUMNS[0].letter}{layout.TITLE_ROW}"
+    texts = {title_ref: PLAN_TITLE.format(year_label=full_label(year)),
+             YEAR_LABEL_CELL: YEAR_LABEL, PREFECTURE_LABEL_CELL: PREFECTURE_LABEL}
+    for label_ref, _, label, _ in layout.HEADER_INPUTS.values():
+        texts[label_ref] = label
+    texts[layout.UNIT_CELL] = UNIT_TEXT
+    texts[NOTE_CELL] = NOTE_TEXT
+    texts.update(header_row_texts())
+    return texts
+
+
 # --- normalising what people type ----------------------------------------------------------
 Issue = tuple[str, dict[str, Any]]  # (finding code, message params)
 
@@ -265,18 +319,21 @@ def cell_text(cell: Cell | None) -> str | None:
     return cell.value
 
 
-def normalise_amount(cell: Cell | None) -> tuple[int | None, list[Issue]]:
+def normalise_amount(cell: Cell | None, is_date: bool = False) -> tuple[int | None, list[Issue]]:
     """An amount input cell → (whole number or None, issues).
 
     None is blank (or unusable, with an error issue). Negative numbers and numbers past
     ``MAX_AMOUNT`` are returned as they are: the plan rules reject them. Conversions are
     warnings: text that reads as a number (``text-number``, ``fullwidth-number``), spaces
-    around it (``surrounding-space``).
+    around it (``surrounding-space``). ``is_date`` (``Sheet.is_date``): the cell holds a date
+    (``3/1`` typed, stored as the serial number 46082 shown as a date), an error.
     """
     if cell is None or cell.is_empty:
         return None, []
     if cell.formula is not None:
         return None, [("formula-in-input", {})]
+    if is_date:
+        return None, [("date-in-amount", {})]
     if cell.type == "n":
         return _whole(cell.value or "")
     if not cell.is_text:  # boolean, error value, date
@@ -319,16 +376,19 @@ def _whole(text: str) -> tuple[int | None, list[Issue]]:
     return int(d), []
 
 
-def normalise_text(cell: Cell | None) -> tuple[str | None, list[Issue]]:
+def normalise_text(cell: Cell | None, is_date: bool = False) -> tuple[str | None, list[Issue]]:
     """A text input cell → (text or None, issues). A number becomes its text; surrounding
     spaces are removed (warning); text that a spreadsheet would run as a formula is kept as
-    text (warning)."""
+    text (warning). ``is_date`` (``Sheet.is_date``): the spreadsheet turned what was typed
+    into a date (a phone number or ``3-1`` stored as the serial 46082): not read, a warning."""
     from budget.textsafe import is_formula_like
 
     if cell is None or cell.is_empty:
         return None, []
     if cell.formula is not None:
         return None, [("formula-in-input", {})]
+    if is_date:
+        return None, [("date-in-text", {})]
     text = cell_text(cell) or ""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     issues: list[Issue] = []
@@ -356,6 +416,7 @@ class _Check:
         self.sheet_order: dict[str, int] = {layout.PLAN_SHEET: 0}
         self.pending: _Pending | None = None  # the plan, waiting for the rules
         self.has_plan = False  # the workbook has a 計画 sheet
+        self.meta_rows: dict[str, int] = {}  # _meta key → its row
         self.failed = False
 
     def guarded(self, step, *args) -> None:
@@ -385,12 +446,17 @@ class _Check:
         self.findings.append(make(code, file=self.report.file, sheet=sheet, cell=cell,
                                   leaf_code=leaf, leaf_name=name, value=value, **params))
 
-    def header_cell(self, ref: str) -> dict[str, str | None]:
+    def header_cell(self, ref: str, meta_key: str) -> dict[str, str | None]:
         """Where a finding about the 計画 sheet's header points: the cell, when the sheet is
-        there."""
+        there, else the value of ``meta_key`` in ``_meta``."""
         if self.has_plan:
             return {"sheet": layout.PLAN_SHEET, "cell": ref}
-        return {"sheet": None, "cell": None}
+        return self.meta_cell(meta_key)
+
+    def meta_cell(self, key: str) -> dict[str, str | None]:
+        """The ``_meta`` cell holding ``key``'s value (column B of the key's row)."""
+        row = self.meta_rows.get(key) or layout.META_KEYS.index(key) + 1
+        return {"sheet": layout.META_SHEET, "cell": f"B{row}"}
 
     # -- the steps ------------------------------------------------------------------------
 
@@ -410,6 +476,7 @@ class _Check:
             return
         wb = read_workbook(content, container)
         self.has_plan = wb.plan is not None
+        self.meta_rows = wb.meta_rows
         menu = self.identify(wb.meta or {}, wb.plan)
         if menu is None:
             return
@@ -442,14 +509,15 @@ class _Check:
         from budget.fiscal import full_label
 
         if report.template_version != layout.TEMPLATE_VERSION:
-            self.add("old-template-version", value=report.template_version,
-                     found=report.template_version, expected=layout.TEMPLATE_VERSION)
+            self.add("old-template-version", **self.meta_cell("template_version"),
+                     value=report.template_version, found=report.template_version,
+                     expected=layout.TEMPLATE_VERSION)
             return None
         menu = self.expected_menu
         expected_year = settings.fiscal_year or (menu.fiscal_year if menu else None)
         if expected_year is not None and year != expected_year:
-            self.add("wrong-fiscal-year", **self.header_cell(layout.YEAR_CELL), value=year,
-                     expected=_year_label(expected_year), found=_year_label(year))
+            self.add("wrong-fiscal-year", **self.header_cell(layout.YEAR_CELL, "fiscal_year"),
+                     value=year, expected=_year_label(expected_year), found=_year_label(year))
             return None
         if menu is None:
             from budget.errors import UnknownFiscalYear
@@ -460,11 +528,12 @@ class _Check:
                 menu = shipped_menu(year)
             except UnknownFiscalYear:
                 known = "、".join(full_label(y) for y in shipped_menu_years()) or "なし"
-                self.add("no-menu-for-year", **self.header_cell(layout.YEAR_CELL),
+                self.add("no-menu-for-year", **self.header_cell(layout.YEAR_CELL, "fiscal_year"),
                          value=era_code(year), found=_year_label(year), known=known)
                 return None
         if report.menu_fingerprint != menu.fingerprint:
-            self.add("menu-mismatch", value=report.menu_fingerprint)
+            self.add("menu-mismatch", **self.meta_cell("menu_fingerprint"),
+                     value=report.menu_fingerprint)
             return None
         if plan is not None:
             seen = cell_text(plan.cell(layout.YEAR_CELL)) or ""
@@ -482,7 +551,8 @@ class _Check:
             code = "0" + code
         pref = prefecture_by_code(code)
         if pref is None:
-            self.add("unknown-prefecture", **self.header_cell(layout.PREFECTURE_CELL), value=code)
+            self.add("unknown-prefecture",
+                     **self.header_cell(layout.PREFECTURE_CELL, "prefecture_code"), value=code)
             return
         self.report.prefecture_code = pref.code
         if plan is not None:
@@ -496,13 +566,16 @@ class _Check:
             elif seen != pref.label:
                 self.add("locked-cell-changed", sheet=P, cell=layout.PREFECTURE_CELL, value=seen,
                          expected=pref.label)
-        named = file_name_prefecture(self.report.file)
-        if named is not None and named != pref.code:
-            other = prefecture_by_code(named)
-            shown = other.label if other else named
-            self.add("prefecture-mismatch", **self.header_cell(layout.PREFECTURE_CELL),
+        named = file_name_prefectures(self.report.file)
+        if pref.code in named:  # its own name: a short name beside it is rather a surname
+            named = file_name_prefectures(self.report.file, short_names=False)  # (山口修正)
+        other = next((c for c in named if c != pref.code), None)
+        if other is not None:
+            shown = prefecture_by_code(other)
+            self.add("prefecture-mismatch",
+                     **self.header_cell(layout.PREFECTURE_CELL, "prefecture_code"),
                      value=self.report.file,
-                     detail=f"ファイル名は {shown} を示していますが、"
+                     detail=f"ファイル名は {shown.label if shown else other} を示していますが、"
                      f"様式は {pref.label} のものです")
 
     def check_plan(self, sheet: Sheet, menu: MenuInfo) -> None:
@@ -512,6 +585,7 @@ class _Check:
         self.check_header(sheet)
         rows = locate_rows(sheet, menu.codes)
         structure_ok = self.check_rows(rows, menu)
+        self.check_form(sheet, menu, rows)
         for code in menu.codes:
             row = rows.first_row(code)
             if row is not None:
@@ -524,11 +598,11 @@ class _Check:
         P = layout.PLAN_SHEET
         for key, (_label_cell, ref, _label, max_length) in layout.HEADER_INPUTS.items():
             cell = sheet.cell(ref)
-            text, issues = normalise_text(cell)
+            text, issues = normalise_text(cell, sheet.is_date(cell))
             for code, params in issues:
                 self.add(code, sheet=P, cell=ref, value=cell_text(cell), **params)
             if text is None:
-                if not any(_severity(code) == ERROR for code, _ in issues):
+                if not any(code in _UNREAD for code, _ in issues):
                     self.add("missing-contact", sheet=P, cell=ref)
                 continue
             if len(text) > max_length:
@@ -546,11 +620,12 @@ class _Check:
             self.add("rows-shifted", sheet=P, cell=f"{A}{rows.header_row}",
                      found=rows.header_row, expected=layout.HEADER_ROW)
         present = [c for c in menu.codes if rows.leaf_rows.get(c)]
-        for code in menu.codes:
+        for code, template_row in zip(menu.codes, layout.leaf_rows(len(menu.codes))):
             found = rows.leaf_rows.get(code, [])
-            if not found:
+            if not found:  # pointed at where the template has it
                 ok = False
-                self.add("missing-row", sheet=P, leaf=code, menu=menu)
+                self.add("missing-row", sheet=P, cell=f"{A}{template_row}", leaf=code,
+                         menu=menu)
             for row in found[1:]:
                 ok = False
                 self.add("duplicate-row", sheet=P, cell=f"{A}{row}", leaf=code, menu=menu,
@@ -571,6 +646,63 @@ class _Check:
         """Every leaf on exactly one row (the plan can be built, even if rows moved)."""
         return all(len(rows.leaf_rows.get(c, ())) == 1 for c in menu.codes)
 
+    def check_form(self, sheet: Sheet, menu: MenuInfo, rows) -> None:
+        """The locked cells outside the leaf rows: the header block's texts (title, labels,
+        the two header rows), the summary rows' labels, and nothing typed outside the form
+        (beside or below the table, right of the code column).
+
+        Leaf rows' labels, formulas and inputs, the year and prefecture cells and the rows
+        the template does not have are checked elsewhere. A merged range's hidden cells hold
+        nothing (Excel, LibreOffice and openpyxl write them empty), so they count as blank.
+        """
+        P = layout.PLAN_SHEET
+        code_col = layout.CODE_COLUMN.col_index
+        in_place = rows.header_row in (None, layout.HEADER_ROW)
+        # Rows inserted above the table (rows-shifted) move the whole header block: its
+        # cells are not compared where they no longer are.
+        top = layout.HEADER_ROW if in_place else rows.header_row
+        expected = form_texts(menu.fiscal_year) if in_place else {}
+        elsewhere = {layout.YEAR_CELL, layout.PREFECTURE_CELL,
+                     *(ref for _, ref, _, _ in layout.HEADER_INPUTS.values())}
+        for ref, text in expected.items():
+            self._locked_text(sheet, ref, text)
+        summary = {r: code for code, found in rows.summary_rows.items() for r in found}
+        label_col = layout.COLUMN[layout.LABEL_KEYS[0]]
+        for row, code in summary.items():
+            self._locked_text(sheet, label_col.ref(row), menu.summary_label(code))
+        summary_cols = {label_col.col_index, code_col,
+                        *(layout.COLUMN[k].col_index for k in layout.MONEY_KEYS)}
+        leaf_rows = {r for found in rows.leaf_rows.values() for r in found}
+        inserted = {r for r, _ in rows.inserted}
+        outside: list[Cell] = []
+        for (row, col), cell in sheet.cells.items():
+            if row in leaf_rows:
+                if col <= code_col:
+                    continue  # labels, formulas, inputs and code: checked cell by cell
+            elif row in summary:
+                if col in summary_cols:
+                    continue
+            elif row <= top:
+                if not in_place or cell.ref in expected or cell.ref in elsewhere:
+                    continue
+            elif row in inserted:
+                continue  # the row itself is the finding
+            # else: the blank row above the totals, rows below them
+            if not cell.is_empty:
+                outside.append(cell)
+        outside.sort(key=lambda c: (c.row, c.col))
+        for i, cell in enumerate(outside[:MAX_UNEXPECTED_CELLS]):
+            more = len(outside) - MAX_UNEXPECTED_CELLS
+            more = (f"（ほかに様式の外の {more} セルにも入力があります）"
+                    if i == MAX_UNEXPECTED_CELLS - 1 and more > 0 else "")
+            self.add("unexpected-cell", sheet=P, cell=cell.ref, value=cell_text(cell), more=more)
+
+    def _locked_text(self, sheet: Sheet, ref: str, expected: str) -> None:
+        seen = (cell_text(sheet.cell(ref)) or "").replace("\r\n", "\n")
+        if seen != expected:
+            self.add("locked-cell-changed", sheet=layout.PLAN_SHEET, cell=ref, value=seen,
+                     expected=expected)
+
     def check_labels(self, sheet: Sheet, menu: MenuInfo, code: str, row: int) -> None:
         expected = menu.labels[code]
         for key in layout.LABEL_KEYS:
@@ -589,12 +721,14 @@ class _Check:
             for key in layout.FORMULA_KEYS:
                 self._formula(sheet, layout.COLUMN[key], row, layout.row_formula(key, row),
                               code, menu)
+        template_rows = layout.summary_rows(n, list(menu.categories))
         for code in [*(layout.SUBTOTAL_PREFIX + c for c in menu.categories), layout.TOTAL_CODE]:
             found = rows.summary_rows.get(code)
-            if not found:
-                self.findings.append(make("missing-row", file=self.report.file,
-                                          sheet=layout.PLAN_SHEET,
-                                          leaf_name=menu.summary_label(code)))
+            if not found:  # pointed at where the template has it
+                self.findings.append(make(
+                    "missing-row", file=self.report.file, sheet=layout.PLAN_SHEET,
+                    cell=f"{layout.COLUMNS[0].letter}{template_rows[code]}",
+                    leaf_name=menu.summary_label(code)))
                 continue
             for key in layout.MONEY_KEYS:
                 if code == layout.TOTAL_CODE:
@@ -628,7 +762,7 @@ class _Check:
             rec: dict[str, Any] = {"leaf_code": code, "excel_row": row}
             for key in layout.AMOUNT_KEYS:
                 cell = sheet.column(C[key], row)
-                value, issues = normalise_amount(cell)
+                value, issues = normalise_amount(cell, sheet.is_date(cell))
                 raw[(i, key)] = text = cell_text(cell)
                 any_amount = any_amount or value is not None or any(
                     _severity(issue) == ERROR for issue, _ in issues)
@@ -640,7 +774,7 @@ class _Check:
                 rec[key] = value
             for key in layout.TEXT_KEYS:
                 cell = sheet.column(C[key], row)
-                value, issues = normalise_text(cell)
+                value, issues = normalise_text(cell, sheet.is_date(cell))
                 raw[(i, key)] = cell_text(cell)
                 for issue, params in issues:
                     if _severity(issue) == ERROR:
@@ -727,6 +861,10 @@ _ROW_RULES = {
 }
 
 
+#: Issues of a cell whose content was there but could not be read (not "missing").
+_UNREAD = {code for code, kind in CATALOG.items() if kind.severity == ERROR} | {"date-in-text"}
+
+
 def _severity(code: str) -> str:
     return CATALOG[code].severity
 
@@ -788,14 +926,58 @@ def _halfwidth(text: str) -> str:
 _FILE_CODE = re.compile(r"^(\d{1,2})(?!\d)")
 
 
+def _base_name(file_name: str) -> str:
+    import unicodedata
+
+    return unicodedata.normalize("NFKC", re.split(r"[\\/]", file_name)[-1])
+
+
 def file_name_prefecture(file_name: str) -> str | None:
     """The two-digit prefecture code a file name starts with (``13_東京都…``), or None."""
-    base = re.split(r"[\\/]", file_name)[-1]
-    m = _FILE_CODE.match(_halfwidth(base))
+    m = _FILE_CODE.match(_base_name(file_name))
     if not m:
         return None
     code = m.group(1).zfill(2)
     return code if 1 <= int(code) <= 47 else None
+
+
+@lru_cache(maxsize=1)
+def _prefecture_names() -> tuple[tuple[str, str, bool], ...]:
+    """(name, code, is short) to look for in a file name: longest first, a full name before a
+    short one of the same length (東京都 before 京都, 京都府 before 神奈川)."""
+    from budget.prefectures import all_prefectures
+
+    names = []
+    for p in all_prefectures():
+        names.append((p.name_ja, p.code, False))
+        if p.name_ja[-1] in "都府県":  # 東京, 京都, 大阪, 神奈川 …; 北海道 has no short name
+            names.append((p.name_ja[:-1], p.code, True))
+    names.sort(key=lambda n: (-len(n[0]), n[2]))
+    return tuple(names)
+
+
+def file_name_prefectures(file_name: str, *, short_names: bool = True) -> list[str]:
+    """Codes of the prefectures a file name names, in order of appearance: its leading code
+    (``13_…``) and every Japanese name, full (``東京都``) or, with ``short_names``, short
+    (``東京``).
+
+    Names are matched longest first and a matched name is used up, so ``東京都`` names Tokyo
+    only (not also the 京都 inside it) and ``京都府`` names Kyoto.
+    """
+    base = _base_name(file_name)
+    found: list[tuple[int, str]] = []
+    code = file_name_prefecture(base)
+    if code is not None:
+        found.append((-1, code))
+    for name, code, short in _prefecture_names():
+        if short and not short_names:
+            continue
+        start = base.find(name)
+        while start >= 0:
+            found.append((start, code))
+            base = base[:start] + "\0" * len(name) + base[start + len(name):]
+            start = base.find(name, start + len(name))
+    return list(dict.fromkeys(code for _, code in sorted(found)))
 
 
 def _ordered(findings: list[Finding], sheet_order: dict[str, int]) -> list[Finding]:

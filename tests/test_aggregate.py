@@ -288,7 +288,37 @@ def test_tidy_table_has_planned_rows_with_raw_text(summary):
     osaka = df[(df["prefecture_code"] == "27") & (df["leaf_code"] == "R5-28")].iloc[0]
     assert osaka["remarks"] == HYPERLINK  # raw here; report.py neutralises on output
     assert osaka["prefecture_name"] == "大阪府" and osaka["owner"] == "老健局老人保健課"
+    assert osaka["prefecture"] == "27 大阪府"  # a label Excel cannot turn into a number
     assert set(df["fiscal_year"]) == {2023}
+
+
+def test_considered_submissions_list_every_file_of_the_year_and_why(summary):
+    df = summary.inputs
+    assert list(df.columns) == list(ag.INPUT_COLUMNS)
+    got = [(r.file_name, None if pd.isna(r.prefecture_code) else r.prefecture_code,
+            r.status_ja, r.use_ja) for r in df.itertuples()]
+    # FY2022's file and the R4-named unreadable file are not of this year
+    assert got == [
+        ("01_plan.xlsx", "01", "受理", "使用"),
+        ("05_bad.xlsx", "05", "差戻し", "不使用"),
+        ("13_old.xlsx", "13", "受理", "不使用"),  # superseded by 13_new
+        ("13_new.xlsx", "13", "受理", "使用"),
+        ("27_plan.xlsx", "27", "受理", "使用"),
+        ("27_later-bad.xlsx", "27", "差戻し", "不使用"),
+        ("30_和歌山県_R5_計画.xlsx", None, "差戻し", "不使用"),  # no code, no year: by name
+        ("41_佐賀県_R5_計画.xlsx", "42", "差戻し", "不使用"),  # stored under the template's code
+        ("47_plan.xlsx", "47", "受理", "使用"),
+    ]
+    reason = dict(zip(df["file_name"], df["reason"]))
+    assert reason["13_old.xlsx"] == "より新しい受理済みの提出（13_new.xlsx）に置き換えられたため不使用"
+    assert reason["13_new.xlsx"] == "集計に使用（受理された最新の提出）"
+    assert reason["05_bad.xlsx"].startswith("差戻し（エラー 1 件）: 計画!I8")
+    assert reason["30_和歌山県_R5_計画.xlsx"].startswith("差戻し（エラー 1 件）: ")
+    used = df[df["used"]]
+    assert set(used["submission_id"]) == set(summary.sources["submission_id"])
+    assert df["sha256"].is_unique and df["sha256"].str.len().eq(64).all()
+    assert df.loc[df["file_name"] == "13_old.xlsx", "size"].item() == len(
+        b"13-2023-05-01T09:00:00+00:00-old")
 
 
 def test_owner_label():
@@ -300,6 +330,7 @@ def test_empty_year_gives_47_missing(tmp_path, menu):
     with Store(tmp_path / "empty.db") as store:
         s = ag.load_summary(store, YEAR, menu)
     assert s.included == [] and len(s.codes_with_status("missing")) == 47
+    assert len(s.inputs) == 0 and list(s.inputs.columns) == list(ag.INPUT_COLUMNS)
     assert ag.totals_by_category(s)["fund"].isna().all()
     assert ag.prefecture_leaf_matrix(s).shape == (47, 58)
     assert ag.totals_by_prefecture(s)["fund"].isna().all()

@@ -14,6 +14,7 @@ from budget.annotate import (
     ERRORS_SHEET,
     WARNING_FILL,
     annotate_workbook,
+    annotated_bytes,
     return_copy_name,
     try_annotate,
 )
@@ -185,3 +186,25 @@ def test_macro_workbook_copy_is_a_plain_xlsx(bad, tmp_path):
     with zipfile.ZipFile(out) as z:
         assert not [n for n in z.namelist() if "vbaProject" in n]
     assert openpyxl.load_workbook(out).sheetnames[0] == ERRORS_SHEET
+
+
+def test_annotated_bytes_are_the_same_copy_without_writing_anything(bad, copy, tmp_path):
+    """What the ingest's workers make (the parent writes it where the run decides)."""
+    data, why = annotated_bytes(*bad)
+    assert why is None
+    wb = openpyxl.load_workbook(io.BytesIO(data))
+    assert wb.sheetnames == openpyxl.load_workbook(copy).sheetnames
+    assert wb["計画"]["H8"].fill.fgColor.rgb.endswith(ERROR_FILL)
+    empty = hostile.make_empty(tmp_path / "empty.xlsx")
+    report = check_bytes(empty.read_bytes(), empty.name, SETTINGS)
+    assert annotated_bytes(empty.read_bytes(), report) == (
+        None, "ファイルが空のため、返送用の注記ファイルは作成できません（empty-file）。")
+    assert list(tmp_path.iterdir()) == [empty]
+
+
+def test_a_copy_that_cannot_be_written_says_why(bad, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_bytes(b"")
+    path, why = try_annotate(*bad, blocker / "13_要修正.xlsx")  # its folder is a file
+    assert path is None
+    assert why.startswith("返送用の注記ファイルを書き込めませんでした（")

@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -16,8 +17,12 @@ import pytest
 from click.testing import CliRunner
 
 from budget.cli import cli
+from budget.store import Store
+from tests import hostile
 from tests.test_ingest import (
     BAD_FINDINGS,
+    KANAGAWA,
+    SKIPPED_NOTE,
     bad_rows,
     file_name,
     good_row,
@@ -211,17 +216,65 @@ def test_ingest_of_a_file_instead_of_a_folder_is_a_usage_error(runner, books):
 def test_ingest_as_a_subprocess(books, tmp_path):
     write(tmp_path / "in", "13", books["bad"].read_bytes())
     write(tmp_path / "in", "", b"just text", "readme.txt")
+    write(tmp_path / "in", "", b"a,b\n1,2\n", "memo.XLSX")  # a CSV under a workbook's name
     out = subprocess.run([sys.executable, "-m", "budget", "ingest", "in", "--db", "b.db",
                           "--reports", "rep"], cwd=tmp_path, capture_output=True, text=True,
                          timeout=120)
     assert out.returncode == 1, out.stderr
     lines = out.stdout.splitlines()
     assert lines[2].split() == [BAD, "東京都", "差戻し", "1", "1", "新規", "1"]
-    assert lines[3].split() == ["readme.txt", "差戻し", "1", "0", "新規", "2"]
-    assert ("  readme.txt: Excel ブックではないため、返送用の注記ファイルは作成できません"
+    assert lines[3].split() == ["memo.XLSX", "差戻し", "1", "0", "新規", "2"]
+    assert ("  memo.XLSX: Excel ブックではないため、返送用の注記ファイルは作成できません"
             "（not-a-workbook）。") in lines
+    assert f"  readme.txt: {SKIPPED_NOTE}" in lines
     assert "2 件中 受理 0 件、差戻し 2 件（新規登録 2 件、登録済み（変更なし） 0 件）" in lines
     assert "Traceback" not in out.stderr
+
+
+def test_ingest_skips_files_that_are_not_workbooks_with_a_note(runner, books, tmp_path):
+    """Regression: a readme, a cover letter or a CSV in the folder used to be stored as a
+    rejected submission, turning the exit code to 1."""
+    inbox = tmp_path / "in"
+    write(inbox, "01", books["good"].read_bytes())
+    junk = {"readme.txt": b"read me", "送付状.pdf": b"%PDF-1.4\n", "一覧.csv": b"a,b\n",
+            "メモ.docx": b"PK\x03\x04", "説明": b"no suffix"}
+    for name, content in junk.items():
+        write(inbox, "", content, name)
+    db, reports = tmp_path / "b.db", tmp_path / "rep"
+    result = runner.invoke(cli, ["ingest", str(inbox), "--db", str(db), "--reports", str(reports)])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[2].split() == [GOOD, "北海道", "受理", "0", "0", "新規", "1"]
+    skipped = lines[lines.index("読み飛ばしたもの:") + 1:][:len(junk)]
+    assert skipped == [f"  {name}: {SKIPPED_NOTE}" for name in sorted(junk)]
+    assert "1 件中 受理 1 件、差戻し 0 件（新規登録 1 件、登録済み（変更なし） 0 件）" in lines
+    report = next(reports.glob("取込結果_*.xlsx"))
+    rows = list(openpyxl.load_workbook(report)["取込結果"].iter_rows(values_only=True))
+    assert [(r[0], r[3], r[10]) for r in rows[2:]] == [
+        (name, "読み飛ばし", SKIPPED_NOTE) for name in sorted(junk)]
+    with Store(db) as store:
+        assert store.submissions()["file_name"].tolist() == [GOOD]
+    assert not list(reports.glob("返送_*"))  # nothing rejected: no return folder
+
+
+def test_ingest_a_copy_under_another_prefectures_name(runner, books, tmp_path):
+    """The issue's repro: ``cp 01_北海道_R5_計画.xlsx 14_神奈川県_R5_計画.xlsx`` into inputs/."""
+    inbox, db, reports = tmp_path / "inputs", tmp_path / "b.db", tmp_path / "rep"
+    write(inbox, "01", books["good"].read_bytes())
+    args = ["ingest", str(inbox), "--db", str(db), "--reports", str(reports)]
+    assert runner.invoke(cli, args).exit_code == 0
+    shutil.copy(inbox / GOOD, inbox / KANAGAWA)
+    result = runner.invoke(cli, args)
+    assert result.exit_code == 1, result.output
+    lines = result.stdout.splitlines()
+    assert lines[2].split() == [GOOD, "北海道", "受理", "0", "0", "登録済み（変更なし）", "1"]
+    assert lines[3].split() == [KANAGAWA, "北海道", "差戻し", "1", "0", "新規", "2"]
+    assert "2 件中 受理 1 件、差戻し 1 件（新規登録 1 件、登録済み（変更なし） 1 件）" in lines
+    assert [p.name for p in reports.glob("返送_*/*")] == ["14_神奈川県_R5_計画_要修正.xlsx"]
+    status = runner.invoke(cli, ["status", "--db", str(db)])
+    kanagawa = status.stdout.splitlines()[3 + 13].split()
+    assert kanagawa == ["14", "神奈川県", "差戻し", "他県（01", "北海道）の様式でした（ファイル名で判定）",
+                        KANAGAWA, *kanagawa[6:8], "1"]
 
 
 # --- status --------------------------------------------------------------------------------
@@ -294,3 +347,18 @@ def test_status_shows_a_rejected_resubmission_of_an_accepted_plan(runner, tmp_pa
     tokyo = result.stdout.splitlines()[3 + 12].split()
     assert tokyo[:5] == ["13", "東京都", "受理", "再提出差戻しあり", BAD]
     assert tokyo[-2:] == ["2", "300"]
+
+
+def test_status_shows_an_unreadable_file_by_its_name(runner, tmp_path):
+    """An encrypted 13_東京都_R5_計画.xlsx: nothing in it says whose it is, its name does."""
+    hostile.make_encrypted(tmp_path / "in" / BAD)
+    db = tmp_path / "b.db"
+    ingest = runner.invoke(cli, ["ingest", str(tmp_path / "in"), "--db", str(db), "--reports",
+                                 str(tmp_path / "rep")])
+    assert ingest.exit_code == 1
+    result = runner.invoke(cli, ["status", "--db", str(db)])
+    lines = result.stdout.splitlines()
+    assert lines[0] == "令和5年度（2023年度） 提出状況: 受理 0、差戻し 1、未提出 46（47 都道府県）"
+    tokyo = lines[3 + 12].split()
+    assert tokyo[:5] == ["13", "東京都", "差戻し", "ファイルを読み取れませんでした（ファイル名で判定）", BAD]
+    assert tokyo[-1] == "1"

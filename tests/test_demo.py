@@ -152,6 +152,249 @@ def test_summary_matches_the_inputs_summed_by_hand(demo):
             assert (st, value) == ("受理", by_pref[code]), code
 
 
+# --- every sheet of the summary against the inputs summed by hand -----------------------
+
+AMOUNTS = ("national", "prefectural", "other", "public", "private", "commissioned")
+MONEY = ("total", "national", "prefectural", "fund", "other", "public", "private", "commissioned")
+H = report.TABLE_HEADER_ROW
+
+
+def _owner(bureaus: str) -> str:
+    """The 担当課 a row is counted under: its bureau, or one 共管 row for several."""
+    names = [b for b in bureaus.split("\n") if b]
+    return names[0] if len(names) == 1 else "共管: " + "／".join(names)
+
+
+class HandSums:
+    """Money sums per group key, blank (None) where nothing was typed, and the set of
+    prefectures planning in each group."""
+
+    def __init__(self):
+        self.sums = defaultdict(dict)
+        self.prefs = defaultdict(set)
+
+    def add(self, group, code, money):
+        self.prefs[group].add(code)
+        for key, value in money.items():
+            if value is not None:
+                self.sums[group][key] = self.sums[group].get(key, 0) + value
+
+    def get(self, group, key):
+        return self.sums.get(group, {}).get(key)
+
+    def n(self, group):
+        return len(self.prefs.get(group, ()))
+
+
+@pytest.fixture(scope="module")
+def by_hand(demo):
+    """The accepted input workbooks (accepted according to the store's status column),
+    read with openpyxl and summed here."""
+    folder, proc = demo
+    assert proc.returncode == 0, proc.stderr
+    with sqlite3.connect(folder / "budget.db") as conn:
+        status = dict(conn.execute("SELECT file_name, status FROM submissions").fetchall())
+    accepted = sorted(name for name, st in status.items() if st == "accepted")
+    assert len(accepted) == len({n[:2] for n in accepted}) == 42  # one current file each
+    col = {c.key: layout.col_index(c.letter) for c in layout.COLUMNS}
+    sums = HandSums()
+    leaves, categories, cat_leaves = [], [], defaultdict(int)
+    info, planned_rows, fullwidth = {}, {}, []
+    for name in accepted:
+        code = name[:2]
+        wb = openpyxl.load_workbook(folder / "inputs" / name, read_only=True)
+        rows = wb[layout.PLAN_SHEET].iter_rows(min_row=layout.FIRST_DATA_ROW, values_only=True)
+        for row in rows:
+            leaf = row[col["leaf_code"]]
+            if not (isinstance(leaf, str) and leaf.startswith("R5-")):
+                break
+            cat, mid = row[col["category"]], row[col["mid_category"]] or ""
+            if code == accepted[0][:2]:
+                leaves.append(leaf)
+                if cat not in categories:
+                    categories.append(cat)
+                cat_leaves[cat] += 1
+                info[leaf] = (row[col["item_no"]], row[col["sub_item"]] or "",
+                              _owner(row[col["bureaus"]]))
+            typed = {k: _number(row[col[k]]) for k in AMOUNTS}
+            fullwidth += [(code, leaf, row[col[k]]) for k in AMOUNTS
+                          if isinstance(row[col[k]], str) and "１" in row[col[k]]]
+            if all(v is None for v in typed.values()):
+                continue  # blank row: not planned
+            a, b, c = (typed[k] or 0 for k in ("national", "prefectural", "other"))
+            money = {**typed, "total": a + b + c, "fund": a + b}
+            planned_rows[(code, leaf)] = money
+            owner = info[leaf][2]
+            for group in ("grand", ("cat", cat), ("mid", cat, mid), ("leaf", leaf),
+                          ("owner", owner), ("pref", code), ("cell", code, leaf),
+                          ("pcat", code, cat)):
+                sums.add(group, code, money)
+        wb.close()
+    assert fullwidth == [("32", fullwidth[0][1], "１，２３４")]  # the planted full-width text
+    assert planned_rows[fullwidth[0][:2]]["other"] == 1234
+    sums.leaves, sums.categories, sums.cat_leaves, sums.info = leaves, categories, cat_leaves, info
+    sums.rows, sums.included = planned_rows, sorted({n[:2] for n in accepted})
+    return sums
+
+
+@pytest.fixture(scope="module")
+def summary_wb(demo):
+    folder, _ = demo
+    return openpyxl.load_workbook(folder / "reports" / "R5_集計.xlsx", read_only=True)
+
+
+def _table(ws, first_header):
+    """(rows keyed by the first column (or the first two), the total row) of a table sheet."""
+    headers = next(ws.iter_rows(min_row=H, max_row=H, values_only=True))
+    assert headers[0] == first_header, headers
+    rows, total = [], None
+    for cells in ws.iter_rows(min_row=H + 1, values_only=True):
+        rec = dict(zip(headers, cells))
+        if cells[0] == report.TOTAL_LABEL:
+            total = rec
+            break
+        rows.append(rec)
+    assert total is not None
+    return rows, total
+
+
+def _check_money(rec, sums, group, where):
+    for key in MONEY:
+        assert rec[MONEY_LABELS[key]] == sums.get(group, key), (where, key)
+
+
+def test_every_sheet_matches_the_inputs_summed_by_hand(summary_wb, by_hand):
+    wb, hs = summary_wb, by_hand
+    fund = MONEY_LABELS["fund"]
+    grand_fund = hs.get("grand", "fund")
+    assert grand_fund > 0
+
+    # 総括: the headline figures and how many prefectures are in them
+    ws = wb["総括"]
+    kv = {r[0]: r[1] for r in ws.iter_rows(min_row=H + 1, max_col=2, values_only=True)}
+    for key in MONEY:
+        assert kv[MONEY_LABELS[key]] == hs.get("grand", key), key
+    assert kv["集計対象の都道府県数"] == f"{len(hs.included)} / 47"
+
+    # 大項目別: every category, every money column; the categories add up to the grand total
+    rows, total = _table(wb["大項目別"], "区分（大項目）")
+    assert [r["区分（大項目）"] for r in rows] == hs.categories
+    for rec in rows:
+        cat = rec["区分（大項目）"]
+        _check_money(rec, hs, ("cat", cat), cat)
+        assert rec["事業数"] == hs.cat_leaves[cat]
+        assert rec[report.N_PREF_HEADER] == hs.n(("cat", cat))
+        assert rec[report.SHARE_HEADER] == pytest.approx(hs.get(("cat", cat), "fund") / grand_fund)
+    _check_money(total, hs, "grand", "大項目別 合計")
+    for key in MONEY:
+        assert sum(r[MONEY_LABELS[key]] or 0 for r in rows) == hs.get("grand", key), key
+    assert total[report.N_PREF_HEADER] == len(hs.included)
+
+    # 中項目別
+    rows, total = _table(wb["中項目別"], "区分（大項目）")
+    seen = set()
+    for rec in rows:
+        mid = "" if rec["中項目"] == "（中項目なし）" else rec["中項目"]
+        group = ("mid", rec["区分（大項目）"], mid)
+        _check_money(rec, hs, group, group)
+        assert rec[report.N_PREF_HEADER] == hs.n(group)
+        seen.add(group)
+    assert {g for g in hs.sums if g[0] == "mid"} <= seen and len(seen) == len(rows)
+    _check_money(total, hs, "grand", "中項目別 合計")
+
+    # 事業別: every leaf (item and sub-item) in the workbook's order
+    rows, total = _table(wb["事業別"], "事業コード")
+    assert [r["事業コード"] for r in rows] == hs.leaves
+    for rec in rows:
+        leaf = rec["事業コード"]
+        _check_money(rec, hs, ("leaf", leaf), leaf)
+        assert rec[report.N_PREF_HEADER] == hs.n(("leaf", leaf))
+        assert rec["担当課"] == hs.info[leaf][2]
+    _check_money(total, hs, "grand", "事業別 合計")
+
+    # 担当課別: item 26 (two bureaus) once, on its own 共管 row; the rows add up
+    rows, total = _table(wb["担当課別"], "担当課")
+    owners = [r["担当課"] for r in rows]
+    joint = "共管: 老健局認知症施策・地域介護推進課／老健局老人保健課"
+    assert owners.count(joint) == 1 and len(owners) == len(set(owners)) == 5
+    assert {g[1] for g in hs.sums if g[0] == "owner"} <= set(owners)
+    for rec in rows:
+        _check_money(rec, hs, ("owner", rec["担当課"]), rec["担当課"])
+        assert rec[report.N_PREF_HEADER] == hs.n(("owner", rec["担当課"]))
+    for key in MONEY:
+        assert sum(r[MONEY_LABELS[key]] or 0 for r in rows) == hs.get("grand", key), key
+    _check_money(total, hs, "grand", "担当課別 合計")
+    item26 = next(r for r in rows if r["担当課"] == joint)
+    assert item26[fund] == hs.get(("leaf", "R5-26"), "fund") and item26["事業数"] == 1
+    for single in ("老健局認知症施策・地域介護推進課", "老健局老人保健課"):
+        mine = [leaf for leaf, (_, _, o) in hs.info.items() if o == single]
+        want = sum(hs.get(("leaf", leaf), "fund") or 0 for leaf in mine)
+        assert next(r for r in rows if r["担当課"] == single)[fund] == want, single
+
+    # 都道府県別: the 42 included with their sums, the others blank (never 0)
+    rows, total = _table(wb["都道府県別"], "コード")
+    assert [r["コード"] for r in rows] == [f"{i:02d}" for i in range(1, 48)]
+    for rec in rows:
+        code = rec["コード"]
+        if code in hs.included:
+            assert rec["提出状況"] == "受理"
+            _check_money(rec, hs, ("pref", code), code)
+        else:
+            assert rec["提出状況"] in ("未提出", "差戻し")
+            assert all(rec[MONEY_LABELS[k]] is None for k in MONEY), code
+    _check_money(total, hs, "grand", "都道府県別 合計")
+
+    # 都道府県×事業 and 都道府県×大項目: every cell, the row totals, the column totals
+    for name, columns, group in (("都道府県×事業", hs.leaves, "cell"),
+                                 ("都道府県×大項目", hs.categories, "pcat")):
+        cells = list(wb[name].iter_rows(min_row=H, max_row=H + 48, values_only=True))
+        head, body, foot = cells[0], cells[1:48], cells[48]
+        assert head[3 + len(columns)] == report.TOTAL_LABEL
+        for j, key in enumerate(columns):
+            if group == "cell":
+                no, sub, _ = hs.info[key]
+                assert head[3 + j].startswith(f"{no}{sub[:1]} "), (head[3 + j], key)
+            else:
+                assert head[3 + j] == key
+        for row in body:
+            code = row[0]
+            for j, key in enumerate(columns):
+                assert row[3 + j] == hs.get((group, code, key), "fund"), (name, code, key)
+            assert row[3 + len(columns)] == hs.get(("pref", code), "fund"), (name, code)
+        assert foot[0] == report.TOTAL_LABEL
+        for j, key in enumerate(columns):
+            want = (hs.get(("leaf", key), "fund") if group == "cell"
+                    else hs.get(("cat", key), "fund"))
+            assert foot[3 + j] == want, (name, key)
+        assert foot[3 + len(columns)] == grand_fund, name
+
+    # 明細: one row per planned (prefecture, leaf), its 基金 and 総事業費
+    ws = wb["明細"]
+    headers = next(ws.iter_rows(min_row=H, max_row=H, values_only=True))
+    got = {}
+    for cells in ws.iter_rows(min_row=H + 1, values_only=True):
+        if cells[0] is None:
+            break
+        rec = dict(zip(headers, cells))
+        got[(rec["コード"], rec["事業コード"])] = (rec[fund], rec[MONEY_LABELS["total"]])
+    assert got == {k: (m["fund"], m["total"]) for k, m in hs.rows.items()}
+
+    # グラフ: the charts' data tables (column L onward)
+    ws = wb["グラフ"]
+    table = {}
+    for cells in ws.iter_rows(min_row=H, values_only=True):
+        label, value = cells[report.CHART_COLUMNS + 1:report.CHART_COLUMNS + 3]
+        if label is not None:
+            table[label] = value
+    for cat in hs.categories:
+        assert table[cat] == hs.get(("cat", cat), "fund"), cat
+    assert table[joint] == hs.get(("leaf", "R5-26"), "fund")
+    ranking = [(lab, v) for lab, v in table.items() if lab[:2].isdigit() and lab[2] == " "]
+    assert [lab[:2] for lab, _ in ranking] == sorted(
+        hs.included, key=lambda c: (-hs.get(("pref", c), "fund"), c))
+    assert all(v == hs.get(("pref", lab[:2]), "fund") for lab, v in ranking)
+
+
 def test_inputs_are_deterministic_for_the_seed(demo, menu):
     folder, _ = demo
     plans, planted = sample_plans(menu, SEED)

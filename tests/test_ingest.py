@@ -72,6 +72,10 @@ def bad_rows() -> dict[str, dict]:
 
 
 BAD_FINDINGS = [["negative-amount", "error", "H8"], ["leading-formula-character", "warning", "Q9"]]
+CSV = "事業,国\nR5-01,100\n".encode("cp932")
+CSV_NAME = "99_一覧.XLSX"  # a CSV saved under a workbook's name (upper-case suffix)
+SKIPPED_NOTE = ("Excel ブック（.xlsx など）ではないため読み飛ばしました（登録していません）。"
+                "提出ファイルであれば、Excel ブック形式で送り直してもらってください。")
 
 
 def plan_bytes(pref: str = "13", rows: dict | None = None, header: dict | None = None) -> bytes:
@@ -114,7 +118,9 @@ def mixed(tmp_path_factory) -> dict:
     for pref in ("01", "02"):
         write(inbox, pref, plan_bytes(pref, good_rows(scale=int(pref))))
     bad = write(inbox, "13", plan_bytes("13", bad_rows()))
-    write(inbox, "", b"memo", "notes.txt")
+    write(inbox, "", b"memo", "notes.txt")  # not named like a workbook: skipped
+    write(inbox, "", b"%PDF-1.4\n", "送付状.pdf")
+    write(inbox, "", CSV, CSV_NAME)  # named like a workbook: tried, rejected by its content
     truncated = hostile.make_truncated(inbox / "27_大阪府_R5_計画.xlsx", bad)
     write(inbox, "", b"lock", "~$13_東京都_R5_計画.xlsx")
     write(inbox, "", b"lock", ".~lock.13_東京都_R5_計画.xlsx#")
@@ -132,7 +138,7 @@ def test_every_file_is_tried_in_name_order_and_lock_files_skipped_with_a_note(mi
     run = mixed["run"]
     names = [r.file for r in run.results]
     assert names == ["01_北海道_R5_計画.xlsx", "02_青森県_R5_計画.xlsx", "13_東京都_R5_計画.xlsx",
-                     "27_大阪府_R5_計画.xlsx", "notes.txt"]
+                     "27_大阪府_R5_計画.xlsx", CSV_NAME]
     assert mixed["seen"] == names  # progress once per file, in order
     assert [(r.status, r.stored_ja) for r in run.results] == [
         ("accepted", NEW_JA), ("accepted", NEW_JA), ("rejected", NEW_JA), ("rejected", NEW_JA),
@@ -141,8 +147,10 @@ def test_every_file_is_tried_in_name_order_and_lock_files_skipped_with_a_note(mi
         ".DS_Store": "隠しファイルのため読み飛ばしました。",
         ".git": "隠しフォルダのため読み飛ばしました。",
         ".~lock.13_東京都_R5_計画.xlsx#": "LibreOffice のロックファイル（.~lock…#）のため読み飛ばしました。",
+        "notes.txt": SKIPPED_NOTE,
         "old": "フォルダのため読み飛ばしました（フォルダの中は読みません）。",
         "~$13_東京都_R5_計画.xlsx": "Excel の作業中ファイル（~$…）のため読み飛ばしました。",
+        "送付状.pdf": SKIPPED_NOTE,
     }
     assert not run.all_accepted
 
@@ -150,7 +158,7 @@ def test_every_file_is_tried_in_name_order_and_lock_files_skipped_with_a_note(mi
 def test_findings_of_each_file_are_exact(mixed):
     by_name = {r.file: r.report for r in mixed["run"].results}
     assert by_name["13_東京都_R5_計画.xlsx"].flatten() == BAD_FINDINGS
-    assert by_name["notes.txt"].flatten() == [["not-a-workbook", "error", None]]
+    assert by_name[CSV_NAME].flatten() == [["not-a-workbook", "error", None]]
     assert by_name["27_大阪府_R5_計画.xlsx"].flatten() == [["corrupt-workbook", "error", None]]
     assert by_name["01_北海道_R5_計画.xlsx"].flatten() == []
 
@@ -167,7 +175,7 @@ def test_every_file_is_stored_even_unparseable_ones(mixed):
         ("02_青森県_R5_計画.xlsx", "accepted", "02", n_leaves),
         ("13_東京都_R5_計画.xlsx", "rejected", "13", 0),
         ("27_大阪府_R5_計画.xlsx", "rejected", None, 0),
-        ("notes.txt", "rejected", None, 0),
+        (CSV_NAME, "rejected", None, 0),
     ]
     for name, _, _, digest, content, _ in rows:
         assert content == (mixed["inbox"] / name).read_bytes()
@@ -183,8 +191,8 @@ def test_rejected_workbook_gets_a_return_copy_and_junk_gets_a_reason(mixed):
     wb = openpyxl.load_workbook(copy)
     assert wb.sheetnames[0] == "エラー一覧"
     assert wb["計画"]["H8"].comment is not None
-    assert by_name["notes.txt"].returned is None
-    assert by_name["notes.txt"].note == (
+    assert by_name[CSV_NAME].returned is None
+    assert by_name[CSV_NAME].note == (
         "Excel ブックではないため、返送用の注記ファイルは作成できません（not-a-workbook）。")
     assert by_name["27_大阪府_R5_計画.xlsx"].note == (
         "ファイルが壊れているため、返送用の注記ファイルは作成できません（corrupt-workbook）。")
@@ -205,13 +213,14 @@ def test_run_report_lists_files_and_findings(mixed):
         ("02_青森県_R5_計画.xlsx", "02 青森県", "R5", "受理", "新規", 0, 0, 2),
         ("13_東京都_R5_計画.xlsx", "13 東京都", "R5", "差戻し", "新規", 1, 1, 3),
         ("27_大阪府_R5_計画.xlsx", None, None, "差戻し", "新規", 1, 0, 4),
-        ("notes.txt", None, None, "差戻し", "新規", 1, 0, 5),
+        (CSV_NAME, None, None, "差戻し", "新規", 1, 0, 5),
     ]
     assert rows[3][8] == sha((mixed["inbox"] / "13_東京都_R5_計画.xlsx").read_bytes())
     assert rows[3][9] == f"返送_{run.stamp}/13_東京都_R5_計画_要修正.xlsx"
     assert [r[0] for r in rows[6:]] == [".DS_Store", ".git", ".~lock.13_東京都_R5_計画.xlsx#",
-                                        "old", "~$13_東京都_R5_計画.xlsx"]
+                                        "notes.txt", "old", "~$13_東京都_R5_計画.xlsx", "送付状.pdf"]
     assert {r[3] for r in rows[6:]} == {"読み飛ばし"}
+    assert [r[10] for r in rows[6:] if r[0] in ("notes.txt", "送付状.pdf")] == [SKIPPED_NOTE] * 2
 
     findings = list(wb["指摘一覧"].iter_rows(values_only=True))
     assert findings[0] == ("ファイル", "都道府県", "場所", "重要度", "コード", "事業", "入力値", "内容")
@@ -219,7 +228,7 @@ def test_run_report_lists_files_and_findings(mixed):
         ("13_東京都_R5_計画.xlsx", "13 東京都", "計画!H8", "エラー", "negative-amount"),
         ("13_東京都_R5_計画.xlsx", "13 東京都", "計画!Q9", "警告", "leading-formula-character"),
         ("27_大阪府_R5_計画.xlsx", None, None, "エラー", "corrupt-workbook"),
-        ("notes.txt", None, None, "エラー", "not-a-workbook"),
+        (CSV_NAME, None, None, "エラー", "not-a-workbook"),
     ]
     # the sender's formula-looking text is neutralised, never a formula
     hyperlink_row = wb["指摘一覧"][3]
@@ -453,6 +462,7 @@ def test_two_ingests_at_once_store_each_distinct_file_once(thirty, tmp_path):
         for n in chosen:
             shutil.copy(thirty / n, folder / n)
     db, reports = tmp_path / "budget.db", tmp_path / "reports"
+    assert not db.exists()  # both start on a database that does not exist yet
     procs = [subprocess.Popen(ingest_cmd(f, db, reports), cwd=tmp_path, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True) for f in (a, b)]
     outs = [p.communicate(timeout=120) for p in procs]
@@ -480,7 +490,7 @@ def test_forked_workers_give_the_same_results_as_one_process(tmp_path):
     for pref in ("01", "02", "03"):
         write(tmp_path / "in", pref, plan_bytes(pref, good_rows(scale=int(pref))))
     write(tmp_path / "in", "13", plan_bytes("13", bad_rows()))
-    write(tmp_path / "in", "", b"memo", "notes.txt")
+    write(tmp_path / "in", "", CSV, CSV_NAME)
     runs = [ingest_folder(tmp_path / "in", tmp_path / f"{n}.db", SETTINGS, tmp_path / f"r{n}",
                           workers=n) for n in (0, 2)]
 
@@ -524,3 +534,254 @@ def test_a_worker_that_dies_neither_hangs_nor_stops_the_batch(tmp_path, monkeypa
     assert run.results[2].note.startswith("確認中に処理が異常終了したため登録しませんでした")
     with Store(tmp_path / "b.db") as store:
         assert sorted(store.submissions()["prefecture_code"]) == ["01", "02", "04", "05"]
+
+
+# --- two ingests at once on a database that does not exist yet ------------------------------
+
+
+def _ingest_in_child(folder: Path, db: Path, barrier, results) -> None:
+    """In a forked process: ingest ``folder`` into ``db``, its first opening of the store
+    held back until every child is about to open it too (the moment the race needs)."""
+    import budget.store
+
+    real_init = budget.store.Store.__init__
+    opened: list[bool] = []
+
+    def init_together(self, *args, **kwargs):
+        if not opened:
+            opened.append(True)
+            barrier.wait(timeout=60)
+        return real_init(self, *args, **kwargs)
+
+    budget.store.Store.__init__ = init_together  # this child only: it exits afterwards
+    try:
+        run = ingest_folder(folder, db, SETTINGS, None, workers=0)
+        results.put((folder.name, sorted((r.file, r.stored_ja) for r in run.results)))
+    except BaseException as exc:  # noqa: BLE001 - reported to the test
+        results.put((folder.name, f"{type(exc).__name__}: {exc}"))
+
+
+def test_ingests_starting_together_on_a_new_database_all_complete(tmp_path):
+    """Regression: the first ingest to open a new database switches it to WAL; the other one,
+    doing the same at that moment, used to abort with 「データベース … を開けません（database is
+    locked）」 (about one start in twelve). Here three forked ingests whose first opening of
+    the store is released together by a barrier, 20 rounds, each from a missing database:
+    every run of this test (ten of ten) failed before the fix."""
+    import multiprocessing
+
+    if "fork" not in multiprocessing.get_all_start_methods():
+        pytest.skip("needs fork")
+    ctx = multiprocessing.get_context("fork")
+    # Files that are quick to check (rejected at once: a CSV under a workbook's name), so that
+    # a round costs little; the race is in opening the store, before any file is checked.
+    folders = {"a": ("x1.xlsx", "x2.xlsx"), "b": ("x2.xlsx",), "c": ("x1.xlsx",)}
+    for folder, names in folders.items():
+        for name in names:
+            write(tmp_path / folder, "", f"{name},1\n".encode(), name)
+    expected = {folder: sorted(names) for folder, names in folders.items()}
+    # warm this process (imports, menu cache) so that each forked ingest starts at once
+    ingest_folder(tmp_path / "a", tmp_path / "warm.db", SETTINGS, None, workers=0)
+    for r in range(20):
+        db = tmp_path / f"round{r}.db"
+        assert not db.exists()
+        barrier, results = ctx.Barrier(len(folders)), ctx.Queue()
+        procs = [ctx.Process(target=_ingest_in_child, args=(tmp_path / name, db, barrier, results))
+                 for name in folders]
+        for p in procs:
+            p.start()
+        outcome = dict(results.get(timeout=60) for _ in procs)
+        for p in procs:
+            p.join(timeout=60)
+        assert all(isinstance(v, list) for v in outcome.values()), (r, outcome)
+        assert {k: [f for f, _ in v] for k, v in outcome.items()} == expected
+        stored = sorted(f for v in outcome.values() for f, how in v if how == NEW_JA)
+        assert stored == ["x1.xlsx", "x2.xlsx"], r  # each once
+        with Store(db) as store:
+            assert sorted(store.submissions()["file_name"]) == stored
+
+
+# --- the same bytes under another name ----------------------------------------------------
+
+KANAGAWA = "14_神奈川県_R5_計画.xlsx"
+MISMATCH = [["prefecture-mismatch", "error", "E2"]]
+
+
+def test_same_bytes_under_another_name_in_a_later_run_are_checked_and_stored(tmp_path):
+    """Regression: Hokkaido's file copied to Kanagawa's name used to be reported as
+    「北海道 受理 登録済み（変更なし）」 with a return copy, and its name was never stored."""
+    db, hokkaido = tmp_path / "b.db", plan_bytes("01")
+    write(tmp_path / "in", "01", hokkaido)
+    first = ingest_folder(tmp_path / "in", db, SETTINGS, tmp_path / "rep")
+    write(tmp_path / "in", "", hokkaido, KANAGAWA)
+    run = ingest_folder(tmp_path / "in", db, SETTINGS, tmp_path / "rep")
+    assert [(r.file, r.status, r.stored_ja, r.report.flatten()) for r in run.results] == [
+        (file_name("01"), "accepted", DUPLICATE_JA, []),
+        (KANAGAWA, "rejected", NEW_JA, MISMATCH)]
+    copy = run.results[1]
+    assert copy.submission_id not in (None, first.results[0].submission_id)
+    assert copy.report.prefecture_code == "01"  # whose template it is
+    assert copy.returned == run.returns_dir / "14_神奈川県_R5_計画_要修正.xlsx"
+    assert not run.all_accepted  # exit 1
+    with Store(db) as store:
+        subs = store.submissions()
+        assert sorted(zip(subs["file_name"], subs["status"], subs["sha256"])) == [
+            (file_name("01"), "accepted", sha(hokkaido)), (KANAGAWA, "rejected", sha(hokkaido))]
+        assert [f.code for f in store.findings(copy.submission_id)] == ["prefecture-mismatch"]
+        st = submission_status(store, 2023).set_index("prefecture_code")
+        assert st.loc["14", ["status", "note", "file_name", "n_submissions"]].tolist() == [
+            "差戻し", "他県（01 北海道）の様式でした（ファイル名で判定）", KANAGAWA, 1]
+    again = ingest_folder(tmp_path / "in", db, SETTINGS, None)  # now both are known
+    assert [(r.status, r.stored_ja) for r in again.results] == [
+        ("accepted", DUPLICATE_JA), ("rejected", DUPLICATE_JA)]
+    assert again.results[1].report.flatten() == MISMATCH
+    assert again.results[1].submission_id == copy.submission_id
+
+
+def test_same_bytes_under_two_names_in_one_run_are_two_submissions(tmp_path):
+    hokkaido = plan_bytes("01")
+    write(tmp_path / "in", "01", hokkaido)
+    write(tmp_path / "in", "", hokkaido, KANAGAWA)
+    write(tmp_path / "in", "", hokkaido, "01_北海道_R5_計画 (2).xlsx")  # a browser's copy name
+    run = ingest_folder(tmp_path / "in", tmp_path / "b.db", SETTINGS, None)
+    assert [(r.file, r.status, r.stored_ja, r.report.flatten()) for r in run.results] == [
+        ("01_北海道_R5_計画 (2).xlsx", "accepted", NEW_JA, []),
+        (file_name("01"), "accepted", NEW_JA, []),
+        (KANAGAWA, "rejected", NEW_JA, MISMATCH)]
+    assert len({r.submission_id for r in run.results}) == 3
+
+
+# --- a bug inside a check stores nothing --------------------------------------------------
+
+
+def test_a_bug_inside_one_files_check_is_not_stored_and_a_rerun_checks_it_again(
+        tmp_path, monkeypatch):
+    """Regression: ``budget.validate`` turns an exception inside a step into an
+    ``internal-error`` finding; that report used to be stored as a rejection, and after the
+    bug was fixed a re-run said 「登録済み（変更なし）」."""
+    from budget.validate import _Check
+
+    real = _Check.check_labels
+
+    def buggy(self, *args, **kwargs):
+        if self.report.file.startswith("02"):
+            raise ZeroDivisionError("boom")
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(_Check, "check_labels", buggy)
+    for i, pref in enumerate(("01", "02", "03", "04", "05", "06", "07")):  # 02 amid a chunk
+        write(tmp_path / "in", pref, plan_bytes(pref, bad_rows() if i == 6 else None))
+    db = tmp_path / "b.db"
+    run = ingest_folder(tmp_path / "in", db, SETTINGS, tmp_path / "rep", workers=0)
+    assert [(r.file[:2], r.status, r.stored_ja) for r in run.results] == [
+        ("01", "accepted", NEW_JA), ("02", "rejected", "未登録"), ("03", "accepted", NEW_JA),
+        ("04", "accepted", NEW_JA), ("05", "accepted", NEW_JA), ("06", "accepted", NEW_JA),
+        ("07", "rejected", NEW_JA)]
+    bug = run.results[1]
+    assert bug.submission_id is None and bug.returned is None
+    assert bug.report.flatten() == [["internal-error", "error", None]]
+    assert bug.note == ("内部エラーのため確認できず、登録しませんでした（ZeroDivisionError: boom）。"
+                        "開発担当に連絡してください。不具合の修正後に再実行すると、改めて確認して登録します。")
+    assert not run.all_accepted
+    assert [p.name for p in run.returns_dir.iterdir()] == ["07_福島県_R5_計画_要修正.xlsx"]
+    with Store(db) as store:
+        assert "02" not in set(store.submissions()["prefecture_code"])
+
+    monkeypatch.setattr(_Check, "check_labels", real)  # the bug is fixed
+    rerun = ingest_folder(tmp_path / "in", db, SETTINGS, None, workers=0)
+    assert [(r.file[:2], r.stored_ja) for r in rerun.results if r.created] == [("02", NEW_JA)]
+    assert rerun.results[1].status == "accepted"
+    assert [r.stored_ja for r in rerun.results].count(DUPLICATE_JA) == 6
+
+
+def test_a_failure_of_the_shared_rule_pass_is_retried_file_by_file(tmp_path, monkeypatch):
+    """The plan rules run once over a chunk of files; if that shared pass fails (every file of
+    the chunk gets ``internal-error``), each file is checked alone and stored as usual."""
+    import budget.schemas
+
+    real = budget.schemas.plan_schema
+    rows_of_one_file = len(codes())
+
+    class OneFileAtATime:
+        def __init__(self, tolerance):
+            self.schema = real(tolerance)
+
+        def validate(self, frame, **kwargs):
+            if len(frame) > rows_of_one_file:
+                raise MemoryError("a batch too large")
+            return self.schema.validate(frame, **kwargs)
+
+    monkeypatch.setattr(budget.schemas, "plan_schema", OneFileAtATime)
+    for pref in ("01", "02", "03"):
+        write(tmp_path / "in", pref, plan_bytes(pref))
+    write(tmp_path / "in", "13", plan_bytes("13", bad_rows()))
+    run = ingest_folder(tmp_path / "in", tmp_path / "b.db", SETTINGS, None, workers=0)
+    assert [(r.file[:2], r.status, r.stored_ja, r.report.flatten()) for r in run.results] == [
+        ("01", "accepted", NEW_JA, []), ("02", "accepted", NEW_JA, []),
+        ("03", "accepted", NEW_JA, []), ("13", "rejected", NEW_JA, BAD_FINDINGS)]
+
+
+# --- the run's files: made when needed -----------------------------------------------------
+
+
+def test_an_interrupted_run_leaves_no_empty_return_folder(tmp_path):
+    """Regression: the 返送_<stamp>/ folder used to be made at the start of the run, so a
+    run killed before its first return copy left it behind, empty."""
+    for pref in ("01", "02"):
+        write(tmp_path / "in", pref, plan_bytes(pref))
+    write(tmp_path / "in", "13", plan_bytes("13", bad_rows()))
+
+    def interrupt(path: Path) -> None:
+        if path.name.startswith("02"):
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        ingest_folder(tmp_path / "in", tmp_path / "b.db", SETTINGS, tmp_path / "reports",
+                      progress=interrupt, workers=0)
+    assert list((tmp_path / "reports").iterdir()) == []
+    with Store(tmp_path / "b.db") as store:  # what was done stays done
+        assert sorted(store.submissions()["prefecture_code"]) == ["01", "02"]
+
+
+def test_runs_started_in_the_same_second_get_their_own_names(tmp_path):
+    from budget.ingest import IngestRun, RunOutputs
+
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    a, b, c = (RunOutputs(reports, "20240501-101112") for _ in range(3))
+    run = IngestRun(tmp_path, tmp_path / "b.db", dt_now())
+    assert a.write_copy("x.xlsx", b"a") == reports / "返送_20240501-101112" / "x.xlsx"
+    assert b.write_report(run).name == "取込結果_20240501-101112_2.xlsx"  # a has _1's folder
+    assert c.write_copy("x.xlsx", b"c") == reports / "返送_20240501-101112_3" / "x.xlsx"
+    assert a.write_report(run).name == "取込結果_20240501-101112.xlsx"
+    assert c.write_report(run).name == "取込結果_20240501-101112_3.xlsx"
+    assert (reports / "返送_20240501-101112" / "x.xlsx").read_bytes() == b"a"
+    assert sorted(p.name for p in reports.iterdir()) == [
+        "取込結果_20240501-101112.xlsx", "取込結果_20240501-101112_2.xlsx",
+        "取込結果_20240501-101112_3.xlsx", "返送_20240501-101112", "返送_20240501-101112_3"]
+
+
+def dt_now():
+    import datetime as dt
+
+    return dt.datetime.now().astimezone()
+
+
+# --- status: files attributed by their name ----------------------------------------------
+
+
+def test_status_shows_an_unreadable_file_under_the_prefecture_its_name_says(tmp_path):
+    """Regression: an encrypted 13_東京都_R5_計画.xlsx is stored with no prefecture (nothing
+    in it can be read), and status used to show 東京都 未提出 with no submission."""
+    path = hostile.make_encrypted(tmp_path / "in" / file_name("13"))
+    write(tmp_path / "in", "01", plan_bytes("01"))
+    db = tmp_path / "b.db"
+    run = ingest_folder(tmp_path / "in", db, SETTINGS, None)
+    assert [(r.file, r.status, r.report.prefecture_code) for r in run.results] == [
+        (file_name("01"), "accepted", "01"), (path.name, "rejected", None)]
+    with Store(db) as store:
+        st = submission_status(store, 2023).set_index("prefecture_code")
+    assert st.loc["13", ["status", "note", "file_name", "n_submissions", "submission_id"]
+                  ].tolist() == ["差戻し", "ファイルを読み取れませんでした（ファイル名で判定）",
+                                 path.name, 1, run.results[1].submission_id]
+    assert st.loc["13", "fund_total"] is pd_na()
+    assert st["status"].value_counts().to_dict() == {"未提出": 45, "受理": 1, "差戻し": 1}

@@ -19,6 +19,8 @@ from budget.container import inspect_container
 from budget.read import (
     ReadError,
     column_letter,
+    date_styles,
+    is_date_format,
     locate_rows,
     normalise_formula,
     number_text,
@@ -27,6 +29,7 @@ from budget.read import (
     read_workbook,
     shift_formula,
     split_ref,
+    styles_member,
     unescape,
 )
 from budget.validate import check_bytes, check_file
@@ -239,6 +242,109 @@ def test_malformed_sheet_in_a_file_is_a_corrupt_workbook(clean_workbook, tmp_pat
     report = check_bytes(path.read_bytes(), path.name)
     assert report.flatten() == [["corrupt-workbook", "error", None]]
     assert "存在しない共有文字列" in report.findings[0].message and report.plan is None
+
+
+# --- number formats: dates ---------------------------------------------------------------------
+
+
+def styles_xml(num_fmts: dict[int, str], xf_ids: list[int]) -> bytes:
+    fmts = "".join(f'<numFmt numFmtId="{i}" formatCode="{c}"/>' for i, c in num_fmts.items())
+    xfs = "".join(f'<xf numFmtId="{i}" fontId="0"/>' for i in xf_ids)
+    return (f'<?xml version="1.0"?><styleSheet xmlns="{NS}"><numFmts>{fmts}</numFmts>'
+            f'<cellStyleXfs><xf numFmtId="14"/></cellStyleXfs>'
+            f'<cellXfs count="{len(xf_ids)}">{xfs}</cellXfs></styleSheet>').encode()
+
+
+def test_date_styles_from_builtin_and_custom_formats():
+    custom = {164: "#,##0", 165: "m\\月d\\日", 166: "@", 167: "[$-411]ggge&quot;年&quot;m&quot;月&quot;d&quot;日&quot;",
+              168: "#,##0&quot;千円&quot;", 14: "0"}  # a file may redefine a built-in id
+    ids = [0, 164, 165, 166, 167, 168, 14, 22, 27, 31, 45, 49, 57, 3, 176]
+    assert date_styles(styles_xml(custom, ids)) == {2, 4, 7, 8, 9, 10, 12}
+    # only the styles asked about (the cells' ones); out-of-range indices are ignored
+    assert date_styles(styles_xml(custom, ids), {0, 2, 3, 99}) == {2}
+
+
+@pytest.mark.parametrize("code, is_date", [
+    ("yyyy/m/d", True), ("m\\月d\\日", True), ('[$-411]ggge"年"m"月"d"日"', True), ("h:mm", True),
+    ("[h]:mm:ss", True), ("mm:ss.0", True), ("AM/PM h", True), ("General", False), ("@", False),
+    ("#,##0", False), ('#,##0;\\-#,##0;""', False), ('#,##0"千円"', False), ("[Red]#,##0", False),
+    ("0.00E+00", False), ("#,##0_);[Red](#,##0)", False), ('"day" 0', False), ("\\d0", False),
+    ("* #,##0", False)])
+def test_date_format_codes(code, is_date):
+    assert is_date_format(code) is is_date
+
+
+def test_styles_refuse_a_dtd():
+    xml = b'<?xml version="1.0"?><!DOCTYPE s [<!ENTITY a "x">]><styleSheet/>'
+    with pytest.raises(ReadError, match="DTD"):
+        date_styles(xml)
+
+
+def test_styles_part_is_found_through_the_workbook_relationships(clean_workbook, tmp_path):
+    rels = "xl/_rels/workbook.xml.rels"
+    with zipfile.ZipFile(clean_workbook) as z:
+        assert styles_member(z, z.namelist()) == "xl/styles.xml"
+    path = rewrite_parts(clean_workbook, tmp_path / "x.xlsx",
+                         {rels: lambda x: x.replace('Target="styles.xml"', 'Target="/xl/Styles.xml"')})
+    with zipfile.ZipFile(path) as z:
+        assert styles_member(z, z.namelist()) == "xl/styles.xml"  # case-insensitive, absolute
+        assert styles_member(z, [n for n in z.namelist() if n != rels]) == "xl/styles.xml"
+        assert styles_member(z, [n for n in z.namelist() if "styles" not in n]) is None
+
+
+def test_number_cells_with_a_date_format_are_dates(clean_workbook, tmp_path):
+    def edit(ws):
+        ws["H8"].number_format = "yyyy/m/d"
+        ws["B4"] = 46082
+        ws["B4"].number_format = "m/d"
+
+    plan = read(edit_workbook(clean_workbook, edit, out=tmp_path / "x.xlsx")).plan
+    assert [ref for ref in ("H8", "I8", "B4", "O8", "G8", "R8") if plan.is_date(plan.cell(ref))] \
+        == ["H8", "B4"]
+    assert plan.is_date(None) is False
+    assert all(plan.cell(ref).type == "n" for ref in plan_refs(plan.number_styles))
+
+
+def plan_refs(places) -> list[str]:
+    return [f"{column_letter(c)}{r}" for r, c in places]
+
+
+def test_a_generated_workbook_has_no_dates(clean_workbook):
+    plan = read(clean_workbook).plan
+    assert plan.number_styles and plan.date_styles == frozenset()
+
+
+@pytest.mark.libreoffice
+def test_libreoffice_saved_numbers_are_not_dates(libreoffice_clean_workbook):
+    """LibreOffice renumbers the formats (#,##0 becomes a custom id): still no date."""
+    plan = read(libreoffice_clean_workbook).plan
+    assert len(plan.number_styles) > 20  # a style on every number it wrote
+    assert not any(plan.is_date(c) for c in plan.cells.values())
+
+
+def test_an_iso_date_cell_is_a_date():
+    sheet = parse_sheet(sheet_xml('<row r="1"><c r="A1" t="d"><v>2026-03-01</v></c></row>'), [])
+    assert sheet.is_date(sheet.cell("A1"))
+
+
+def test_meta_rows_follow_the_keys(clean_workbook, tmp_path):
+    wb = read(clean_workbook)
+    assert wb.meta_rows == {k: i + 1 for i, k in enumerate(layout.META_KEYS)}
+    moved = edit_workbook(clean_workbook, lambda wb: wb[layout.META_SHEET].insert_rows(1, 3),
+                          out=tmp_path / "x.xlsx", sheet=None)
+    assert read(moved).meta_rows["fiscal_year"] == 5
+
+
+def test_content_below_the_table_is_not_a_row(clean_workbook, tmp_path, menu):
+    """Typed-in cells under the totals are cells outside the form (validate reports them),
+    not inserted rows; a row without a code among the leaves is one."""
+    def edit(ws):
+        ws["H66"], ws["H75"] = 1, 2
+        ws.insert_rows(12)
+
+    rows = locate_rows(read(edit_workbook(clean_workbook, edit, out=tmp_path / "x.xlsx")).plan,
+                       menu["leaf_code"])
+    assert rows.inserted == [(12, None)]
 
 
 # --- small helpers ----------------------------------------------------------------------------

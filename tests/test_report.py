@@ -14,6 +14,9 @@ import io
 import json
 import os
 import random
+import re
+import shutil
+import stat
 import subprocess
 import sys
 import zipfile
@@ -40,6 +43,7 @@ MISSING = ("30", "46")
 REJECTED = "05"
 HOSTILE = "13"  # Tokyo's texts are hostile
 HYPERLINK = '=HYPERLINK("http://evil","x")'
+HARMLESS = {"remarks": "-", "implementer": "+81-3-0000-0000 窓口"}  # formula-like, harmless
 JOINT = "共管: 老健局認知症施策・地域介護推進課／老健局老人保健課"
 MONEY = layout.MONEY_KEYS
 NOW = dt.datetime(2024, 3, 1, 10, 30, tzinfo=dt.timezone(dt.timedelta(hours=9)))
@@ -63,8 +67,9 @@ def plans(menu):
             continue
         out[p.code] = sample_plan(menu, p.code, rng)
     tokyo = out[HOSTILE]
-    leaf = sorted(tokyo.rows)[0]
-    tokyo.rows[leaf]["output"] = HYPERLINK
+    first, second = sorted(tokyo.rows)[:2]
+    tokyo.rows[first]["output"] = HYPERLINK
+    tokyo.rows[second].update(HARMLESS)
     tokyo.header["department"] = "=cmd|' /C calc'!A0"
     return out
 
@@ -274,12 +279,19 @@ def test_prefecture_leaf_matrix(wb, expected, menu):
     total_row = H + 1 + 47
     assert ws.cell(total_row, 1).value == report.TOTAL_LABEL
     assert ws.cell(total_row, 4 + len(leaves)).value == expected(("grand", None), "fund")
-    # the colour scale covers exactly the body
-    rules = ws.conditional_formatting
-    ranges = [str(cf.sqref) for cf in rules]
-    assert ranges == [f"D{H + 1}:{openpyxl.utils.get_column_letter(3 + len(leaves))}{H + 47}"]
-    rule = list(rules)[0].rules[0]
-    assert rule.type == "colorScale" and len(rule.colorScale.cfvo) == 3
+    # one colour scale per item column, over the 47 rows only (not the totals)
+    letters = [openpyxl.utils.get_column_letter(4 + j) for j in range(len(leaves))]
+    rules = list(ws.conditional_formatting)
+    assert [str(cf.sqref) for cf in rules] == [f"{c}{H + 1}:{c}{H + 47}" for c in letters]
+    for cf in rules:
+        (rule,) = cf.rules
+        assert rule.type == "colorScale"
+        assert [v.type for v in rule.colorScale.cfvo] == ["min", "percentile", "max"]
+    # printed on A3 landscape: the 47 rows on one page height, 3 pages across, the
+    # prefecture columns and the header row on every page
+    assert ws.page_setup.paperSize == report.A3 and ws.page_setup.orientation == "landscape"
+    assert ws.page_setup.fitToWidth == 3 and ws.page_setup.fitToHeight in (None, 1)
+    assert ws.print_title_cols == "$A:$C" and ws.print_title_rows == f"${H}:${H}"
 
 
 def test_prefecture_category_matrix(wb, expected):
@@ -289,6 +301,11 @@ def test_prefecture_category_matrix(wb, expected):
     for i, p in enumerate(all_prefectures()):
         for j, cat in enumerate(cats):
             assert ws.cell(H + 1 + i, 4 + j).value == expected(("pcat", (p.code, cat)), "fund")
+    assert [str(cf.sqref) for cf in ws.conditional_formatting] == [
+        f"{c}{H + 1}:{c}{H + 47}" for c in "DEFG"]
+    # four columns: one A4 portrait page
+    assert ws.page_setup.paperSize == report.A4 and ws.page_setup.orientation == "portrait"
+    assert ws.page_setup.fitToWidth in (None, 1) and ws.page_setup.fitToHeight in (None, 1)
 
 
 def test_submission_sheet(wb, db):
@@ -301,32 +318,62 @@ def test_submission_sheet(wb, db):
     with Store(db) as store:
         sha = store.submissions(YEAR).set_index("prefecture_code").loc["01", "sha256"]
     assert rows["01"]["SHA-256"] == sha
-    # a hostile contact text arrives as inert text
+    # a hostile contact text arrives as inert text, shown exactly as typed
     cell = next(c for c in wb["提出状況"]["K"] if c.value and "cmd" in str(c.value))
-    assert cell.data_type == "s" and cell.value == "'=cmd|' /C calc'!A0"
+    assert cell.data_type == "s" and cell.value == "=cmd|' /C calc'!A0" and cell.quotePrefix
+
+
+def key_values(ws) -> dict:
+    """The 出典 sheet's label (A) → value (D) rows."""
+    return {r[0]: r[3] for r in ws.iter_rows(max_col=4, values_only=True) if r[0]}
 
 
 def test_sources_sheet(wb, db, menu):
     ws = wb["出典"]
-    kv = {ws.cell(r, 1).value: ws.cell(r, 2).value for r in range(1, ws.max_row + 1)}
+    kv = key_values(ws)
     assert kv["作成コマンド"] == "budget aggregate --x"
     assert kv["メニュー識別子"] == menu_fingerprint(menu)
     assert kv["様式の版"] == layout.TEMPLATE_VERSION
     assert kv["budget の版"] == __version__
     assert kv["データベース"] == str(db)
+    assert kv["この年度の提出"] == ("45 件（使用 44 件、不使用 1 件 = 差戻し 1 件 + "
+                                "新しい提出に置き換え済み 0 件）")
+    # every submission of the year with its hash, and whether and why it is used
+    start = next(r for r in range(1, ws.max_row + 1) if ws.cell(r, 5).value == "SHA-256")
+    headers = [c.value for c in ws[start]]
+    assert headers[-3:] == ["判定", "集計での扱い", "理由"]
+    listed = {}
+    for cells in ws.iter_rows(min_row=start + 1, values_only=True):
+        if cells[4] is None:
+            break
+        listed[cells[4]] = dict(zip(headers, cells))
     with Store(db) as store:
         subs = store.submissions(YEAR)
-    accepted = subs[subs["status"] == "accepted"]
-    hashes = {ws.cell(r, 5).value for r in range(1, ws.max_row + 1)}
-    assert set(accepted["sha256"]) <= hashes
-    assert hashlib.sha256(b"rejected file").hexdigest() not in hashes
+    assert set(listed) == set(subs["sha256"]) and len(listed) == 45
+    for sha, status, name in zip(subs["sha256"], subs["status"], subs["file_name"]):
+        rec = listed[sha]
+        assert rec["ファイル名"] == name
+        if status == "accepted":
+            assert (rec["判定"], rec["集計での扱い"]) == ("受理", "使用"), name
+        else:
+            assert (rec["判定"], rec["集計での扱い"]) == ("差戻し", "不使用"), name
+    bad = listed[hashlib.sha256(b"rejected file").hexdigest()]
+    assert bad["理由"].startswith("差戻し（エラー 1 件）: ") and "負の値" in bad["理由"]
 
 
 def test_hostile_text_is_inert_in_detail_sheet(wb):
     ws = wb["明細"]
     cells = [c for row in ws.iter_rows() for c in row if c.value and "HYPERLINK" in str(c.value)]
     assert len(cells) == 1
-    assert cells[0].data_type == "s" and cells[0].value == "'" + HYPERLINK
+    # a text cell shown as typed (no apostrophe), kept text on edit by the quote prefix
+    assert cells[0].data_type == "s" and cells[0].value == HYPERLINK
+    assert cells[0].quotePrefix
+    # harmless formula-like texts are unchanged too; ordinary text has no quote prefix
+    for text in HARMLESS.values():
+        (cell,) = [c for row in ws.iter_rows() for c in row if c.value == text]
+        assert cell.data_type == "s" and cell.quotePrefix, text
+    plain = next(c for c in ws[H + 1] if c.value == "北海道")
+    assert not plain.quotePrefix
 
 
 def test_no_formulas_or_links_anywhere(workbook):
@@ -344,21 +391,47 @@ def test_charts_present(workbook):
         kinds = [z.read(n).decode() for n in charts]
     assert "<c:barDir val=\"col\"/>" in kinds[0]
     assert all("<c:barDir val=\"bar\"/>" in k for k in kinds[1:])
+    # every category labelled (LibreOffice skips every other label otherwise)
+    assert all('<c:tickLblSkip val="1"/>' in k for k in kinds)
+    with zipfile.ZipFile(workbook) as z:
+        drawing = z.read("xl/drawings/drawing1.xml").decode()
+        sheet = z.read("xl/worksheets/sheet2.xml").decode()  # グラフ
+    # each chart within the printed columns A:J and one A4 portrait page height (rows of
+    # 20 px), the 都道府県 chart starting the second page
+    anchors = [tuple(map(int, m)) for m in re.findall(
+        r"<xdr:from><xdr:col>(\d+)</xdr:col>.*?<xdr:row>(\d+)</xdr:row>.*?"
+        r"<xdr:to><xdr:col>(\d+)</xdr:col>.*?<xdr:row>(\d+)</xdr:row>", drawing)]
+    assert len(anchors) == 3
+    (page_break,) = map(int, re.findall(r'<brk id="(\d+)"', sheet))
+    for from_col, from_row, to_col, to_row in anchors:
+        assert from_col == 0 and to_col < report.CHART_COLUMNS
+        assert (to_row - from_row + 1) * report.CHART_ROW_PX <= report.PAGE_PX
+    assert anchors[1][3] < page_break == anchors[2][1]
 
 
 def test_layout_print_and_font(wb):
+    special = {"グラフ": ("portrait", report.A4), "都道府県×事業": ("landscape", report.A3),
+               "都道府県×大項目": ("portrait", report.A4), "出典": ("landscape", report.A3)}
     for name in report.SHEETS:
         ws = wb[name]
-        assert ws.page_setup.orientation == "landscape", name
-        assert ws.page_setup.paperSize == 9, name
+        orientation, paper = special.get(name, ("landscape", report.A4))
+        assert ws.page_setup.orientation == orientation, name
+        assert ws.page_setup.paperSize == paper, name
         assert ws.sheet_properties.pageSetUpPr.fitToPage, name
-        assert ws.page_setup.fitToWidth in (None, 1), name  # 1 is the default, omitted
-        assert ws.page_setup.fitToHeight == 0, name  # as many pages down as needed
+        if name not in ("都道府県×事業", "都道府県×大項目"):
+            assert ws.page_setup.fitToWidth in (None, 1), name  # 1 is the default, omitted
+            assert ws.page_setup.fitToHeight == 0, name  # as many pages down as needed
         assert "&P" in ws.oddFooter.center.text, name
+        assert ws.oddHeader.left.text.startswith("令和5年度（2023年度）"), name
+        assert ws.oddHeader.right.text.startswith(name), name
     for name in ("大項目別", "事業別", "都道府県別", "都道府県×事業", "明細", "提出状況"):
         ws = wb[name]
         assert ws.print_title_rows == f"${H}:${H}", name
         assert ws.freeze_panes.endswith(str(H + 1)), name
+    # グラフ: prints the charts' columns only (A:J), the 都道府県 chart on a page of its own
+    ws = wb["グラフ"]
+    assert ws.print_area == "'グラフ'!$A$1:$J$" + str(ws.print_area.rsplit("$", 1)[1])
+    assert len(ws.row_breaks.brk) == 1
     ws = wb["大項目別"]
     assert ws.cell(H + 1, 4).font.name == "游ゴシック"
     assert ws.cell(H + 1, 4).number_format == "#,##0"
@@ -396,9 +469,16 @@ def test_tidy_csv_and_json(tmp_path, summary, plans):
     rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
     n_planned = sum(len(v.rows) for v in plans.values())
     assert len(rows) == n_planned
-    assert list(rows[0])[:4] == ["年度", "都道府県コード", "都道府県", "事業コード"]
+    assert list(rows[0])[:5] == ["年度", "都道府県コード", "都道府県", "都道府県（コード 名称）",
+                                 "事業コード"]
+    # the bare code "01" would open in Excel as the number 1; the label column keeps it
+    hokkaido = next(r for r in rows if r["都道府県コード"] == "01")
+    assert hokkaido["都道府県（コード 名称）"] == "01 北海道"
+    assert not re.fullmatch(r"[-+]?[\d.,]+", hokkaido["都道府県（コード 名称）"])
+    # formula-like texts get a leading apostrophe in the CSV (it has no cell types)
     hostile = [r for r in rows if "HYPERLINK" in r["事業量・アウトプット指標"]]
     assert [r["事業量・アウトプット指標"] for r in hostile] == ["'" + HYPERLINK]
+    assert sum(r["備考"] == "'-" for r in rows) == 1
     fund_col = f"{MONEY_LABELS['fund']}（千円）"
     tokyo = sum(amount(row, "fund") for row in plans["13"].rows.values())
     assert sum(int(r[fund_col]) for r in rows if r["都道府県コード"] == "13") == tokyo
@@ -407,8 +487,19 @@ def test_tidy_csv_and_json(tmp_path, summary, plans):
     assert doc["rejected_prefectures"] == [REJECTED]
     assert len(doc["rows"]) == n_planned
     assert sum(r["fund"] for r in doc["rows"] if r["prefecture_code"] == "13") == tokyo
-    blank = next(r for r in doc["rows"] if r["other"] is None)
-    assert blank["other"] is None  # blank stays null, never 0
+    # blank stays null, an entered 0 stays 0 (a known cell of each, from the plans)
+    blank = next((c, leaf) for c, v in sorted(plans.items()) for leaf, r in sorted(v.rows.items())
+                 if r.get("other") is None)
+    zero = next((c, leaf) for c, v in sorted(plans.items()) for leaf, r in sorted(v.rows.items())
+                if r.get("public") == 0)
+    by_cell = {(r["prefecture_code"], r["leaf_code"]): r for r in doc["rows"]}
+    assert by_cell[blank]["other"] is None and "other" in by_cell[blank]
+    assert by_cell[zero]["public"] == 0
+    assert by_cell[blank]["prefecture"] == f"{blank[0]} " + next(
+        p.name_ja for p in all_prefectures() if p.code == blank[0])
+    csv_cell = {(r["都道府県コード"], r["事業コード"]): r for r in rows}
+    assert csv_cell[blank][f"{MONEY_LABELS['other']}（千円）"] == ""
+    assert csv_cell[zero][f"{MONEY_LABELS['public']}（千円）"] == "0"
 
 
 # --- atomic writing ---------------------------------------------------------------------
@@ -420,6 +511,36 @@ def test_atomic_write_replaces_and_leaves_no_temp_file(tmp_path):
     assert report.write_bytes_atomically(target, b"new") == target
     assert target.read_bytes() == b"new"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["R5_集計.xlsx"]
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o027, 0o002])
+def test_written_files_get_the_mode_open_would_give(tmp_path, umask):
+    """Not the temporary file's private 0o600: 0o666 less the umask, like open()."""
+    old = os.umask(umask)
+    try:
+        assert report.current_umask() == umask
+        new = report.write_bytes_atomically(tmp_path / "new.xlsx", b"x")
+        existing = tmp_path / "old.xlsx"
+        existing.write_bytes(b"old")
+        os.chmod(existing, 0o600)
+        replaced = report.write_bytes_atomically(existing, b"y")
+        with open(tmp_path / "plain.txt", "w") as fh:
+            fh.write("reference")
+    finally:
+        os.umask(old)
+    plain = stat.S_IMODE((tmp_path / "plain.txt").stat().st_mode)
+    assert plain == 0o666 & ~umask
+    assert stat.S_IMODE(new.stat().st_mode) == plain
+    assert stat.S_IMODE(replaced.stat().st_mode) == plain
+
+
+def test_reports_of_a_run_are_readable_by_others(tmp_path, summary):
+    old = os.umask(0o022)
+    try:
+        written = report.write_reports(summary, tmp_path, formats=("csv", "json"), now=NOW)
+    finally:
+        os.umask(old)
+    assert [oct(stat.S_IMODE(w.path.stat().st_mode)) for w in written] == [oct(0o644)] * 3
 
 
 def test_crash_while_writing_keeps_the_old_report(tmp_path, monkeypatch):
@@ -534,8 +655,7 @@ def test_cli_subprocess_by_bureau_and_unit(tmp_path, db, expected):
     assert proc.stdout.splitlines()[-5:] == [f"集計表: {out / names[0]}"] + [
         f"担当課別集計表: {out / n}" for n in names[1:]]
     wb = openpyxl.load_workbook(out / names[0], read_only=True)
-    ws = wb["出典"]
-    kv = {r[0]: r[1] for r in ws.iter_rows(max_col=2, values_only=True)}
+    kv = key_values(wb["出典"])
     assert kv["作成コマンド"].startswith("budget aggregate --db")
     assert kv["表示単位"] == "百万円"
     fund = MONEY_LABELS["fund"]
@@ -549,6 +669,11 @@ def test_cli_subprocess_by_bureau_and_unit(tmp_path, db, expected):
         scope = {r[0]: r[1] for r in wb["総括"].iter_rows(max_col=2, values_only=True)}
         assert scope["集計範囲"].endswith("の所管事業（共管事業を含む）"), name
     assert list(rows) == ["R5-26", "R5-28"]  # 老人保健課
+    # its two-item matrix prints on one A4 portrait page, one colour scale per item
+    ws = openpyxl.load_workbook(out / names[4])["都道府県×事業"]
+    assert ws.page_setup.paperSize == report.A4 and ws.page_setup.orientation == "portrait"
+    assert [str(cf.sqref) for cf in ws.conditional_formatting] == [f"D{H + 1}:D{H + 47}",
+                                                                   f"E{H + 1}:E{H + 47}"]
     assert total[fund] == pytest.approx((r26 + expected(("leaf", "R5-28"), "fund")) / 1000)
     wb = openpyxl.load_workbook(out / names[1], read_only=True)
     _, rows, _ = table(wb["事業別"], "事業コード")
@@ -563,4 +688,41 @@ def test_cli_subprocess_by_bureau_and_unit(tmp_path, db, expected):
 def test_summary_opens_in_libreoffice(tmp_path, workbook):
     pdf = convert(workbook, "pdf", tmp_path)
     assert pdf.is_file()
-    assert pdf_page_count(pdf) >= 1
+    pages = pdf_page_count(pdf)
+    # 12 sheets; 明細 (about 1,100 rows) takes most pages. A broken print layout (no
+    # fit-to-width, a matrix spread over dozens of pages) goes far past this.
+    assert 20 <= pages <= 70, pages
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext (poppler-utils) not installed: page contents not checked")
+    texts = []
+    for page in range(1, pages + 1):
+        out = subprocess.run(["pdftotext", "-f", str(page), "-l", str(page), "-layout",
+                              str(pdf), "-"], capture_output=True, text=True, check=True)
+        texts.append(out.stdout)
+    # every page carries the page header: the workbook title left, the sheet right
+    right = []
+    for text in texts:
+        first = next(line for line in text.splitlines() if line.strip())
+        assert first.strip().startswith("令和5年度（2023年度） 地域医療介護総合確保基金"), first
+        right.append(first.split()[-1])
+    per_sheet = {name: sum(r.startswith(name) for r in right) for name in report.SHEETS}
+    assert all(n >= 1 for n in per_sheet.values()), per_sheet
+    assert per_sheet["総括"] == 1 and per_sheet["グラフ"] == 2, per_sheet
+    assert per_sheet["都道府県×事業"] == 3 and per_sheet["都道府県×大項目"] == 1, per_sheet
+    assert sum(per_sheet.values()) == pages
+    # the sheets' titles are printed (in sheet order)
+    text = "\n".join(texts)
+    titles = ["集計 総括", "グラフ（基金計 A+B）", "大項目別集計", "中項目別集計",
+              "事業別集計（事業・細目ごと、メニュー順）", "担当課別集計", "都道府県別集計",
+              "都道府県×事業 基金計 (A+B)", "都道府県×大項目 基金計 (A+B)",
+              "明細（都道府県・事業ごと、計画ありの行のみ）", "提出状況（47都道府県）",
+              "出典（この集計表の作り方と入力ファイル）"]
+    flat = re.sub(r"\s+", "", text)
+    places = [flat.find(re.sub(r"\s+", "", t)) for t in titles]
+    assert all(p >= 0 for p in places), dict(zip(titles, places))
+    assert places == sorted(places)
+    # every prefecture's chart label is printed (none skipped) on the グラフ pages
+    charts = "".join(texts[right.index("グラフ"):right.index("グラフ") + 2])
+    for p in all_prefectures():
+        if p.code not in MISSING and p.code != REJECTED:
+            assert f"{p.code} {p.name_ja}" in charts, p.code

@@ -1,8 +1,10 @@
-"""The SQLite store: one transaction per file, dedup by bytes, current = newest accepted."""
+"""The SQLite store: one transaction per file, the same file (bytes and name) stored once,
+current = newest accepted; opening under contention, migration of a version 1 store."""
 
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
 import sqlite3
 
 import pandas as pd
@@ -11,7 +13,14 @@ import pytest
 from budget import layout
 from budget.errors import StoreError
 from budget.findings import FileReport, make
-from budget.store import AMOUNT_COLUMNS, TEXT_COLUMNS, Store
+from budget.store import (
+    AMOUNT_COLUMNS,
+    HEADER_KEYS,
+    SCHEMA_VERSION,
+    TEXT_COLUMNS,
+    Saved,
+    Store,
+)
 
 FILE = "13_東京都_R5_計画.xlsx"
 
@@ -70,15 +79,35 @@ def test_rejected_submission_keeps_bytes_but_no_amounts(tmp_path):
         assert n == 0
 
 
-def test_same_bytes_twice_is_one_submission(tmp_path):
+def test_same_file_twice_is_one_submission(tmp_path):
     with Store(tmp_path / "b.db") as store:
         first = store.save(report(b"same"), b"same")
         again = store.save(report(b"same"), b"same")
         assert (again.submission_id, again.created) == (first.submission_id, False)
         assert len(store.submissions()) == 1
-        assert store.submission_by_sha256(hashlib.sha256(b"same").hexdigest())["id"] == \
-            first.submission_id
-        assert store.submission_by_sha256("0" * 64) is None
+        digest = hashlib.sha256(b"same").hexdigest()
+        assert store.submission_for(digest, FILE)["id"] == first.submission_id
+        assert store.submission_for(digest, "other.xlsx") is None
+        assert store.submission_for("0" * 64, FILE) is None
+        assert store.stored_files() == {(digest, FILE)}
+
+
+def test_same_bytes_under_another_name_is_another_submission(tmp_path):
+    """The verdict depends on the name (its prefecture must match the file's): a copy under
+    another name is its own submission with its own findings."""
+    other = "14_神奈川県_R5_計画.xlsx"
+    with Store(tmp_path / "b.db") as store:
+        first = store.save(report(b"same"), b"same")
+        copy = store.save(report(b"same", accepted=False, name=other), b"same")
+        assert copy.created and copy.submission_id != first.submission_id
+        assert store.submissions()[["file_name", "status"]].values.tolist() == [
+            [other, "rejected"], [FILE, "accepted"]]
+        assert [f.code for f in store.findings(copy.submission_id)] == [
+            "missing-contact", "negative-amount"]
+        assert store.file_bytes(copy.submission_id) == b"same"
+        digest = hashlib.sha256(b"same").hexdigest()
+        assert store.stored_files() == {(digest, FILE), (digest, other)}
+        assert store.save(report(b"same", name=other), b"same").created is False
 
 
 def test_resubmission_becomes_current_and_earlier_stays(tmp_path):
@@ -109,8 +138,167 @@ def test_store_reopens_and_uses_wal(tmp_path):
 def test_not_a_database_is_a_store_error(tmp_path):
     path = tmp_path / "b.db"
     path.write_bytes(b"this is not sqlite" * 100)
-    with pytest.raises(StoreError, match="開けません"):
+    with pytest.raises(StoreError) as info:
         Store(path)
+    assert str(info.value).startswith(f"データベース {path} を開けません: SQLite のデータベースでは"
+                                      "ありません")
+    assert str(info.value).endswith("budget のデータベースか確認してください。")
+
+
+def test_another_applications_database_is_refused_untouched(tmp_path):
+    path = tmp_path / "other.db"
+    con = sqlite3.connect(path)
+    con.execute("CREATE TABLE customers (id INTEGER)")
+    con.commit()
+    con.close()
+    with pytest.raises(StoreError, match="budget のデータベースではありません（他の用途の表 "
+                                         "customers があります）"):
+        Store(path)
+    con = sqlite3.connect(path)
+    tables = [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    con.close()
+    assert tables == ["customers"]
+
+
+def test_a_store_held_by_another_process_says_so_not_that_it_is_no_database(tmp_path):
+    path = tmp_path / "b.db"
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("CREATE TABLE x (y)")  # a plain rollback-journal file
+    holder.execute("BEGIN EXCLUSIVE")  # nobody else may even read it
+    try:
+        with pytest.raises(StoreError) as info:
+            Store(path, timeout=0.3)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    message = str(info.value)
+    assert "使用中のため、0.3 秒待っても開けませんでした（database is locked）" in message
+    assert "budget のデータベースか確認" not in message
+
+
+def test_a_newer_schema_is_refused(tmp_path):
+    path = tmp_path / "b.db"
+    Store(path).close()
+    con = sqlite3.connect(path)
+    con.execute("UPDATE store_meta SET value = '99' WHERE key = 'schema_version'")
+    con.commit()
+    con.close()
+    with pytest.raises(StoreError, match=f"版 99 はこの budget（版 {SCHEMA_VERSION}）では扱えません"):
+        Store(path)
+
+
+def _open_and_save(path: str, i: int, barrier, results) -> None:
+    """In a forked process: wait for the others, then open the (new) store and save one file."""
+    barrier.wait()
+    try:
+        content = f"file {i}".encode()
+        with Store(path, timeout=20) as store:
+            store.save(report(content, name=f"{i:02d}.xlsx"), content)
+        results.put((i, None))
+    except BaseException as exc:  # noqa: BLE001 - reported to the test
+        results.put((i, f"{type(exc).__name__}: {exc}"))
+
+
+def test_many_processes_creating_the_same_new_store_at_once_all_succeed(tmp_path):
+    """Regression: ``PRAGMA journal_mode = WAL`` on a file another process is switching at
+    the same moment fails at once with "database is locked" (no busy wait). Four processes
+    released together by a barrier, 20 rounds, each from a missing file: every run of this
+    test (ten of ten) failed before the fix."""
+    if "fork" not in multiprocessing.get_all_start_methods():
+        pytest.skip("needs fork")
+    ctx = multiprocessing.get_context("fork")
+    n, rounds = 4, 20
+    for r in range(rounds):
+        path = str(tmp_path / f"race{r}.db")
+        barrier, results = ctx.Barrier(n), ctx.Queue()
+        procs = [ctx.Process(target=_open_and_save, args=(path, i, barrier, results))
+                 for i in range(n)]
+        for p in procs:
+            p.start()
+        outcome = dict(results.get(timeout=60) for _ in procs)
+        for p in procs:
+            p.join(timeout=60)
+        assert {i: e for i, e in outcome.items() if e} == {}, f"round {r}"
+        with Store(path) as store:
+            assert sorted(store.submissions()["file_name"]) == [f"{i:02d}.xlsx" for i in range(n)]
+
+
+#: The schema budget wrote before version 2 (one submission per SHA-256), as it was.
+V1_SCHEMA = f"""
+CREATE TABLE store_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE submissions (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    sha256 TEXT NOT NULL UNIQUE,
+    file_name TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    received_at TEXT NOT NULL,
+    fiscal_year INTEGER,
+    prefecture_code TEXT,
+    stage TEXT NOT NULL DEFAULT 'plan',
+    status TEXT NOT NULL CHECK (status IN ('accepted', 'rejected')),
+    template_version TEXT,
+    menu_fingerprint TEXT,
+    {", ".join(f"{k} TEXT" for k in HEADER_KEYS)},
+    n_errors INTEGER NOT NULL,
+    n_warnings INTEGER NOT NULL
+);
+CREATE INDEX submissions_by_year
+    ON submissions (fiscal_year, stage, prefecture_code, status, received_at);
+CREATE TABLE files (
+    submission_id INTEGER PRIMARY KEY REFERENCES submissions (id),
+    content BLOB NOT NULL
+);
+CREATE TABLE findings (
+    submission_id INTEGER NOT NULL REFERENCES submissions (id),
+    seq INTEGER NOT NULL,
+    code TEXT NOT NULL,
+    severity TEXT NOT NULL CHECK (severity IN ('error', 'warning')),
+    sheet TEXT, cell TEXT, leaf_code TEXT, leaf_name TEXT, value TEXT,
+    message TEXT NOT NULL,
+    PRIMARY KEY (submission_id, seq)
+);
+CREATE TABLE amounts (
+    submission_id INTEGER NOT NULL REFERENCES submissions (id),
+    leaf_code TEXT NOT NULL,
+    {", ".join(f"{k} INTEGER" for k in AMOUNT_COLUMNS)},
+    {", ".join(f"{k} TEXT" for k in TEXT_COLUMNS)},
+    PRIMARY KEY (submission_id, leaf_code)
+) WITHOUT ROWID;
+INSERT INTO store_meta VALUES ('schema_version', '1');
+"""
+
+
+def test_a_version_1_store_is_migrated_in_place_keeping_everything(tmp_path):
+    path = tmp_path / "v1.db"
+    con = sqlite3.connect(path)
+    con.executescript(V1_SCHEMA)
+    digest = hashlib.sha256(b"v1 file").hexdigest()
+    con.execute(f"INSERT INTO submissions (id, sha256, file_name, size, received_at, fiscal_year, "
+                f"prefecture_code, status, {', '.join(HEADER_KEYS)}, n_errors, n_warnings) "
+                f"VALUES (7, ?, ?, 7, '2023-05-01T00:00:00+00:00', 2023, '13', 'accepted', "
+                f"'介護保険課', NULL, NULL, NULL, 0, 1)", (digest, FILE))
+    con.execute("INSERT INTO files VALUES (7, ?)", (b"v1 file",))
+    con.execute("INSERT INTO findings VALUES (7, 0, 'missing-contact', 'warning', '計画', 'B4', "
+                "NULL, NULL, NULL, 'm')")
+    con.execute("INSERT INTO amounts (submission_id, leaf_code, fund) VALUES (7, 'R5-01', 300)")
+    con.commit()
+    con.close()
+
+    with Store(path) as store:
+        assert store.conn.execute("SELECT value FROM store_meta").fetchone()[0] == SCHEMA_VERSION
+        assert store.submissions()[["id", "file_name", "department"]].values.tolist() == [
+            [7, FILE, "介護保険課"]]
+        assert store.file_bytes(7) == b"v1 file"
+        assert [f.code for f in store.findings(7)] == ["missing-contact"]
+        assert store.current_amounts(2023)["fund"].tolist() == [300]
+        # the same bytes under another name are now another submission, with a new id
+        copy = store.save(report(b"v1 file", name="copy.xlsx"), b"v1 file")
+        assert copy.created and copy.submission_id == 8
+        assert store.save(report(b"v1 file"), b"v1 file") == Saved(7, created=False)
+        assert store.conn.execute("PRAGMA foreign_key_check").fetchall() == []
+        assert store.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    with Store(path) as store:  # opening again changes nothing
+        assert len(store.submissions()) == 2
 
 
 def test_failed_save_rolls_back_everything(tmp_path):

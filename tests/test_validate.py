@@ -25,6 +25,8 @@ from budget.validate import (
     check_file,
     check_files,
     file_name_prefecture,
+    file_name_prefectures,
+    form_texts,
 )
 from tests.conftest import (
     CLEAN_EXPECTED,
@@ -178,6 +180,71 @@ def test_typed_text(tmp_path, typed, value, expected):
     assert plan_row(report, "R5-01")["implementer"] == value
 
 
+def set_cells(values: dict[str, tuple[object, str | None]]):
+    """An ``edit_workbook`` edit: ref → (value, number format or None to keep it)."""
+    def edit(ws):
+        for ref, (value, number_format) in values.items():
+            ws[ref] = value
+            if number_format is not None:
+                ws[ref].number_format = number_format
+    return edit
+
+
+@pytest.mark.parametrize("number_format", [
+    "yyyy/m/d", "mm-dd-yy", 'm"月"d"日"', "m\\月d\\日", '[$-411]ggge"年"m"月"d"日"', "h:mm",
+    "[h]:mm:ss", "yyyy/m/d h:mm"])
+def test_date_typed_into_an_amount_is_an_error(clean_workbook, tmp_path, number_format):
+    """Excel turns 3/1 typed into 国 (A) into the serial 46082 shown as a date."""
+    path = edit_workbook(clean_workbook, set_cells({"H8": (46082, number_format)}),
+                         out=tmp_path / "x.xlsx")
+    report = check_file(path)
+    # the rules reading 国 (A) (2/3 share, 公+民) stay quiet: the cell's own error says it
+    assert flat(report) == [["date-in-amount", "error", "H8"]]
+    f = report.findings[0]
+    assert (f.value, f.leaf_code) == ("46082", "R5-01")
+    assert f.message.startswith(
+        "金額の欄に日付が入力されています（計画!H8（R5-01 介護人材確保対策連携強化事業（協議会設置等））: "
+        "日付のシリアル値 46082）。")
+    assert not report.accepted
+
+
+@pytest.mark.parametrize("number_format", ["#,##0", "0", "General", '#,##0"千円"', "[Red]#,##0",
+                                           '#,##0;\\-#,##0;""', "0.00E+00"])
+def test_amount_number_formats_are_not_dates(clean_workbook, tmp_path, number_format):
+    path = edit_workbook(clean_workbook, set_cells({"K8": (500, number_format)}),
+                         out=tmp_path / "x.xlsx")
+    report = check_file(path)
+    assert flat(report) == [] and plan_row(report, "R5-01")["other"] == 500
+
+
+def test_python_dates_written_by_openpyxl_are_dates_too(clean_workbook, tmp_path):
+    import datetime as dt
+
+    path = edit_workbook(clean_workbook, set_cells({"I8": (dt.date(2026, 3, 1), None)}),
+                         out=tmp_path / "x.xlsx")
+    report = check_file(path)
+    assert flat(report) == [["date-in-amount", "error", "I8"]]
+    assert report.findings[0].value == "46082"
+
+
+def test_date_in_text_inputs_is_not_read(clean_workbook, tmp_path):
+    """A phone number or 3-1 turned into a date: warned with the serial, never stored as
+    46082."""
+    path = edit_workbook(clean_workbook, set_cells({
+        "B4": (46082, "m/d"), "O8": (46082, "yyyy/m/d"), "P8": (12345, None)}),
+        out=tmp_path / "x.xlsx")
+    report = check_file(path)
+    assert flat(report) == [["date-in-text", "warning", "B4"], ["date-in-text", "warning", "O8"]]
+    assert report.findings[0].message == (
+        "計画!B4 の入力は日付（シリアル値 46082）として保存されているため、入力した文字として"
+        "読み取れず、空欄として扱いました。セルの表示形式を「文字列」にするか、先頭に ' を付けて、"
+        "文字として入力し直してください。")
+    assert report.accepted
+    assert "phone" not in report.header  # no missing-contact either: the cell has its finding
+    row = plan_row(report, "R5-01")
+    assert row["implementer"] is None and row["output"] == "12345"  # a plain number is text
+
+
 def test_text_length_bounds_follow_layout(tmp_path):
     assert (layout.COLUMN["output"].max_length, layout.COLUMN["remarks"].max_length) == (400, 400)
     report = one(tmp_path, {"R5-01": {"output": "y" * 401, "remarks": "z" * 400}})
@@ -310,6 +377,47 @@ def test_file_name_code():
         "48_x.xlsx", "dir/05_秋田県.xlsx")] == ["13", "13", "01", None, None, None, "05"]
 
 
+@pytest.mark.parametrize("name", ["東京都_R5_計画.xlsx", "R5計画_東京都.xlsx", "東京_計画.xlsx",
+                                  "01_北海道_東京都.xlsx", "ＲＥ：東京都計画.xlsx"])
+def test_file_named_after_another_prefecture(tmp_path, name):
+    path = write_filled_workbook(tmp_path, prefecture="01", name=name)
+    report = check_file(path)
+    assert flat(report) == [["prefecture-mismatch", "error", "E2"]]
+    assert "ファイル名は 13 東京都 を示していますが、様式は 01 北海道 のものです" in report.findings[0].message
+    assert report.findings[0].value == name
+
+
+@pytest.mark.parametrize("prefecture, name", [
+    ("13", "東京都_R5_計画.xlsx"), ("13", "R5計画（東京）.xlsx"), ("13", "計画.xlsx"),
+    ("26", "京都府_R5_計画.xlsx"), ("26", "京都_計画.xlsx"), ("01", "北海道.xlsx"),
+    # beside its own name a short name is rather a surname (山口さんの修正)
+    ("13", "東京都_R5_計画（山口修正）.xlsx"), ("13", "13_計画_石川.xlsx")])
+def test_file_named_after_its_own_prefecture(tmp_path, prefecture, name):
+    assert flat(check_file(write_filled_workbook(tmp_path, prefecture=prefecture, name=name))) == []
+
+
+@pytest.mark.parametrize("prefecture, name, other", [
+    ("26", "東京都_R5_計画.xlsx", "13 東京都"),  # 京都 inside 東京都 is not Kyoto
+    ("13", "京都府_計画.xlsx", "26 京都府"), ("13", "京都_計画.xlsx", "26 京都府"),
+    ("13", "R5_神奈川_計画.xlsx", "14 神奈川県"),
+    ("13", "東京都_R5_計画（山口県分）.xlsx", "35 山口県")])  # a full name counts beside its own
+def test_longest_prefecture_name_wins(tmp_path, prefecture, name, other):
+    report = check_file(write_filled_workbook(tmp_path, prefecture=prefecture, name=name))
+    assert flat(report) == [["prefecture-mismatch", "error", "E2"]]
+    assert f"ファイル名は {other} を示しています" in report.findings[0].message
+
+
+def test_file_name_prefectures():
+    assert [file_name_prefectures(n) for n in (
+        "13_東京都_R5_計画.xlsx", "東京都.xlsx", "京都府.xlsx", "京都.xlsx", "東京.xlsx",
+        "R5計画_神奈川.xlsx", "北海道.xlsx", "計画.xlsx", "01_東京都.xlsx", "大阪府と京都府.xlsx",
+        "１３_東京都.xlsx", "dir/京都/13_x.xlsx", "東京都京都府.xlsx")] == [
+        ["13"], ["13"], ["26"], ["26"], ["13"], ["14"], ["01"], [], ["01", "13"], ["27", "26"],
+        ["13"], ["13"], ["13", "26"]]
+    assert file_name_prefectures("東京都_山口_京都府.xlsx") == ["13", "35", "26"]
+    assert file_name_prefectures("東京都_山口_京都府.xlsx", short_names=False) == ["13", "26"]
+
+
 def test_unknown_prefecture(clean_workbook, tmp_path):
     path = edit_workbook(clean_workbook, set_meta("prefecture_code", "99"),
                          out=tmp_path / "計画.xlsx", sheet=None)
@@ -322,7 +430,8 @@ def test_old_template_version(clean_workbook, tmp_path):
     path = edit_workbook(clean_workbook, set_meta("template_version", "0"),
                          out=tmp_path / clean_workbook.name, sheet=None)
     report = check_file(path)
-    assert flat(report) == [["old-template-version", "error", None]]
+    assert flat(report) == [["old-template-version", "error", "B1"]]
+    assert report.findings[0].sheet == layout.META_SHEET  # where the version is written
     assert report.template_version == "0" and report.plan is None
 
 
@@ -330,8 +439,30 @@ def test_menu_mismatch(clean_workbook, tmp_path):
     path = edit_workbook(clean_workbook, set_meta("menu_fingerprint", "0123456789abcdef"),
                          out=tmp_path / clean_workbook.name, sheet=None)
     report = check_file(path)
-    assert flat(report) == [["menu-mismatch", "error", None]]
+    assert flat(report) == [["menu-mismatch", "error", "B6"]]
+    assert report.findings[0].sheet == layout.META_SHEET
     assert report.plan is None
+
+
+def test_metadata_findings_point_at_the_key_moved_in_meta(clean_workbook, tmp_path):
+    def edit(wb):
+        meta = wb[layout.META_SHEET]
+        meta.insert_rows(1, 2)  # every key two rows lower
+        meta["B8"] = "0123456789abcdef"  # menu_fingerprint, row 6 before
+
+    report = check_file(edit_workbook(clean_workbook, edit, out=tmp_path / "x.xlsx", sheet=None))
+    assert flat(report) == [["menu-mismatch", "error", "B8"]]
+
+
+def test_identity_without_a_plan_sheet_points_into_meta(clean_workbook, tmp_path):
+    def edit(wb):
+        del wb[P]
+        set_meta("fiscal_year", "2022")(wb)
+
+    path = edit_workbook(clean_workbook, edit, out=tmp_path / "x.xlsx", sheet=None)
+    report = check_file(path, Settings(fiscal_year=2023))
+    assert report.flatten(("code", "sheet", "cell")) == [
+        ["wrong-fiscal-year", layout.META_SHEET, "B2"]]
 
 
 def test_no_meta_sheet_is_not_a_budget_workbook(clean_workbook, tmp_path):
@@ -377,7 +508,7 @@ def copy_row(ws, src: int, dst: int) -> None:
 def test_row_deleted(clean_workbook, tmp_path):
     path = edit_workbook(clean_workbook, lambda ws: ws.delete_rows(10), out=tmp_path / "x.xlsx")
     report = check_file(path)
-    assert flat(report) == [["missing-row", "error", None]]
+    assert flat(report) == [["missing-row", "error", "A10"]]  # where the template has it
     f = report.findings[0]
     assert (f.leaf_code, f.sheet) == ("R5-03", P)
     assert f.message.startswith("R5-03 人材育成等に取り組む事業所の認証評価制度実施事業 の行がありません")
@@ -426,10 +557,14 @@ def test_row_inserted_with_a_code_of_its_own(clean_workbook, tmp_path):
     assert report.findings[0].value == "R5-99"
 
 
-def test_content_below_the_table_is_an_inserted_row(clean_workbook, tmp_path):
+def test_content_below_the_table_is_an_unexpected_cell(clean_workbook, tmp_path):
     report = check_file(edit_workbook(clean_workbook, lambda ws: ws.__setitem__("H75", 1000),
                                       out=tmp_path / "x.xlsx"))
-    assert flat(report) == [["inserted-row", "error", "A75"]]
+    assert flat(report) == [["unexpected-cell", "error", "H75"]]
+    assert report.findings[0].message == (
+        "様式の入力欄ではないセル 計画!H75 に「1000」が入力されています。"
+        "このセルの内容を削除してください。")
+    assert not report.accepted  # a figure outside the form is not part of the plan
 
 
 def test_rows_inserted_above_the_table(clean_workbook, tmp_path):
@@ -469,7 +604,7 @@ def test_formula_replaced_by_another(clean_workbook, tmp_path):
 def test_summary_row_deleted(clean_workbook, tmp_path):
     report = check_file(edit_workbook(clean_workbook, lambda ws: ws.delete_rows(68),
                                       out=tmp_path / "x.xlsx"))
-    assert flat(report) == [["missing-row", "error", None]]
+    assert flat(report) == [["missing-row", "error", "A68"]]  # where the template has it
     assert report.findings[0].message.startswith("小計（参入促進） の行がありません")
 
 
@@ -478,6 +613,102 @@ def test_sheet_unprotected_warns(clean_workbook, tmp_path):
                                       protect=False))
     assert flat(report) == [["sheet-unprotected", "warning", None]]
     assert report.accepted
+
+
+def test_protected_area_edited_after_unprotecting(clean_workbook, tmp_path):
+    """The reviewer's repro: each change outside the leaf rows is caught on its cell."""
+    def edit(ws):
+        ws["G4"] = "（単位：円）"
+        ws["H7"] = "県(B)"
+        ws["A1"] = "タイトル変更"
+        ws["S8"] = 100
+        ws["T10"] = "メモ"
+
+    report = check_file(edit_workbook(clean_workbook, edit, out=tmp_path / "x.xlsx",
+                                      protect=False))
+    assert flat(report) == [
+        ["sheet-unprotected", "warning", None],
+        ["locked-cell-changed", "error", "A1"], ["locked-cell-changed", "error", "G4"],
+        ["locked-cell-changed", "error", "H7"],
+        ["unexpected-cell", "error", "S8"], ["unexpected-cell", "error", "T10"]]
+    by_cell = {f.cell: f for f in report.findings}
+    assert by_cell["G4"].message == (
+        "変更できないセルが書き換えられています（計画!G4: 「（単位：円）」、本来は「（単位：千円）」）。")
+    assert "本来は「国\n(A)」" in by_cell["H7"].message
+    assert by_cell["A1"].message.endswith(
+        "本来は「令和5年度（2023年度） 地域医療介護総合確保基金（介護従事者の確保分） 都道府県計画」）。")
+    assert (by_cell["S8"].value, by_cell["T10"].value) == ("100", "メモ")
+    assert not report.accepted
+
+
+def test_every_fixed_text_of_the_form_is_locked(clean_workbook, tmp_path):
+    """Title, labels, unit, note, both header rows (merged ranges: their first cell) and the
+    summary labels: each changed one is a finding with the text generate wrote."""
+    fixed = list(form_texts(2023))
+    assert {"A1", "A2", "D2", "A3", "D3", "A4", "D4", "G4", "G5", "A6", "G6", "H6", "L6",
+            "Q6", "H7", "I7", "J7", "L7", "M7", "N7", "R7"} <= set(fixed)
+    assert {"B2", "E2", "B3", "I6", "H8"}.isdisjoint(fixed)  # checked elsewhere / merged / input
+    summary_labels = ["A67", "A70", "A71"]
+
+    def edit(ws):
+        for ref in fixed + summary_labels:
+            ws[ref] = "変更"
+
+    report = check_file(edit_workbook(clean_workbook, edit, out=tmp_path / "x.xlsx"))
+    assert [f.code for f in report.findings] == ["locked-cell-changed"] * len(fixed + summary_labels)
+    found = {f.cell: f for f in report.findings}
+    assert set(found) == set(fixed + summary_labels)
+    expected = {**form_texts(2023), "A67": "小計（基盤整備）", "A70": "小計（労働環境・処遇の改善）",
+                "A71": "合計"}
+    for ref, f in found.items():
+        assert f.value == "変更" and f.message.endswith(f"本来は「{expected[ref]}」）。"), ref
+
+
+def test_header_text_deleted(clean_workbook, tmp_path):
+    report = check_file(edit_workbook(clean_workbook, lambda ws: ws.__setitem__("G5", None),
+                                      out=tmp_path / "x.xlsx"))
+    assert flat(report) == [["locked-cell-changed", "error", "G5"]]
+    assert report.findings[0].value == ""
+
+
+def test_cells_outside_the_form(clean_workbook, tmp_path):
+    """Beside the header labels, right of the code column, in the blank row above the totals,
+    beside and inside a summary row's merged label, below the grand total."""
+    def edit(ws):
+        ws.unmerge_cells("A67:F67")
+        for ref in ("C2", "H3", "AA5", "S30", "D66", "B67", "O68", "S71", "A72", "Q90"):
+            ws[ref] = f"x{ref}"
+
+    report = check_file(edit_workbook(clean_workbook, edit, out=tmp_path / "x.xlsx"))
+    assert flat(report) == [["unexpected-cell", "error", ref] for ref in (
+        "C2", "H3", "AA5", "S30", "D66", "B67", "O68", "S71", "A72", "Q90")]
+    assert all(f.value == f"x{f.cell}" for f in report.findings)
+
+
+def test_unexpected_cells_are_capped(clean_workbook, tmp_path):
+    def edit(ws):
+        for row in range(8, 8 + 25):
+            ws.cell(row, 20, row)  # column T
+
+    report = check_file(edit_workbook(clean_workbook, edit, out=tmp_path / "x.xlsx"))
+    assert flat(report) == [["unexpected-cell", "error", f"T{r}"] for r in range(8, 28)]
+    assert report.findings[-1].message.endswith(
+        "このセルの内容を削除してください（ほかに様式の外の 5 セルにも入力があります）。")
+    assert "ほかに" not in report.findings[-2].message
+
+
+def test_empty_cells_and_styles_outside_the_form_are_fine(clean_workbook, tmp_path):
+    """Formatting, an emptied cell or an empty string is not content."""
+    def edit(ws):
+        from openpyxl.styles import PatternFill
+
+        ws["S8"].fill = PatternFill("solid", fgColor="FFFF00")
+        ws["T9"] = ""
+        ws["H80"] = 1
+        ws["H80"] = None
+
+    report = check_file(edit_workbook(clean_workbook, edit, out=tmp_path / "x.xlsx"))
+    assert flat(report) == []
 
 
 def test_findings_are_ordered_by_sheet_row_column(tmp_path):
@@ -599,6 +830,60 @@ def test_values_typed_in_libreoffice(tmp_path):
     assert flat(report) == [["text-number", "warning", "K8"]]
     assert {k: plan_row(report, "R5-01")[k] for k in ("total", "fund", "other", "implementer")} == {
         "total": 21976, "fund": 21476, "other": 500, "implementer": "県社会福祉協議会"}
+
+
+@pytest.mark.libreoffice
+@requires_uno
+def test_protected_area_edited_in_libreoffice(tmp_path):
+    blank = write_filled_workbook(tmp_path, rows=FILLER)
+    saved = tmp_path / "lo" / blank.name
+    edit_and_save(blank, saved, [(P, "G4", "（単位：円）"), (P, "A6", "区分け"), (P, "S8", "メモ")],
+                  unprotect=True)
+    assert flat(check_file(saved)) == [
+        ["sheet-unprotected", "warning", None], ["locked-cell-changed", "error", "G4"],
+        ["locked-cell-changed", "error", "A6"], ["unexpected-cell", "error", "S8"]]
+
+
+def general_formats(path: Path, out: Path) -> Path:
+    """``path`` with its text ("@") and amount ("#,##0") input formats made General, as in a
+    template made before the inputs were text-formatted or a cell whose format was cleared."""
+    def edit(xml: str) -> str:
+        assert 'formatCode="@"' in xml and 'formatCode="#,##0"/>' in xml
+        return xml.replace('formatCode="@"', 'formatCode="General"').replace(
+            'formatCode="#,##0"/>', 'formatCode="General"/>')
+    return rewrite_parts(path, out, {"xl/styles.xml": edit})
+
+
+@pytest.mark.libreoffice
+@requires_uno
+def test_dates_typed_in_libreoffice_into_general_cells(tmp_path):
+    """LibreOffice (ja-JP) stores 3/1 typed into a General cell as the serial 46082 with its
+    date format m月d日: a date-in-amount error, a date-in-text warning."""
+    blank = general_formats(write_filled_workbook(tmp_path, rows={}), tmp_path / "general.xlsx")
+    saved = tmp_path / "lo" / "13_東京都_R5_計画.xlsx"
+    typed = edit_and_save(blank, saved, [(P, "H8", "3/1"), (P, "I8", "7160"), (P, "B4", "3/1"),
+                                         (P, "O8", "3-1")])
+    assert typed[f"{P}!H8"]["text"] == "3月1日" and typed[f"{P}!H8"]["value"] == 46082
+    report = check_file(saved)
+    assert flat(report) == [["date-in-text", "warning", "B4"], ["date-in-amount", "error", "H8"],
+                            ["date-in-text", "warning", "O8"]]
+    assert [f.value for f in report.findings] == ["46082"] * 3
+
+
+@pytest.mark.libreoffice
+@requires_uno
+def test_dates_typed_in_libreoffice_into_the_template(tmp_path):
+    """In the template LibreOffice (ja-JP) keeps 3/1 typed into a text input as text ("@"),
+    but in an amount input it stores the serial 46082 and keeps the cell's "#,##0" (it only
+    replaces a General format), so the file holds exactly what typing 46082 gives and no
+    check can tell them apart: the clerk sees "46,082" in the cell as soon as it is typed."""
+    blank = write_filled_workbook(tmp_path, rows={})
+    saved = tmp_path / "lo" / blank.name
+    typed = edit_and_save(blank, saved, [(P, "H8", "3/1"), (P, "B4", "3/1")])
+    assert typed[f"{P}!H8"]["text"] == "46,082"
+    report = check_file(saved)
+    assert flat(report) == [["national-share", "warning", "H8"]]
+    assert report.header["phone"] == "3/1" and plan_row(report, "R5-01")["national"] == 46082
 
 
 def test_clean_rows_fixture_is_what_clean_expected_describes():

@@ -22,7 +22,9 @@ UNITS = ("千円", "百万円", "億円")
               help="Also write one workbook per 担当課 (joint items in each, flagged 共管).")
 @click.option("--format", "formats", type=click.Choice(["csv", "json"]), multiple=True,
               help="Also write the tidy long table (one row per prefecture and planned item); "
-                   "repeatable. CSV is UTF-8 with BOM so Excel opens it.")
+                   "repeatable. CSV is UTF-8 with BOM so Excel opens it; Excel reads the "
+                   "都道府県コード column \"01\" as the number 1, so the CSV also has "
+                   "「都道府県（コード 名称）」 \"01 北海道\", which stays as written.")
 @click.option("--strict", is_flag=True,
               help="Exit 1 when a prefecture is missing or has no accepted plan "
                    "(the reports are still written).")
@@ -35,8 +37,10 @@ def aggregate(year: str, db_path: Path, menu_path: Path | None, out_dir: Path, u
     提出状況 sheets and never counted as zero. Sheets: 総括, グラフ, 大項目別, 中項目別,
     事業別, 担当課別, 都道府県別, 都道府県×事業, 都道府県×大項目, 明細, 提出状況, 出典.
 
-    Files are replaced atomically; if one is open in Excel and cannot be replaced, the new
-    report is written beside it as NAME(2).xlsx and the command says so.
+    The 出典 sheet lists every submission of the year (used, rejected or superseded, and
+    why). Files are replaced atomically, with the permissions a new file gets (umask); if
+    one is open in Excel and cannot be replaced, the new report is written beside it as
+    NAME(2).xlsx and the command says so.
 
     \b
     Exit codes: 0 written; 1 written but --strict found missing or rejected prefectures,

@@ -23,11 +23,13 @@ def ingest(folder: Path, db_path: Path, year: str, menu_path: Path | None,
            tolerance: int | None, reports_dir: Path) -> None:
     """Validate every workbook of FOLDER (default: inputs/) and store each one.
 
-    Every file becomes a submission (accepted or rejected, its bytes kept); the same file
-    twice is stored once. Lock files (~$…, .~lock…#) and hidden files are skipped. Writes
-    the run's report 取込結果_<time>.xlsx into --reports, and a marked-up return copy of each
-    rejected file into --reports/返送_<time>/. Exit 0 when every file is accepted, 1 when any
-    is rejected.
+    Every workbook (.xlsx, .xlsm, .xls, .xlsb, .ods) becomes a submission (accepted or
+    rejected, its bytes kept); the same file (same bytes, same name) twice is stored once.
+    Other files (a readme, a cover letter .pdf, .csv…), lock files (~$…, .~lock…#) and
+    hidden files are skipped with a note. Writes the run's report 取込結果_<time>.xlsx into
+    --reports, and a marked-up return copy of each rejected file into
+    --reports/返送_<time>/. Exit 0 when every workbook is accepted, 1 when any is rejected
+    or could not be checked.
 
     \b
     Example:

@@ -15,6 +15,9 @@ from budget.commands.options import db_option, year_option
 def status(year: str, db_path: Path, fmt: str) -> None:
     """Show, for each of the 47 prefectures, whether its plan was received and accepted.
 
+    A file nothing in which can be read (or another prefecture's template) counts for the
+    prefecture its file name names (13_東京都_R5_…): 差戻し, with a note.
+
     \b
     Example:
         budget status --year R5
