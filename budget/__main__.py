@@ -1,4 +1,4 @@
-from budget.cli import cli
+from budget.cli import main
 
 if __name__ == "__main__":
-    cli(prog_name="budget")
+    main()
