@@ -219,19 +219,18 @@ def _write_plan(ws: Any, fmt: _Formats, leaves: list[MenuLeaf], year: int,
 
     # Header block
     last = layout.LAST_VISIBLE.col_index
-    ws.merge_range(0, 0, 0, last,
-                   f"{full_label(year)} 地域医療介護総合確保基金（介護従事者の確保分） 都道府県計画",
+    ws.merge_range(0, 0, 0, last, layout.PLAN_TITLE.format(year_label=full_label(year)),
                    fmt.title)
     ws.set_row(0, 24)
-    ws.write_string("A2", "年度", fmt.label)
+    ws.write_string(layout.YEAR_LABEL_CELL, layout.YEAR_LABEL, fmt.label)
     ws.write_string(layout.YEAR_CELL, full_label(year), fmt.value)
-    ws.write_string("D2", "都道府県", fmt.label)
+    ws.write_string(layout.PREFECTURE_LABEL_CELL, layout.PREFECTURE_LABEL, fmt.label)
     ws.write_string(layout.PREFECTURE_CELL, prefecture.label, fmt.value)
     for key, (label_cell, input_cell, label, _max) in layout.HEADER_INPUTS.items():
         ws.write_string(label_cell, label, fmt.label)
         _write_value(ws, *_cell(input_cell), values.header.get(key), fmt.input_text)
-    ws.write_string(layout.UNIT_CELL, "（単位：千円）", fmt.note)
-    ws.write_string("G5", "黄色のセルに入力してください。灰色のセルは自動計算です。", fmt.note)
+    ws.write_string(layout.UNIT_CELL, layout.UNIT_TEXT, fmt.note)
+    ws.write_string(layout.NOTE_CELL, layout.NOTE_TEXT, fmt.note)
 
     # Two header rows: groups merged across their columns, single headers merged down.
     g, h = layout.GROUP_HEADER_ROW - 1, layout.HEADER_ROW - 1
@@ -288,11 +287,8 @@ def _write_plan(ws: Any, fmt: _Formats, leaves: list[MenuLeaf], year: int,
     label_span = (C["category"].col_index, C["bureaus"].col_index)
     for code, row in rows.items():
         r = row - 1
-        if code == layout.TOTAL_CODE:
-            label = "合計"
-        else:
-            label = f"小計（{code.removeprefix(layout.SUBTOTAL_PREFIX)}）"
-        ws.merge_range(r, label_span[0], r, label_span[1], label, fmt.total_label)
+        ws.merge_range(r, label_span[0], r, label_span[1], layout.summary_label(code),
+                       fmt.total_label)
         for key in layout.MONEY_KEYS:
             if code == layout.TOTAL_CODE:
                 formula = layout.total_formula(key, n)

@@ -91,14 +91,29 @@ HEADER_INPUTS: dict[str, tuple[str, str, str, int]] = {
     "phone": ("A4", "B4", "電話番号", 40),
     "email": ("D4", "E4", "メールアドレス", 120),
 }
-UNIT_CELL = "G4"  # （単位：千円）
+UNIT_CELL = "G4"
+UNIT_TEXT = "（単位：千円）"
+#: Fixed texts of the header block (``read``/``validate`` check they are unchanged).
+PLAN_TITLE = "{year_label} 地域医療介護総合確保基金（介護従事者の確保分） 都道府県計画"  # A1
+YEAR_LABEL_CELL, YEAR_LABEL = "A2", "年度"
+PREFECTURE_LABEL_CELL, PREFECTURE_LABEL = "D2", "都道府県"
+NOTE_CELL, NOTE_TEXT = "G5", "黄色のセルに入力してください。灰色のセルは自動計算です。"
 GROUP_HEADER_ROW = 6
 HEADER_ROW = 7
 FIRST_DATA_ROW = 8  # the first leaf row; leaves follow in menu order, one row each
 
 SUBTOTAL_PREFIX = "#subtotal:"  # code column of a 大項目 subtotal row: "#subtotal:基盤整備"
 TOTAL_CODE = "#total"
+TOTAL_LABEL = "合計"
+SUBTOTAL_LABEL = "小計（{category}）"
 HEADER_CODE = "leaf_code"  # code column of the header row
+
+
+def summary_label(code: str) -> str:
+    """The visible label of a subtotal or total row, from its code."""
+    if code == TOTAL_CODE:
+        return TOTAL_LABEL
+    return SUBTOTAL_LABEL.format(category=code.removeprefix(SUBTOTAL_PREFIX))
 
 
 def leaf_rows(n_leaves: int) -> range:

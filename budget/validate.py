@@ -188,9 +188,7 @@ class MenuInfo:
     categories: tuple[str, ...]  # 大項目 in order (one subtotal row each)
 
     def summary_label(self, code: str) -> str:
-        if code == layout.TOTAL_CODE:
-            return TOTAL_LABEL
-        return SUBTOTAL_LABEL.format(category=code.removeprefix(layout.SUBTOTAL_PREFIX))
+        return layout.summary_label(code)
 
 
 def _settings_menu(settings: Settings) -> MenuInfo | None:
@@ -247,17 +245,6 @@ def _label_text(value: object) -> str:
     return "" if value is None else str(value)
 
 
-# --- the fixed texts of the 計画 sheet --------------------------------------------------------
-# Interim copies of the texts ``budget.generate._write_plan`` writes inline, named as they are
-# to be moved into ``budget.layout`` (then generate writes and validate expects the same
-# object). A clean generated workbook checks without findings, so any drift fails the tests.
-PLAN_TITLE = "{year_label} 地域医療介護総合確保基金（介護従事者の確保分） 都道府県計画"
-YEAR_LABEL_CELL, YEAR_LABEL = "A2", "年度"
-PREFECTURE_LABEL_CELL, PREFECTURE_LABEL = "D2", "都道府県"
-UNIT_TEXT = "（単位：千円）"  # in layout.UNIT_CELL
-NOTE_CELL, NOTE_TEXT = "G5", "黄色のセルに入力してください。灰色のセルは自動計算です。"
-TOTAL_LABEL = "合計"
-SUBTOTAL_LABEL = "小計（{category}）"
 
 
 def header_row_texts() -> dict[str, str]:
@@ -286,12 +273,13 @@ def form_texts(year: int) -> dict[str, str]:
     from budget.fiscal import full_label
 
     title_ref = f"{layout.COLUMNS[0].letter}{layout.TITLE_ROW}"
-    texts = {title_ref: PLAN_TITLE.format(year_label=full_label(year)),
-             YEAR_LABEL_CELL: YEAR_LABEL, PREFECTURE_LABEL_CELL: PREFECTURE_LABEL}
+    texts = {title_ref: layout.PLAN_TITLE.format(year_label=full_label(year)),
+             layout.YEAR_LABEL_CELL: layout.YEAR_LABEL,
+             layout.PREFECTURE_LABEL_CELL: layout.PREFECTURE_LABEL}
     for label_ref, _, label, _ in layout.HEADER_INPUTS.values():
         texts[label_ref] = label
-    texts[layout.UNIT_CELL] = UNIT_TEXT
-    texts[NOTE_CELL] = NOTE_TEXT
+    texts[layout.UNIT_CELL] = layout.UNIT_TEXT
+    texts[layout.NOTE_CELL] = layout.NOTE_TEXT
     texts.update(header_row_texts())
     return texts
 
