@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import sys
+
 import click
 
 from budget.commands.options import db_option, year_option
@@ -29,10 +31,9 @@ def status(year: str, db_path: Path, fmt: str) -> None:
     fy = parse_fiscal_year(year)
     df, note = year_status(db_path, fy)
     if fmt == "csv":
-        out = click.get_text_stream("stdout")
-        out.flush()
-        out.buffer.write(status_csv(df))  # bytes: UTF-8 with BOM, for Excel
-        out.buffer.flush()
+        sys.stdout.flush()
+        sys.stdout.buffer.write(status_csv(df))  # bytes: UTF-8 with BOM, for Excel
+        sys.stdout.buffer.flush()
     elif fmt == "json":
         click.echo(status_json(df))
     else:
