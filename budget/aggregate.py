@@ -25,11 +25,12 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from budget import layout
+from budget.findings import STATUS_JA
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from budget.store import Store
+    from budget.store import RejectedSubmission, Store
 
 #: Money columns in the plan workbook's order (G..N); every table carries all of them.
 MONEY_KEYS: tuple[str, ...] = layout.MONEY_KEYS
@@ -48,7 +49,8 @@ MONEY_LABELS: dict[str, str] = {
     "commissioned": "うち受託事業等（再掲）",
 }
 
-STATUS_LABELS: dict[str, str] = {"missing": "未提出", "accepted": "受理", "rejected": "差戻し"}
+#: The reason a used submission is counted (the summary workbook's wording).
+USED_REASON = "集計に使用（受理された最新の提出）"
 
 JOINT_PREFIX = "共管: "
 JOINT_SEPARATOR = "／"
@@ -82,8 +84,7 @@ class Summary:
     @property
     def included(self) -> list[str]:
         """Codes of the prefectures whose plans are counted."""
-        ov = self.overview
-        return ov.loc[ov["status"] == "accepted", "prefecture_code"].tolist()
+        return self.codes_with_status("accepted")
 
     def codes_with_status(self, status: str) -> list[str]:
         ov = self.overview
@@ -129,10 +130,13 @@ def submission_overview(submissions: "pd.DataFrame") -> "pd.DataFrame":
     差戻し), submission_id, file_name, sha256, received_at (of the accepted submission used,
     or for a rejected prefecture of its newest rejected one), n_submissions, n_rejected,
     latest_status, latest_file_name, latest_received_at, department, contact_name,
-    n_errors, n_warnings, note (Japanese, e.g. a newer submission was rejected).
+    n_errors, n_warnings, stored_under (the prefecture code the counted submission is stored
+    under: the row's own, another one's or NA for a file attributed by its file name, see
+    ``attribute_misfiled``), note (Japanese, e.g. a newer submission was rejected).
     """
     import pandas as pd
 
+    from budget.fiscal import local_time, short_time
     from budget.prefectures import all_prefectures
 
     prefs = pd.DataFrame({"prefecture_code": [p.code for p in all_prefectures()],
@@ -143,7 +147,8 @@ def submission_overview(submissions: "pd.DataFrame") -> "pd.DataFrame":
     sub = submissions.reindex(columns=cols)
     ov = prefs.merge(sub, on="prefecture_code", how="left")
     ov["status"] = ov["status"].fillna("missing")
-    ov["status_ja"] = ov["status"].map(STATUS_LABELS)
+    ov["status_ja"] = ov["status"].map(STATUS_JA)
+    ov["stored_under"] = ov["prefecture_code"].where(ov["status"] != "missing")
     for col in ("submission_id", "n_submissions", "n_rejected", "n_errors", "n_warnings"):
         ov[col] = ov[col].astype("Int64")
     ov["n_submissions"] = ov["n_submissions"].fillna(0)
@@ -155,7 +160,8 @@ def submission_overview(submissions: "pd.DataFrame") -> "pd.DataFrame":
         if r["status"] == "rejected":
             return f"受理できる提出なし（差戻し {int(r['n_rejected'])} 件）。再提出待ち"
         if r["latest_status"] == "rejected":
-            return (f"最新の提出（{r['latest_file_name']}、{r['latest_received_at']}）は差戻し。"
+            when = short_time(local_time(r["latest_received_at"]))
+            return (f"最新の提出（{r['latest_file_name']}、{when}）は差戻し。"
                     "受理済みの提出を集計")
         return ""
 
@@ -174,50 +180,59 @@ def _sources(store: "Store", ids: list[int]) -> "pd.DataFrame":
     return store.submission_details(ids).astype({"submission_id": "Int64"})
 
 
-_FILE_NAME_CODE = re.compile(r"^(\d{2})_[^_]*_([RH]\d+)_")
-
-
 def attribute_misfiled(store: "Store", fiscal_year: int, overview: "pd.DataFrame", *,
-                       stage: str | None = None) -> "pd.DataFrame":
+                       stage: str | None = None,
+                       rejected: "list[RejectedSubmission] | None" = None) -> "pd.DataFrame":
     """Mark as 差戻し the "missing" prefectures whose own file name arrived but was rejected
     under another identity: a neighbour's template sent under this prefecture's name (stored
     under the neighbour's code), or a file too broken to say whose it is (no code, no year).
 
-    The file name must be ours (``13_東京都_R5_計画.xlsx``: code and the year's era code).
-    Returns a new overview; the rows changed get a note saying why.
+    The file name must be ours (``layout.parse_template_file_name``: a code and the year's
+    era code). ``rejected`` is ``store.rejected_submissions`` of the year and stage (read here
+    when None). Returns a new overview; the rows changed get a note saying why and
+    ``stored_under`` the code the file is stored under (NA: none could be read).
     """
     from budget.fiscal import era_code
-    from budget.store import PLAN_STAGE
 
     missing = set(overview.loc[overview["status"] == "missing", "prefecture_code"])
     if not missing:
         return overview
-    rows = store.rejected_submissions(fiscal_year, stage or PLAN_STAGE)
+    if rejected is None:
+        rejected = _rejected(store, fiscal_year, stage)
     era = era_code(fiscal_year)
     ov = overview.copy()
-    found: dict[str, tuple] = {}
+    found: dict[str, RejectedSubmission] = {}
     counts: dict[str, int] = {}
-    for row in rows:
-        m = _FILE_NAME_CODE.match(row[1])
-        if not m or m.group(1) not in missing or m.group(2) != era or row[4] == m.group(1):
+    for row in rejected:
+        parsed = layout.parse_template_file_name(row.file_name)
+        code = parsed[0] if parsed else None
+        if code not in missing or parsed[1] != era or row.prefecture_code == code:
             continue
-        counts[m.group(1)] = counts.get(m.group(1), 0) + 1
-        found.setdefault(m.group(1), row)
+        counts[code] = counts.get(code, 0) + 1
+        found.setdefault(code, row)
     names = dict(zip(ov["prefecture_code"], ov["prefecture_name"]))
-    for code, (sid, file_name, sha, received, other, year, n_err, n_warn) in found.items():
+    for code, row in found.items():
         i = ov.index[ov["prefecture_code"] == code][0]
+        other = row.prefecture_code
         if other:
             why = (f"ファイル名は本県のものですが、様式は {other} {names.get(other, '')} のもの"
                    "でした（差戻し）。本県の様式での再提出待ち")
         else:
             why = "ファイル名は本県のものですが、ファイルを読み取れませんでした（差戻し）。再提出待ち"
         ov.loc[i, ["status", "status_ja", "file_name", "sha256", "received_at", "latest_status",
-                   "latest_file_name", "latest_received_at", "note"]] = [
-            "rejected", STATUS_LABELS["rejected"], file_name, sha, received, "rejected",
-            file_name, received, why]
+                   "latest_file_name", "latest_received_at", "stored_under", "note"]] = [
+            "rejected", STATUS_JA["rejected"], row.file_name, row.sha256, row.received_at,
+            "rejected", row.file_name, row.received_at, other, why]
         ov.loc[i, ["submission_id", "n_submissions", "n_rejected", "n_errors", "n_warnings"]] = [
-            sid, counts[code], counts[code], n_err, n_warn]
+            row.id, counts[code], counts[code], row.n_errors, row.n_warnings]
     return ov
+
+
+def _rejected(store: "Store", fiscal_year: int,
+              stage: str | None) -> "list[RejectedSubmission]":
+    from budget.store import PLAN_STAGE
+
+    return store.rejected_submissions(fiscal_year, stage or PLAN_STAGE)
 
 
 #: Columns of ``considered_submissions``.
@@ -229,7 +244,9 @@ _REASON_LIMIT = 160
 
 
 def considered_submissions(store: "Store", fiscal_year: int, overview: "pd.DataFrame", *,
-                           stage: str | None = None) -> "pd.DataFrame":
+                           stage: str | None = None,
+                           rejected: "list[RejectedSubmission] | None" = None
+                           ) -> "pd.DataFrame":
     """Every submission of the year the store holds for ``stage`` — accepted ones used,
     accepted ones superseded by a newer accepted one, rejected ones — plus files rejected
     without a readable year whose file name carries the year's era code (``_R5_``).
@@ -238,7 +255,8 @@ def considered_submissions(store: "Store", fiscal_year: int, overview: "pd.DataF
     ``submission_id`` s are the ones used. One row per submission, ordered by prefecture code
     (the file name's code when the file has none) and time received; columns
     ``INPUT_COLUMNS``: ``used`` (bool) and ``use_ja`` (使用 / 不使用), ``reason`` (Japanese:
-    why it is or is not counted). The cost grows with the year's submissions only.
+    why it is or is not counted). ``rejected`` as for ``attribute_misfiled``. The cost grows
+    with the year's submissions only.
     """
     import pandas as pd
 
@@ -252,12 +270,12 @@ def considered_submissions(store: "Store", fiscal_year: int, overview: "pd.DataF
         subs = subs[subs["stage"] == stage]
     era = era_code(fiscal_year)
     era_in_name = re.compile(rf"(?<![A-Za-z0-9]){re.escape(era)}(?![0-9])")
-    yearless = [r for r in store.rejected_submissions(fiscal_year, stage)
-                if r[5] is None and era_in_name.search(r[1] or "")]
+    if rejected is None:
+        rejected = _rejected(store, fiscal_year, stage)
+    yearless = [r for r in rejected
+                if r.fiscal_year is None and era_in_name.search(r.file_name or "")]
     if yearless:
-        extra = pd.DataFrame(yearless, columns=["id", "file_name", "sha256", "received_at",
-                                                "prefecture_code", "fiscal_year", "n_errors",
-                                                "n_warnings"])
+        extra = pd.DataFrame(yearless, columns=list(yearless[0]._fields))
         details = store.submission_details([int(i) for i in extra["id"]]).rename(
             columns={"submission_id": "id"})
         extra = extra.merge(details, on="id", how="left")
@@ -268,28 +286,30 @@ def considered_submissions(store: "Store", fiscal_year: int, overview: "pd.DataF
     current = {int(r.submission_id): r for r in overview.itertuples(index=False)
                if r.status == "accepted"}
     current_by_code = {r.prefecture_code: r for r in current.values()}
+    first_errors = store.first_errors(
+        [int(i) for i, st in zip(subs["id"], subs["status"]) if st != "accepted"])
 
     records = []
     for r in subs.to_dict("records"):
         sid = int(r["id"])
         code = r.get("prefecture_code")
         code = None if code is None or code != code else str(code)
-        named = _FILE_NAME_CODE.match(str(r["file_name"]))
-        name_code = named.group(1) if named else None
+        named = layout.parse_template_file_name(str(r["file_name"]))
+        name_code = named[0] if named else None
         status = str(r["status"])
         used = sid in used_ids
         if used:
-            reason = "集計に使用（受理された最新の提出）"
+            reason = USED_REASON
         elif status == "accepted":
             newer = current_by_code.get(code)
             reason = ("より新しい受理済みの提出"
                       + (f"（{newer.file_name}）" if newer is not None else "")
                       + "に置き換えられたため不使用")
         else:
-            first = next((f for f in store.findings(sid) if f.severity == "error"), None)
-            reason = f"差戻し（エラー {_int_or_none(r.get('n_errors')) or 0} 件）"
+            first = first_errors.get(sid)
+            reason = f"差戻し（エラー {layout.int_or_none(r.get('n_errors')) or 0} 件）"
             if first is not None:
-                reason += f": {first.message}"
+                reason += f": {first}"
             if len(reason) > _REASON_LIMIT:
                 reason = reason[:_REASON_LIMIT - 1] + "…"
         records.append({
@@ -303,7 +323,7 @@ def considered_submissions(store: "Store", fiscal_year: int, overview: "pd.DataF
             "template_version": r.get("template_version"),
             "menu_fingerprint": r.get("menu_fingerprint"),
             "status": status,
-            "status_ja": STATUS_LABELS.get(status, status),
+            "status_ja": STATUS_JA.get(status, status),
             "n_errors": r.get("n_errors"),
             "n_warnings": r.get("n_warnings"),
             "used": used,
@@ -316,19 +336,12 @@ def considered_submissions(store: "Store", fiscal_year: int, overview: "pd.DataF
     else:
         out = pd.DataFrame(sorted(records, key=lambda x: x["_order"])).drop(columns="_order")
     for col in ("submission_id", "size", "n_errors", "n_warnings"):
-        out[col] = pd.array([_int_or_none(v) for v in out[col]], dtype="Int64")
+        out[col] = pd.array([layout.int_or_none(v) for v in out[col]], dtype="Int64")
     out["used"] = out["used"].astype(bool)
     for col in INPUT_COLUMNS:
         if col not in ("submission_id", "size", "n_errors", "n_warnings", "used"):
             out[col] = out[col].astype("string")
     return out[list(INPUT_COLUMNS)].reset_index(drop=True)
-
-
-def _int_or_none(value: object) -> int | None:
-    """An integer from a store cell; None for None, NaN or pandas NA."""
-    import pandas as pd
-
-    return None if value is None or pd.isna(value) else int(value)  # type: ignore[arg-type]
 
 
 def planned_mask(amounts: "pd.DataFrame") -> "pd.Series":
@@ -339,23 +352,28 @@ def planned_mask(amounts: "pd.DataFrame") -> "pd.Series":
 def load_summary(store: "Store", fiscal_year: int, menu: "pd.DataFrame", *,
                  stage: str | None = None) -> Summary:
     """Read the year's current submissions and amounts from the store into a ``Summary``."""
+    import pandas as pd
 
     from budget.menu import menu_fingerprint
     from budget.prefectures import all_prefectures
 
     kwargs = {} if stage is None else {"stage": stage}
     m = menu_with_owners(menu)
+    rejected = _rejected(store, fiscal_year, stage)
     overview = submission_overview(store.current_submissions(fiscal_year, **kwargs))
-    overview = attribute_misfiled(store, fiscal_year, overview, stage=stage)
+    overview = attribute_misfiled(store, fiscal_year, overview, stage=stage, rejected=rejected)
     amounts = store.current_amounts(fiscal_year, **kwargs)
     notes: list[str] = []
 
     planned = amounts[planned_mask(amounts)].copy()
     # The formula columns are the workbook's arithmetic; fill them where a store row lacks them.
-    zero = {k: planned[k].fillna(0) for k in INPUT_AMOUNT_KEYS}
-    planned["total"] = planned["total"].fillna(zero["national"] + zero["prefectural"]
-                                               + zero["other"])
-    planned["fund"] = planned["fund"].fillna(zero["national"] + zero["prefectural"])
+    for key in layout.FORMULA_KEYS:
+        lacking = planned[key].isna()
+        if lacking.any():
+            parts = planned.loc[lacking, list(layout.FORMULA_PARTS[key])].astype(object)
+            planned.loc[lacking, key] = pd.array(
+                [layout.row_formula_value(key, r) for r in parts.to_dict("records")],
+                dtype="Int64")
 
     unknown = planned[~planned["leaf_code"].isin(m["leaf_code"])]
     if len(unknown):
@@ -386,7 +404,8 @@ def load_summary(store: "Store", fiscal_year: int, menu: "pd.DataFrame", *,
     for r in other_menu.itertuples(index=False):
         notes.append(f"{r.prefecture_code} {r.prefecture_name}: 提出ファイルのメニュー識別子 "
                      f"{r.menu_fingerprint} が集計に使ったメニュー（{fingerprint}）と異なります。")
-    inputs = considered_submissions(store, fiscal_year, overview, stage=stage)
+    inputs = considered_submissions(store, fiscal_year, overview, stage=stage,
+                                    rejected=rejected)
     return Summary(fiscal_year, m, overview, detail, sources, fingerprint,
                    str(menu.attrs.get("source", "")), None, notes, inputs)
 

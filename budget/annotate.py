@@ -19,13 +19,12 @@ never handed to openpyxl: there is no copy, and ``try_annotate`` says why.
 from __future__ import annotations
 
 import io
-import os
-import re
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from budget.findings import ERROR, FileReport, Finding
+from budget.findings import ERROR, SEVERITY_JA, FileReport, Finding
+from budget.textsafe import xml_safe
 
 if TYPE_CHECKING:
     from openpyxl.workbook import Workbook
@@ -34,7 +33,6 @@ ERRORS_SHEET = "エラー一覧"
 ERROR_FILL = "FFC7CE"  # light red
 WARNING_FILL = "FFEB9C"  # light yellow
 HEADER_FILL = "DDEBF7"
-SEVERITY_JA = {"error": "エラー", "warning": "警告"}
 COMMENT_AUTHOR = "budget（厚生労働省 自動チェック）"
 
 #: Findings that mean the container itself is unsafe or unreadable: never load those.
@@ -49,9 +47,7 @@ CONTAINER_CODES = {
     "unreadable-file": "ファイルを読み取れないため",
 }
 
-_CELL = re.compile(r"^\$?([A-Za-z]{1,3})\$?(\d{1,7})$")
 # Characters XML 1.0 cannot carry (openpyxl raises IllegalCharacterError on them).
-_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
 def return_copy_name(file_name: str, has_errors: bool = True) -> str:
@@ -81,15 +77,11 @@ def try_annotate(content: bytes, report: FileReport,
     data, reason = annotated_bytes(content, report)
     if data is None:
         return None, reason
+    from budget.files import write_atomically
+
     out = Path(out_path)
     try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-        try:
-            tmp.write_bytes(data)
-            os.replace(tmp, out)
-        finally:
-            tmp.unlink(missing_ok=True)
+        write_atomically(out, data)
     except OSError as exc:
         return None, f"返送用の注記ファイルを書き込めませんでした（{exc.strerror or exc}）。"
     return out, None
@@ -115,14 +107,14 @@ def annotated_bytes(content: bytes, report: FileReport) -> tuple[bytes | None, s
         wb = _load(content)
     except Exception as exc:  # noqa: BLE001 - anything openpyxl chokes on means "no copy"
         return None, (f"元のファイルを読み込めないため、返送用の注記ファイルは作成できません"
-                      f"（{type(exc).__name__}: {_clean(str(exc))[:200]}）。")
+                      f"（{type(exc).__name__}: {xml_safe(str(exc))[:200]}）。")
     try:
         mark_workbook(wb, report)
         buf = io.BytesIO()
         wb.save(buf)
     except Exception as exc:  # noqa: BLE001 - a sender's oddity must not stop the batch
         return None, (f"返送用の注記ファイルを作成できませんでした"
-                      f"（{type(exc).__name__}: {_clean(str(exc))[:200]}）。")
+                      f"（{type(exc).__name__}: {xml_safe(str(exc))[:200]}）。")
     return buf.getvalue(), None
 
 
@@ -155,7 +147,7 @@ def mark_workbook(wb: "Workbook", report: FileReport) -> None:
         cell = wb[sheet][coord]
         worst = ERROR if any(f.severity == ERROR for f in found) else "warning"
         cell.fill = fills[worst]
-        text = "\n\n".join(f"【{SEVERITY_JA.get(f.severity, f.severity)}】{_clean(f.message)}"
+        text = "\n\n".join(f"【{SEVERITY_JA.get(f.severity, f.severity)}】{xml_safe(f.message)}"
                            for f in found)
         if cell.comment is not None and cell.comment.text:
             text += "\n\n――― 元のコメント ―――\n" + cell.comment.text
@@ -174,11 +166,13 @@ def _target(wb: "Workbook", f: Finding) -> tuple[str, str] | None:
     ws = wb[f.sheet]
     if not hasattr(ws, "merged_cells"):  # a chartsheet
         return None
-    first = f.cell.split(":")[0]
-    m = _CELL.match(first)
-    if not m:
+    from budget.read import column_letter, split_ref
+
+    try:
+        row, col = split_ref(f.cell.split(":")[0])
+    except ValueError:
         return None
-    coord = f"{m.group(1).upper()}{int(m.group(2))}"
+    coord = f"{column_letter(col)}{row}"
     for rng in ws.merged_cells.ranges:  # a merged cell's fill and comment live top-left
         if coord in rng:
             return f.sheet, rng.start_cell.coordinate
@@ -260,7 +254,7 @@ def _text(ws: Any, row: int, col: int, value: str) -> Any:
     """Write ``value`` as a plain string cell: never a formula, whatever it starts with."""
     cell = ws.cell(row=row, column=col)
     if value:
-        cell.value = _clean(value)
+        cell.value = xml_safe(value)
         cell.data_type = "s"
     return cell
 
@@ -276,5 +270,3 @@ def _quote(sheet: str) -> str:
     return "'" + sheet.replace("'", "''") + "'"
 
 
-def _clean(text: str) -> str:
-    return _ILLEGAL.sub("\ufffd", str(text))

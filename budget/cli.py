@@ -16,23 +16,24 @@ import importlib
 import click
 
 from budget import __version__
+from budget.commands.options import JapaneseHelp
 from budget.errors import BudgetError, UsageError
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 #: command name → (module in budget.commands, one-line help shown by ``budget --help``)
 COMMANDS: dict[str, tuple[str, str]] = {
-    "menu": ("menu", "Print a fiscal year's menu of subsidy items."),
-    "generate": ("generate", "Write one planning workbook per prefecture."),
-    "validate": ("validate", "Check returned workbooks without storing them."),
-    "ingest": ("ingest", "Validate and store every workbook of a folder."),
-    "status": ("status", "Show which prefectures have submitted."),
-    "aggregate": ("aggregate", "Write the summary workbooks of the accepted plans."),
-    "demo": ("demo", "Run the whole cycle on built-in sample data."),
+    "menu": ("menu", "年度のメニュー（補助対象の事業）を表示します。"),
+    "generate": ("generate", "都道府県ごとの計画様式（Excel）を作成します。"),
+    "validate": ("validate", "返送された計画を検査します（保存はしません）。"),
+    "ingest": ("ingest", "フォルダ内の計画をすべて検査し、保存します。"),
+    "status": ("status", "都道府県ごとの提出状況を表示します。"),
+    "aggregate": ("aggregate", "受理した計画の集計表を作成します。"),
+    "demo": ("demo", "同梱のサンプルデータで一連の作業を試します。"),
 }
 
 
-class LazyGroup(click.Group):
+class LazyGroup(JapaneseHelp, click.Group):
     """A group whose subcommands are imported on first use."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
@@ -44,10 +45,14 @@ class LazyGroup(click.Group):
         module = importlib.import_module(f"budget.commands.{COMMANDS[name][0]}")
         return getattr(module, name)
 
+    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        self.format_option_list(ctx, formatter)
+        self.format_commands(ctx, formatter)
+
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         # Short help without importing every command module.
         rows = [(name, help_) for name, (_, help_) in COMMANDS.items()]
-        with formatter.section("Commands"):
+        with formatter.section("コマンド"):
             formatter.write_dl(rows)
 
     def invoke(self, ctx: click.Context):  # noqa: ANN201
@@ -64,15 +69,19 @@ class LazyGroup(click.Group):
 
 
 @click.group(cls=LazyGroup, context_settings=CONTEXT_SETTINGS)
-@click.version_option(__version__, "-V", "--version", prog_name="budget")
-@click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
+@click.version_option(__version__, "-V", "--version", prog_name="budget",
+                      help="バージョンを表示して終了します。")
+@click.option("--debug", is_flag=True, help="エラー時にトレースバックを表示します（開発者向け）。")
 @click.pass_context
 def cli(ctx: click.Context, debug: bool) -> None:
-    """Plans of the 地域医療介護総合確保基金（介護従事者の確保分）: generate the prefectures'
-    workbooks, ingest and validate what they send back, aggregate, and track the year.
+    """地域医療介護総合確保基金（介護従事者の確保分）の計画を扱います。
 
     \b
-    Exit codes: 0 ok, 1 invalid input found, 2 usage error.
+    都道府県の計画様式を作成し、返送された計画を検査・保存し、集計して、
+    年度の提出状況を管理します。
+
+    \b
+    終了コード: 0 正常、1 不正な入力あり、2 使い方の誤り
     """
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug

@@ -226,9 +226,8 @@ def synthetic_submission(menu: "pd.DataFrame", prefecture_code: str, values: "Pl
         row: dict[str, Any] = {"leaf_code": leaf, "excel_row": layout.FIRST_DATA_ROW + i}
         for key in layout.AMOUNT_KEYS + layout.TEXT_KEYS:
             row[key] = given.get(key)
-        planned = any(given.get(k) is not None for k in layout.AMOUNT_KEYS)
         for key in layout.FORMULA_KEYS:
-            row[key] = layout.row_formula_value(key, given) if planned else None
+            row[key] = layout.row_formula_value(key, given)
         records.append(row)
     plan = pd.DataFrame(records)
     for key in layout.MONEY_KEYS:

@@ -19,6 +19,10 @@ Severity = Literal["error", "warning"]
 ERROR: Severity = "error"
 WARNING: Severity = "warning"
 
+#: Japanese labels, the one place they are spelled.
+SEVERITY_JA: dict[str, str] = {ERROR: "エラー", WARNING: "警告"}
+STATUS_JA: dict[str, str] = {"accepted": "受理", "rejected": "差戻し", "missing": "未提出"}
+
 
 @dataclass(frozen=True)
 class Kind:

@@ -66,3 +66,19 @@ def period(year: int) -> tuple[dt.date, dt.date]:
 def fiscal_year_of(day: dt.date) -> int:
     """The fiscal year a date falls in (January–March belong to the previous year)."""
     return day.year if day.month >= 4 else day.year - 1
+
+
+def local_time(iso: object) -> str:
+    """A stored UTC timestamp in local time, ISO 8601 to the second with its offset ("" for
+    none: None, NaN, pandas NA); text that is not a timestamp is returned as it is."""
+    if not isinstance(iso, str):
+        return ""
+    try:
+        return dt.datetime.fromisoformat(iso).astimezone().isoformat(timespec="seconds")
+    except ValueError:
+        return iso
+
+
+def short_time(iso: str) -> str:
+    """``2024-05-01T10:11:12+09:00`` → ``2024-05-01 10:11:12`` (for people)."""
+    return iso[:19].replace("T", " ") if iso else ""

@@ -17,6 +17,8 @@ from typing import IO, TYPE_CHECKING, Any
 from xml.sax.saxutils import escape
 
 from budget import __version__, layout
+from budget.files import check_xlsx as _check
+from budget.files import write_atomically
 from budget.fiscal import era_code, full_label
 from budget.menu import bureau_list, menu_fingerprint
 from budget.prefectures import Prefecture
@@ -203,12 +205,6 @@ def write_plan_workbook(
     wb.close()
 
 
-def _check(code: int) -> None:
-    """xlsxwriter reports cell-level failures by return code, not exception."""
-    if code not in (0, None):
-        raise RuntimeError(f"xlsxwriter write failed with code {code}")
-
-
 def _write_plan(ws: Any, fmt: _Formats, leaves: list[MenuLeaf], year: int,
                 prefecture: Prefecture, values: PlanValues, share_tolerance: int) -> None:
     C = layout.COLUMN
@@ -267,7 +263,8 @@ def _write_plan(ws: Any, fmt: _Formats, leaves: list[MenuLeaf], year: int,
         numbers = {k: _number(given.get(k)) for k in layout.AMOUNT_KEYS}
         for key in layout.FORMULA_KEYS:
             _check(ws.write_formula(r, C[key].col_index, layout.row_formula(key, row),
-                                    fmt.amount_formula, layout.row_formula_value(key, numbers)))
+                                    fmt.amount_formula,
+                                    layout.row_formula_value(key, numbers) or 0))
         ws.write_string(r, layout.CODE_COLUMN.col_index, leaf.leaf_code, fmt.code)
         height = max(_lines(str(labels[k]), C[k].width) for k in ("item_name", "sub_item",
                                                                      "bureaus", "mid_category"))
@@ -282,7 +279,7 @@ def _write_plan(ws: Any, fmt: _Formats, leaves: list[MenuLeaf], year: int,
         numbers = {k: _number(given.get(k)) for k in layout.AMOUNT_KEYS}
         for key in layout.MONEY_KEYS:
             v = (layout.row_formula_value(key, numbers) if key in layout.FORMULA_KEYS
-                 else numbers[key] or 0)
+                 else numbers[key]) or 0
             col_values[key].append((leaf.category, v))
     label_span = (C["category"].col_index, C["bureaus"].col_index)
     for code, row in rows.items():
@@ -484,8 +481,5 @@ def generate_templates(
             if master is None:
                 master = render_blank_master(menu, share_tolerance=share_tolerance, guide=guide)
             data = stamp_prefecture(master, pref)
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_bytes(data)
-        tmp.replace(path)
-        paths.append(path)
+        paths.append(write_atomically(path, data))
     return paths

@@ -2,12 +2,11 @@
 
 Functions a notebook can call as well as the CLI:
 
-* ``validate_files(paths, settings)`` → one ``FileReport`` per file; stores nothing.
-  ``annotate_reports(paths, reports, out_dir)`` writes their return copies.
+* ``annotate_reports(paths, reports, out_dir)`` writes the return copies of checked files.
 * ``ingest_folder(folder, db_path, settings, reports_dir, progress)`` → ``IngestRun``: every
   workbook of the folder checked (by forked workers when there are enough files), saved in
   folder order with one transaction per file, a return copy per rejected file, the run's Excel
-  report. ``ingest_file(store, path, settings)`` does one file.
+  report.
 * ``submission_status(store, year)`` → the 47 prefectures' state for the year.
 
 Which entries of a folder are tried: files named like a spreadsheet (``.xlsx``, ``.xlsm``,
@@ -38,7 +37,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from budget.errors import BudgetError
-from budget.findings import ERROR, WARNING, FileReport, Finding
+from budget.findings import ERROR, SEVERITY_JA, STATUS_JA, WARNING, FileReport, Finding
+from budget.fiscal import local_time, short_time
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -46,13 +46,10 @@ if TYPE_CHECKING:
     from budget.store import Store
     from budget.validate import Settings
 
-STATUS_JA = {"accepted": "受理", "rejected": "差戻し"}
 NEW_JA = "新規"
 DUPLICATE_JA = "登録済み（変更なし）"
 NOT_STORED_JA = "未登録"
 INTERNAL_ERROR = "internal-error"
-NOT_SUBMITTED_JA = "未提出"
-RESUBMISSION_REJECTED_JA = "再提出差戻しあり"
 RETURNS_PREFIX = "返送_"
 REPORT_PREFIX = "取込結果_"
 
@@ -105,15 +102,6 @@ def folder_entries(folder: str | Path) -> tuple[list[Path], list[Skipped]]:
 
 
 # --- validation only -------------------------------------------------------------------
-
-
-def validate_files(paths: Iterable[str | Path],
-                   settings: "Settings | None" = None) -> list[FileReport]:
-    """Check each file (as ``budget validate`` does); nothing is stored."""
-    from budget.validate import Settings, check_file
-
-    settings = settings or Settings()
-    return [check_file(Path(p), settings) for p in paths]
 
 
 # --- the batch -------------------------------------------------------------------------
@@ -509,16 +497,6 @@ def _deliver_copy(result: FileResult, item: _Checked, write: Callable[[bytes], P
         result.note = why
 
 
-def ingest_file(store: "Store", path: Path, settings: "Settings",
-                copy_to: Path | None = None) -> FileResult:
-    """Check and store one file (and write its return copy to ``copy_to`` if rejected)."""
-    item = _check_one(path, settings, store.stored_files(), copy_to is not None)
-    result = _save(store, item)
-    if copy_to is not None:
-        _deliver_copy(result, item, lambda data: write_atomically(copy_to, data))
-    return result
-
-
 def _stored_report(store: "Store", row: dict, file_name: str) -> FileReport:
     findings = [Finding(f.code, f.severity, f.message, file_name, f.sheet, f.cell,
                         f.leaf_code, f.leaf_name, f.value)
@@ -534,18 +512,6 @@ def _copy_names(files: list[Path]) -> dict[Path, str]:
 
     used: set[str] = set()
     return {p: _unique(return_copy_name(p.name), used) for p in files}
-
-
-def write_atomically(path: Path, data: bytes) -> Path:
-    """Write ``data`` to ``path`` through a temporary file and a rename: never half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
 
 
 class RunOutputs:
@@ -596,6 +562,8 @@ class RunOutputs:
                     continue
                 self._suffix, self.returns_dir = suffix, returns
                 break
+        from budget.files import write_atomically
+
         return write_atomically(self.returns_dir / name, data)
 
     def write_report(self, run: IngestRun) -> Path:
@@ -621,79 +589,47 @@ class RunOutputs:
 # --- status of the year ----------------------------------------------------------------
 
 
-STATUS_COLUMNS = ["prefecture_code", "prefecture", "status", "note", "file_name",
-                  "received_at", "n_submissions", "fund_total", "submission_id"]
+#: Columns of ``submission_status``; ``status`` is English (accepted / rejected / missing),
+#: ``status_ja`` what people read.
+STATUS_COLUMNS = ["prefecture_code", "prefecture", "status", "status_ja", "note", "file_name",
+                  "received_at", "n_submissions", "fund_total", "submission_id",
+                  "stored_under"]
 
 
 def submission_status(store: "Store", year: int) -> "pd.DataFrame":
     """One row per prefecture (47, code order): its state for the fiscal year.
 
-    status: 未提出 / 受理 / 差戻し (差戻し: nothing accepted and the newest was rejected, or —
-    the rule ``budget.aggregate.attribute_misfiled`` applies for the summary too — nothing
-    stored under its code but a rejected file under its own file name, ``13_東京都_R5_…``:
-    a file too broken to say whose it is, or another prefecture's template);
-    note: 再提出差戻しあり when an accepted plan has a newer rejected resubmission, or why a
-    file is attributed by its name; file_name / received_at (local time) / submission_id: the
-    current submission (the newest accepted, else the newest rejected); n_submissions;
-    fund_total: 基金計 (A+B) of the current accepted plan in 千円 (Int64, missing when nothing
-    is accepted).
+    A selection of ``budget.aggregate.submission_overview`` after ``attribute_misfiled`` (the
+    one rule, the summary workbook's too): status / status_ja, note, file_name / received_at
+    (local time) / submission_id / stored_under of the current submission (the newest
+    accepted, else the newest rejected, or a rejected file under the prefecture's own file
+    name); n_submissions; fund_total: 基金計 (A+B) of the current accepted plan in 千円
+    (Int64, missing when nothing is accepted).
     """
     import pandas as pd
 
     from budget.aggregate import attribute_misfiled, submission_overview
 
-    cur = store.current_submissions(year)
-    overview = attribute_misfiled(store, year, submission_overview(cur))
-    by_name = set(overview.loc[overview["status"] == "rejected", "prefecture_code"]) - set(
-        cur["prefecture_code"])
-    stored_as = {}  # submission id → the prefecture code it is stored under
-    if by_name:
-        stored_as = {row[0]: row[4] for row in store.rejected_submissions(year)}
-    names = dict(zip(overview["prefecture_code"], overview["prefecture_name"]))
+    ov = attribute_misfiled(store, year, submission_overview(store.current_submissions(year)))
     amounts = store.current_amounts(year)
     fund = amounts.groupby("prefecture_code")["fund"].sum() if len(amounts) else pd.Series()
-    rows = []
-    for o in overview.astype(object).where(overview.notna(), None).to_dict(orient="records"):
-        code = o["prefecture_code"]
-        row = {"prefecture_code": code, "prefecture": o["prefecture_name"],
-               "status": NOT_SUBMITTED_JA, "note": "", "file_name": "", "received_at": "",
-               "n_submissions": 0, "fund_total": None, "submission_id": None}
-        if o["status"] != "missing":
-            row.update(status=STATUS_JA[o["status"]], file_name=o["file_name"],
-                       received_at=local_time(o["received_at"]),
-                       n_submissions=int(o["n_submissions"]),
-                       submission_id=int(o["submission_id"]))
-        if o["status"] == "accepted":
-            row["fund_total"] = int(fund.get(code, 0))
-            if o["latest_status"] == "rejected":
-                row["note"] = RESUBMISSION_REJECTED_JA
-        elif code in by_name:
-            other = stored_as.get(int(o["submission_id"]))
-            row["note"] = (f"他県（{other} {names.get(other, '')}）の様式でした" if other
-                           else "ファイルを読み取れませんでした") + "（ファイル名で判定）"
-        rows.append(row)
-    df = pd.DataFrame(rows, columns=STATUS_COLUMNS)
-    df["n_submissions"] = df["n_submissions"].astype("int64")
-    df["fund_total"] = df["fund_total"].astype("Int64")
-    df["submission_id"] = df["submission_id"].astype("Int64")
-    return df
-
-
-def local_time(iso: str) -> str:
-    """A stored UTC timestamp in local time, ISO 8601 to the second with its offset."""
-    try:
-        return dt.datetime.fromisoformat(iso).astimezone().isoformat(timespec="seconds")
-    except (TypeError, ValueError):
-        return str(iso or "")
-
-
-def short_time(iso: str) -> str:
-    """``2024-05-01T10:11:12+09:00`` → ``2024-05-01 10:11:12`` (for people)."""
-    return iso[:19].replace("T", " ") if iso else ""
-
-
-def is_db_missing(db_path: str | Path) -> bool:
-    return not os.path.exists(db_path)
+    accepted = ov["status"] == "accepted"
+    df = pd.DataFrame({
+        "prefecture_code": ov["prefecture_code"],
+        "prefecture": ov["prefecture_name"],
+        "status": ov["status"].astype("string"),
+        "status_ja": ov["status_ja"].astype("string"),
+        "note": ov["note"].astype("string"),
+        "file_name": ov["file_name"].fillna("").astype("string"),
+        "received_at": ov["received_at"].map(local_time).astype("string"),
+        "n_submissions": ov["n_submissions"].astype("int64"),
+        "fund_total": pd.array([int(fund.get(c, 0)) if ok else None
+                                for c, ok in zip(ov["prefecture_code"], accepted)],
+                               dtype="Int64"),
+        "submission_id": ov["submission_id"].astype("Int64"),
+        "stored_under": ov["stored_under"].astype("string"),
+    })
+    return df[STATUS_COLUMNS].reset_index(drop=True)
 
 
 # --- validate: return copies and output ------------------------------------------------
@@ -748,9 +684,6 @@ def report_dict(report: FileReport, returned: Returned | None = None) -> dict[st
     }
 
 
-SEVERITY_JA = {"error": "エラー", "warning": "警告"}
-
-
 def verdict_text(status: str, n_errors: int, n_warnings: int) -> str:
     return f"{STATUS_JA[status]}（エラー {n_errors} 件、警告 {n_warnings} 件）"
 
@@ -780,7 +713,8 @@ def validation_text(reports: list[FileReport],
             out.append(f"  返送用ファイルなし: {why}")
         out.append("")
     n_ok = sum(r.accepted for r in reports)
-    out.append(f"{len(reports)} 件中 受理 {n_ok} 件、差戻し {len(reports) - n_ok} 件")
+    out.append(f"{len(reports)} 件中 {STATUS_JA['accepted']} {n_ok} 件、{STATUS_JA['rejected']} "
+               f"{len(reports) - n_ok} 件")
     return "\n".join(out)
 
 
@@ -808,8 +742,9 @@ def ingest_text(run: IngestRun) -> str:
     if run.results:
         new = sum(r.created is True for r in run.results)
         dup = sum(r.created is False for r in run.results)
-        out += ["", f"{len(run.results)} 件中 受理 {len(run.accepted)} 件、差戻し "
-                    f"{len(run.rejected)} 件（新規登録 {new} 件、{DUPLICATE_JA} {dup} 件）"]
+        out += ["", f"{len(run.results)} 件中 {STATUS_JA['accepted']} {len(run.accepted)} 件、"
+                    f"{STATUS_JA['rejected']} {len(run.rejected)} 件（新規登録 {new} 件、"
+                    f"{DUPLICATE_JA} {dup} 件）"]
     if run.report_path is not None:
         out.append(f"取込結果: {run.report_path}")
     if run.returns_dir is not None:
@@ -820,7 +755,7 @@ def ingest_text(run: IngestRun) -> str:
 # --- status: output ----------------------------------------------------------------------
 
 STATUS_HEADERS_JA = {
-    "prefecture_code": "コード", "prefecture": "都道府県", "status": "状態", "note": "備考",
+    "prefecture_code": "コード", "prefecture": "都道府県", "status_ja": "状態", "note": "備考",
     "file_name": "ファイル", "received_at": "受付日時", "n_submissions": "提出回数",
     "fund_total": "基金計（千円）", "submission_id": "提出ID",
 }
@@ -831,7 +766,7 @@ def year_status(db_path: str | Path, year: int) -> tuple["pd.DataFrame", str | N
     every prefecture is 未提出 and the note says so."""
     from budget.store import Store
 
-    if is_db_missing(db_path):
+    if not os.path.exists(db_path):
         with Store(":memory:") as empty:
             return (submission_status(empty, year),
                     f"データベース {db_path} はまだありません（budget ingest で作成されます）。")
@@ -843,16 +778,18 @@ def status_table(df: "pd.DataFrame", year: int) -> str:
     from budget.fiscal import full_label
     from budget.report_text import table
 
-    rows = [(r.prefecture_code, r.prefecture, r.status, r.note, r.file_name,
+    rows = [(r.prefecture_code, r.prefecture, r.status_ja, r.note, r.file_name,
              short_time(r.received_at),
              r.n_submissions, "" if r.fund_total is None or r.fund_total != r.fund_total
              else f"{int(r.fund_total):,}")
             for r in df.astype(object).where(df.notna(), None).itertuples(index=False)]
     counts = df["status"].value_counts()
-    head = (f"{full_label(year)} 提出状況: 受理 {counts.get('受理', 0)}、差戻し "
-            f"{counts.get('差戻し', 0)}、未提出 {counts.get(NOT_SUBMITTED_JA, 0)}（47 都道府県）")
+    head = (f"{full_label(year)} 提出状況: "
+            + "、".join(f"{STATUS_JA[k]} {counts.get(k, 0)}"
+                       for k in ("accepted", "rejected", "missing"))
+            + "（47 都道府県）")
     total = df["fund_total"].sum()
-    keys = ["prefecture_code", "prefecture", "status", "note", "file_name", "received_at",
+    keys = ["prefecture_code", "prefecture", "status_ja", "note", "file_name", "received_at",
             "n_submissions", "fund_total"]
     return "\n".join([
         head,
@@ -873,9 +810,9 @@ def status_csv(df: "pd.DataFrame") -> bytes:
     """CSV with Japanese headers, UTF-8 with BOM (Excel opens it right); text neutralised."""
     from budget.textsafe import neutralise
 
-    out = df.copy()
+    out = df[list(STATUS_HEADERS_JA)].copy()
     out["received_at"] = out["received_at"].map(short_time)
-    for col in ("prefecture", "status", "note", "file_name"):
+    for col in ("prefecture", "status_ja", "note", "file_name"):
         out[col] = out[col].map(neutralise)
     out = out.rename(columns=STATUS_HEADERS_JA)
     return out.to_csv(index=False, lineterminator="\r\n").encode("utf-8-sig")

@@ -10,6 +10,8 @@ as a clerk reads them (``計画!J18``). xlsxwriter wants 0-based indices: use ``
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
@@ -134,24 +136,44 @@ def summary_rows(n_leaves: int, categories: list[str]) -> dict[str, int]:
 # spreadsheet application that does not recalculate on load still shows the right figure.
 
 
+#: The input amounts each formula column adds up: 総事業費 = A+B+C, 計 = A+B.
+FORMULA_PARTS: dict[str, tuple[str, ...]] = {
+    "total": ("national", "prefectural", "other"),
+    "fund": ("national", "prefectural"),
+}
+
+
 def row_formula(key: str, row: int) -> str:
     """The formula of a formula column on a leaf row."""
-    c = COLUMN
-    if key == "total":  # A + B + C
-        return f"=SUM({c['national'].ref(row)},{c['prefectural'].ref(row)},{c['other'].ref(row)})"
-    if key == "fund":  # A + B
-        return f"=SUM({c['national'].ref(row)},{c['prefectural'].ref(row)})"
-    raise KeyError(key)
+    return f"=SUM({','.join(COLUMN[k].ref(row) for k in FORMULA_PARTS[key])})"
 
 
-def row_formula_value(key: str, amounts: dict[str, int | None]) -> int:
-    """What ``row_formula`` evaluates to for the given input amounts (blank counts 0)."""
-    v = {k: amounts.get(k) or 0 for k in AMOUNT_KEYS}
-    if key == "total":
-        return v["national"] + v["prefectural"] + v["other"]
-    if key == "fund":
-        return v["national"] + v["prefectural"]
-    raise KeyError(key)
+def row_formula_value(key: str, amounts: Mapping[str, object]) -> int | None:
+    """The value of ``row_formula`` for the given input amounts: None when every part is
+    blank (None, NaN or pandas NA: a sum of blanks stays blank), else the sum with blanks
+    as 0. The one rule of the workbook's row arithmetic (generate's cached values, validate's
+    recomputation, the summary, the demo)."""
+    values = [amounts.get(k) for k in FORMULA_PARTS[key]]
+    numbers = [v for v in values if v is not None and not _is_na(v)]
+    return sum(numbers) if numbers else None  # type: ignore[arg-type]
+
+
+def int_or_none(value: object) -> int | None:
+    """An integer from a cell or store value; None for None, NaN, pandas NA or a value that
+    is not a number."""
+    if value is None or _is_na(value):
+        return None
+    try:
+        return int(value)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        return None
+
+
+def _is_na(value: object) -> bool:
+    try:
+        return bool(value != value)
+    except TypeError:  # pandas NA: NA != NA is NA
+        return True
 
 
 def _span(key: str, n_leaves: int, absolute_rows: bool = True) -> str:
@@ -251,3 +273,22 @@ META_KEYS = (
 def template_file_name(prefecture_code: str, prefecture_name: str, era: str) -> str:
     """``"13_東京都_R5_計画.xlsx"``: a person finds theirs by code and name."""
     return f"{prefecture_code}_{prefecture_name}_{era}_計画.xlsx"
+
+
+_TEMPLATE_NAME = re.compile(r"^(\d{1,2})(?!\d)(?:_[^_]*_([RH]\d+)_)?")
+
+
+def parse_template_file_name(name: str) -> tuple[str, str | None] | None:
+    """(two-digit prefecture code, era code or None) of a name written by
+    ``template_file_name`` (``13_東京都_R5_計画.xlsx`` → ``("13", "R5")``), read leniently as
+    people rename files: full-width digits (NFKC), a folder before it, a one-digit code
+    (``1_北海道…``), no era (``13_東京都.xlsx`` → ``("13", None)``). None when the name does
+    not start with a code 1–47.
+    """
+    import unicodedata
+
+    base = unicodedata.normalize("NFKC", re.split(r"[\\/]", name)[-1])
+    m = _TEMPLATE_NAME.match(base)
+    if not m or not 1 <= int(m.group(1)) <= 47:
+        return None
+    return m.group(1).zfill(2), m.group(2)

@@ -23,6 +23,11 @@ class Prefecture:
         return f"{self.code} {self.name_ja}"
 
     @property
+    def short_name(self) -> str | None:
+        """``"東京"`` for 東京都, ``"大阪"`` for 大阪府, ``"神奈川"`` for 神奈川県; None for 北海道."""
+        return self.name_ja[:-1] if self.name_ja[-1] in "都府県" else None
+
+    @property
     def file_stem(self) -> str:
         """``"13_東京都"``: the stem of this prefecture's workbook file names."""
         return f"{self.code}_{self.name_ja}"
@@ -39,8 +44,8 @@ def all_prefectures() -> tuple[Prefecture, ...]:
 
 
 def _keys(p: Prefecture) -> set[str]:
-    short = p.name_ja[:-1] if p.name_ja != "北海道" else p.name_ja
-    return {p.code, str(int(p.code)), p.name_ja, short, p.name_en.lower(), p.label, p.file_stem}
+    return {p.code, str(int(p.code)), p.name_ja, p.short_name or p.name_ja, p.name_en.lower(),
+            p.label, p.file_stem}
 
 
 @cache

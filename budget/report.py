@@ -29,9 +29,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import os
-import tempfile
-import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,6 +45,8 @@ from budget.aggregate import (
     Summary,
 )
 from budget.errors import OutputError, UsageError
+from budget.files import check_xlsx as _check
+from budget.findings import STATUS_JA
 from budget.textsafe import is_formula_like, neutralise
 
 if TYPE_CHECKING:
@@ -100,71 +99,23 @@ class Written:
         return self.path != self.requested
 
 
-_UMASK_LOCK = threading.Lock()
-
-
-def current_umask() -> int:
-    """The process umask, read without changing it where the system allows (Linux:
-    ``/proc/self/status``); elsewhere set and restored at once under a lock."""
-    try:
-        with open("/proc/self/status", encoding="ascii", errors="replace") as fh:
-            for line in fh:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    except (OSError, ValueError, IndexError):
-        pass
-    with _UMASK_LOCK:
-        mask = os.umask(0o077)
-        os.umask(mask)
-    return mask
-
-
 def write_bytes_atomically(path: str | Path, data: bytes) -> Path:
-    """Write ``data`` to ``path`` via a temporary file in the same folder and ``os.replace``.
+    """``files.write_atomically`` with ``fallback`` (a report open in Excel is written
+    beside it as ``stem(2).suffix``…); returns the path written. Raises ``OutputError`` when
+    nothing can be written."""
+    from budget.files import ReplaceRefused, write_atomically
 
-    The file gets the mode ``open()`` would create it with (``0o666 & ~umask``), not the
-    temporary file's ``0o600``. If ``path`` cannot be replaced (``PermissionError``: open in
-    another application), the data goes to the first free ``stem(2).suffix``,
-    ``stem(3).suffix``, …; returns the path written. Raises ``OutputError`` when nothing can
-    be written.
-    """
     path = Path(path)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp", dir=path.parent)
+        return write_atomically(path, data, fallback=True)
+    except ReplaceRefused:
+        raise OutputError(
+            f"{path} を置き換えられません（他のアプリケーションで開かれている可能性があります）。"
+            "ファイルを閉じてから再実行してください。") from None
     except OSError as exc:
-        raise OutputError(f"フォルダ {path.parent} に書き込めません（{exc}）。") from exc
-    try:
-        mode = 0o666 & ~current_umask()
-        if hasattr(os, "fchmod"):
-            os.fchmod(fd, mode)
-        else:  # Windows: only the read-only bit means anything
-            os.chmod(tmp, mode)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        try:
-            os.replace(tmp, path)
-            return path
-        except PermissionError:
-            for n in range(2, 100):
-                alt = path.with_name(f"{path.stem}({n}){path.suffix}")
-                if alt.exists():
-                    continue
-                try:
-                    os.replace(tmp, alt)
-                    return alt
-                except PermissionError:
-                    continue
-            raise OutputError(
-                f"{path} を置き換えられません（他のアプリケーションで開かれている可能性があります）。"
-                "ファイルを閉じてから再実行してください。") from None
-    except OSError as exc:
+        if not path.parent.is_dir():
+            raise OutputError(f"フォルダ {path.parent} に書き込めません（{exc}）。") from exc
         raise OutputError(f"{path} を書き込めません（{exc}）。") from exc
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 # --- File names ------------------------------------------------------------------------
@@ -237,6 +188,8 @@ class _Styles:
         self.status_rejected = add(align="center", bold=True, bg_color="#FFC7CE",
                                    font_color="#9C0006", **border)
         self.hash = add(font_size=7, font_name="Consolas", **border)
+        self.status = {"accepted": self.center, "rejected": self.status_rejected,
+                       "missing": self.status_missing}  # submission status → its cell format
         self.key = add(bold=True, bg_color="#F2F2F2", **border)
         self.key_wrap = add(bold=True, bg_color="#F2F2F2", text_wrap=True, **border)
         self.big_money = add(num_format=num_format, font_size=12, bold=True, **border)
@@ -301,11 +254,6 @@ class _Writer:
         else:
             v = int(value)
             _check(self.ws.write_number(r, c, v if self.factor == 1 else v / self.factor, fmt))
-
-
-def _check(code: int | None) -> None:
-    if code not in (0, None):
-        raise RuntimeError(f"xlsxwriter write failed with code {code}")
 
 
 @dataclass
@@ -477,10 +425,6 @@ def _amp(text: str) -> str:
     return text.replace("&", "&&")
 
 
-def _money_columns(ctx: _Context) -> list[tuple[str, str]]:
-    return [(f"{MONEY_LABELS[k]}", k) for k in MONEY_KEYS]
-
-
 def _table_sheet(ws: Any, ctx: _Context, title: str, df: "pd.DataFrame",
                  keys: list[tuple[str, str, str, float]], *, notes: Iterable[str] = (),
                  count: tuple[str, str] = (N_PREF_HEADER, "n_prefectures"),
@@ -491,8 +435,8 @@ def _table_sheet(ws: Any, ctx: _Context, title: str, df: "pd.DataFrame",
     notes = [*notes, PLANNED_RULE] if count[1] == "n_prefectures" else list(notes)
     _head(ws, ctx, title, notes)
     h = TABLE_HEADER_ROW - 1
-    headers = [k[0] for k in keys] + [lab for lab, _ in _money_columns(ctx)] + [SHARE_HEADER,
-                                                                                  count[0]]
+    headers = ([k[0] for k in keys] + [MONEY_LABELS[k] for k in MONEY_KEYS]
+               + [SHARE_HEADER, count[0]])
     for c, text in enumerate(headers):
         w.text(h, c, text, s.header)
     ws.set_row(h, 42)
@@ -515,8 +459,7 @@ def _table_sheet(ws: Any, ctx: _Context, title: str, df: "pd.DataFrame",
             if key in blank_label and (value == "" or _is_na(value)):
                 value = blank_label[key]
             if key == "status_ja":
-                w.text(r, c, value, {"accepted": s.center, "rejected": s.status_rejected,
-                                     "missing": s.status_missing}[row["status"]])
+                w.text(r, c, value, s.status[row["status"]])
             elif missing:
                 w.text(r, c, value, s.missing_text)
             elif kind == "count":
@@ -602,8 +545,7 @@ def _matrix_sheet(ws: Any, ctx: _Context, title: str, matrix: "pd.DataFrame",
         missing = ov.at[code, "status"] != "accepted"
         w.text(r, 0, code, s.missing_text if missing else s.center)
         w.text(r, 1, ov.at[code, "prefecture_name"], s.missing_text if missing else s.text)
-        w.text(r, 2, ov.at[code, "status_ja"], {"accepted": s.center, "rejected": s.status_rejected,
-                                               "missing": s.status_missing}[ov.at[code, "status"]])
+        w.text(r, 2, ov.at[code, "status_ja"], s.status[ov.at[code, "status"]])
         for i, key in enumerate(keys):
             w.money(r, 3 + i, values[key], s.missing_blank if missing else s.money)
         w.money(r, last, values["_total"], s.missing_blank if missing else s.total_money)
@@ -892,8 +834,6 @@ def _sheet_submissions(ws: Any, ctx: _Context) -> None:
         ("担当部署", "department", s.text, 24), ("担当者", "contact_name", s.text, 12),
         ("備考", "note", s.text, 44),
     ]
-    status_fmt = {"accepted": s.center, "rejected": s.status_rejected,
-                  "missing": s.status_missing}
     h = TABLE_HEADER_ROW - 1
     for c, (label, _, _, width) in enumerate(cols):
         w.text(h, c, label, s.header)
@@ -905,7 +845,7 @@ def _sheet_submissions(ws: Any, ctx: _Context) -> None:
             if key == "received_at" and value is not None:
                 value = _local_time(str(value))
             if key == "status_ja":
-                w.text(r, c, value, status_fmt[row["status"]])
+                w.text(r, c, value, s.status[row["status"]])
             elif fmt is s.count:
                 w.number(r, c, value, fmt)
             else:
@@ -915,10 +855,9 @@ def _sheet_submissions(ws: Any, ctx: _Context) -> None:
 
 def _local_time(iso: str) -> str:
     """ISO time from the store (UTC) → local ``YYYY-MM-DD HH:MM:SS``."""
-    try:
-        return dt.datetime.fromisoformat(iso).astimezone().strftime("%Y-%m-%d %H:%M:%S")
-    except ValueError:
-        return iso
+    from budget.fiscal import local_time, short_time
+
+    return short_time(local_time(iso))
 
 
 def _inputs(summ: Summary) -> "pd.DataFrame":
@@ -929,9 +868,9 @@ def _inputs(summ: Summary) -> "pd.DataFrame":
     if summ.inputs is not None:
         return summ.inputs
     df = summ.sources.reindex(columns=list(ag.INPUT_COLUMNS)).copy()
-    df["status"], df["status_ja"] = "accepted", ag.STATUS_LABELS["accepted"]
+    df["status"], df["status_ja"] = "accepted", STATUS_JA["accepted"]
     df["used"], df["use_ja"] = True, ag.USE_LABELS[True]
-    df["reason"] = "集計に使用（受理された最新の提出）"
+    df["reason"] = ag.USED_REASON
     return df
 
 

@@ -8,11 +8,13 @@ file), 実行情報 (folder, store, times, counts). Written with ``strings_to_fo
 
 from __future__ import annotations
 
-import os
+import io
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from budget.textsafe import neutralise
+from budget.files import write_atomically
+from budget.findings import SEVERITY_JA, STATUS_JA
+from budget.textsafe import neutralise, xml_safe
 
 if TYPE_CHECKING:
     from budget.ingest import IngestRun
@@ -24,7 +26,6 @@ INFO_SHEET = "実行情報"
 RESULT_HEADERS = ["ファイル", "都道府県", "年度", "状態", "登録", "エラー", "警告", "提出ID",
                   "SHA-256", "返送ファイル", "備考"]
 FINDING_HEADERS = ["ファイル", "都道府県", "場所", "重要度", "コード", "事業", "入力値", "内容"]
-SEVERITY_JA = {"error": "エラー", "warning": "警告"}
 SKIPPED_JA = "読み飛ばし"
 
 
@@ -39,95 +40,72 @@ def write_run_report(run: "IngestRun", path: str | Path, *, exclusive: bool = Fa
 
     names = {p.code: p.label for p in all_prefectures()}
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    wb = xlsxwriter.Workbook(str(tmp), {"strings_to_formulas": False, "strings_to_urls": False,
-                                        "strings_to_numbers": False})
-    try:
-        head = wb.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1,
-                              "text_wrap": True, "valign": "top"})
-        cell = wb.add_format({"valign": "top"})
-        wrap = wb.add_format({"valign": "top", "text_wrap": True})
-        bad = wb.add_format({"valign": "top", "bg_color": "#FFC7CE"})
-        warn = wb.add_format({"valign": "top", "bg_color": "#FFEB9C"})
-        good = wb.add_format({"valign": "top", "bg_color": "#C6EFCE"})
-        mono = wb.add_format({"valign": "top", "font_name": "Consolas", "font_size": 9})
+    buf = io.BytesIO()
+    wb = xlsxwriter.Workbook(buf, {"strings_to_formulas": False, "strings_to_urls": False,
+                                   "strings_to_numbers": False, "in_memory": True})
+    head = wb.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1,
+                          "text_wrap": True, "valign": "top"})
+    cell = wb.add_format({"valign": "top"})
+    wrap = wb.add_format({"valign": "top", "text_wrap": True})
+    bad = wb.add_format({"valign": "top", "bg_color": "#FFC7CE"})
+    warn = wb.add_format({"valign": "top", "bg_color": "#FFEB9C"})
+    good = wb.add_format({"valign": "top", "bg_color": "#C6EFCE"})
+    mono = wb.add_format({"valign": "top", "font_name": "Consolas", "font_size": 9})
 
-        ws = wb.add_worksheet(RESULT_SHEET)
-        rows: list[list[tuple[Any, Any]]] = []
-        for r in run.results:
-            rep = r.report
-            status_fmt = good if r.status == "accepted" else bad
+    ws = wb.add_worksheet(RESULT_SHEET)
+    rows: list[list[tuple[Any, Any]]] = []
+    for r in run.results:
+        rep = r.report
+        status_fmt = good if r.status == "accepted" else bad
+        rows.append([
+            (r.file, cell), (names.get(rep.prefecture_code or "", rep.prefecture_code), cell),
+            (era_code(rep.fiscal_year) if rep.fiscal_year else None, cell),
+            (r.status_ja, status_fmt), (r.stored_ja, cell),
+            (r.n_errors, bad if r.n_errors else cell),
+            (r.n_warnings, warn if r.n_warnings else cell),
+            (r.submission_id, cell), (rep.sha256 or None, mono),
+            (_relative(r.returned, path.parent), cell), (r.note, wrap),
+        ])
+    for s in run.skipped:
+        rows.append([(s.path.name, cell), (None, cell), (None, cell), (SKIPPED_JA, cell),
+                     (None, cell), (None, cell), (None, cell), (None, cell), (None, cell),
+                     (None, cell), (s.reason, wrap)])
+    _table(ws, RESULT_HEADERS, rows, head, [36, 14, 6, 8, 18, 6, 6, 7, 20, 40, 60])
+
+    ws = wb.add_worksheet(FINDINGS_SHEET)
+    rows = []
+    for r in run.results:
+        pref = names.get(r.report.prefecture_code or "", r.report.prefecture_code)
+        for f in r.report.findings:
+            where = f"{f.sheet}!{f.cell}" if f.sheet and f.cell else (f.sheet or "")
             rows.append([
-                (r.file, cell), (names.get(rep.prefecture_code or "", rep.prefecture_code), cell),
-                (era_code(rep.fiscal_year) if rep.fiscal_year else None, cell),
-                (r.status_ja, status_fmt), (r.stored_ja, cell),
-                (r.n_errors, bad if r.n_errors else cell),
-                (r.n_warnings, warn if r.n_warnings else cell),
-                (r.submission_id, cell), (rep.sha256 or None, mono),
-                (_relative(r.returned, path.parent), cell), (r.note, wrap),
+                (r.file, cell), (pref, cell), (where, cell),
+                (SEVERITY_JA.get(f.severity, f.severity),
+                 bad if f.severity == "error" else warn),
+                (f.code, cell), (f"{f.leaf_code or ''} {f.leaf_name or ''}".strip(), wrap),
+                (f.value, cell), (f.message, wrap),
             ])
-        for s in run.skipped:
-            rows.append([(s.path.name, cell), (None, cell), (None, cell), (SKIPPED_JA, cell),
-                         (None, cell), (None, cell), (None, cell), (None, cell), (None, cell),
-                         (None, cell), (s.reason, wrap)])
-        _table(ws, RESULT_HEADERS, rows, head, [36, 14, 6, 8, 18, 6, 6, 7, 20, 40, 60])
+    _table(ws, FINDING_HEADERS, rows, head, [36, 14, 10, 7, 24, 36, 18, 90])
 
-        ws = wb.add_worksheet(FINDINGS_SHEET)
-        rows = []
-        for r in run.results:
-            pref = names.get(r.report.prefecture_code or "", r.report.prefecture_code)
-            for f in r.report.findings:
-                where = f"{f.sheet}!{f.cell}" if f.sheet and f.cell else (f.sheet or "")
-                rows.append([
-                    (r.file, cell), (pref, cell), (where, cell),
-                    (SEVERITY_JA.get(f.severity, f.severity),
-                     bad if f.severity == "error" else warn),
-                    (f.code, cell), (f"{f.leaf_code or ''} {f.leaf_name or ''}".strip(), wrap),
-                    (f.value, cell), (f.message, wrap),
-                ])
-        _table(ws, FINDING_HEADERS, rows, head, [36, 14, 10, 7, 24, 36, 18, 90])
-
-        ws = wb.add_worksheet(INFO_SHEET)
-        info = [
-            ("フォルダ", str(run.folder)), ("データベース", str(run.db_path)),
-            ("開始", run.started_at.strftime("%Y-%m-%d %H:%M:%S")),
-            ("終了", run.finished_at.strftime("%Y-%m-%d %H:%M:%S") if run.finished_at else ""),
-            ("ファイル数", len(run.results)), ("受理", len(run.accepted)),
-            ("差戻し", len(run.rejected)),
-            ("新規登録", sum(r.created is True for r in run.results)),
-            ("登録済み（変更なし）", sum(r.created is False for r in run.results)),
-            ("読み飛ばし", len(run.skipped)),
-            ("返送ファイルのフォルダ", _relative(run.returns_dir, path.parent) or ""),
-        ]
-        ws.set_column(0, 0, 22)
-        ws.set_column(1, 1, 60)
-        for i, (k, v) in enumerate(info):
-            ws.write_string(i, 0, k, head)
-            _write(ws, i, 1, v, cell)
-        wb.close()
-        if exclusive:
-            _publish_exclusive(tmp, path)
-        else:
-            os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
-
-
-def _publish_exclusive(tmp: Path, path: Path) -> None:
-    """Give the finished ``tmp`` the name ``path`` unless that exists (FileExistsError): a hard
-    link is atomic and never replaces; where links are refused, the name is taken first with
-    an exclusive create and then replaced."""
-    try:
-        os.link(tmp, path)
-        return
-    except FileExistsError:
-        raise
-    except OSError:  # a file system without hard links
-        pass
-    fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-    os.close(fd)
-    os.replace(tmp, path)
+    ws = wb.add_worksheet(INFO_SHEET)
+    info = [
+        ("フォルダ", str(run.folder)), ("データベース", str(run.db_path)),
+        ("開始", run.started_at.strftime("%Y-%m-%d %H:%M:%S")),
+        ("終了", run.finished_at.strftime("%Y-%m-%d %H:%M:%S") if run.finished_at else ""),
+        ("ファイル数", len(run.results)), (STATUS_JA["accepted"], len(run.accepted)),
+        (STATUS_JA["rejected"], len(run.rejected)),
+        ("新規登録", sum(r.created is True for r in run.results)),
+        ("登録済み（変更なし）", sum(r.created is False for r in run.results)),
+        ("読み飛ばし", len(run.skipped)),
+        ("返送ファイルのフォルダ", _relative(run.returns_dir, path.parent) or ""),
+    ]
+    ws.set_column(0, 0, 22)
+    ws.set_column(1, 1, 60)
+    for i, (k, v) in enumerate(info):
+        ws.write_string(i, 0, k, head)
+        _write(ws, i, 1, v, cell)
+    wb.close()
+    return write_atomically(path, buf.getvalue(), exclusive=exclusive)
 
 
 def _table(ws: Any, headers: list[str], rows: list[list[tuple[Any, Any]]], head: Any,
@@ -150,13 +128,7 @@ def _write(ws: Any, r: int, c: int, value: Any, fmt: Any) -> None:
     elif isinstance(value, int):
         ws.write_number(r, c, value, fmt)
     else:
-        ws.write_string(r, c, str(neutralise(_clean(str(value)))), fmt)
-
-
-def _clean(text: str) -> str:
-    import re
-
-    return re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f]", "\ufffd", text)
+        ws.write_string(r, c, str(neutralise(xml_safe(value))), fmt)
 
 
 def _relative(p: Path | None, base: Path) -> str | None:

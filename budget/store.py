@@ -19,7 +19,7 @@ import sqlite3
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from budget import layout
 from budget.errors import StoreError
@@ -33,6 +33,19 @@ PLAN_STAGE = "plan"  # 計画; later stages (交付決定, 変更, 実績) get t
 HEADER_KEYS = tuple(layout.HEADER_INPUTS)  # department, contact_name, phone, email
 AMOUNT_COLUMNS = layout.MONEY_KEYS  # total, national, prefectural, fund, other, public, private, commissioned
 TEXT_COLUMNS = layout.TEXT_KEYS  # implementer, output, remarks
+
+class RejectedSubmission(NamedTuple):
+    """One row of ``Store.rejected_submissions``."""
+
+    id: int
+    file_name: str
+    sha256: str
+    received_at: str
+    prefecture_code: str | None
+    fiscal_year: int | None
+    n_errors: int
+    n_warnings: int
+
 
 _SUBMISSIONS_COLUMNS = f"""
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -379,15 +392,29 @@ class Store:
             "SELECT id AS submission_id, template_version, menu_fingerprint, size "
             f"FROM submissions WHERE id IN ({marks or 'NULL'})", self.conn, params=ids)
 
-    def rejected_submissions(self, fiscal_year: int, stage: str = PLAN_STAGE) -> list[tuple]:
+    def rejected_submissions(self, fiscal_year: int,
+                             stage: str = PLAN_STAGE) -> list[RejectedSubmission]:
         """Rejected submissions of the year, and those too broken to have a year, newest
-        first: (id, file_name, sha256, received_at, prefecture_code, fiscal_year, n_errors,
-        n_warnings)."""
-        return self.conn.execute(
-            "SELECT id, file_name, sha256, received_at, prefecture_code, fiscal_year, n_errors, "
-            "n_warnings FROM submissions WHERE status = 'rejected' AND stage = ? "
+        first."""
+        rows = self.conn.execute(
+            f"SELECT {', '.join(RejectedSubmission._fields)} FROM submissions "
+            "WHERE status = 'rejected' AND stage = ? "
             "AND (fiscal_year = ? OR fiscal_year IS NULL) ORDER BY received_at DESC, id DESC",
             (stage, fiscal_year)).fetchall()
+        return [RejectedSubmission(*r) for r in rows]
+
+    def first_errors(self, ids: list[int]) -> dict[int, str]:
+        """The message of the first error finding of each given submission (one query);
+        submissions without an error are absent."""
+        marks = ", ".join("?" * len(ids))
+        rows = self.conn.execute(
+            f"""SELECT submission_id, message FROM (
+                    SELECT submission_id, message, ROW_NUMBER() OVER (
+                        PARTITION BY submission_id ORDER BY seq) AS n
+                    FROM findings WHERE severity = 'error'
+                      AND submission_id IN ({marks or 'NULL'}))
+                WHERE n = 1""", list(ids)).fetchall()
+        return {int(sid): message for sid, message in rows}
 
     def findings(self, submission_id: int) -> list[Finding]:
         rows = self.conn.execute(
@@ -444,7 +471,3 @@ class _Transaction:
         elif self.conn.in_transaction:  # SQLite may have rolled back already (e.g. on BUSY)
             self.conn.execute("ROLLBACK")
 
-
-def open_store(path: str | Path) -> Store:
-    """Open (creating if needed) the store at ``path``."""
-    return Store(path)

@@ -7,12 +7,23 @@ also goes through ``neutralise`` so that a CSV opened in Excel cannot run it eit
 
 from __future__ import annotations
 
+import re
+
 #: Characters that make a spreadsheet treat a cell's text as a formula (OWASP CSV injection).
 FORMULA_LEADS = ("=", "+", "-", "@", "\t", "\r", "\n", "＝", "＋", "－", "＠")
 
 
 def is_formula_like(text: str) -> bool:
     return text.startswith(FORMULA_LEADS)
+
+
+#: Control characters XML 1.0 forbids (a workbook with one does not open).
+_XML_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def xml_safe(text: object) -> str:
+    """``text`` as a string a workbook's XML can hold: forbidden control characters → U+FFFD."""
+    return _XML_ILLEGAL.sub("\ufffd", str(text))
 
 
 def neutralise(value: object) -> object:

@@ -187,9 +187,6 @@ class MenuInfo:
     fingerprint: str
     categories: tuple[str, ...]  # 大項目 in order (one subtotal row each)
 
-    def summary_label(self, code: str) -> str:
-        return layout.summary_label(code)
-
 
 def _settings_menu(settings: Settings) -> MenuInfo | None:
     """The menu the settings name (--menu, or --year's shipped one), else None."""
@@ -657,7 +654,7 @@ class _Check:
         summary = {r: code for code, found in rows.summary_rows.items() for r in found}
         label_col = layout.COLUMN[layout.LABEL_KEYS[0]]
         for row, code in summary.items():
-            self._locked_text(sheet, label_col.ref(row), menu.summary_label(code))
+            self._locked_text(sheet, label_col.ref(row), layout.summary_label(code))
         summary_cols = {label_col.col_index, code_col,
                         *(layout.COLUMN[k].col_index for k in layout.MONEY_KEYS)}
         leaf_rows = {r for found in rows.leaf_rows.values() for r in found}
@@ -716,7 +713,7 @@ class _Check:
                 self.findings.append(make(
                     "missing-row", file=self.report.file, sheet=layout.PLAN_SHEET,
                     cell=f"{layout.COLUMNS[0].letter}{template_rows[code]}",
-                    leaf_name=menu.summary_label(code)))
+                    leaf_name=layout.summary_label(code)))
                 continue
             for key in layout.MONEY_KEYS:
                 if code == layout.TOTAL_CODE:
@@ -771,7 +768,7 @@ class _Check:
                              value=cell_text(cell), **params)
                 rec[key] = value
             for key in layout.FORMULA_KEYS:  # recomputed, never read
-                rec[key] = _recomputed(key, rec)
+                rec[key] = layout.row_formula_value(key, rec)
             records.append(rec)
         if not any_amount:
             self.add("empty-plan", sheet=P)
@@ -814,7 +811,7 @@ class _Check:
                      value=raw.get((i, target)), **self._row_params(check, plan, i))
 
     def _row_params(self, check: str, plan: pd.DataFrame, i: int) -> dict[str, object]:
-        v = {k: _int_or_none(plan.at[i, k]) for k in layout.AMOUNT_KEYS}
+        v = {k: layout.int_or_none(plan.at[i, k]) for k in layout.AMOUNT_KEYS}
         if check == "national-share":
             a, b = v["national"] or 0, v["prefectural"] or 0
             return {"national": _money(v["national"]), "fund": _money(a + b),
@@ -857,15 +854,6 @@ def _severity(code: str) -> str:
     return CATALOG[code].severity
 
 
-def _recomputed(key: str, rec: dict[str, Any]) -> int | None:
-    """総事業費 = A+B+C and 計 = A+B from the inputs: blank when every part is blank."""
-    parts = ("national", "prefectural", "other") if key == "total" else ("national", "prefectural")
-    values = [rec[k] for k in parts]
-    if all(v is None for v in values):
-        return None
-    return sum(v or 0 for v in values)
-
-
 def plan_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
     """The plan rows as a DataFrame: Int64 amounts (<NA> = blank), text or None."""
     import pandas as pd
@@ -879,15 +867,6 @@ def plan_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
     for key in layout.TEXT_KEYS:
         data[key] = pd.Series([r[key] for r in records], dtype=object)
     return pd.DataFrame(data, columns=list(PLAN_COLUMNS))
-
-
-def _int_or_none(value: object) -> int | None:
-    try:
-        import pandas as pd
-
-        return None if pd.isna(value) else int(value)
-    except (TypeError, ValueError):
-        return None
 
 
 def _money(value: int | None) -> str:
@@ -911,9 +890,6 @@ def _halfwidth(text: str) -> str:
     return text.translate(_FULLWIDTH)
 
 
-_FILE_CODE = re.compile(r"^(\d{1,2})(?!\d)")
-
-
 def _base_name(file_name: str) -> str:
     import unicodedata
 
@@ -922,11 +898,10 @@ def _base_name(file_name: str) -> str:
 
 def file_name_prefecture(file_name: str) -> str | None:
     """The two-digit prefecture code a file name starts with (``13_東京都…``), or None."""
-    m = _FILE_CODE.match(_base_name(file_name))
-    if not m:
-        return None
-    code = m.group(1).zfill(2)
-    return code if 1 <= int(code) <= 47 else None
+    from budget.layout import parse_template_file_name
+
+    parsed = parse_template_file_name(file_name)
+    return None if parsed is None else parsed[0]
 
 
 @lru_cache(maxsize=1)
@@ -938,8 +913,8 @@ def _prefecture_names() -> tuple[tuple[str, str, bool], ...]:
     names = []
     for p in all_prefectures():
         names.append((p.name_ja, p.code, False))
-        if p.name_ja[-1] in "都府県":  # 東京, 京都, 大阪, 神奈川 …; 北海道 has no short name
-            names.append((p.name_ja[:-1], p.code, True))
+        if p.short_name:  # 東京, 京都, 大阪, 神奈川 …; 北海道 has none
+            names.append((p.short_name, p.code, True))
     names.sort(key=lambda n: (-len(n[0]), n[2]))
     return tuple(names)
 

@@ -1,12 +1,14 @@
-"""The CLI surface: help, exit codes, `budget menu`, `budget generate`."""
+"""The CLI surface: Japanese help, exit codes, `budget menu`, `budget generate`."""
 
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner
 
@@ -20,20 +22,121 @@ def runner():
     return CliRunner()
 
 
+def help_of(runner, *args: str) -> str:
+    result = runner.invoke(cli, [*args, "--help"], prog_name="budget")
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+EXIT_CODES = "終了コード: 0 正常、1 不正な入力あり、2 使い方の誤り"
+HEAVY = ("pandas", "pandera", "openpyxl", "xlsxwriter", "numpy")
+
+
 def test_help_lists_every_command_and_exit_codes(runner):
-    result = runner.invoke(cli, ["--help"])
-    assert result.exit_code == 0
-    for name in COMMANDS:
-        assert f"  {name} " in result.output
-    assert "Exit codes: 0 ok, 1 invalid input found, 2 usage error." in result.output
+    out = help_of(runner)
+    assert out.startswith("使い方: budget [OPTIONS] COMMAND [ARGS]...")
+    for name, (_, one_line) in COMMANDS.items():
+        assert f"  {name} " in out
+        assert one_line in out
+    assert f"\n  {EXIT_CODES}\n" in out
+    assert "\nオプション:\n" in out and "\nコマンド:\n" in out
+    assert "バージョンを表示して終了します。" in out
+    assert "Show this message" not in out and "Exit codes" not in out
 
 
 @pytest.mark.parametrize("name", list(COMMANDS))
-def test_every_command_has_help_with_an_example_and_is_in_the_readme(runner, name):
-    result = runner.invoke(cli, [name, "--help"])
-    assert result.exit_code == 0, result.output
-    assert "Example:" in result.output
+def test_every_command_has_japanese_help_with_an_example_and_is_in_the_readme(runner, name):
+    out = help_of(runner, name)
+    assert out.startswith(f"使い方: budget {name} [OPTIONS]")
+    head, sep, example = out.partition("\n  例:\n")
+    assert sep, out
+    assert example.splitlines()[0].startswith(f"      budget {name}")
+    assert "オプション:" in example and "このヘルプを表示して終了します。" in example
+    for english in ("Example", "Exit codes", "Usage:", "Options:", "Show this message",
+                    "[default:"):
+        assert english not in out
     assert f"budget {name}" in (ROOT / "README.md").read_text("utf-8")
+
+
+@pytest.mark.parametrize("name", list(COMMANDS))
+def test_every_option_help_and_command_help_is_japanese(name):
+    command = cli.get_command(click.Context(cli), name)
+    assert command.help is not None and re.search(r"[ぁ-んァ-ヶ一-龥]", command.help)
+    assert re.search(r"[ぁ-んァ-ヶ一-龥]", COMMANDS[name][1])
+    for param in command.params:
+        if isinstance(param, click.Option):
+            assert param.help and re.search(r"[ぁ-んァ-ヶ一-龥]", param.help), param.name
+
+
+@pytest.mark.parametrize(("name", "code"), [("validate", 2), ("ingest", 2), ("aggregate", 2)])
+def test_documented_exit_codes_line(runner, name, code):
+    out = help_of(runner, name)
+    line = next(x for x in out.splitlines() if x.strip().startswith("終了コード:"))
+    assert line.strip().startswith("終了コード: 0 ")
+    assert f"{code} 使い方の誤り" in out
+
+
+def test_tolerance_and_seed_defaults_in_help_match_the_library(runner):
+    from budget import layout
+    from budget.demo import DEFAULT_SEED
+
+    for name in ("validate", "ingest"):
+        out = help_of(runner, name)
+        assert f"既定: {layout.DEFAULT_SHARE_TOLERANCE}。" in out
+    assert f"既定: {DEFAULT_SEED}。" in help_of(runner, "demo")
+
+
+def test_aggregate_units_are_the_reports_units():
+    from budget.report import DEFAULT_UNIT, UNITS
+
+    command = cli.get_command(click.Context(cli), "aggregate")
+    unit = next(p for p in command.params if p.name == "unit")
+    assert list(unit.type.choices) == list(UNITS)
+    assert unit.default == DEFAULT_UNIT
+
+
+def test_menu_help_says_the_csv_columns_stay_english(runner):
+    out = help_of(runner, "menu")
+    assert "列名はメニューファイルと同じ英語名です" in out
+    header = runner.invoke(cli, ["menu", "--format", "csv"]).output.splitlines()[0]
+    shipped = (ROOT / "budget" / "menus" / "R5.csv").read_text("utf-8-sig").splitlines()[0]
+    assert header == shipped
+
+
+def test_command_line_and_settings_helpers(monkeypatch):
+    from budget import layout
+    from budget.commands.options import command_line, make_settings
+
+    monkeypatch.setattr(sys, "argv", ["/usr/bin/budget", "aggregate", "--unit", "億円"])
+    assert command_line("aggregate") == "budget aggregate --unit 億円"
+    monkeypatch.setattr(sys, "argv", [])
+    assert command_line("demo") == "budget demo"
+    settings = make_settings("令和5年度", None, None)
+    assert (settings.fiscal_year, settings.share_tolerance) == (
+        2023, layout.DEFAULT_SHARE_TOLERANCE)
+    assert make_settings("2023", None, 0).share_tolerance == 0
+
+
+def test_validate_output_is_that_of_validating_each_file(runner, tmp_path):
+    from budget.generate import write_plan_workbook
+    from budget.ingest import report_dict, validation_text
+    from budget.menu import load_menu
+    from budget.prefectures import find_prefecture
+    from budget.validate import check_file
+
+    menu = load_menu(2023)
+    paths = []
+    for pref in ("13", "27"):
+        path = tmp_path / f"{pref}.xlsx"
+        write_plan_workbook(path, menu, find_prefecture(pref))
+        paths.append(path)
+    result = runner.invoke(cli, ["validate", *map(str, paths), "--format", "json"])
+    one_by_one = [check_file(p) for p in paths]  # the batch must say what single checks say
+    assert json.loads(result.output) == [report_dict(r) for r in one_by_one]
+    text = runner.invoke(cli, ["validate", *map(str, paths)])
+    assert text.output == validation_text(one_by_one) + "\n"
+    assert text.exit_code == result.exit_code == (1 if any(
+        not r.accepted for r in one_by_one) else 0)
 
 
 def test_python_dash_m_and_version():
@@ -42,14 +145,17 @@ def test_python_dash_m_and_version():
     assert out.stdout.startswith("budget, version ")
 
 
-def test_help_does_not_import_heavy_libraries():
+@pytest.mark.parametrize("args", [["--help"]] + [[name, "--help"] for name in COMMANDS],
+                         ids=lambda a: " ".join(a))
+def test_help_does_not_import_heavy_libraries(args):
     code = ("import sys; from budget.cli import cli\n"
-            "try:\n    cli(['--help'])\nexcept SystemExit:\n    pass\n"
-            "print(sorted(m for m in ('pandas', 'pandera', 'openpyxl', 'xlsxwriter') "
-            "if m in sys.modules))")
+            f"try:\n    cli({args!r}, prog_name='budget')\n"
+            "except SystemExit as e:\n    assert not e.code, e\n"
+            f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
-    assert out.stdout.strip().endswith("[]")
+    assert "使い方: budget" in out.stdout
+    assert out.stdout.strip().splitlines()[-1] == "[]"
 
 
 def test_menu_table_csv_json(runner):

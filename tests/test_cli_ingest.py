@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -273,8 +274,9 @@ def test_ingest_a_copy_under_another_prefectures_name(runner, books, tmp_path):
     assert [p.name for p in reports.glob("返送_*/*")] == ["14_神奈川県_R5_計画_要修正.xlsx"]
     status = runner.invoke(cli, ["status", "--db", str(db)])
     kanagawa = status.stdout.splitlines()[3 + 13].split()
-    assert kanagawa == ["14", "神奈川県", "差戻し", "他県（01", "北海道）の様式でした（ファイル名で判定）",
-                        KANAGAWA, *kanagawa[6:8], "1"]
+    assert kanagawa == ["14", "神奈川県", "差戻し", "ファイル名は本県のものですが、様式は", "01", "北海道",
+                        "のものでした（差戻し）。本県の様式での再提出待ち", KANAGAWA, *kanagawa[8:10],
+                        "1"]
 
 
 # --- status --------------------------------------------------------------------------------
@@ -302,19 +304,23 @@ def test_status_table(runner, db):
     hokkaido = lines[3].split()
     assert hokkaido[:4] == ["01", "北海道", "受理", GOOD] and hokkaido[-2:] == ["1", "900"]
     tokyo = lines[3 + 12].split()
-    assert tokyo[:4] == ["13", "東京都", "差戻し", BAD] and tokyo[-1] == "1"
-    assert lines[4].split() == ["02", "青森県", "未提出", "0"]
+    assert tokyo[:6] == ["13", "東京都", "差戻し", "受理できる提出なし（差戻し", "1", "件）。再提出待ち"]
+    assert tokyo[6] == BAD and tokyo[-1] == "1"
+    assert lines[4].split() == ["02", "青森県", "未提出", "提出なし", "0"]
     assert lines[-1] == "基金計の合計（受理分）: 900 千円"
 
 
 def test_status_json_and_csv(runner, db):
     data = json.loads(runner.invoke(cli, ["status", "--db", str(db), "--format", "json"]).stdout)
     assert len(data) == 47
-    assert {k: data[0][k] for k in ("prefecture_code", "status", "note", "file_name",
-                                    "n_submissions", "fund_total", "submission_id")} == {
-        "prefecture_code": "01", "status": "受理", "note": "", "file_name": GOOD,
-        "n_submissions": 1, "fund_total": 900, "submission_id": 1}
-    assert (data[12]["status"], data[12]["fund_total"]) == ("差戻し", None)
+    assert {k: data[0][k] for k in ("prefecture_code", "status", "status_ja", "note",
+                                    "file_name", "n_submissions", "fund_total", "submission_id",
+                                    "stored_under")} == {
+        "prefecture_code": "01", "status": "accepted", "status_ja": "受理", "note": "",
+        "file_name": GOOD, "n_submissions": 1, "fund_total": 900, "submission_id": 1,
+        "stored_under": "01"}
+    assert (data[12]["status"], data[12]["status_ja"], data[12]["fund_total"]) == (
+        "rejected", "差戻し", None)
 
     result = runner.invoke(cli, ["status", "--db", str(db), "--format", "csv"])
     assert result.exit_code == 0
@@ -345,7 +351,9 @@ def test_status_shows_a_rejected_resubmission_of_an_accepted_plan(runner, tmp_pa
                             str(tmp_path / "rep")])
     result = runner.invoke(cli, ["status", "--db", str(db)])
     tokyo = result.stdout.splitlines()[3 + 12].split()
-    assert tokyo[:5] == ["13", "東京都", "受理", "再提出差戻しあり", BAD]
+    assert tokyo[:3] == ["13", "東京都", "受理"] and tokyo[5] == BAD  # the accepted one
+    assert re.fullmatch(rf"最新の提出（{re.escape(BAD)}、\d{{4}}-\d\d-\d\d", tokyo[3])
+    assert re.fullmatch(r"\d\d:\d\d:\d\d）は差戻し。受理済みの提出を集計", tokyo[4])
     assert tokyo[-2:] == ["2", "300"]
 
 
@@ -360,5 +368,6 @@ def test_status_shows_an_unreadable_file_by_its_name(runner, tmp_path):
     lines = result.stdout.splitlines()
     assert lines[0] == "令和5年度（2023年度） 提出状況: 受理 0、差戻し 1、未提出 46（47 都道府県）"
     tokyo = lines[3 + 12].split()
-    assert tokyo[:5] == ["13", "東京都", "差戻し", "ファイルを読み取れませんでした（ファイル名で判定）", BAD]
+    assert tokyo[:5] == ["13", "東京都", "差戻し", "ファイル名は本県のものですが、ファイルを読み取れませんでした"
+                         "（差戻し）。再提出待ち", BAD]
     assert tokyo[-1] == "1"

@@ -23,10 +23,10 @@ import openpyxl
 import pytest
 
 from budget.findings import FileReport
+from budget.fiscal import local_time, short_time
 from budget.ingest import (
     DUPLICATE_JA,
     NEW_JA,
-    RESUBMISSION_REJECTED_JA,
     ingest_folder,
     submission_status,
     validate_files,
@@ -288,7 +288,8 @@ def test_corrected_resubmission_becomes_current_and_the_earlier_stays(tmp_path):
     ingest_folder(tmp_path / "r1", db, SETTINGS, None)
     with Store(db) as store:
         row = submission_status(store, 2023).set_index("prefecture_code").loc["13"]
-        assert (row["status"], row["n_submissions"], row["note"]) == ("差戻し", 1, "")
+        assert (row["status"], row["status_ja"], row["n_submissions"], row["note"]) == (
+            "rejected", "差戻し", 1, "受理できる提出なし（差戻し 1 件）。再提出待ち")
         assert row["fund_total"] is pd_na()
 
     fixed = good_rows(n=3)  # funds 300 + 600 + 900
@@ -296,7 +297,8 @@ def test_corrected_resubmission_becomes_current_and_the_earlier_stays(tmp_path):
     run = ingest_folder(tmp_path / "r2", db, SETTINGS, None)
     with Store(db) as store:
         st = submission_status(store, 2023).set_index("prefecture_code")
-        assert (st.loc["13", "status"], st.loc["13", "n_submissions"]) == ("受理", 2)
+        assert (st.loc["13", "status"], st.loc["13", "status_ja"], st.loc["13", "n_submissions"]
+                ) == ("accepted", "受理", 2)
         assert st.loc["13", "submission_id"] == run.results[0].submission_id
         assert st.loc["13", "fund_total"] == 1800
         assert len(store.submissions(2023)) == 2  # the rejected one stays
@@ -306,8 +308,11 @@ def test_corrected_resubmission_becomes_current_and_the_earlier_stays(tmp_path):
     ingest_folder(tmp_path / "r3", db, SETTINGS, None)
     with Store(db) as store:
         row = submission_status(store, 2023).set_index("prefecture_code").loc["13"]
-        assert (row["status"], row["note"], row["n_submissions"], row["file_name"]) == (
-            "受理", RESUBMISSION_REJECTED_JA, 3, "13_東京都_R5_計画.xlsx")
+        newest = store.submissions(2023).iloc[0]  # newest first
+        assert (row["status_ja"], row["note"], row["n_submissions"], row["file_name"]) == (
+            "受理", f"最新の提出（13_再提出.xlsx、{short_time(local_time(newest['received_at']))}）"
+            "は差戻し。受理済みの提出を集計",
+            3, "13_東京都_R5_計画.xlsx")
 
 
 def pd_na():
@@ -323,11 +328,13 @@ def test_status_has_47_rows_in_code_order(tmp_path):
     with Store(db) as store:
         st = submission_status(store, 2023)
         assert st["prefecture_code"].tolist() == [p.code for p in all_prefectures()]
-        assert st["status"].value_counts().to_dict() == {"未提出": 46, "受理": 1}
-        assert st.iloc[0][["prefecture", "status", "file_name", "n_submissions",
-                           "fund_total"]].tolist() == ["北海道", "受理", "01_北海道_R5_計画.xlsx", 1, 900]
-        assert st.iloc[1][["status", "file_name", "n_submissions"]].tolist() == ["未提出", "", 0]
-        assert submission_status(store, 2024)["status"].eq("未提出").all()
+        assert st["status_ja"].value_counts().to_dict() == {"未提出": 46, "受理": 1}
+        assert st.iloc[0][["prefecture", "status", "status_ja", "file_name", "n_submissions",
+                           "fund_total", "stored_under"]].tolist() == [
+            "北海道", "accepted", "受理", "01_北海道_R5_計画.xlsx", 1, 900, "01"]
+        assert st.iloc[1][["status", "status_ja", "note", "file_name", "n_submissions"]
+                          ].tolist() == ["missing", "未提出", "提出なし", "", 0]
+        assert submission_status(store, 2024)["status"].eq("missing").all()
 
 
 def test_a_bug_in_validation_does_not_stop_the_batch_or_store_a_verdict(tmp_path, monkeypatch):
@@ -628,8 +635,10 @@ def test_same_bytes_under_another_name_in_a_later_run_are_checked_and_stored(tmp
             (file_name("01"), "accepted", sha(hokkaido)), (KANAGAWA, "rejected", sha(hokkaido))]
         assert [f.code for f in store.findings(copy.submission_id)] == ["prefecture-mismatch"]
         st = submission_status(store, 2023).set_index("prefecture_code")
-        assert st.loc["14", ["status", "note", "file_name", "n_submissions"]].tolist() == [
-            "差戻し", "他県（01 北海道）の様式でした（ファイル名で判定）", KANAGAWA, 1]
+        assert st.loc["14", ["status_ja", "note", "file_name", "n_submissions", "stored_under"]
+                      ].tolist() == [
+            "差戻し", "ファイル名は本県のものですが、様式は 01 北海道 のものでした（差戻し）。"
+            "本県の様式での再提出待ち", KANAGAWA, 1, "01"]
     again = ingest_folder(tmp_path / "in", db, SETTINGS, None)  # now both are known
     assert [(r.status, r.stored_ja) for r in again.results] == [
         ("accepted", DUPLICATE_JA), ("rejected", DUPLICATE_JA)]
@@ -780,8 +789,9 @@ def test_status_shows_an_unreadable_file_under_the_prefecture_its_name_says(tmp_
         (file_name("01"), "accepted", "01"), (path.name, "rejected", None)]
     with Store(db) as store:
         st = submission_status(store, 2023).set_index("prefecture_code")
-    assert st.loc["13", ["status", "note", "file_name", "n_submissions", "submission_id"]
-                  ].tolist() == ["差戻し", "ファイルを読み取れませんでした（ファイル名で判定）",
-                                 path.name, 1, run.results[1].submission_id]
-    assert st.loc["13", "fund_total"] is pd_na()
-    assert st["status"].value_counts().to_dict() == {"未提出": 45, "受理": 1, "差戻し": 1}
+    assert st.loc["13", ["status_ja", "note", "file_name", "n_submissions", "submission_id"]
+                  ].tolist() == ["差戻し", "ファイル名は本県のものですが、ファイルを読み取れませんでした"
+                                 "（差戻し）。再提出待ち", path.name, 1, run.results[1].submission_id]
+    assert st.loc["13", "fund_total"] is pd_na() and st.loc["13", "stored_under"] is pd_na()
+    assert st["status"].value_counts().to_dict() == {"missing": 45, "accepted": 1,
+                                                     "rejected": 1}

@@ -31,7 +31,6 @@ from budget import __version__, layout, report
 from budget.aggregate import MONEY_LABELS, load_summary
 from budget.cli import cli
 from budget.demo import sample_plan, synthetic_submission
-from budget.errors import OutputError
 from budget.findings import FileReport, make
 from budget.menu import load_menu, menu_fingerprint
 from budget.prefectures import all_prefectures
@@ -502,36 +501,7 @@ def test_tidy_csv_and_json(tmp_path, summary, plans):
     assert csv_cell[zero][f"{MONEY_LABELS['public']}（千円）"] == "0"
 
 
-# --- atomic writing ---------------------------------------------------------------------
-
-
-def test_atomic_write_replaces_and_leaves_no_temp_file(tmp_path):
-    target = tmp_path / "R5_集計.xlsx"
-    target.write_bytes(b"old")
-    assert report.write_bytes_atomically(target, b"new") == target
-    assert target.read_bytes() == b"new"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["R5_集計.xlsx"]
-
-
-@pytest.mark.parametrize("umask", [0o022, 0o027, 0o002])
-def test_written_files_get_the_mode_open_would_give(tmp_path, umask):
-    """Not the temporary file's private 0o600: 0o666 less the umask, like open()."""
-    old = os.umask(umask)
-    try:
-        assert report.current_umask() == umask
-        new = report.write_bytes_atomically(tmp_path / "new.xlsx", b"x")
-        existing = tmp_path / "old.xlsx"
-        existing.write_bytes(b"old")
-        os.chmod(existing, 0o600)
-        replaced = report.write_bytes_atomically(existing, b"y")
-        with open(tmp_path / "plain.txt", "w") as fh:
-            fh.write("reference")
-    finally:
-        os.umask(old)
-    plain = stat.S_IMODE((tmp_path / "plain.txt").stat().st_mode)
-    assert plain == 0o666 & ~umask
-    assert stat.S_IMODE(new.stat().st_mode) == plain
-    assert stat.S_IMODE(replaced.stat().st_mode) == plain
+# --- atomic writing (the helper itself: tests/test_files.py) ----------------------------
 
 
 def test_reports_of_a_run_are_readable_by_others(tmp_path, summary):
@@ -541,39 +511,6 @@ def test_reports_of_a_run_are_readable_by_others(tmp_path, summary):
     finally:
         os.umask(old)
     assert [oct(stat.S_IMODE(w.path.stat().st_mode)) for w in written] == [oct(0o644)] * 3
-
-
-def test_crash_while_writing_keeps_the_old_report(tmp_path, monkeypatch):
-    target = tmp_path / "R5_集計.xlsx"
-    target.write_bytes(b"old")
-
-    def boom(fd):
-        raise OSError("disk full")
-
-    monkeypatch.setattr(os, "fsync", boom)
-    with pytest.raises(OutputError, match="disk full"):
-        report.write_bytes_atomically(target, b"half")
-    assert target.read_bytes() == b"old"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["R5_集計.xlsx"]
-
-
-def test_open_target_is_written_beside_it(tmp_path, monkeypatch):
-    target = tmp_path / "R5_集計.xlsx"
-    target.write_bytes(b"open in Excel")
-    (tmp_path / "R5_集計(2).xlsx").write_bytes(b"an older fallback")
-    real = os.replace
-
-    def locked(src, dst):
-        if Path(dst) == target:
-            raise PermissionError(13, "Permission denied", str(dst))
-        return real(src, dst)
-
-    monkeypatch.setattr(os, "replace", locked)
-    assert report.write_bytes_atomically(target, b"new") == tmp_path / "R5_集計(3).xlsx"
-    assert target.read_bytes() == b"open in Excel"
-    assert (tmp_path / "R5_集計(2).xlsx").read_bytes() == b"an older fallback"
-    assert (tmp_path / "R5_集計(3).xlsx").read_bytes() == b"new"
-    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
 
 
 def test_cli_reports_the_fallback(tmp_path, monkeypatch, db):

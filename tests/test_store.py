@@ -18,6 +18,7 @@ from budget.store import (
     HEADER_KEYS,
     SCHEMA_VERSION,
     TEXT_COLUMNS,
+    RejectedSubmission,
     Saved,
     Store,
 )
@@ -77,6 +78,29 @@ def test_rejected_submission_keeps_bytes_but_no_amounts(tmp_path):
         assert store.current_amounts(2023).empty
         n = store.conn.execute("SELECT COUNT(*) FROM amounts").fetchone()[0]
         assert n == 0
+
+
+def test_rejected_submissions_are_named_rows_and_first_errors_one_query(tmp_path):
+    with Store(tmp_path / "b.db") as store:
+        good = store.save(report(b"good"), b"good").submission_id
+        bad = store.save(report(b"bad", accepted=False), b"bad").submission_id
+        yearless = store.save(report(b"?", accepted=False, year=None, pref=None,
+                                     name="x_R5.xlsx"), b"?").submission_id
+        rows = store.rejected_submissions(2023)
+        assert [(r.id, r.file_name, r.prefecture_code, r.fiscal_year, r.n_errors)
+                for r in rows] == [(yearless, "x_R5.xlsx", None, None, 1),
+                                   (bad, FILE, "13", 2023, 1)]
+        assert all(isinstance(r, RejectedSubmission) for r in rows)
+        assert store.rejected_submissions(2024) == [rows[0]]  # only the yearless one
+        queries: list[str] = []
+        store.conn.set_trace_callback(queries.append)
+        first = store.first_errors([good, bad, yearless])
+        store.conn.set_trace_callback(None)
+        message = make("negative-amount", file=FILE, sheet="計画", cell="H8", leaf_code="R5-01",
+                       leaf_name="x", value=-5).message
+        assert first == {bad: message, yearless: message}  # the warning-only one is absent
+        assert len(queries) == 1
+        assert store.first_errors([]) == {}
 
 
 def test_same_file_twice_is_one_submission(tmp_path):

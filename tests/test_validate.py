@@ -371,6 +371,27 @@ def test_prefecture_header_cell_edited(clean_workbook, tmp_path):
     assert flat(check_file(path)) == [["prefecture-mismatch", "error", "E2"]]
 
 
+def test_template_file_name_round_trips_and_reads_leniently():
+    from budget.layout import parse_template_file_name, template_file_name
+    from budget.prefectures import all_prefectures
+
+    for p in all_prefectures():
+        assert parse_template_file_name(template_file_name(p.code, p.name_ja, "R5")) == (
+            p.code, "R5")
+    assert [parse_template_file_name(n) for n in (
+        "１３_東京都_Ｒ５_計画.xlsx", "13_東京都_R5_計画_要修正.xlsx", "13_東京都.xlsx", "00_x_R5_.xlsx",
+        "123_x_R5_.xlsx", "x/1_北海道_H30_計画.xlsx")] == [
+        ("13", "R5"), ("13", "R5"), ("13", None), None, None, ("01", "H30")]
+
+
+def test_prefecture_short_names():
+    from budget.prefectures import find_prefecture
+
+    assert [find_prefecture(c).short_name for c in ("01", "13", "14", "26", "27")] == [
+        None, "東京", "神奈川", "京都", "大阪"]
+    assert find_prefecture("東京").code == "13" and find_prefecture("北海道").code == "01"
+
+
 def test_file_name_code():
     assert [file_name_prefecture(n) for n in (
         "13_東京都_R5_計画.xlsx", "１３_東京都.xlsx", "1_北海道.xlsx", "2023_計画.xlsx", "計画.xlsx",

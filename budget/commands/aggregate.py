@@ -5,49 +5,51 @@ from pathlib import Path
 
 import click
 
-from budget.commands.options import db_option, menu_option, year_option
+from budget.commands.options import Command, command_line, db_option, menu_option, year_option
+from budget.report import DEFAULT_UNIT, UNITS  # budget.report imports no pandas at module top
 
-UNITS = ("千円", "百万円", "億円")
 
-
-@click.command()
+@click.command(cls=Command)
 @year_option
 @db_option
 @menu_option
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
-              default=Path("reports"), show_default=True, help="Folder to write the reports into.")
-@click.option("--unit", type=click.Choice(UNITS), default="千円", show_default=True,
-              help="Display unit of the amounts in the workbooks (the CSV/JSON stay in 千円).")
+              default=Path("reports"), show_default=True, help="集計表を書き出すフォルダ。")
+@click.option("--unit", type=click.Choice(list(UNITS)), default=DEFAULT_UNIT, show_default=True,
+              help="Excel の集計表の金額の表示単位（CSV・JSON は常に千円）。")
 @click.option("--by-bureau", is_flag=True,
-              help="Also write one workbook per 担当課 (joint items in each, flagged 共管).")
+              help="担当課ごとの集計表も作成します（共管の事業は各課に入れ、共管と表示）。")
 @click.option("--format", "formats", type=click.Choice(["csv", "json"]), multiple=True,
-              help="Also write the tidy long table (one row per prefecture and planned item); "
-                   "repeatable. CSV is UTF-8 with BOM so Excel opens it; Excel reads the "
-                   "都道府県コード column \"01\" as the number 1, so the CSV also has "
-                   "「都道府県（コード 名称）」 \"01 北海道\", which stays as written.")
+              help="集計のデータ（都道府県・計画事業ごとに 1 行の表）も書き出します。"
+                   "複数指定できます。CSV は Excel で開けるよう BOM 付き UTF-8 です。"
+                   "Excel は都道府県コードの「01」を数値の 1 と読むため、CSV には"
+                   "「01 北海道」のように書いた「都道府県（コード 名称）」列もあります。")
 @click.option("--strict", is_flag=True,
-              help="Exit 1 when a prefecture is missing or has no accepted plan "
-                   "(the reports are still written).")
+              help="未提出または受理した計画のない都道府県があれば終了コード 1 で終了します"
+                   "（集計表は作成します）。")
 def aggregate(year: str, db_path: Path, menu_path: Path | None, out_dir: Path, unit: str,
               by_bureau: bool, formats: tuple[str, ...], strict: bool) -> None:
-    """Write the summary workbook of the year's accepted plans.
-
-    Each prefecture's current plan (its newest accepted submission) is counted; prefectures
-    that have not submitted or whose files were all rejected are listed in the 総括 and
-    提出状況 sheets and never counted as zero. Sheets: 総括, グラフ, 大項目別, 中項目別,
-    事業別, 担当課別, 都道府県別, 都道府県×事業, 都道府県×大項目, 明細, 提出状況, 出典.
-
-    The 出典 sheet lists every submission of the year (used, rejected or superseded, and
-    why). Files are replaced atomically, with the permissions a new file gets (umask); if
-    one is open in Excel and cannot be replaced, the new report is written beside it as
-    NAME(2).xlsx and the command says so.
+    """受理した計画を集計し、年度の集計表（Excel）を作成します。
 
     \b
-    Exit codes: 0 written; 1 written but --strict found missing or rejected prefectures,
-    or the store cannot be read; 2 usage error.
+    各都道府県の現在の計画（受理した最新の提出）を集計します。未提出の都道府県と、
+    提出がすべて差戻しの都道府県は 総括 と 提出状況 のシートに一覧し、0 とは
+    数えません。シート: 総括、グラフ、大項目別、中項目別、事業別、担当課別、
+    都道府県別、都道府県×事業、都道府県×大項目、明細、提出状況、出典。
 
     \b
-    Example:
+    出典 シートには年度のすべての提出（集計に使用、差戻し、新しい提出で置き換え
+    済み、とその理由）を載せます。ファイルは書き終えてから一度に置き換え、権限は
+    新しいファイルと同じ（umask のとおり）です。Excel で開かれていて置き換え
+    られないときは、新しい集計表を隣に 名前(2).xlsx として書き出し、その旨を
+    表示します。
+
+    \b
+    終了コード: 0 作成、1 作成したが --strict で未提出・差戻しの都道府県あり、
+    またはデータベースを読めない、2 使い方の誤り
+
+    \b
+    例:
         budget aggregate --year R5
         budget aggregate --unit 億円 --by-bureau --format csv --out reports/
     """
@@ -55,9 +57,9 @@ def aggregate(year: str, db_path: Path, menu_path: Path | None, out_dir: Path, u
     from budget.report import aggregate_year
 
     fy = parse_fiscal_year(year)
-    command_line = " ".join(["budget", *sys.argv[1:]]) if sys.argv else "budget aggregate"
     run = aggregate_year(db_path, fy, out_dir, menu_path=menu_path, unit=unit,
-                         by_bureau=by_bureau, formats=formats, command_line=command_line)
+                         by_bureau=by_bureau, formats=formats,
+                         command_line=command_line("aggregate"))
     summ = run.summary
     n_ok = len(summ.included)
     click.echo(f"{era_label(fy)}の集計: 集計対象 {n_ok} / 47 都道府県")

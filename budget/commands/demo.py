@@ -1,38 +1,42 @@
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
 
+from budget.commands.options import Command, command_line
 
-@click.command()
+
+@click.command(cls=Command)
 @click.argument("folder", type=click.Path(file_okay=False, path_type=Path), default=Path("demo"))
 @click.option("--seed", type=int, default=None,
-              help="Seed of the sample figures (the same seed gives the same figures). "
-                   "Default: 2023.")
+              help="サンプルの数値の乱数シード（同じシードなら同じ数値）。既定: 2023。")
 def demo(folder: Path, seed: int | None) -> None:
-    """Run the whole cycle on built-in sample data, into FOLDER (default demo/).
-
-    Writes the 47 blank templates (templates/), invented filled-in plans as if returned by
-    the prefectures (inputs/: 45 files, two prefectures send nothing), ingests them into
-    FOLDER/budget.db, and writes the ingest report, the annotated return copies and the
-    summary workbook into reports/. A few files carry planted mistakes (a 「▲500」, 公+民≠国,
-    a neighbour's template, a full-width 「１，２３４」, a share off 2/3), so the reports show
-    rejections and warnings: that is the point of the demo, and it still exits 0.
-
-    FOLDER must be new, empty, or made by an earlier `budget demo` (then it is redone).
+    """同梱のサンプルデータで一連の作業を FOLDER（既定: demo/）の中で試します。
 
     \b
-    Example:
+    47 都道府県の白紙の様式（templates/）と、都道府県から返送されたことにした
+    架空の記入済みの計画（inputs/: 45 件、2 都道府県は未提出）を作り、
+    FOLDER/budget.db に取り込み、取込結果、差戻し用の返送ファイル、集計表を
+    reports/ に書き出します。いくつかのファイルには誤りを仕込んであります
+    （「▲500」、公+民≠国、他の都道府県の様式、全角の「１，２３４」、国が 2/3
+    からずれている）。そのため差戻しや警告が出ますが、それがデモの目的で、
+    終了コードは 0 です。
+
+    \b
+    FOLDER には、新しいフォルダ、空のフォルダ、または以前に `budget demo` で
+    作ったフォルダ（作り直します）を指定してください。
+
+    \b
+    例:
         budget demo
         budget demo /tmp/budget-demo --seed 7
     """
     from budget.demo import DEFAULT_SEED, run_demo
 
-    command_line = " ".join(["budget", *sys.argv[1:]]) if sys.argv else "budget demo"
     run = run_demo(folder, seed=DEFAULT_SEED if seed is None else seed,
-                   command_line=command_line, progress=lambda text: click.echo(text, err=True))
+                   command_line=command_line("demo"),
+                   progress=lambda text: click.echo(text, err=True))
     ing = run.ingest
     summ = run.aggregate.summary
     click.echo("")

@@ -4,24 +4,25 @@ from pathlib import Path
 
 import click
 
-from budget.commands.options import menu_option, resolve_menu, year_option
+from budget.commands.options import Command, menu_option, resolve_menu, year_option
 
 
-@click.command()
+@click.command(cls=Command)
 @year_option
 @menu_option
 @click.option("--prefecture", "-p", "prefectures", multiple=True,
-              help="Code (13), name (東京都) or romanised name (tokyo); repeatable. Default: all 47.")
+              help="都道府県のコード（13）、名称（東京都）またはローマ字名（tokyo）。"
+                   "複数指定できます。既定: 47 都道府県すべて。")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
-              default=Path("templates"), show_default=True, help="Folder to write into.")
-@click.option("--deadline", default=None, help="Deadline printed in the 記入要領 sheet.")
+              default=Path("templates"), show_default=True, help="書き出し先のフォルダ。")
+@click.option("--deadline", default=None, help="記入要領シートに記載する提出期限。")
 def generate(year: str, menu_path, prefectures: tuple[str, ...], out_dir: Path,
              deadline: str | None) -> None:
-    """Write one planning workbook per prefecture, pre-filled with every menu item.
+    """都道府県ごとの計画様式（Excel）を、メニューの全事業を記入した状態で作成します。
 
     \b
-    Example:
-        budget generate --year R5                 # all 47 into templates/
+    例:
+        budget generate --year R5                 # 47 都道府県すべてを templates/ に
         budget generate -p 13 -p osaka --out /tmp/t
     """
     from budget.generate import GuideInfo, generate_templates

@@ -5,11 +5,17 @@ from pathlib import Path
 
 import click
 
-from budget.commands.options import db_option, menu_option, year_option
-from budget.commands.validate import make_settings, tolerance_option
+from budget.commands.options import (
+    Command,
+    db_option,
+    make_settings,
+    menu_option,
+    tolerance_option,
+    year_option,
+)
 
 
-@click.command()
+@click.command(cls=Command)
 @click.argument("folder", required=False, default=Path("inputs"),
                 type=click.Path(exists=True, file_okay=False, path_type=Path))
 @db_option
@@ -18,22 +24,26 @@ from budget.commands.validate import make_settings, tolerance_option
 @tolerance_option
 @click.option("--reports", "reports_dir", type=click.Path(file_okay=False, path_type=Path),
               default=Path("reports"), show_default=True,
-              help="Folder for the run's report and the return copies of rejected files.")
+              help="取込結果と、差戻しのファイルの返送用コピーを書き出すフォルダ。")
 def ingest(folder: Path, db_path: Path, year: str, menu_path: Path | None,
            tolerance: int | None, reports_dir: Path) -> None:
-    """Validate every workbook of FOLDER (default: inputs/) and store each one.
-
-    Every workbook (.xlsx, .xlsm, .xls, .xlsb, .ods) becomes a submission (accepted or
-    rejected, its bytes kept); the same file (same bytes, same name) twice is stored once.
-    Other files (a readme, a cover letter .pdf, .csv…), lock files (~$…, .~lock…#) and
-    hidden files are skipped with a note. Writes the run's report 取込結果_<time>.xlsx into
-    --reports, and a marked-up return copy of each rejected file into
-    --reports/返送_<time>/. Exit 0 when every workbook is accepted, 1 when any is rejected
-    or could not be checked.
+    """FOLDER（既定: inputs/）の計画をすべて検査し、1 件ずつ保存します。
 
     \b
-    Example:
-        budget ingest                       # inputs/ into budget.db
+    計画のファイル（.xlsx、.xlsm、.xls、.xlsb、.ods）は 1 件ずつ提出として保存します
+    （受理・差戻しとも、ファイルそのものを保存）。同じファイル（同じ中身・同じ名前）を
+    2 回取り込んでも保存は 1 回です。その他のファイル（説明書き、送付状の .pdf、.csv
+    など）、ロックファイル（~$…、.~lock…#）、隠しファイルは読み飛ばし、その旨を
+    表示します。取込結果のファイル 取込結果_<日時>.xlsx を --reports のフォルダに、差戻しの
+    各ファイルの返送用コピー（誤りのセルに色とコメント）を --reports/返送_<日時>/ に
+    書き出します。
+
+    \b
+    終了コード: 0 すべて受理、1 差戻しまたは検査できないファイルあり、2 使い方の誤り
+
+    \b
+    例:
+        budget ingest                       # inputs/ を budget.db に取り込む
         budget ingest received/ --db r5.db --reports reports/
     """
     from budget.ingest import folder_entries, ingest_folder, ingest_text

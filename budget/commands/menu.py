@@ -2,19 +2,25 @@ from __future__ import annotations
 
 import click
 
-from budget.commands.options import menu_option, resolve_menu, year_option
+from budget.commands.options import Command, menu_option, resolve_menu, year_option
 
 
-@click.command()
+@click.command(cls=Command)
 @year_option
 @menu_option
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
-              show_default=True, help="Output format.")
+              show_default=True,
+              help="出力形式（table: 表、csv・json: メニューファイルと同じ英語の列名）。")
 def menu(year: str, menu_path, fmt: str) -> None:
-    """Print a fiscal year's menu of subsidy items, one row per leaf.
+    """年度のメニュー（補助対象の事業）を、細目ごとに 1 行で表示します。
 
     \b
-    Example:
+    --format csv と --format json はメニューのデータそのものです。
+    列名はメニューファイルと同じ英語名です（fiscal_year、leaf_code、category
+    など。同梱の budget/menus/R5.csv と同じ列）。
+
+    \b
+    例:
         budget menu --year R5
         budget menu --format csv > menu.csv
     """

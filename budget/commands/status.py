@@ -1,26 +1,26 @@
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
 
-from budget.commands.options import db_option, year_option
+from budget.commands.options import Command, db_option, year_option
 
 
-@click.command()
+@click.command(cls=Command)
 @year_option
 @db_option
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table",
-              show_default=True, help="Output format (csv: UTF-8 with BOM, for Excel).")
+              show_default=True, help="出力形式（csv: Excel で開けるよう BOM 付き UTF-8）。")
 def status(year: str, db_path: Path, fmt: str) -> None:
-    """Show, for each of the 47 prefectures, whether its plan was received and accepted.
-
-    A file nothing in which can be read (or another prefecture's template) counts for the
-    prefecture its file name names (13_東京都_R5_…): 差戻し, with a note.
+    """47 都道府県それぞれについて、計画を受け取ったか、受理したかを表示します。
 
     \b
-    Example:
+    読み取れるところのないファイル（や他の都道府県の様式）は、ファイル名が示す
+    都道府県（13_東京都_R5_… なら東京都）の提出として、注記付きの差戻しになります。
+
+    \b
+    例:
         budget status --year R5
         budget status --format csv > 提出状況.csv
     """
@@ -30,9 +30,7 @@ def status(year: str, db_path: Path, fmt: str) -> None:
     fy = parse_fiscal_year(year)
     df, note = year_status(db_path, fy)
     if fmt == "csv":
-        sys.stdout.flush()
-        sys.stdout.buffer.write(status_csv(df))  # bytes: UTF-8 with BOM, for Excel
-        sys.stdout.buffer.flush()
+        click.echo(status_csv(df), nl=False)  # bytes (UTF-8 with BOM, for Excel), written as is
     elif fmt == "json":
         click.echo(status_json(df))
     else:
