@@ -29,13 +29,12 @@ from budget.ingest import (
     NEW_JA,
     ingest_folder,
     submission_status,
-    validate_files,
 )
 from budget.layout import template_file_name
 from budget.menu import load_menu
 from budget.prefectures import all_prefectures, find_prefecture
 from budget.store import Store
-from budget.validate import Settings
+from budget.validate import Settings, check_files
 from tests import hostile
 from tests.conftest import write_filled_workbook
 
@@ -237,10 +236,10 @@ def test_run_report_lists_files_and_findings(mixed):
     assert all(c.data_type != "f" for row in wb["指摘一覧"].iter_rows() for c in row)
 
 
-def test_validate_files_checks_without_storing(tmp_path):
+def test_checking_files_stores_nothing(tmp_path):
     good = write(tmp_path, "01", plan_bytes("01"))
     bad = write(tmp_path, "13", plan_bytes("13", bad_rows()))
-    reports = validate_files([bad, good], SETTINGS)
+    reports = check_files([bad, good], SETTINGS)
     assert [(r.file, r.status) for r in reports] == [
         ("13_東京都_R5_計画.xlsx", "rejected"), ("01_北海道_R5_計画.xlsx", "accepted")]
     assert reports[0].flatten() == BAD_FINDINGS
