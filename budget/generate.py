@@ -20,7 +20,7 @@ from budget import __version__, layout
 from budget.files import check_xlsx as _check
 from budget.files import write_atomically
 from budget.fiscal import era_code, full_label
-from budget.menu import bureau_list, menu_fingerprint
+from budget.menu import menu_fingerprint
 from budget.prefectures import Prefecture
 
 if TYPE_CHECKING:
@@ -53,48 +53,6 @@ class PlanValues:
 
     header: dict[str, str] = field(default_factory=dict)
     rows: dict[str, dict[str, Any]] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class MenuLeaf:
-    """The parts of a menu row the workbook shows."""
-
-    leaf_code: str
-    category: str
-    mid_category: str
-    item_no: int
-    item_name: str
-    sub_item: str
-    sub_item_name: str
-    bureaus: tuple[str, ...]
-    description: str
-
-    @property
-    def sub_item_label(self) -> str:
-        return f"{self.sub_item} {self.sub_item_name}".strip()
-
-
-def menu_leaves(menu: "pd.DataFrame") -> list[MenuLeaf]:
-    """The menu's leaves in menu order."""
-    return [
-        MenuLeaf(
-            r.leaf_code, r.category, r.mid_category, int(r.item_no), r.item_name, r.sub_item,
-            r.sub_item_name, tuple(bureau_list(r.bureaus)), r.description,
-        )
-        for r in menu.itertuples(index=False)
-    ]
-
-
-def displayed_labels(leaf: MenuLeaf) -> dict[str, object]:
-    """The locked label cells of a leaf row, as the workbook shows them (``read`` compares)."""
-    return {
-        "category": leaf.category,
-        "mid_category": leaf.mid_category,
-        "item_no": leaf.item_no,
-        "item_name": leaf.item_name,
-        "sub_item": leaf.sub_item_label,
-        "bureaus": "\n".join(leaf.bureaus),
-    }
 
 
 def _lines(text: str, width: float) -> int:
@@ -162,7 +120,7 @@ def write_plan_workbook(
     """Write one prefecture's planning workbook for the menu's fiscal year."""
     import xlsxwriter
 
-    leaves = menu_leaves(menu)
+    leaves = layout.menu_leaves(menu)
     year = int(menu["fiscal_year"].iloc[0])
     values = values or PlanValues()
     fingerprint = menu_fingerprint(menu)
@@ -205,7 +163,7 @@ def write_plan_workbook(
     wb.close()
 
 
-def _write_plan(ws: Any, fmt: _Formats, leaves: list[MenuLeaf], year: int,
+def _write_plan(ws: Any, fmt: _Formats, leaves: list[layout.MenuLeaf], year: int,
                 prefecture: Prefecture, values: PlanValues, share_tolerance: int) -> None:
     C = layout.COLUMN
     n = len(leaves)
@@ -246,7 +204,7 @@ def _write_plan(ws: Any, fmt: _Formats, leaves: list[MenuLeaf], year: int,
     # Leaf rows
     for leaf, row in zip(leaves, layout.leaf_rows(n)):
         r = row - 1
-        labels = displayed_labels(leaf)
+        labels = layout.displayed_labels(leaf)
         for key in layout.LABEL_KEYS:
             value = labels[key]
             f = fmt.cell_center if key == "item_no" else fmt.cell

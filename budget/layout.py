@@ -13,7 +13,12 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+from budget.menu import bureau_list
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: Bump when anything below changes in a way an older workbook cannot be read with.
 TEMPLATE_VERSION = "1"
@@ -129,6 +134,52 @@ def summary_rows(n_leaves: int, categories: list[str]) -> dict[str, int]:
     rows = {SUBTOTAL_PREFIX + cat: first + i for i, cat in enumerate(categories)}
     rows[TOTAL_CODE] = first + len(categories)
     return rows
+
+
+# --- The locked label cells of a leaf row -------------------------------------------------
+# What a leaf row shows of its menu row; ``generate`` writes these texts and ``validate``
+# checks a returned workbook still shows them.
+
+@dataclass(frozen=True)
+class MenuLeaf:
+    """The parts of a menu row the workbook shows."""
+
+    leaf_code: str
+    category: str
+    mid_category: str
+    item_no: int
+    item_name: str
+    sub_item: str
+    sub_item_name: str
+    bureaus: tuple[str, ...]
+    description: str
+
+    @property
+    def sub_item_label(self) -> str:
+        return f"{self.sub_item} {self.sub_item_name}".strip()
+
+
+def menu_leaves(menu: "pd.DataFrame") -> list[MenuLeaf]:
+    """The menu's leaves in menu order."""
+    return [
+        MenuLeaf(
+            r.leaf_code, r.category, r.mid_category, int(r.item_no), r.item_name, r.sub_item,
+            r.sub_item_name, tuple(bureau_list(r.bureaus)), r.description,
+        )
+        for r in menu.itertuples(index=False)
+    ]
+
+
+def displayed_labels(leaf: MenuLeaf) -> dict[str, object]:
+    """The locked label cells of a leaf row, as the workbook shows them (``read`` compares)."""
+    return {
+        "category": leaf.category,
+        "mid_category": leaf.mid_category,
+        "item_no": leaf.item_no,
+        "item_name": leaf.item_name,
+        "sub_item": leaf.sub_item_label,
+        "bureaus": "\n".join(leaf.bureaus),
+    }
 
 
 # --- Formulas -------------------------------------------------------------------------

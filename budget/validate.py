@@ -221,17 +221,17 @@ def _mtime(path: str | Path) -> int:
 
 @lru_cache(maxsize=16)
 def _menu_info(year: int | None, path: str, mtime: int) -> MenuInfo:
-    from budget.generate import displayed_labels, menu_leaves
     from budget.menu import load_menu, menu_fingerprint
 
     menu = load_menu(year, path)
-    leaves = menu_leaves(menu)
+    leaves = layout.menu_leaves(menu)
     return MenuInfo(
         fiscal_year=int(menu["fiscal_year"].iloc[0]),
         codes=tuple(leaf.leaf_code for leaf in leaves),
         names={leaf.leaf_code: f"{leaf.item_name} {leaf.sub_item_label}".strip()
                for leaf in leaves},
-        labels={leaf.leaf_code: {k: _label_text(v) for k, v in displayed_labels(leaf).items()}
+        labels={leaf.leaf_code: {k: _label_text(v)
+                                 for k, v in layout.displayed_labels(leaf).items()}
                 for leaf in leaves},
         fingerprint=menu_fingerprint(menu),
         categories=tuple(dict.fromkeys(leaf.category for leaf in leaves)),
