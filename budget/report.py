@@ -65,7 +65,6 @@ UNITS: dict[str, tuple[int, str]] = {
     "億円": (100_000, "#,##0.00"),
 }
 DEFAULT_UNIT = "千円"
-FORMATS = ("csv", "json")
 
 #: Sheet names in workbook order.
 SHEETS = ("総括", "グラフ", "大項目別", "中項目別", "事業別", "担当課別", "都道府県別",
@@ -360,8 +359,7 @@ def write_summary_workbook(summary: Summary, path: str | Path, *, unit: str = DE
     return Written(kind, write_bytes_atomically(path, data), path)
 
 
-def _head(ws: Any, ctx: _Context, title: str, notes: Iterable[str] = (), *,
-          last_col: int = 10) -> None:
+def _head(ws: Any, ctx: _Context, title: str, notes: Iterable[str] = ()) -> None:
     """Title (row 1), unit (row 2), scope and notes (rows 3–5): the rows above a table."""
     s = ctx.styles
     w = _Writer(ws, s, ctx.factor)

@@ -187,3 +187,13 @@ def rewrite_parts(path: Path, out: Path, edits: dict[str, Callable[[str], str]])
         for name, data in parts.items():
             z.writestr(name, data)
     return Path(out)
+
+
+def expected_money(row: dict, key: str) -> int | None:
+    """A money column of a plan row as the workbook's formulas compute it (blanks count 0),
+    written here independently of ``budget.layout.row_formula_value``."""
+    if key == "total":
+        return sum(row.get(k) or 0 for k in ("national", "prefectural", "other"))
+    if key == "fund":
+        return sum(row.get(k) or 0 for k in ("national", "prefectural"))
+    return row.get(key)

@@ -17,6 +17,7 @@ from budget import layout
 from budget.findings import FileReport, make
 from budget.menu import load_menu, menu_fingerprint
 from budget.store import Store
+from tests.conftest import expected_money
 
 YEAR = 2023
 JOINT = "共管: 老健局認知症施策・地域介護推進課／老健局老人保健課"
@@ -54,22 +55,13 @@ def planned(row: dict) -> bool:
     return any(row.get(k) is not None for k in layout.AMOUNT_KEYS)
 
 
-def money(row: dict, key: str) -> int | None:
-    """The money column as the workbook computes it (formulas count blanks as 0)."""
-    if key == "total":
-        return sum(row.get(k) or 0 for k in ("national", "prefectural", "other"))
-    if key == "fund":
-        return sum(row.get(k) or 0 for k in ("national", "prefectural"))
-    return row.get(key)
-
-
 def plan_frame(menu: pd.DataFrame, rows: dict[str, dict]) -> pd.DataFrame:
     records = []
     for i, leaf in enumerate(menu["leaf_code"]):
         given = rows.get(leaf, {})
         rec = {"leaf_code": leaf, "excel_row": layout.FIRST_DATA_ROW + i}
         for key in layout.MONEY_KEYS:
-            rec[key] = money(given, key) if planned(given) else given.get(key)
+            rec[key] = expected_money(given, key) if planned(given) else given.get(key)
         for key in layout.TEXT_KEYS:
             rec[key] = given.get(key)
         records.append(rec)
@@ -140,7 +132,7 @@ def summary(tmp_path_factory, menu):
 
 def expected_sum(leaves: set[str] | None, key: str) -> int | None:
     """Sum of ``key`` over the counted prefectures' planned rows (None: nothing entered)."""
-    values = [money(row, key) for rows in COUNTED.values() for leaf, row in rows.items()
+    values = [expected_money(row, key) for rows in COUNTED.values() for leaf, row in rows.items()
               if planned(row) and (leaves is None or leaf in leaves)]
     values = [v for v in values if v is not None]
     return sum(values) if values else None

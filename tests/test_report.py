@@ -35,6 +35,7 @@ from budget.findings import FileReport, make
 from budget.menu import load_menu, menu_fingerprint
 from budget.prefectures import all_prefectures
 from budget.store import Store
+from tests.conftest import expected_money
 from tests.libreoffice import convert, pdf_page_count, requires_libreoffice
 
 YEAR = 2023
@@ -90,14 +91,6 @@ def db(tmp_path_factory, menu, plans):
     return path
 
 
-def amount(row: dict, key: str) -> int | None:
-    if key == "total":
-        return sum(row.get(k) or 0 for k in ("national", "prefectural", "other"))
-    if key == "fund":
-        return sum(row.get(k) or 0 for k in ("national", "prefectural"))
-    return row.get(key)
-
-
 @pytest.fixture(scope="module")
 def expected(menu, plans):
     """Sums by hand: by category, (category, mid), leaf, owner, prefecture, and grand."""
@@ -122,7 +115,7 @@ def expected(menu, plans):
             for group in groups:
                 prefs[group].add(code)
                 for key in MONEY:
-                    v = amount(row, key)
+                    v = expected_money(row, key)
                     if v is not None:
                         sums[group][key] += v
                         seen[group][key] = True
@@ -479,7 +472,7 @@ def test_tidy_csv_and_json(tmp_path, summary, plans):
     assert [r["事業量・アウトプット指標"] for r in hostile] == ["'" + HYPERLINK]
     assert sum(r["備考"] == "'-" for r in rows) == 1
     fund_col = f"{MONEY_LABELS['fund']}（千円）"
-    tokyo = sum(amount(row, "fund") for row in plans["13"].rows.values())
+    tokyo = sum(expected_money(row, "fund") for row in plans["13"].rows.values())
     assert sum(int(r[fund_col]) for r in rows if r["都道府県コード"] == "13") == tokyo
     doc = json.loads(json_path.read_text("utf-8"))
     assert doc["unit"] == "千円" and doc["missing_prefectures"] == list(MISSING)
