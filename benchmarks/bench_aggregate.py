@@ -60,9 +60,9 @@ def time_cli(db: Path, out: Path) -> tuple[float, float, int]:
 
 def split(db: Path) -> tuple[float, float]:
     """In-process: load_summary seconds, render workbook seconds (after imports)."""
-    from budget.aggregate import load_summary
+    from budget.analysis.summary import load_summary
     from budget.menu import load_menu
-    from budget.report import render_summary_workbook
+    from budget.render.summary_workbook import render_summary_workbook
     from budget.store import Store
 
     menu = load_menu(2023)

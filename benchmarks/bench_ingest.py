@@ -56,8 +56,8 @@ def plausible_values(menu, seed: int):
 
 
 def write_set(folder: Path) -> list[Path]:
+    from budget.forms.plan import template_file_name
     from budget.generate import write_plan_workbook
-    from budget.layout import template_file_name
     from budget.menu import load_menu
     from budget.prefectures import all_prefectures
 

@@ -20,16 +20,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from budget import layout
 from budget.errors import UsageError
+from budget.forms import plan as layout
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from budget.findings import FileReport
     from budget.generate import PlanValues
-    from budget.ingest import IngestRun
-    from budget.report import AggregateRun
+    from budget.intake.batch import IngestRun
+    from budget.render.summary_workbook import AggregateRun
 
 DEFAULT_SEED = 2023
 DEMO_YEAR = 2023
@@ -269,11 +269,11 @@ def run_demo(folder: str | Path = "demo", *, seed: int = DEFAULT_SEED,
     back, mistakes included), budget.db, reports/ (ingest report, return copies, summary)."""
     from budget.fiscal import era_code
     from budget.generate import generate_templates, write_plan_workbook
-    from budget.ingest import ingest_folder
+    from budget.intake.batch import ingest_folder
+    from budget.intake.check import Settings
     from budget.menu import load_menu
     from budget.prefectures import all_prefectures, prefecture_by_code
-    from budget.report import AggregateRun, write_reports
-    from budget.validate import Settings
+    from budget.render.summary_workbook import AggregateRun, write_reports
 
     def say(text: str) -> None:
         if progress is not None:
@@ -306,7 +306,7 @@ def run_demo(folder: str | Path = "demo", *, seed: int = DEFAULT_SEED,
     ingest = ingest_folder(inputs_dir, db_path, Settings(), reports)
 
     say("4/4 集計表を作成しています…")
-    from budget.aggregate import load_summary
+    from budget.analysis.summary import load_summary
     from budget.store import Store
 
     with Store(db_path) as store:

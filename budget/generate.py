@@ -16,10 +16,11 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 from xml.sax.saxutils import escape
 
-from budget import __version__, layout
+from budget import __version__
 from budget.files import check_xlsx as _check
 from budget.files import write_atomically
 from budget.fiscal import era_code, full_label
+from budget.forms import plan as layout
 from budget.menu import menu_fingerprint
 from budget.prefectures import Prefecture
 

@@ -11,10 +11,10 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
 
-from budget import layout
 from budget.fiscal import FIRST_FUND_YEAR
+from budget.forms import plan as layout
+from budget.intake.check import MAX_AMOUNT
 from budget.menu import BUREAU_SEPARATOR, SUB_ITEM_LETTERS, known_bureaus
-from budget.validate import MAX_AMOUNT
 
 LEAF_CODE_PATTERN = rf"^R\d+-\d{{2}}(-[{SUB_ITEM_LETTERS}])?$"
 
@@ -83,8 +83,8 @@ class MenuSchema(pa.DataFrameModel):
         return n == 1
 
 
-# --- A returned plan (budget.validate) ----------------------------------------------------
-# Each check's name is the finding code it becomes; budget.validate maps pandera's failure
+# --- A returned plan (budget.intake.check) ----------------------------------------------------
+# Each check's name is the finding code it becomes; budget.intake.check maps pandera's failure
 # cases (column, check, index) to the workbook cell: a column check's column and index name
 # the cell, a row check's index the row. Rows hold normalised values: Int64 amounts (<NA> =
 # blank), text or None. Checks ignore blanks (pandera drops <NA> before a column check).

@@ -36,8 +36,8 @@ from typing import Any
 
 import pytest
 
-from budget import layout
 from budget.fiscal import era_code
+from budget.forms import plan as layout
 
 #: A complete 担当者 header: a file with it has no missing-contact warnings.
 CONTACT: dict[str, str] = {
@@ -191,7 +191,7 @@ def rewrite_parts(path: Path, out: Path, edits: dict[str, Callable[[str], str]])
 
 def expected_money(row: dict, key: str) -> int | None:
     """A money column of a plan row as the workbook's formulas compute it (blanks count 0),
-    written here independently of ``budget.layout.row_formula_value``."""
+    written here independently of ``budget.forms.plan.row_formula_value``."""
     if key == "total":
         return sum(row.get(k) or 0 for k in ("national", "prefectural", "other"))
     if key == "fund":

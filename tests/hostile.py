@@ -86,7 +86,7 @@ def _ole2(stream_names: list[str]) -> bytes:
     128-byte entries carry the given stream names (UTF-16LE, as in a real file).
 
     It is not a complete compound file (no FAT): enough for a sniffer that looks at the magic
-    and the stream names, which is all ``budget.container`` does. A real encrypted .xlsx
+    and the stream names, which is all ``budget.xlsx.container`` does. A real encrypted .xlsx
     (Excel's "パスワードを使用して暗号化") has exactly these stream names: ``EncryptionInfo``
     and ``EncryptedPackage`` beside ``\\x06DataSpaces``; a real .xls has ``Workbook``.
     """

@@ -2,7 +2,7 @@
 
 The store is filled with hand-built FileReports (a few prefectures, edge cases on purpose);
 every expected figure is written out or summed here from the same literal rows, never
-computed with budget.aggregate.
+computed with budget.analysis.summary.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ import hashlib
 import pandas as pd
 import pytest
 
-from budget import aggregate as ag
-from budget import layout
+from budget.analysis import summary as ag
 from budget.findings import FileReport, make
+from budget.forms import plan as layout
 from budget.menu import load_menu, menu_fingerprint
 from budget.store import Store
 from tests.conftest import expected_money

@@ -9,7 +9,8 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from budget.annotate import (
+from budget.findings import FileReport, make
+from budget.intake.annotate import (
     ERROR_FILL,
     ERRORS_SHEET,
     WARNING_FILL,
@@ -18,8 +19,7 @@ from budget.annotate import (
     return_copy_name,
     try_annotate,
 )
-from budget.findings import FileReport, make
-from budget.validate import check_bytes
+from budget.intake.check import check_bytes
 from tests import hostile
 from tests.test_ingest import BAD_FINDINGS, HYPERLINK, SETTINGS, bad_rows, file_name, plan_bytes
 

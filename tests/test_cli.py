@@ -77,8 +77,8 @@ def test_documented_exit_codes_line(runner, name, code):
 
 
 def test_tolerance_and_seed_defaults_in_help_match_the_library(runner):
-    from budget import layout
     from budget.demo import DEFAULT_SEED
+    from budget.forms import plan as layout
 
     for name in ("validate", "ingest"):
         out = help_of(runner, name)
@@ -87,7 +87,7 @@ def test_tolerance_and_seed_defaults_in_help_match_the_library(runner):
 
 
 def test_aggregate_units_are_the_reports_units():
-    from budget.report import DEFAULT_UNIT, UNITS
+    from budget.render.summary_workbook import DEFAULT_UNIT, UNITS
 
     command = cli.get_command(click.Context(cli), "aggregate")
     unit = next(p for p in command.params if p.name == "unit")
@@ -104,8 +104,8 @@ def test_menu_help_says_the_csv_columns_stay_english(runner):
 
 
 def test_command_line_and_settings_helpers(monkeypatch):
-    from budget import layout
     from budget.commands.options import command_line, make_settings
+    from budget.forms import plan as layout
 
     monkeypatch.setattr(sys, "argv", ["/usr/bin/budget", "aggregate", "--unit", "億円"])
     assert command_line("aggregate") == "budget aggregate --unit 億円"
@@ -119,10 +119,10 @@ def test_command_line_and_settings_helpers(monkeypatch):
 
 def test_validate_output_is_that_of_validating_each_file(runner, tmp_path):
     from budget.generate import write_plan_workbook
-    from budget.ingest import report_dict, validation_text
+    from budget.intake.check import check_file
     from budget.menu import load_menu
     from budget.prefectures import find_prefecture
-    from budget.validate import check_file
+    from budget.render.text import report_dict, validation_text
 
     menu = load_menu(2023)
     paths = []

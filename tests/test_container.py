@@ -1,4 +1,4 @@
-"""Triage of received files (budget.container) against real broken and hostile files.
+"""Triage of received files (budget.xlsx.container) against real broken and hostile files.
 
 Every hostile file is built for real by ``tests/hostile.py`` from a generated workbook. The
 encrypted and legacy .xls files are synthetic OLE2 files (magic + directory entries with the
@@ -19,12 +19,12 @@ from pathlib import Path
 
 import pytest
 
-from budget import container as container_module
-from budget.container import Container, ensure_defused, inspect_container
 from budget.findings import CATALOG
 from budget.generate import write_plan_workbook
 from budget.menu import load_menu
 from budget.prefectures import find_prefecture
+from budget.xlsx import container as container_module
+from budget.xlsx.container import Container, ensure_defused, inspect_container
 from tests import hostile
 
 FILE_NAME = "13_東京都_R5_計画.xlsx"
@@ -248,7 +248,7 @@ def test_hostile_files_in_a_process_limited_to_500_mb(build) -> None:
         from pathlib import Path
         limit = 500 * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-        from budget.container import inspect_container
+        from budget.xlsx.container import inspect_container
         for arg in sys.argv[1:]:
             container, findings = inspect_container(Path(arg).read_bytes(), Path(arg).name)
             print(container is None, *[f.code for f in findings])

@@ -17,13 +17,14 @@ import openpyxl
 import pytest
 from click.testing import CliRunner
 
-from budget import layout, report
-from budget.aggregate import MONEY_LABELS
+from budget.analysis.summary import MONEY_LABELS
 from budget.cli import cli
 from budget.demo import MARKER, MISSING, WRONG_TEMPLATE, _prepare, sample_plans
+from budget.forms import plan as layout
 from budget.generate import write_plan_workbook
 from budget.menu import load_menu
 from budget.prefectures import prefecture_by_code
+from budget.render import summary_workbook as report
 
 SEED = 5
 

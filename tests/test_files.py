@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from budget import files, report
+from budget import files
 from budget.errors import OutputError
 from budget.files import ReplaceRefused, write_atomically
+from budget.render import summary_workbook as report
 
 
 def names(folder: Path) -> list[str]:

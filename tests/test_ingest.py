@@ -22,19 +22,15 @@ from pathlib import Path
 import openpyxl
 import pytest
 
+from budget.analysis.status import submission_status
 from budget.findings import FileReport
 from budget.fiscal import local_time, short_time
-from budget.ingest import (
-    DUPLICATE_JA,
-    NEW_JA,
-    ingest_folder,
-    submission_status,
-)
-from budget.layout import template_file_name
+from budget.forms.plan import template_file_name
+from budget.intake.batch import DUPLICATE_JA, NEW_JA, ingest_folder
+from budget.intake.check import Settings, check_files
 from budget.menu import load_menu
 from budget.prefectures import all_prefectures, find_prefecture
 from budget.store import Store
-from budget.validate import Settings, check_files
 from tests import hostile
 from tests.conftest import write_filled_workbook
 
@@ -337,16 +333,16 @@ def test_status_has_47_rows_in_code_order(tmp_path):
 
 
 def test_a_bug_in_validation_does_not_stop_the_batch_or_store_a_verdict(tmp_path, monkeypatch):
-    import budget.validate
+    import budget.intake.check
 
-    real = budget.validate.check_many
+    real = budget.intake.check.check_many
 
     def flaky(items, settings):  # a bug that one file triggers, in a batch or alone
         if any(name.startswith("02") for _, name in items):
             raise ZeroDivisionError("boom")
         return real(items, settings)
 
-    monkeypatch.setattr(budget.validate, "check_many", flaky)
+    monkeypatch.setattr(budget.intake.check, "check_many", flaky)
     for pref in ("01", "02", "03"):
         write(tmp_path / "in", pref, plan_bytes(pref))
     run = ingest_folder(tmp_path / "in", tmp_path / "b.db", SETTINGS, None)
@@ -513,7 +509,7 @@ def test_forked_workers_give_the_same_results_as_one_process(tmp_path):
 
 
 def test_worker_count():
-    from budget.ingest import MIN_FILES_FOR_WORKERS, worker_count
+    from budget.intake.batch import MIN_FILES_FOR_WORKERS, worker_count
 
     assert worker_count(MIN_FILES_FOR_WORKERS - 1) == 0
     assert worker_count(100, 0) == 0 and worker_count(100, 1) == 0
@@ -521,16 +517,16 @@ def test_worker_count():
 
 
 def test_a_worker_that_dies_neither_hangs_nor_stops_the_batch(tmp_path, monkeypatch):
-    import budget.validate
+    import budget.intake.check
 
-    real = budget.validate.check_many
+    real = budget.intake.check.check_many
 
     def deadly(items, settings):  # runs in the forked workers too
         if any(name.startswith("03") for _, name in items):
             os._exit(3)  # as if killed for memory
         return real(items, settings)
 
-    monkeypatch.setattr(budget.validate, "check_many", deadly)
+    monkeypatch.setattr(budget.intake.check, "check_many", deadly)
     for pref in ("01", "02", "03", "04", "05"):
         write(tmp_path / "in", pref, plan_bytes(pref, good_rows(scale=int(pref))))
     run = ingest_folder(tmp_path / "in", tmp_path / "b.db", SETTINGS, None, workers=2)
@@ -663,10 +659,10 @@ def test_same_bytes_under_two_names_in_one_run_are_two_submissions(tmp_path):
 
 def test_a_bug_inside_one_files_check_is_not_stored_and_a_rerun_checks_it_again(
         tmp_path, monkeypatch):
-    """Regression: ``budget.validate`` turns an exception inside a step into an
+    """Regression: ``budget.intake.check`` turns an exception inside a step into an
     ``internal-error`` finding; that report used to be stored as a rejection, and after the
     bug was fixed a re-run said 「登録済み（変更なし）」."""
-    from budget.validate import _Check
+    from budget.intake.check import _Check
 
     real = _Check.check_labels
 
@@ -751,7 +747,7 @@ def test_an_interrupted_run_leaves_no_empty_return_folder(tmp_path):
 
 
 def test_runs_started_in_the_same_second_get_their_own_names(tmp_path):
-    from budget.ingest import IngestRun, RunOutputs
+    from budget.intake.batch import IngestRun, RunOutputs
 
     reports = tmp_path / "reports"
     reports.mkdir()

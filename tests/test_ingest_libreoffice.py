@@ -11,8 +11,8 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from budget import layout
 from budget.cli import cli
+from budget.forms import plan as layout
 from budget.generate import generate_templates
 from budget.menu import load_menu
 from budget.prefectures import find_prefecture

@@ -1,4 +1,4 @@
-"""budget.read: the raw cells of a returned workbook, whoever saved it.
+"""budget.xlsx.reader: the raw cells of a returned workbook, whoever saved it.
 
 Real workbooks from ``budget.generate`` (xlsxwriter: shared strings), re-saved by openpyxl
 (inline strings, no cached values) and by LibreOffice, plus SpreadsheetML that Excel writes
@@ -14,9 +14,10 @@ import zipfile
 
 import pytest
 
-from budget import layout
-from budget.container import inspect_container
-from budget.read import (
+from budget.forms import plan as layout
+from budget.intake.check import check_bytes, check_file
+from budget.xlsx.container import inspect_container
+from budget.xlsx.reader import (
     ReadError,
     column_letter,
     date_styles,
@@ -32,7 +33,6 @@ from budget.read import (
     styles_member,
     unescape,
 )
-from budget.validate import check_bytes, check_file
 from tests.conftest import CONTACT, edit_workbook, rewrite_parts, write_filled_workbook
 
 NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"

@@ -27,13 +27,15 @@ import openpyxl
 import pytest
 from click.testing import CliRunner
 
-from budget import __version__, layout, report
-from budget.aggregate import MONEY_LABELS, load_summary
+from budget import __version__
+from budget.analysis.summary import MONEY_LABELS, load_summary
 from budget.cli import cli
 from budget.demo import sample_plan, synthetic_submission
 from budget.findings import FileReport, make
+from budget.forms import plan as layout
 from budget.menu import load_menu, menu_fingerprint
 from budget.prefectures import all_prefectures
+from budget.render import summary_workbook as report
 from budget.store import Store
 from tests.conftest import expected_money
 from tests.libreoffice import convert, pdf_page_count, requires_libreoffice

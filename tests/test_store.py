@@ -10,9 +10,9 @@ import sqlite3
 import pandas as pd
 import pytest
 
-from budget import layout
 from budget.errors import StoreError
 from budget.findings import FileReport, make
+from budget.forms import plan as layout
 from budget.store import (
     AMOUNT_COLUMNS,
     HEADER_KEYS,

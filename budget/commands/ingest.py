@@ -46,7 +46,8 @@ def ingest(folder: Path, db_path: Path, year: str, menu_path: Path | None,
         budget ingest                       # inputs/ を budget.db に取り込む
         budget ingest received/ --db r5.db --reports reports/
     """
-    from budget.ingest import folder_entries, ingest_folder, ingest_text
+    from budget.intake.batch import folder_entries, ingest_folder
+    from budget.render.text import ingest_text
 
     settings = make_settings(year, menu_path, tolerance)
     n_files = len(folder_entries(folder)[0])

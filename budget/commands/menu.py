@@ -24,7 +24,7 @@ def menu(year: str, menu_path, fmt: str) -> None:
         budget menu --year R5
         budget menu --format csv > menu.csv
     """
-    from budget.report_text import menu_table
+    from budget.render.text import menu_table
 
     _, df = resolve_menu(year, menu_path)
     if fmt == "csv":

@@ -88,9 +88,9 @@ def resolve_menu(year: str, menu_path: Path | None):
 
 def make_settings(year: str, menu_path: Path | None, tolerance: int | None):
     """The validation settings from the --year, --menu and --tolerance options."""
-    from budget import layout
     from budget.fiscal import parse_fiscal_year
-    from budget.validate import Settings
+    from budget.forms import plan as layout
+    from budget.intake.check import Settings
 
     return Settings(
         share_tolerance=layout.DEFAULT_SHARE_TOLERANCE if tolerance is None else tolerance,

@@ -24,8 +24,9 @@ def status(year: str, db_path: Path, fmt: str) -> None:
         budget status --year R5
         budget status --format csv > 提出状況.csv
     """
+    from budget.analysis.status import year_status
     from budget.fiscal import parse_fiscal_year
-    from budget.ingest import status_csv, status_json, status_table, year_status
+    from budget.render.text import status_csv, status_json, status_table
 
     fy = parse_fiscal_year(year)
     df, note = year_status(db_path, fy)

@@ -37,8 +37,9 @@ def validate(files: tuple[Path, ...], year: str, menu_path: Path | None, toleran
         budget validate inputs/*.xlsx --format json
         budget validate inputs/*.xlsx --annotate reports/返送
     """
-    from budget.ingest import annotate_reports, validation_text
-    from budget.validate import check_files
+    from budget.intake.batch import annotate_reports
+    from budget.intake.check import check_files
+    from budget.render.text import validation_text
 
     settings = make_settings(year, menu_path, tolerance)
     reports = check_files(files, settings)  # one pandera pass for every file
@@ -46,7 +47,7 @@ def validate(files: tuple[Path, ...], year: str, menu_path: Path | None, toleran
     if fmt == "json":
         import json
 
-        from budget.ingest import report_dict
+        from budget.render.text import report_dict
 
         payload = [report_dict(r, returned.get(i)) for i, r in enumerate(reports)]
         click.echo(json.dumps(payload, ensure_ascii=False, indent=1))

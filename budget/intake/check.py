@@ -4,7 +4,7 @@
 ``budget.findings.Finding`` pointing at the workbook cell, and ``FileReport.plan`` holds the
 normalised rows when the file could be read far enough. The steps:
 
-1. triage (``budget.container``) and reading (``budget.read``), sheets found by name;
+1. triage (``budget.xlsx.container``) and reading (``budget.xlsx.reader``), sheets found by name;
 2. identity, from the hidden ``_meta`` sheet: template version, fiscal year (against
    ``Settings.fiscal_year``), the menu of that year and its fingerprint, the prefecture
    (against the visible header cell and every prefecture the file name names: a leading
@@ -35,9 +35,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from budget import layout
 from budget.findings import CATALOG, ERROR, FileReport, Finding, make
-from budget.read import Cell, ReadError, Sheet, locate_rows, normalise_formula, number_text
+from budget.forms import plan as layout
+from budget.xlsx.reader import Cell, ReadError, Sheet, locate_rows, normalise_formula, number_text
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -115,7 +115,7 @@ def check_many(files: Iterable[tuple[bytes, str]],
 
     Raises ``UnsafeEnvironment`` before reading anything if defusedxml does not refuse XML
     entity expansion in this process."""
-    from budget.container import ensure_defused
+    from budget.xlsx.container import ensure_defused
 
     ensure_defused(openpyxl=False)  # once per process; ~0.1 ms
     expected_menu = _settings_menu(settings)
@@ -446,8 +446,8 @@ class _Check:
     # -- the steps ------------------------------------------------------------------------
 
     def run(self, content: bytes) -> None:
-        from budget.container import inspect_container
-        from budget.read import read_workbook
+        from budget.xlsx.container import inspect_container
+        from budget.xlsx.reader import read_workbook
 
         report = self.report
         container, found = inspect_container(content, report.file)
@@ -898,7 +898,7 @@ def _base_name(file_name: str) -> str:
 
 def file_name_prefecture(file_name: str) -> str | None:
     """The two-digit prefecture code a file name starts with (``13_東京都…``), or None."""
-    from budget.layout import parse_template_file_name
+    from budget.forms.plan import parse_template_file_name
 
     parsed = parse_template_file_name(file_name)
     return None if parsed is None else parsed[0]
@@ -945,7 +945,7 @@ def file_name_prefectures(file_name: str, *, short_names: bool = True) -> list[s
 
 def _ordered(findings: list[Finding], sheet_order: dict[str, int]) -> list[Finding]:
     """By sheet (file-level first), row, column; a cell with an error keeps only errors."""
-    from budget.read import split_ref
+    from budget.xlsx.reader import split_ref
 
     errors = {(f.sheet, f.cell) for f in findings if f.cell and f.severity == ERROR}
     kept = [f for f in findings

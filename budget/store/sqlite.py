@@ -21,9 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
-from budget import layout
 from budget.errors import StoreError
 from budget.findings import FileReport, Finding
+from budget.forms import plan as layout
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -34,8 +34,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from budget import __version__, layout
-from budget.aggregate import (
+from budget import __version__
+from budget.analysis.summary import (
     JOINT_RULE,
     MISSING_RULE,
     MONEY_KEYS,
@@ -47,6 +47,7 @@ from budget.aggregate import (
 from budget.errors import OutputError, UsageError
 from budget.files import check_xlsx as _check
 from budget.findings import STATUS_JA
+from budget.forms import plan as layout
 from budget.textsafe import is_formula_like, neutralise
 
 if TYPE_CHECKING:
@@ -275,7 +276,7 @@ def render_summary_workbook(summary: Summary, *, unit: str = DEFAULT_UNIT,
     """The summary workbook's bytes (see ``SHEETS``)."""
     import xlsxwriter
 
-    from budget import aggregate as ag
+    from budget.analysis import summary as ag
     from budget.fiscal import full_label
 
     if unit not in UNITS:
@@ -580,7 +581,7 @@ def _matrix_sheet(ws: Any, ctx: _Context, title: str, matrix: "pd.DataFrame",
 
 def _sheet_overview(ws: Any, ctx: _Context) -> None:
     """総括: headline figures, who is included and who is missing, how it was made."""
-    from budget import aggregate as ag
+    from budget.analysis import summary as ag
     from budget.fiscal import full_label
 
     s = ctx.styles
@@ -782,7 +783,7 @@ def _sheet_detail(ws: Any, ctx: _Context) -> None:
     """明細: every planned row of the included prefectures with the texts they typed (who
     runs it, planned output, remarks) beside its 基金 (A+B) and 総事業費. Every amount column
     is in the tidy CSV/JSON (``--format``); this sheet is for reading the plans."""
-    from budget import aggregate as ag
+    from budget.analysis import summary as ag
 
     s = ctx.styles
     w = _Writer(ws, s, ctx.factor)
@@ -861,7 +862,7 @@ def _local_time(iso: str) -> str:
 def _inputs(summ: Summary) -> "pd.DataFrame":
     """The submissions the 出典 sheet lists: ``summary.inputs``, or (a summary built without
     a store) the ones counted."""
-    from budget import aggregate as ag
+    from budget.analysis import summary as ag
 
     if summ.inputs is not None:
         return summ.inputs
@@ -960,7 +961,7 @@ def _sheet_sources(ws: Any, ctx: _Context) -> None:
 
 def tidy_for_output(summary: Summary) -> "pd.DataFrame":
     """``aggregate.tidy_table`` with every text neutralised (safe to open in Excel)."""
-    from budget import aggregate as ag
+    from budget.analysis import summary as ag
 
     df = ag.tidy_table(summary)
     for col in df.columns:
@@ -1021,7 +1022,7 @@ def write_reports(summary: Summary, out_dir: str | Path, *, unit: str = DEFAULT_
                   formats: Iterable[str] = (), now: dt.datetime | None = None,
                   db_path: str | Path = "") -> list[Written]:
     """The summary workbook, optionally one per 担当課 and the tidy table(s), into ``out_dir``."""
-    from budget import aggregate as ag
+    from budget.analysis import summary as ag
 
     out = Path(out_dir)
     now = now or dt.datetime.now().astimezone()
@@ -1056,7 +1057,7 @@ def aggregate_year(db_path: str | Path, fiscal_year: int, out_dir: str | Path, *
                    by_bureau: bool = False, formats: Iterable[str] = (),
                    command_line: str = "", now: dt.datetime | None = None) -> AggregateRun:
     """Open the store, load the year's current accepted plans, write the reports."""
-    from budget.aggregate import load_summary
+    from budget.analysis.summary import load_summary
     from budget.errors import StoreError
     from budget.menu import load_menu
     from budget.store import Store

@@ -95,7 +95,7 @@ def annotated_bytes(content: bytes, report: FileReport) -> tuple[bytes | None, s
     if reason:
         return None, reason
     # Defence in depth: whoever made ``report``, openpyxl only sees bytes that pass triage.
-    from budget.container import ensure_defused, inspect_container
+    from budget.xlsx.container import ensure_defused, inspect_container
 
     container, triage = inspect_container(content, report.file)
     if container is None:
@@ -166,7 +166,7 @@ def _target(wb: "Workbook", f: Finding) -> tuple[str, str] | None:
     ws = wb[f.sheet]
     if not hasattr(ws, "merged_cells"):  # a chartsheet
         return None
-    from budget.read import column_letter, split_ref
+    from budget.xlsx.reader import column_letter, split_ref
 
     try:
         row, col = split_ref(f.cell.split(":")[0])
@@ -261,7 +261,7 @@ def _text(ws: Any, row: int, col: int, value: str) -> Any:
 
 def _lines(text: str, width: int) -> int:
     """Wrapped lines of ``text`` in a column ``width`` characters wide."""
-    from budget.report_text import display_width
+    from budget.render.text import display_width
 
     return sum(max(1, -(-display_width(part) // (width - 2))) for part in text.split("\n"))
 

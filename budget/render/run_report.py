@@ -17,7 +17,7 @@ from budget.findings import SEVERITY_JA, STATUS_JA
 from budget.textsafe import neutralise, xml_safe
 
 if TYPE_CHECKING:
-    from budget.ingest import IngestRun
+    from budget.intake.batch import IngestRun
 
 RESULT_SHEET = "取込結果"
 FINDINGS_SHEET = "指摘一覧"

@@ -3,7 +3,7 @@
 Pure pandas: the only I/O is reading the store. ``load_summary`` reads once and returns a
 ``Summary`` (the menu, the 47 prefectures' submission status, and the planned rows of the
 included prefectures as a tidy long table); every ``totals_*`` / ``*_matrix`` function turns
-a ``Summary`` into one table. ``budget.report`` writes them.
+a ``Summary`` into one table. ``budget.render.summary_workbook`` writes them.
 
 Rules the tables follow (the summary workbook says them to its readers too):
 
@@ -24,8 +24,8 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
-from budget import layout
 from budget.findings import STATUS_JA
+from budget.forms import plan as layout
 
 if TYPE_CHECKING:
     import pandas as pd

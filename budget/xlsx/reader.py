@@ -1,6 +1,6 @@
 """Read a returned planning workbook: the raw cells of its 計画 sheet and its ``_meta`` keys.
 
-Reading happens after ``budget.container`` has triaged the file (a zip of bounded size whose
+Reading happens after ``budget.xlsx.container`` has triaged the file (a zip of bounded size whose
 XML parts carry no DTD); the sheets are found by *name* through the workbook's relationships,
 never by position, so an unhidden ``_meta``, an added sheet or a new sheet order change nothing.
 
@@ -20,7 +20,7 @@ Which number cells hold dates comes from their style (``s``) and ``xl/styles.xml
 (``date_styles``, parsed once per file, only for the styles the 計画 sheet's numbers use).
 
 Nothing here judges the data: ``locate_rows`` says where each leaf code sits, and
-``budget.validate`` decides what is right.
+``budget.intake.check`` decides what is right.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from typing import NamedTuple
 
-from budget import layout
+from budget.forms import plan as layout
 
 #: ``t`` attributes of a cell that hold text.
 TEXT_TYPES = frozenset({"s", "str", "inlineStr"})
@@ -174,7 +174,7 @@ def split_ref(ref: str) -> tuple[int, int]:
 def read_workbook(content: bytes, container) -> Workbook:
     """The ``_meta`` keys and the 計画 sheet of a triaged workbook (other sheets are not read).
 
-    ``container`` is the ``budget.container.Container`` of ``content``. Raises ``ReadError``
+    ``container`` is the ``budget.xlsx.container.Container`` of ``content``. Raises ``ReadError``
     when a part is not well-formed SpreadsheetML.
     """
     wanted = (layout.META_SHEET, layout.PLAN_SHEET)
@@ -267,7 +267,7 @@ def unescape(text: str) -> str:
 class _NoDTD(ET.TreeBuilder):
     """ElementTree's C tree builder, refusing any document type declaration: it is where
     entity declarations (billion laughs) and external references would start. This is
-    ``defusedxml``'s ``forbid_dtd`` policy at C speed (``budget.container`` has already
+    ``defusedxml``'s ``forbid_dtd`` policy at C speed (``budget.xlsx.container`` has already
     rejected every part that mentions ``<!DOCTYPE``/``<!ENTITY``)."""
 
     def doctype(self, name: str, pubid: str, system: str) -> None:
@@ -525,7 +525,7 @@ class RowMap:
     summary_rows: dict[str, list[int]]  # "#subtotal:…"/"#total" → rows
     #: rows the template does not have: (row, code), a row with a code of its own or one
     #: inside the leaf area. Typed-in content below the leaves (the blank separator row, beside
-    #: the totals, under the grand total) is not a row: ``budget.validate`` reports its cells.
+    #: the totals, under the grand total) is not a row: ``budget.intake.check`` reports its cells.
     inserted: list[tuple[int, str | None]]
 
     def first_row(self, leaf_code: str) -> int | None:

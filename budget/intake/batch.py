@@ -37,14 +37,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from budget.errors import BudgetError
-from budget.findings import ERROR, SEVERITY_JA, STATUS_JA, WARNING, FileReport, Finding
-from budget.fiscal import local_time, short_time
+from budget.findings import ERROR, STATUS_JA, WARNING, FileReport, Finding
 
 if TYPE_CHECKING:
-    import pandas as pd
 
+    from budget.intake.check import Settings
     from budget.store import Store
-    from budget.validate import Settings
 
 NEW_JA = "新規"
 DUPLICATE_JA = "登録済み（変更なし）"
@@ -196,8 +194,8 @@ def ingest_folder(
     order, in its own transaction, and its return copy written here too: the folder of the
     copies is made on the first one (``RunOutputs``).
     """
+    from budget.intake.check import Settings, check_bytes
     from budget.store import Store
-    from budget.validate import Settings, check_bytes
 
     settings = settings or Settings()
     check_bytes(b"", "", settings)  # wrong settings raise here; warms the menu cache
@@ -296,7 +294,7 @@ def _check_batch(paths: list[Path], settings: "Settings", known: frozenset | set
     file is checked alone so the failure stays with its file; a file whose check failed is
     marked not to be stored.
     """
-    from budget.validate import check_many
+    from budget.intake.check import check_many
 
     items = [_read_item(path) for path in paths]
     todo = [i for i in items if i.content is not None and (i.sha256, i.path.name) not in known]
@@ -333,7 +331,7 @@ def _finish(item: _Checked, report: FileReport, annotate: bool) -> None:
     if failure is not None:  # a bug, not the sender's mistake: no verdict, no return copy
         item.note = _internal_note(_finding_detail(failure))
     elif annotate and not report.accepted:
-        from budget.annotate import annotated_bytes
+        from budget.intake.annotate import annotated_bytes
 
         item.copy, item.copy_note = annotated_bytes(item.content, report)
 
@@ -485,7 +483,7 @@ def _deliver_copy(result: FileResult, item: _Checked, write: Callable[[bytes], P
         return
     data, why = item.copy, item.copy_note
     if data is None and why is None:
-        from budget.annotate import annotated_bytes
+        from budget.intake.annotate import annotated_bytes
 
         data, why = annotated_bytes(item.content, result.report)
     if data is not None:
@@ -508,7 +506,7 @@ def _stored_report(store: "Store", row: dict, file_name: str) -> FileReport:
 
 def _copy_names(files: list[Path]) -> dict[Path, str]:
     """A distinct return-copy name per file of the run (``a.xlsx`` and ``a.xlsm`` differ)."""
-    from budget.annotate import return_copy_name
+    from budget.intake.annotate import return_copy_name
 
     used: set[str] = set()
     return {p: _unique(return_copy_name(p.name), used) for p in files}
@@ -568,7 +566,7 @@ class RunOutputs:
 
     def write_report(self, run: IngestRun) -> Path:
         """Write the run's report under a name no other run has; returns its path."""
-        from budget.run_report import write_run_report
+        from budget.render.run_report import write_run_report
 
         if self._suffix is not None:
             try:
@@ -586,52 +584,10 @@ class RunOutputs:
         raise AssertionError("unreachable")  # pragma: no cover
 
 
-# --- status of the year ----------------------------------------------------------------
 
 
 #: Columns of ``submission_status``; ``status`` is English (accepted / rejected / missing),
 #: ``status_ja`` what people read.
-STATUS_COLUMNS = ["prefecture_code", "prefecture", "status", "status_ja", "note", "file_name",
-                  "received_at", "n_submissions", "fund_total", "submission_id",
-                  "stored_under"]
-
-
-def submission_status(store: "Store", year: int) -> "pd.DataFrame":
-    """One row per prefecture (47, code order): its state for the fiscal year.
-
-    A selection of ``budget.aggregate.submission_overview`` after ``attribute_misfiled`` (the
-    one rule, the summary workbook's too): status / status_ja, note, file_name / received_at
-    (local time) / submission_id / stored_under of the current submission (the newest
-    accepted, else the newest rejected, or a rejected file under the prefecture's own file
-    name); n_submissions; fund_total: 基金計 (A+B) of the current accepted plan in 千円
-    (Int64, missing when nothing is accepted).
-    """
-    import pandas as pd
-
-    from budget.aggregate import attribute_misfiled, submission_overview
-
-    ov = attribute_misfiled(store, year, submission_overview(store.current_submissions(year)))
-    amounts = store.current_amounts(year)
-    fund = amounts.groupby("prefecture_code")["fund"].sum() if len(amounts) else pd.Series()
-    accepted = ov["status"] == "accepted"
-    df = pd.DataFrame({
-        "prefecture_code": ov["prefecture_code"],
-        "prefecture": ov["prefecture_name"],
-        "status": ov["status"].astype("string"),
-        "status_ja": ov["status_ja"].astype("string"),
-        "note": ov["note"].astype("string"),
-        "file_name": ov["file_name"].fillna("").astype("string"),
-        "received_at": ov["received_at"].map(local_time).astype("string"),
-        "n_submissions": ov["n_submissions"].astype("int64"),
-        "fund_total": pd.array([int(fund.get(c, 0)) if ok else None
-                                for c, ok in zip(ov["prefecture_code"], accepted)],
-                               dtype="Int64"),
-        "submission_id": ov["submission_id"].astype("Int64"),
-        "stored_under": ov["stored_under"].astype("string"),
-    })
-    return df[STATUS_COLUMNS].reset_index(drop=True)
-
-
 # --- validate: return copies and output ------------------------------------------------
 
 
@@ -641,7 +597,7 @@ Returned = tuple["Path | None", "str | None"]  # (copy written, why not)
 def annotate_reports(paths: Iterable[str | Path], reports: list[FileReport],
                      out_dir: str | Path) -> dict[int, Returned]:
     """A return copy in ``out_dir`` for each report with findings, keyed by report index."""
-    from budget.annotate import return_copy_name, try_annotate
+    from budget.intake.annotate import return_copy_name, try_annotate
 
     out = Path(out_dir)
     used: set[str] = set()
@@ -668,151 +624,3 @@ def _unique(name: str, used: set[str]) -> str:
         candidate, n = f"{stem}_{n}.xlsx", n + 1
     used.add(candidate)
     return candidate
-
-
-def report_dict(report: FileReport, returned: Returned | None = None) -> dict[str, object]:
-    """A FileReport as plain JSON-able data (``budget validate --format json``)."""
-    return {
-        "file": report.file, "status": report.status, "accepted": report.accepted,
-        "sha256": report.sha256, "size": report.size, "fiscal_year": report.fiscal_year,
-        "prefecture_code": report.prefecture_code,
-        "template_version": report.template_version,
-        "n_errors": len(report.errors), "n_warnings": len(report.warnings),
-        "findings": [f.to_dict() for f in report.findings],
-        "returned": str(returned[0]) if returned and returned[0] else None,
-        "returned_note": returned[1] if returned else None,
-    }
-
-
-def verdict_text(status: str, n_errors: int, n_warnings: int) -> str:
-    return f"{STATUS_JA[status]}（エラー {n_errors} 件、警告 {n_warnings} 件）"
-
-
-def findings_table(findings: list[Finding], indent: str = "  ") -> str:
-    from budget.report_text import table
-
-    rows = [(f.location, SEVERITY_JA.get(f.severity, f.severity), f.code, f.message)
-            for f in findings]
-    text = table(["場所", "重要度", "コード", "内容"], rows)
-    return "\n".join(indent + line for line in text.splitlines())
-
-
-def validation_text(reports: list[FileReport],
-                    returned: dict[int, Returned] | None = None) -> str:
-    """What ``budget validate`` prints: per file its verdict, then its findings."""
-    returned = returned or {}
-    out = []
-    for i, r in enumerate(reports):
-        out.append(f"{r.file}: {verdict_text(r.status, len(r.errors), len(r.warnings))}")
-        if r.findings:
-            out.append(findings_table(r.findings))
-        copy, why = returned.get(i, (None, None))
-        if copy is not None:
-            out.append(f"  返送用ファイル: {copy}")
-        elif why:
-            out.append(f"  返送用ファイルなし: {why}")
-        out.append("")
-    n_ok = sum(r.accepted for r in reports)
-    out.append(f"{len(reports)} 件中 {STATUS_JA['accepted']} {n_ok} 件、{STATUS_JA['rejected']} "
-               f"{len(reports) - n_ok} 件")
-    return "\n".join(out)
-
-
-def ingest_text(run: IngestRun) -> str:
-    """What ``budget ingest`` prints after the batch."""
-    from budget.prefectures import all_prefectures
-    from budget.report_text import table
-
-    names = {p.code: p.name_ja for p in all_prefectures()}
-    out = []
-    if run.results:
-        rows = [(r.file, names.get(r.report.prefecture_code or "", r.report.prefecture_code or ""),
-                 r.status_ja, r.n_errors, r.n_warnings, r.stored_ja,
-                 "" if r.submission_id is None else r.submission_id)
-                for r in run.results]
-        out.append(table(["ファイル", "都道府県", "状態", "エラー", "警告", "登録", "提出ID"], rows,
-                         right=[False, False, False, True, True, False, True]))
-        notes = [f"  {r.file}: {r.note}" for r in run.results if r.note]
-        if notes:
-            out += ["", "注記:", *notes]
-    else:
-        out.append(f"フォルダ {run.folder} に取り込むファイルがありません。")
-    if run.skipped:
-        out += ["", "読み飛ばしたもの:", *(f"  {s.path.name}: {s.reason}" for s in run.skipped)]
-    if run.results:
-        new = sum(r.created is True for r in run.results)
-        dup = sum(r.created is False for r in run.results)
-        out += ["", f"{len(run.results)} 件中 {STATUS_JA['accepted']} {len(run.accepted)} 件、"
-                    f"{STATUS_JA['rejected']} {len(run.rejected)} 件（新規登録 {new} 件、"
-                    f"{DUPLICATE_JA} {dup} 件）"]
-    if run.report_path is not None:
-        out.append(f"取込結果: {run.report_path}")
-    if run.returns_dir is not None:
-        out.append(f"返送用ファイル: {run.returns_dir}/")
-    return "\n".join(out)
-
-
-# --- status: output ----------------------------------------------------------------------
-
-STATUS_HEADERS_JA = {
-    "prefecture_code": "コード", "prefecture": "都道府県", "status_ja": "状態", "note": "備考",
-    "file_name": "ファイル", "received_at": "受付日時", "n_submissions": "提出回数",
-    "fund_total": "基金計（千円）", "submission_id": "提出ID",
-}
-
-
-def year_status(db_path: str | Path, year: int) -> tuple["pd.DataFrame", str | None]:
-    """``submission_status`` of the store at ``db_path``; a missing store is not created:
-    every prefecture is 未提出 and the note says so."""
-    from budget.store import Store
-
-    if not os.path.exists(db_path):
-        with Store(":memory:") as empty:
-            return (submission_status(empty, year),
-                    f"データベース {db_path} はまだありません（budget ingest で作成されます）。")
-    with Store(db_path) as store:
-        return submission_status(store, year), None
-
-
-def status_table(df: "pd.DataFrame", year: int) -> str:
-    from budget.fiscal import full_label
-    from budget.report_text import table
-
-    rows = [(r.prefecture_code, r.prefecture, r.status_ja, r.note, r.file_name,
-             short_time(r.received_at),
-             r.n_submissions, "" if r.fund_total is None or r.fund_total != r.fund_total
-             else f"{int(r.fund_total):,}")
-            for r in df.astype(object).where(df.notna(), None).itertuples(index=False)]
-    counts = df["status"].value_counts()
-    head = (f"{full_label(year)} 提出状況: "
-            + "、".join(f"{STATUS_JA[k]} {counts.get(k, 0)}"
-                       for k in ("accepted", "rejected", "missing"))
-            + "（47 都道府県）")
-    total = df["fund_total"].sum()
-    keys = ["prefecture_code", "prefecture", "status_ja", "note", "file_name", "received_at",
-            "n_submissions", "fund_total"]
-    return "\n".join([
-        head,
-        table([STATUS_HEADERS_JA[k] for k in keys], rows,
-              right=[False, False, False, False, False, False, True, True]),
-        f"基金計の合計（受理分）: {int(total):,} 千円",
-    ])
-
-
-def status_json(df: "pd.DataFrame") -> str:
-    import json
-
-    records = df.astype(object).where(df.notna(), None).to_dict(orient="records")
-    return json.dumps(records, ensure_ascii=False, indent=1)
-
-
-def status_csv(df: "pd.DataFrame") -> bytes:
-    """CSV with Japanese headers, UTF-8 with BOM (Excel opens it right); text neutralised."""
-    from budget.textsafe import neutralise
-
-    out = df[list(STATUS_HEADERS_JA)].copy()
-    out["received_at"] = out["received_at"].map(short_time)
-    for col in ("prefecture", "status_ja", "note", "file_name"):
-        out[col] = out[col].map(neutralise)
-    out = out.rename(columns=STATUS_HEADERS_JA)
-    return out.to_csv(index=False, lineterminator="\r\n").encode("utf-8-sig")

@@ -1,0 +1,203 @@
+"""What the terminal shows, and the JSON and CSV of ``validate``/``ingest``/``status``.
+
+Plain-text tables count East Asian characters double width."""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from budget.findings import SEVERITY_JA, STATUS_JA, FileReport, Finding
+from budget.fiscal import short_time
+from budget.intake.batch import DUPLICATE_JA
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from budget.intake.batch import IngestRun, Returned
+
+
+def display_width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def clip(text: str, width: int) -> str:
+    out, used = "", 0
+    for ch in text:
+        w = display_width(ch)
+        if used + w > width:
+            return out[:-1] + "…" if out else "…"
+        out, used = out + ch, used + w
+    return out
+
+
+def pad(text: str, width: int, right: bool = False) -> str:
+    text = clip(text, width)
+    fill = " " * (width - display_width(text))
+    return fill + text if right else text + fill
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[object]],
+          widths: Sequence[int] | None = None, right: Sequence[bool] | None = None) -> str:
+    """A fixed-width text table; cells are clipped to ``widths`` (default: content width)."""
+    cells = [[("" if v is None else str(v)) for v in row] for row in rows]
+    if widths is None:
+        widths = [max([display_width(h)] + [display_width(r[i]) for r in cells])
+                  for i, h in enumerate(headers)]
+    right = right or [False] * len(headers)
+    lines = ["  ".join(pad(h, w, r) for h, w, r in zip(headers, widths, right)).rstrip(),
+             "  ".join("-" * w for w in widths)]
+    lines += ["  ".join(pad(c, w, r) for c, w, r in zip(row, widths, right)).rstrip()
+              for row in cells]
+    return "\n".join(lines)
+
+
+def menu_table(menu: "pd.DataFrame") -> str:
+    rows = [
+        (r.leaf_code, r.category, r.mid_category, r.item_no,
+         f"{r.item_name}" + (f" / {r.sub_item} {r.sub_item_name}".rstrip() if r.sub_item else ""),
+         r.bureaus.replace(";", "、"), r.note_raw)
+        for r in menu.itertuples(index=False)
+    ]
+    year = int(menu["fiscal_year"].iloc[0])
+    from budget.fiscal import full_label
+
+    head = f"{full_label(year)} メニュー: {menu['item_no'].nunique()} 事業、{len(menu)} 細目"
+    return head + "\n" + table(
+        ["コード", "区分", "中項目", "No.", "事業名 / 細目", "担当課", "備考"], rows,
+        widths=[9, 18, 22, 3, 60, 34, 14], right=[False, False, False, True, False, False, False],
+    )
+
+
+def report_dict(report: FileReport, returned: Returned | None = None) -> dict[str, object]:
+    """A FileReport as plain JSON-able data (``budget validate --format json``)."""
+    return {
+        "file": report.file, "status": report.status, "accepted": report.accepted,
+        "sha256": report.sha256, "size": report.size, "fiscal_year": report.fiscal_year,
+        "prefecture_code": report.prefecture_code,
+        "template_version": report.template_version,
+        "n_errors": len(report.errors), "n_warnings": len(report.warnings),
+        "findings": [f.to_dict() for f in report.findings],
+        "returned": str(returned[0]) if returned and returned[0] else None,
+        "returned_note": returned[1] if returned else None,
+    }
+
+
+def verdict_text(status: str, n_errors: int, n_warnings: int) -> str:
+    return f"{STATUS_JA[status]}（エラー {n_errors} 件、警告 {n_warnings} 件）"
+
+
+def findings_table(findings: list[Finding], indent: str = "  ") -> str:
+    from budget.render.text import table
+
+    rows = [(f.location, SEVERITY_JA.get(f.severity, f.severity), f.code, f.message)
+            for f in findings]
+    text = table(["場所", "重要度", "コード", "内容"], rows)
+    return "\n".join(indent + line for line in text.splitlines())
+
+
+def validation_text(reports: list[FileReport],
+                    returned: dict[int, Returned] | None = None) -> str:
+    """What ``budget validate`` prints: per file its verdict, then its findings."""
+    returned = returned or {}
+    out = []
+    for i, r in enumerate(reports):
+        out.append(f"{r.file}: {verdict_text(r.status, len(r.errors), len(r.warnings))}")
+        if r.findings:
+            out.append(findings_table(r.findings))
+        copy, why = returned.get(i, (None, None))
+        if copy is not None:
+            out.append(f"  返送用ファイル: {copy}")
+        elif why:
+            out.append(f"  返送用ファイルなし: {why}")
+        out.append("")
+    n_ok = sum(r.accepted for r in reports)
+    out.append(f"{len(reports)} 件中 {STATUS_JA['accepted']} {n_ok} 件、{STATUS_JA['rejected']} "
+               f"{len(reports) - n_ok} 件")
+    return "\n".join(out)
+
+
+def ingest_text(run: IngestRun) -> str:
+    """What ``budget ingest`` prints after the batch."""
+    from budget.prefectures import all_prefectures
+    from budget.render.text import table
+
+    names = {p.code: p.name_ja for p in all_prefectures()}
+    out = []
+    if run.results:
+        rows = [(r.file, names.get(r.report.prefecture_code or "", r.report.prefecture_code or ""),
+                 r.status_ja, r.n_errors, r.n_warnings, r.stored_ja,
+                 "" if r.submission_id is None else r.submission_id)
+                for r in run.results]
+        out.append(table(["ファイル", "都道府県", "状態", "エラー", "警告", "登録", "提出ID"], rows,
+                         right=[False, False, False, True, True, False, True]))
+        notes = [f"  {r.file}: {r.note}" for r in run.results if r.note]
+        if notes:
+            out += ["", "注記:", *notes]
+    else:
+        out.append(f"フォルダ {run.folder} に取り込むファイルがありません。")
+    if run.skipped:
+        out += ["", "読み飛ばしたもの:", *(f"  {s.path.name}: {s.reason}" for s in run.skipped)]
+    if run.results:
+        new = sum(r.created is True for r in run.results)
+        dup = sum(r.created is False for r in run.results)
+        out += ["", f"{len(run.results)} 件中 {STATUS_JA['accepted']} {len(run.accepted)} 件、"
+                    f"{STATUS_JA['rejected']} {len(run.rejected)} 件（新規登録 {new} 件、"
+                    f"{DUPLICATE_JA} {dup} 件）"]
+    if run.report_path is not None:
+        out.append(f"取込結果: {run.report_path}")
+    if run.returns_dir is not None:
+        out.append(f"返送用ファイル: {run.returns_dir}/")
+    return "\n".join(out)
+
+
+STATUS_HEADERS_JA = {
+    "prefecture_code": "コード", "prefecture": "都道府県", "status_ja": "状態", "note": "備考",
+    "file_name": "ファイル", "received_at": "受付日時", "n_submissions": "提出回数",
+    "fund_total": "基金計（千円）", "submission_id": "提出ID",
+}
+
+
+def status_table(df: "pd.DataFrame", year: int) -> str:
+    from budget.fiscal import full_label
+    from budget.render.text import table
+
+    rows = [(r.prefecture_code, r.prefecture, r.status_ja, r.note, r.file_name,
+             short_time(r.received_at),
+             r.n_submissions, "" if r.fund_total is None or r.fund_total != r.fund_total
+             else f"{int(r.fund_total):,}")
+            for r in df.astype(object).where(df.notna(), None).itertuples(index=False)]
+    counts = df["status"].value_counts()
+    head = (f"{full_label(year)} 提出状況: "
+            + "、".join(f"{STATUS_JA[k]} {counts.get(k, 0)}"
+                       for k in ("accepted", "rejected", "missing"))
+            + "（47 都道府県）")
+    total = df["fund_total"].sum()
+    keys = ["prefecture_code", "prefecture", "status_ja", "note", "file_name", "received_at",
+            "n_submissions", "fund_total"]
+    return "\n".join([
+        head,
+        table([STATUS_HEADERS_JA[k] for k in keys], rows,
+              right=[False, False, False, False, False, False, True, True]),
+        f"基金計の合計（受理分）: {int(total):,} 千円",
+    ])
+
+
+def status_json(df: "pd.DataFrame") -> str:
+    import json
+
+    records = df.astype(object).where(df.notna(), None).to_dict(orient="records")
+    return json.dumps(records, ensure_ascii=False, indent=1)
+
+
+def status_csv(df: "pd.DataFrame") -> bytes:
+    """CSV with Japanese headers, UTF-8 with BOM (Excel opens it right); text neutralised."""
+    from budget.textsafe import neutralise
+
+    out = df[list(STATUS_HEADERS_JA)].copy()
+    out["received_at"] = out["received_at"].map(short_time)
+    for col in ("prefecture", "status_ja", "note", "file_name"):
+        out[col] = out[col].map(neutralise)
+    out = out.rename(columns=STATUS_HEADERS_JA)
+    return out.to_csv(index=False, lineterminator="\r\n").encode("utf-8-sig")
