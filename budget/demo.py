@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from budget.findings import FileReport
     from budget.generate import PlanValues
     from budget.intake.batch import IngestRun
-    from budget.render.summary_workbook import AggregateRun
+    from budget.reports import AggregateRun
 
 DEFAULT_SEED = 2023
 DEMO_YEAR = 2023
@@ -273,7 +273,8 @@ def run_demo(folder: str | Path = "demo", *, seed: int = DEFAULT_SEED,
     from budget.intake.check import Settings
     from budget.menu import load_menu
     from budget.prefectures import all_prefectures, prefecture_by_code
-    from budget.render.summary_workbook import AggregateRun, write_reports
+    from budget.render.summary_workbook import write_reports
+    from budget.reports import AggregateRun
 
     def say(text: str) -> None:
         if progress is not None:

@@ -223,6 +223,8 @@ class FileReport:
     menu_fingerprint: str | None = None
     header: dict[str, str] = field(default_factory=dict)  # contact inputs
     plan: object = None  # pandas DataFrame of normalised leaf rows (see validate.PLAN_COLUMNS)
+    form: str | None = None  # the workbook kind (``budget.forms``), when identified
+    stage: str | None = None  # the stage of the year it belongs to (計画: "plan"), when identified
 
     @property
     def errors(self) -> list[Finding]:

@@ -509,7 +509,7 @@ def test_forked_workers_give_the_same_results_as_one_process(tmp_path):
 
 
 def test_worker_count():
-    from budget.intake.batch import MIN_FILES_FOR_WORKERS, worker_count
+    from budget.intake.workers import MIN_FILES_FOR_WORKERS, worker_count
 
     assert worker_count(MIN_FILES_FOR_WORKERS - 1) == 0
     assert worker_count(100, 0) == 0 and worker_count(100, 1) == 0

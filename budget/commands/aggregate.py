@@ -57,7 +57,7 @@ def aggregate(year: str, db_path: Path, menu_path: Path | None, out_dir: Path, u
         budget aggregate --unit 億円 --by-bureau --format csv --out reports/
     """
     from budget.fiscal import era_label, parse_fiscal_year
-    from budget.render.summary_workbook import aggregate_year
+    from budget.reports import aggregate_year
 
     fy = parse_fiscal_year(year)
     run = aggregate_year(db_path, fy, out_dir, menu_path=menu_path, unit=unit,

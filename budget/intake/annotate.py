@@ -261,7 +261,7 @@ def _text(ws: Any, row: int, col: int, value: str) -> Any:
 
 def _lines(text: str, width: int) -> int:
     """Wrapped lines of ``text`` in a column ``width`` characters wide."""
-    from budget.render.text import display_width
+    from budget.textwidth import display_width
 
     return sum(max(1, -(-display_width(part) // (width - 2))) for part in text.split("\n"))
 

@@ -1039,38 +1039,3 @@ def write_reports(summary: Summary, out_dir: str | Path, *, unit: str = DEFAULT_
         written.append(write_tidy(summary, out / tidy_file_name(summary.fiscal_year, fmt), fmt,
                                   now=now))
     return written
-
-
-@dataclass
-class AggregateRun:
-    summary: Summary
-    written: list[Written]
-
-    @property
-    def incomplete(self) -> bool:
-        """True when a prefecture is missing or has no accepted submission."""
-        return not self.summary.complete
-
-
-def aggregate_year(db_path: str | Path, fiscal_year: int, out_dir: str | Path, *,
-                   menu_path: str | Path | None = None, unit: str = DEFAULT_UNIT,
-                   by_bureau: bool = False, formats: Iterable[str] = (),
-                   command_line: str = "", now: dt.datetime | None = None) -> AggregateRun:
-    """Open the store, load the year's current accepted plans, write the reports."""
-    from budget.analysis.summary import load_summary
-    from budget.errors import StoreError
-    from budget.menu import load_menu
-    from budget.store import Store
-
-    if unit not in UNITS:
-        raise UsageError(f"単位「{unit}」は使えません（{'、'.join(UNITS)} のいずれか）。")
-    db = Path(db_path)
-    if not db.is_file():
-        raise StoreError(f"データベース {db} がありません。先に budget ingest で提出ファイルを"
-                         "取り込むか、--db で場所を指定してください。")
-    menu = load_menu(fiscal_year, menu_path)
-    with Store(db) as store:
-        summary = load_summary(store, fiscal_year, menu)
-    written = write_reports(summary, out_dir, unit=unit, command_line=command_line,
-                            by_bureau=by_bureau, formats=formats, now=now, db_path=db)
-    return AggregateRun(summary, written)

@@ -4,38 +4,18 @@ Plain-text tables count East Asian characters double width."""
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from budget.findings import SEVERITY_JA, STATUS_JA, FileReport, Finding
 from budget.fiscal import short_time
 from budget.intake.batch import DUPLICATE_JA
+from budget.textwidth import display_width, pad
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from budget.intake.batch import IngestRun, Returned
-
-
-def display_width(text: str) -> int:
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
-
-
-def clip(text: str, width: int) -> str:
-    out, used = "", 0
-    for ch in text:
-        w = display_width(ch)
-        if used + w > width:
-            return out[:-1] + "…" if out else "…"
-        out, used = out + ch, used + w
-    return out
-
-
-def pad(text: str, width: int, right: bool = False) -> str:
-    text = clip(text, width)
-    fill = " " * (width - display_width(text))
-    return fill + text if right else text + fill
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[object]],

@@ -1,0 +1,35 @@
+"""How wide text is on a terminal or in a spreadsheet column: East Asian wide and full-width
+characters count two. The one helper behind every column width and terminal table."""
+
+from __future__ import annotations
+
+import math
+import unicodedata
+
+
+def display_width(text: str) -> int:
+    """Columns ``text`` takes: a wide or full-width character (W, F) counts two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def clip(text: str, width: int) -> str:
+    out, used = "", 0
+    for ch in text:
+        w = display_width(ch)
+        if used + w > width:
+            return out[:-1] + "…" if out else "…"
+        out, used = out + ch, used + w
+    return out
+
+
+def pad(text: str, width: int, right: bool = False) -> str:
+    text = clip(text, width)
+    fill = " " * (width - display_width(text))
+    return fill + text if right else text + fill
+
+
+def wrapped_lines(text: str, width: float) -> int:
+    """Lines ``text`` wraps to in a column ``width`` characters wide (each line of the text at
+    least one)."""
+    usable = max(1, int(width) - 1)
+    return sum(max(1, math.ceil(display_width(part) / usable)) for part in str(text).split("\n"))
