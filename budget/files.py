@@ -86,13 +86,6 @@ def write_atomically(path: str | Path, data: bytes, *, exclusive: bool = False,
         tmp.unlink(missing_ok=True)
 
 
-def check_xlsx(code: int | None) -> None:
-    """Raise on an xlsxwriter write's failure: it reports cell-level failures (a string too
-    long, a row out of range…) by return code, not by exception."""
-    if code not in (0, None):
-        raise RuntimeError(f"xlsxwriter write failed with code {code}")
-
-
 def _publish_exclusive(tmp: Path, path: Path) -> None:
     """Give the finished ``tmp`` the name ``path`` unless that exists (FileExistsError): a hard
     link is atomic and never replaces; where links are refused, the name is taken first with

@@ -17,12 +17,12 @@ from typing import IO, TYPE_CHECKING, Any
 from xml.sax.saxutils import escape
 
 from budget import __version__
-from budget.files import check_xlsx as _check
 from budget.files import write_atomically
 from budget.fiscal import era_code, full_label
 from budget.forms import plan as layout
 from budget.menu import menu_fingerprint
 from budget.prefectures import Prefecture
+from budget.xlsx.writer import check_xlsx as _check
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -12,7 +12,7 @@ from budget.errors import UsageError
 
 if TYPE_CHECKING:
     from budget.analysis.summary import Summary
-    from budget.render.summary_workbook import Written
+    from budget.render.outputs import Written
 
 DEFAULT_UNIT = "千円"
 
@@ -36,7 +36,8 @@ def aggregate_year(db_path: str | Path, fiscal_year: int, out_dir: str | Path, *
     from budget.analysis.summary import load_summary
     from budget.errors import StoreError
     from budget.menu import load_menu
-    from budget.render.summary_workbook import UNITS, write_reports
+    from budget.render.outputs import write_reports
+    from budget.render.summary_workbook import UNITS
     from budget.store import Store
 
     if unit not in UNITS:

@@ -1,9 +1,10 @@
 """The Excel report of one ingest run (xlsxwriter).
 
 Sheets: 取込結果 (one row per file, skipped files included), 指摘一覧 (every finding of every
-file), 実行情報 (folder, store, times, counts). Written with ``strings_to_formulas``,
-``strings_to_urls`` and ``strings_to_numbers`` off and every text through
-``textsafe.neutralise``, so nothing a sender typed becomes a formula or a link.
+file), 実行情報 (folder, store, times, counts). Every cell goes through
+``budget.xlsx.writer.CellWriter``: nothing a sender typed becomes a formula or a link; a
+formula-like text (a finding's 入力値) is shown exactly as sent and kept inert by
+``quote_prefix``.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from budget.files import write_atomically
 from budget.findings import SEVERITY_JA, STATUS_JA
-from budget.textsafe import neutralise, xml_safe
+from budget.xlsx.writer import WORKBOOK_OPTIONS, CellWriter, check_xlsx
 
 if TYPE_CHECKING:
     from budget.intake.batch import IngestRun
@@ -41,16 +42,16 @@ def write_run_report(run: "IngestRun", path: str | Path, *, exclusive: bool = Fa
     names = {p.code: p.label for p in all_prefectures()}
     path = Path(path)
     buf = io.BytesIO()
-    wb = xlsxwriter.Workbook(buf, {"strings_to_formulas": False, "strings_to_urls": False,
-                                   "strings_to_numbers": False, "in_memory": True})
-    head = wb.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1,
-                          "text_wrap": True, "valign": "top"})
-    cell = wb.add_format({"valign": "top"})
-    wrap = wb.add_format({"valign": "top", "text_wrap": True})
-    bad = wb.add_format({"valign": "top", "bg_color": "#FFC7CE"})
-    warn = wb.add_format({"valign": "top", "bg_color": "#FFEB9C"})
-    good = wb.add_format({"valign": "top", "bg_color": "#C6EFCE"})
-    mono = wb.add_format({"valign": "top", "font_name": "Consolas", "font_size": 9})
+    wb = xlsxwriter.Workbook(buf, WORKBOOK_OPTIONS)
+    cells = CellWriter(wb)
+    head = cells.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1,
+                             "text_wrap": True, "valign": "top"})
+    cell = cells.add_format({"valign": "top"})
+    wrap = cells.add_format({"valign": "top", "text_wrap": True})
+    bad = cells.add_format({"valign": "top", "bg_color": "#FFC7CE"})
+    warn = cells.add_format({"valign": "top", "bg_color": "#FFEB9C"})
+    good = cells.add_format({"valign": "top", "bg_color": "#C6EFCE"})
+    mono = cells.add_format({"valign": "top", "font_name": "Consolas", "font_size": 9})
 
     ws = wb.add_worksheet(RESULT_SHEET)
     rows: list[list[tuple[Any, Any]]] = []
@@ -70,7 +71,7 @@ def write_run_report(run: "IngestRun", path: str | Path, *, exclusive: bool = Fa
         rows.append([(s.path.name, cell), (None, cell), (None, cell), (SKIPPED_JA, cell),
                      (None, cell), (None, cell), (None, cell), (None, cell), (None, cell),
                      (None, cell), (s.reason, wrap)])
-    _table(ws, RESULT_HEADERS, rows, head, [36, 14, 6, 8, 18, 6, 6, 7, 20, 40, 60])
+    _table(cells, ws, RESULT_HEADERS, rows, head, [36, 14, 6, 8, 18, 6, 6, 7, 20, 40, 60])
 
     ws = wb.add_worksheet(FINDINGS_SHEET)
     rows = []
@@ -85,7 +86,7 @@ def write_run_report(run: "IngestRun", path: str | Path, *, exclusive: bool = Fa
                 (f.code, cell), (f"{f.leaf_code or ''} {f.leaf_name or ''}".strip(), wrap),
                 (f.value, cell), (f.message, wrap),
             ])
-    _table(ws, FINDING_HEADERS, rows, head, [36, 14, 10, 7, 24, 36, 18, 90])
+    _table(cells, ws, FINDING_HEADERS, rows, head, [36, 14, 10, 7, 24, 36, 18, 90])
 
     ws = wb.add_worksheet(INFO_SHEET)
     info = [
@@ -99,36 +100,26 @@ def write_run_report(run: "IngestRun", path: str | Path, *, exclusive: bool = Fa
         ("読み飛ばし", len(run.skipped)),
         ("返送ファイルのフォルダ", _relative(run.returns_dir, path.parent) or ""),
     ]
-    ws.set_column(0, 0, 22)
-    ws.set_column(1, 1, 60)
+    check_xlsx(ws.set_column(0, 0, 22))
+    check_xlsx(ws.set_column(1, 1, 60))
     for i, (k, v) in enumerate(info):
-        ws.write_string(i, 0, k, head)
-        _write(ws, i, 1, v, cell)
+        cells.text(ws, i, 0, k, head)
+        cells.value(ws, i, 1, v, cell)
     wb.close()
     return write_atomically(path, buf.getvalue(), exclusive=exclusive)
 
 
-def _table(ws: Any, headers: list[str], rows: list[list[tuple[Any, Any]]], head: Any,
-           widths: list[float]) -> None:
+def _table(cells: CellWriter, ws: Any, headers: list[str], rows: list[list[tuple[Any, Any]]],
+           head: Any, widths: list[float]) -> None:
+    """Header row, then ``rows`` of (value as typed, format); frozen header, autofilter."""
     for c, (h, w) in enumerate(zip(headers, widths)):
-        ws.write_string(0, c, h, head)
-        ws.set_column(c, c, w)
+        cells.text(ws, 0, c, h, head)
+        check_xlsx(ws.set_column(c, c, w))
     for r, row in enumerate(rows, start=1):
         for c, (value, fmt) in enumerate(row):
-            _write(ws, r, c, value, fmt)
+            cells.value(ws, r, c, value, fmt)
     ws.freeze_panes(1, 0)
-    ws.autofilter(0, 0, max(len(rows), 1), len(headers) - 1)
-
-
-def _write(ws: Any, r: int, c: int, value: Any, fmt: Any) -> None:
-    if value is None or value == "":
-        ws.write_blank(r, c, None, fmt)
-    elif isinstance(value, bool):
-        ws.write_string(r, c, str(value), fmt)
-    elif isinstance(value, int):
-        ws.write_number(r, c, value, fmt)
-    else:
-        ws.write_string(r, c, str(neutralise(xml_safe(value))), fmt)
+    check_xlsx(ws.autofilter(0, 0, max(len(rows), 1), len(headers) - 1))
 
 
 def _relative(p: Path | None, base: Path) -> str | None:

@@ -1,28 +1,16 @@
-"""Summary outputs: ``aggregate`` DataFrames → the summary workbook (xlsxwriter), the tidy
-CSV / JSON, each written atomically.
+"""The annual summary workbook (xlsxwriter): ``analysis.summary`` frames → one workbook of
+the sheets in ``SHEETS`` (総括, グラフ, the tables and matrices, 明細, 提出状況, 出典),
+amounts in the chosen display unit (``UNITS``), native charts, print layout.
 
-* ``write_summary_workbook(summary, path, …)`` — the annual summary workbook (see
-  ``SHEETS``), amounts in the chosen display unit, charts, print layout.
-* ``write_tidy(summary, path, fmt)`` — the long table for reuse (money always in 千円).
-* ``write_reports(summary, out_dir, …)`` — all of the above for one run (optionally one
-  workbook per 担当課).
-* ``aggregate_year(db_path, fiscal_year, out_dir, …)`` — open the store, load, write: what
-  ``budget aggregate`` runs.
+* ``render_summary_workbook(summary, …)`` — the workbook's bytes.
+* ``write_summary_workbook(summary, path, …)`` — written atomically
+  (``budget.render.outputs.write_bytes_atomically``), returns a ``Written``.
+* ``summary_file_name(fiscal_year, unit, bureau)`` — ``R5_集計.xlsx`` and its variants.
 
-Every file is written to a temporary file in the target folder and moved into place with
-``os.replace``, so a crash never leaves a half-written report. When the target cannot be
-replaced (open in Excel on Windows: ``PermissionError``) the file is written beside it as
-``name(2).xlsx`` and the returned ``Written`` says so.
-
-Files get the mode a plain ``open()`` would give them (``0o666`` less the umask), not the
-temporary file's private ``0o600``.
-
-No text can become a formula or a link: the workbook is written with ``strings_to_formulas``
-and ``strings_to_urls`` off, so every string is a plain text cell; a text that starts like a
-formula (``textsafe.is_formula_like``: = + - @ tab …) is written unchanged with a
-``quote_prefix`` cell format, so Excel and LibreOffice show it as typed and keep it text when
-the cell is edited. The CSV has no cell types: there such a text gets a leading apostrophe
-(``textsafe.neutralise``).
+Every cell goes through ``budget.xlsx.writer.CellWriter``: no text becomes a formula or a
+link, a formula-like text is shown as typed and kept inert by ``quote_prefix``, missing is
+blank (never 0). Column widths and wrapped-line estimates use ``budget.textwidth``.
+The tidy CSV/JSON is ``budget.render.tidy``; all files of one run, ``budget.render.outputs``.
 """
 
 from __future__ import annotations
@@ -41,14 +29,14 @@ from budget.analysis.summary import (
     MONEY_KEYS,
     MONEY_LABELS,
     PLANNED_RULE,
-    TIDY_COLUMNS,
     Summary,
 )
-from budget.errors import OutputError, UsageError
-from budget.files import check_xlsx as _check
+from budget.errors import UsageError
 from budget.findings import STATUS_JA
 from budget.forms import plan as layout
-from budget.textsafe import is_formula_like, neutralise
+from budget.render.outputs import DEFAULT_UNIT, Written, write_bytes_atomically
+from budget.textwidth import wrapped_lines
+from budget.xlsx.writer import WORKBOOK_OPTIONS, CellWriter, check_xlsx, is_missing
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -65,7 +53,6 @@ UNITS: dict[str, tuple[int, str]] = {
     "百万円": (1_000, "#,##0.0"),
     "億円": (100_000, "#,##0.00"),
 }
-DEFAULT_UNIT = "千円"
 
 #: Sheet names in workbook order.
 SHEETS = ("総括", "グラフ", "大項目別", "中項目別", "事業別", "担当課別", "都道府県別",
@@ -82,43 +69,7 @@ SCALE = {"type": "3_color_scale", "min_color": "#E2F0D9", "mid_color": "#FFEB84"
          "max_color": "#F8696B"}
 
 
-# --- Writing files atomically ----------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Written:
-    """One output file: where it went, and where it was meant to go."""
-
-    kind: str  # Japanese: 集計表, 担当課別集計表, 明細 CSV, …
-    path: Path
-    requested: Path
-
-    @property
-    def fallback(self) -> bool:
-        """True when the requested file could not be replaced and ``path`` is beside it."""
-        return self.path != self.requested
-
-
-def write_bytes_atomically(path: str | Path, data: bytes) -> Path:
-    """``files.write_atomically`` with ``fallback`` (a report open in Excel is written
-    beside it as ``stem(2).suffix``…); returns the path written. Raises ``OutputError`` when
-    nothing can be written."""
-    from budget.files import ReplaceRefused, write_atomically
-
-    path = Path(path)
-    try:
-        return write_atomically(path, data, fallback=True)
-    except ReplaceRefused:
-        raise OutputError(
-            f"{path} を置き換えられません（他のアプリケーションで開かれている可能性があります）。"
-            "ファイルを閉じてから再実行してください。") from None
-    except OSError as exc:
-        if not path.parent.is_dir():
-            raise OutputError(f"フォルダ {path.parent} に書き込めません（{exc}）。") from exc
-        raise OutputError(f"{path} を書き込めません（{exc}）。") from exc
-
-
-# --- File names ------------------------------------------------------------------------
+# --- The file name ------------------------------------------------------------------------
 
 
 def summary_file_name(fiscal_year: int, unit: str = DEFAULT_UNIT, bureau: str | None = None,
@@ -135,28 +86,18 @@ def summary_file_name(fiscal_year: int, unit: str = DEFAULT_UNIT, bureau: str | 
     return name + ".xlsx"
 
 
-def tidy_file_name(fiscal_year: int, fmt: str) -> str:
-    """``R5_集計_明細.csv`` / ``.json``."""
-    from budget.fiscal import era_code
-
-    return f"{era_code(fiscal_year)}_集計_明細.{fmt}"
-
-
 # --- The summary workbook --------------------------------------------------------------
 
 
 class _Styles:
-    def __init__(self, wb: Any, num_format: str) -> None:
+    """The workbook's cell formats, made through its ``CellWriter``."""
+
+    def __init__(self, cells: CellWriter, num_format: str) -> None:
         border = {"border": 1, "border_color": "#A6A6A6"}
-        self._wb = wb
-        self._props: dict[int, dict[str, Any]] = {}
-        self._quoted: dict[int | None, Any] = {}
 
         def add(**props: Any) -> Any:
-            full = {"font_name": FONT, "font_size": 10, "valign": "top", **props}
-            fmt = wb.add_format(full)
-            self._props[id(fmt)] = full
-            return fmt
+            return cells.add_format({"font_name": FONT, "font_size": 10, "valign": "top",
+                                     **props})
 
         self.title = add(bold=True, font_size=14, valign="vcenter")
         self.title_wrap = add(bold=True, font_size=14, valign="vcenter", text_wrap=True)
@@ -195,28 +136,6 @@ class _Styles:
         self.big_money = add(num_format=num_format, font_size=12, bold=True, **border)
         self.big_money_plain = add(num_format="#,##0", font_size=12, **border)
 
-    def quoted(self, fmt: Any) -> Any:
-        """``fmt`` with ``quote_prefix``: the cell shows its text as is (even ``=…``) and
-        stays text when edited."""
-        key = None if fmt is None else id(fmt)
-        if key not in self._quoted:
-            props = self._props.get(key) if key is not None else None
-            props = props or {"font_name": FONT, "font_size": 10}
-            self._quoted[key] = self._wb.add_format({**props, "quote_prefix": True})
-        return self._quoted[key]
-
-
-def _is_na(value: Any) -> bool:
-    """None, pandas NA/NaT or a float NaN (``value != value``)."""
-    if value is None:
-        return True
-    if isinstance(value, (str, int)):
-        return False
-    try:
-        return bool(value != value) or type(value).__name__ in ("NAType", "NaTType")
-    except TypeError:  # pd.NA != pd.NA is ambiguous
-        return True
-
 
 def _records(df: "pd.DataFrame") -> list[dict[str, Any]]:
     """Rows as dicts of plain Python values, None where missing."""
@@ -225,35 +144,31 @@ def _records(df: "pd.DataFrame") -> list[dict[str, Any]]:
 
 
 class _Writer:
-    """Cell writing with the house rules: NA → blank, strings always text cells (formula-like
-    ones with a ``quote_prefix`` format), return codes checked."""
+    """One sheet's cells through the workbook's ``CellWriter``; ``money`` in the display
+    unit."""
 
-    def __init__(self, ws: Any, styles: _Styles, factor: int) -> None:
+    def __init__(self, ws: Any, ctx: _Context) -> None:
         self.ws = ws
-        self.s = styles
-        self.factor = factor
+        self.cells = ctx.cells
+        self.factor = ctx.factor
 
     def text(self, r: int, c: int, value: Any, fmt: Any = None) -> None:
-        if _is_na(value) or value == "":
-            _check(self.ws.write_blank(r, c, None, fmt))
-        else:
-            text = str(value)
-            _check(self.ws.write_string(r, c, text,
-                                        self.s.quoted(fmt) if is_formula_like(text) else fmt))
+        self.cells.text(self.ws, r, c, value, fmt)
 
     def number(self, r: int, c: int, value: Any, fmt: Any = None) -> None:
-        if _is_na(value):
-            _check(self.ws.write_blank(r, c, None, fmt))
-        else:
-            _check(self.ws.write_number(r, c, value, fmt))
+        self.cells.number(self.ws, r, c, value, fmt)
+
+    def merge(self, r: int, first_col: int, last_col: int, value: Any, fmt: Any) -> None:
+        """``value`` in the cells ``first_col``..``last_col`` of row ``r``, merged."""
+        self.cells.merge(self.ws, r, first_col, r, last_col, value, fmt)
 
     def money(self, r: int, c: int, value: Any, fmt: Any = None) -> None:
         """An amount in 千円, written in the display unit (unrounded, so figures reconcile)."""
-        if _is_na(value):
-            _check(self.ws.write_blank(r, c, None, fmt))
+        if is_missing(value):
+            self.cells.blank(self.ws, r, c, fmt)
         else:
             v = int(value)
-            _check(self.ws.write_number(r, c, v if self.factor == 1 else v / self.factor, fmt))
+            self.cells.number(self.ws, r, c, v if self.factor == 1 else v / self.factor, fmt)
 
 
 @dataclass
@@ -267,6 +182,7 @@ class _Context:
     db_path: str
     title_prefix: str
     scope_note: str
+    cells: CellWriter = field(init=False)
     styles: _Styles = field(init=False)
 
 
@@ -295,8 +211,7 @@ def render_summary_workbook(summary: Summary, *, unit: str = DEFAULT_UNIT,
 
     buf = io.BytesIO()
     wb = xlsxwriter.Workbook(buf, {
-        "strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False,
-        "in_memory": True, "default_format_properties": {"font_name": FONT, "font_size": 10},
+        **WORKBOOK_OPTIONS, "default_format_properties": {"font_name": FONT, "font_size": 10},
     })
     wb.set_properties({
         "title": f"{prefix} 集計",
@@ -305,7 +220,8 @@ def render_summary_workbook(summary: Summary, *, unit: str = DEFAULT_UNIT,
         "comments": f"budget {__version__}; {command_line}",
         "created": now.replace(tzinfo=None),
     })
-    ctx.styles = _Styles(wb, num_format)
+    ctx.cells = CellWriter(wb)
+    ctx.styles = _Styles(ctx.cells, num_format)
     sheets = {name: wb.add_worksheet(name) for name in SHEETS}
 
     by_category = ag.totals_by_category(summary)
@@ -363,7 +279,7 @@ def write_summary_workbook(summary: Summary, path: str | Path, *, unit: str = DE
 def _head(ws: Any, ctx: _Context, title: str, notes: Iterable[str] = ()) -> None:
     """Title (row 1), unit (row 2), scope and notes (rows 3–5): the rows above a table."""
     s = ctx.styles
-    w = _Writer(ws, s, ctx.factor)
+    w = _Writer(ws, ctx)
     w.text(0, 0, f"{ctx.title_prefix} {title}", s.title)
     ws.set_row(0, 22)
     w.text(1, 0, f"（単位：{ctx.unit}）　作成: {ctx.now:%Y-%m-%d %H:%M}　budget {__version__}",
@@ -430,7 +346,7 @@ def _table_sheet(ws: Any, ctx: _Context, title: str, df: "pd.DataFrame",
                  missing_rows: bool = False, blank_label: dict[str, str] | None = None) -> None:
     """A table: key columns, the money columns, share, a count; then a total row."""
     s = ctx.styles
-    w = _Writer(ws, s, ctx.factor)
+    w = _Writer(ws, ctx)
     notes = [*notes, PLANNED_RULE] if count[1] == "n_prefectures" else list(notes)
     _head(ws, ctx, title, notes)
     h = TABLE_HEADER_ROW - 1
@@ -449,13 +365,13 @@ def _table_sheet(ws: Any, ctx: _Context, title: str, df: "pd.DataFrame",
     r = h
     for r, row in enumerate(_records(df), start=h + 1):
         missing = missing_rows and row.get("status") != "accepted"
-        lines = max([_lines(str(row[k] or ""), wd) for _, k, kd, wd in keys if kd == "wrap"],
-                    default=1)
+        lines = max([wrapped_lines(str(row[k] or ""), wd) for _, k, kd, wd in keys
+                     if kd == "wrap"], default=1)
         if lines > 1:
             ws.set_row(r, 13.5 * lines + 2)
         for c, (_, key, kind, _) in enumerate(keys):
             value = row[key]
-            if key in blank_label and (value == "" or _is_na(value)):
+            if key in blank_label and (value == "" or is_missing(value)):
                 value = blank_label[key]
             if key == "status_ja":
                 w.text(r, c, value, s.status[row["status"]])
@@ -484,7 +400,7 @@ def _table_sheet(ws: Any, ctx: _Context, title: str, df: "pd.DataFrame",
         w.money(t, first_money + i, df[key].sum(min_count=1), s.total_money)
     c = first_money + len(MONEY_KEYS)
     fund = df["fund"].sum(min_count=1)
-    w.number(t, c, 1.0 if not _is_na(fund) and fund else None, s.total_share)
+    w.number(t, c, 1.0 if not is_missing(fund) and fund else None, s.total_share)
     if count[1] == "n_prefectures":
         total_count = ctx.summary.detail["prefecture_code"].nunique()
     else:
@@ -512,7 +428,7 @@ def _matrix_sheet(ws: Any, ctx: _Context, title: str, matrix: "pd.DataFrame",
     """47 rows × columns of 基金 (A+B), row and column totals, a 3-colour scale on each
     column of the body (``kind`` names what a column is, for the note)."""
     s = ctx.styles
-    w = _Writer(ws, s, ctx.factor)
+    w = _Writer(ws, ctx)
     _head(ws, ctx, title, [
         f"色は列（{kind}）ごと: その列の中で金額が小さいほど緑、大きいほど赤"
         f"（{kind}ごとに比べるので、金額の小さい{kind}の中の飛び抜けた値も目立ちます）。",
@@ -559,7 +475,7 @@ def _matrix_sheet(ws: Any, ctx: _Context, title: str, matrix: "pd.DataFrame",
         # One scale per column: each item is compared with itself across the prefectures,
         # so an unusual figure in a small item shows as clearly as one in a big item.
         for i in range(len(columns)):
-            _check(ws.conditional_format(h + 1, 3 + i, t - 1, 3 + i, dict(SCALE)))
+            check_xlsx(ws.conditional_format(h + 1, 3 + i, t - 1, 3 + i, dict(SCALE)))
     # Print: the 47 rows on one page height; as many pages across as the columns need, with
     # the prefecture columns and the header row on every page. A3 for the wide matrix
     # (readable at about 75 %), A4 portrait for the narrow one.
@@ -585,7 +501,7 @@ def _sheet_overview(ws: Any, ctx: _Context) -> None:
     from budget.fiscal import full_label
 
     s = ctx.styles
-    w = _Writer(ws, s, ctx.factor)
+    w = _Writer(ws, ctx)
     summ = ctx.summary
     w.text(0, 0, f"{ctx.title_prefix} 集計 総括", s.title)
     ws.set_row(0, 22)
@@ -631,12 +547,11 @@ def _sheet_overview(ws: Any, ctx: _Context) -> None:
     for label, value in rows:
         w.text(r, 0, label, s.key)
         bad = label.startswith(("未提出の都道府県", "差戻しの都道府県")) and value != "なし"
-        ws.merge_range(r, 1, r, 3, "", s.wrap)
-        w.text(r, 1, value, s.wrap)
-        if _lines(value, 96) > 1:
-            ws.set_row(r, 14 * _lines(value, 96) + 3)
+        w.merge(r, 1, 3, value, s.wrap)
+        if wrapped_lines(value, 96) > 1:
+            ws.set_row(r, 14 * wrapped_lines(value, 96) + 3)
         if bad:
-            ws.write_string(r, 4, "← 集計に含まれていません", s.warn)
+            w.text(r, 4, "← 集計に含まれていません", s.warn)
         r += 1
     r += 1
     notes = [ctx.scope_note] if ctx.scope_note else []
@@ -646,9 +561,8 @@ def _sheet_overview(ws: Any, ctx: _Context) -> None:
     notes += summ.notes
     w.text(r, 0, "注記", s.key)
     for note in notes:
-        ws.merge_range(r, 1, r, 3, "", s.wrap)
-        w.text(r, 1, note, s.wrap)
-        ws.set_row(r, 14 * _lines(note, 96) + 3)
+        w.merge(r, 1, 3, note, s.wrap)
+        ws.set_row(r, 14 * wrapped_lines(note, 96) + 3)
         r += 1
     ws.set_landscape()
     ws.set_paper(9)
@@ -656,16 +570,6 @@ def _sheet_overview(ws: Any, ctx: _Context) -> None:
     ws.set_margins(left=0.5, right=0.5, top=0.6, bottom=0.6)
     ws.set_footer("&C&P / &N ページ&Rbudget " + __version__)
     ws.set_header(f"&L{_amp(ctx.title_prefix)}&R総括")
-
-
-def _width(text: str) -> int:
-    """Display width: a full-width character counts two."""
-    return sum(2 if ord(ch) > 0x2E7F else 1 for ch in text)
-
-
-def _lines(text: str, width: float) -> int:
-    """Rough number of lines ``text`` wraps to in a column ``width`` characters wide."""
-    return sum(max(1, -(-_width(part) // max(1, int(width) - 1))) for part in text.split("\n"))
 
 
 #: グラフ sheet geometry (pixels): the charts sit in columns A:J (printed, A4 portrait), their
@@ -682,14 +586,13 @@ def _sheet_charts(wb: Any, ws: Any, ctx: _Context, by_category: "pd.DataFrame",
     """Three native charts of 基金 (A+B), each sized to print whole on an A4 portrait page,
     every category labelled; their data tables beside them, outside the print area."""
     s = ctx.styles
-    w = _Writer(ws, s, ctx.factor)
+    w = _Writer(ws, ctx)
     _head(ws, ctx, "グラフ（基金計 A+B）", [
         "都道府県別のグラフは集計対象（受理）の都道府県のみ、金額の大きい順。",
         "グラフの元データは右側の表（L 列から、印刷範囲外）。",
     ])
     # The title wraps inside the printed columns A:J instead of running past them.
-    ws.merge_range(0, 0, 0, CHART_COLUMNS - 1, "", s.title_wrap)
-    w.text(0, 0, f"{ctx.title_prefix} グラフ（基金計 A+B）", s.title_wrap)
+    w.merge(0, 0, CHART_COLUMNS - 1, f"{ctx.title_prefix} グラフ（基金計 A+B）", s.title_wrap)
     ws.set_row(0, 40)
     ws.set_column(0, CHART_COLUMNS - 1, CHART_COLUMN_WIDTH)
     ws.set_column(CHART_COLUMNS, CHART_COLUMNS, 3)
@@ -786,7 +689,7 @@ def _sheet_detail(ws: Any, ctx: _Context) -> None:
     from budget.analysis import summary as ag
 
     s = ctx.styles
-    w = _Writer(ws, s, ctx.factor)
+    w = _Writer(ws, ctx)
     _head(ws, ctx, "明細（都道府県・事業ごと、計画ありの行のみ）", [
         "事業の実施主体・事業量・備考は都道府県の入力のままです（計算式やリンクとしては扱いません）。",
         "すべての金額欄の明細は budget aggregate --format csv（または json）で書き出せます。",
@@ -820,7 +723,7 @@ def _sheet_detail(ws: Any, ctx: _Context) -> None:
 def _sheet_submissions(ws: Any, ctx: _Context) -> None:
     """提出状況: the 47 prefectures and the submission each is counted by."""
     s = ctx.styles
-    w = _Writer(ws, s, ctx.factor)
+    w = _Writer(ws, ctx)
     _head(ws, ctx, "提出状況（47都道府県）",
           [("受理 = 集計に含む提出。差戻し・未提出は集計に含みません。"
             "ファイル・SHA-256・受信日時は集計に使った提出（差戻しの場合は最新の差戻し）のものです。")])
@@ -879,7 +782,7 @@ def _sheet_sources(ws: Any, ctx: _Context) -> None:
     from budget.fiscal import full_label
 
     s = ctx.styles
-    w = _Writer(ws, s, ctx.factor)
+    w = _Writer(ws, ctx)
     summ = ctx.summary
     inputs = _inputs(summ)
     n_used = int(inputs["used"].sum())
@@ -918,12 +821,9 @@ def _sheet_sources(ws: Any, ctx: _Context) -> None:
     r = 2
     # Label in A:C, value in D:I (the table's columns below set the widths).
     for label, value in [*rows, *(("注意", note) for note in summ.notes)]:
-        ws.merge_range(r, 0, r, 2, "", s.key_wrap)
-        w.text(r, 0, label, s.key_wrap)
-        fmt = s.warn if label == "注意" else s.wrap
-        ws.merge_range(r, 3, r, 8, "", fmt)
-        w.text(r, 3, value, fmt)
-        lines = max(_lines(label, 23), _lines(str(value), 120))
+        w.merge(r, 0, 2, label, s.key_wrap)
+        w.merge(r, 3, 8, value, s.warn if label == "注意" else s.wrap)
+        lines = max(wrapped_lines(label, 23), wrapped_lines(str(value), 120))
         if lines > 1:
             ws.set_row(r, 13.5 * lines + 2)
         r += 1
@@ -939,12 +839,13 @@ def _sheet_sources(ws: Any, ctx: _Context) -> None:
     unused = {s.text: s.missing_text, s.wrap: s.missing_wrap, s.center: s.status_missing,
               s.count: s.missing_blank, s.hash: s.hash}
     for r, row in enumerate(_records(inputs), start=h + 1):
-        lines = max(_lines(str(row["reason"] or ""), 56), _lines(str(row["file_name"] or ""), 26))
+        lines = max(wrapped_lines(str(row["reason"] or ""), 56),
+                    wrapped_lines(str(row["file_name"] or ""), 26))
         if lines > 1:
             ws.set_row(r, 13.5 * lines + 2)
         for c, (_, key, fmt, _) in enumerate(cols):
             value = row.get(key)
-            if key == "received_at" and not _is_na(value):
+            if key == "received_at" and not is_missing(value):
                 value = _local_time(str(value))
             if not row["used"]:
                 fmt = unused[fmt] if key != "status_ja" or row["status"] != "rejected" \
@@ -954,88 +855,3 @@ def _sheet_sources(ws: Any, ctx: _Context) -> None:
         ws.autofilter(h, 0, h + len(inputs), len(cols) - 1)
     _page_setup(ws, ctx, h, h, freeze_col=0, paper=A3, money=False)
     ws.freeze_panes(h + 1, 0)
-
-
-# --- The tidy table --------------------------------------------------------------------
-
-
-def tidy_for_output(summary: Summary) -> "pd.DataFrame":
-    """``aggregate.tidy_table`` with every text neutralised (safe to open in Excel)."""
-    from budget.analysis import summary as ag
-
-    df = ag.tidy_table(summary)
-    for col in df.columns:
-        if df[col].dtype == object or str(df[col].dtype) in ("string", "str"):
-            df[col] = df[col].map(lambda v: v if _is_na(v) else neutralise(str(v)))
-    return df
-
-
-def render_tidy(summary: Summary, fmt: str, *, now: dt.datetime | None = None) -> bytes:
-    """The tidy long table as CSV (UTF-8 with BOM, Japanese headers) or JSON (English keys,
-    with the Japanese headers under ``columns`` and the run's provenance). Money in 千円."""
-    import json
-
-    from budget.fiscal import era_label
-
-    df = tidy_for_output(summary)
-    if fmt == "csv":
-        text = df.rename(columns=TIDY_COLUMNS).to_csv(index=False, lineterminator="\r\n")
-        return text.encode("utf-8-sig")
-    if fmt == "json":
-        now = now or dt.datetime.now().astimezone()
-        records = [
-            {k: (None if _is_na(v) else (int(v) if k in MONEY_KEYS or k in (
-                "fiscal_year", "item_no", "submission_id") else v)) for k, v in row.items()}
-            for row in df.to_dict("records")
-        ]
-        doc = {
-            "fiscal_year": summary.fiscal_year,
-            "fiscal_year_label": era_label(summary.fiscal_year),
-            "unit": "千円",
-            "bureau": summary.bureau,
-            "generated_at": now.isoformat(timespec="seconds"),
-            "tool_version": __version__,
-            "template_version": layout.TEMPLATE_VERSION,
-            "menu_fingerprint": summary.menu_fingerprint,
-            "included_prefectures": summary.included,
-            "missing_prefectures": summary.codes_with_status("missing"),
-            "rejected_prefectures": summary.codes_with_status("rejected"),
-            "columns": TIDY_COLUMNS,
-            "rows": records,
-        }
-        return (json.dumps(doc, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
-    raise UsageError(f"形式「{fmt}」は使えません（csv または json）。")
-
-
-def write_tidy(summary: Summary, path: str | Path, fmt: str, *,
-               now: dt.datetime | None = None) -> Written:
-    path = Path(path)
-    data = render_tidy(summary, fmt, now=now)
-    return Written(f"明細 {fmt.upper()}", write_bytes_atomically(path, data), path)
-
-
-# --- One run ---------------------------------------------------------------------------
-
-
-def write_reports(summary: Summary, out_dir: str | Path, *, unit: str = DEFAULT_UNIT,
-                  command_line: str = "", by_bureau: bool = False,
-                  formats: Iterable[str] = (), now: dt.datetime | None = None,
-                  db_path: str | Path = "") -> list[Written]:
-    """The summary workbook, optionally one per 担当課 and the tidy table(s), into ``out_dir``."""
-    from budget.analysis import summary as ag
-
-    out = Path(out_dir)
-    now = now or dt.datetime.now().astimezone()
-    written = [write_summary_workbook(
-        summary, out / summary_file_name(summary.fiscal_year, unit), unit=unit,
-        command_line=command_line, now=now, db_path=db_path)]
-    if by_bureau:
-        for bureau in ag.bureaus_of(summary):
-            part = ag.summary_for_bureau(summary, bureau)
-            written.append(write_summary_workbook(
-                part, out / summary_file_name(summary.fiscal_year, unit, bureau), unit=unit,
-                command_line=command_line, now=now, db_path=db_path, kind="担当課別集計表"))
-    for fmt in dict.fromkeys(formats):
-        written.append(write_tidy(summary, out / tidy_file_name(summary.fiscal_year, fmt), fmt,
-                                  now=now))
-    return written
