@@ -11,7 +11,7 @@ import pytest
 from budget import files
 from budget.errors import OutputError
 from budget.files import ReplaceRefused, write_atomically
-from budget.render import summary_workbook as report
+from budget.render import outputs
 
 
 def names(folder: Path) -> list[str]:
@@ -63,7 +63,7 @@ def test_crash_while_writing_keeps_the_old_file_and_no_temp(tmp_path, monkeypatc
     with pytest.raises(OSError, match="disk full"):
         write_atomically(target, b"half")
     with pytest.raises(OutputError, match="disk full"):  # the report's wording of it
-        report.write_bytes_atomically(target, b"half")
+        outputs.write_bytes_atomically(target, b"half")
     assert target.read_bytes() == b"old"
     assert names(tmp_path) == ["R5_集計.xlsx"]
 
@@ -88,7 +88,7 @@ def test_open_target_is_written_beside_it_with_fallback(tmp_path, monkeypatch):
     with pytest.raises(PermissionError):  # without fallback: the error
         write_atomically(target, b"new")
     assert write_atomically(target, b"new", fallback=True) == tmp_path / "R5_集計(3).xlsx"
-    assert report.write_bytes_atomically(target, b"newer") == tmp_path / "R5_集計(4).xlsx"
+    assert outputs.write_bytes_atomically(target, b"newer") == tmp_path / "R5_集計(4).xlsx"
     assert target.read_bytes() == b"open in Excel"
     assert (tmp_path / "R5_集計(2).xlsx").read_bytes() == b"an older fallback"
     assert (tmp_path / "R5_集計(3).xlsx").read_bytes() == b"new"
@@ -102,7 +102,7 @@ def test_fallback_gives_up_with_replace_refused(tmp_path, monkeypatch):
     with pytest.raises(ReplaceRefused):
         write_atomically(target, b"x", fallback=True)
     with pytest.raises(OutputError, match="置き換えられません"):
-        report.write_bytes_atomically(target, b"x")
+        outputs.write_bytes_atomically(target, b"x")
     assert names(tmp_path) == []
 
 

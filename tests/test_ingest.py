@@ -225,10 +225,10 @@ def test_run_report_lists_files_and_findings(mixed):
         ("27_大阪府_R5_計画.xlsx", None, None, "エラー", "corrupt-workbook"),
         (CSV_NAME, None, None, "エラー", "not-a-workbook"),
     ]
-    # the sender's formula-looking text is neutralised, never a formula
+    # the sender's formula-looking text is shown as sent, inert (quote prefix), never a formula
     hyperlink_row = wb["指摘一覧"][3]
-    assert hyperlink_row[6].value == "'" + HYPERLINK
-    assert hyperlink_row[6].data_type == "s"
+    assert hyperlink_row[6].value == HYPERLINK
+    assert hyperlink_row[6].data_type == "s" and hyperlink_row[6].quotePrefix
     assert all(c.data_type != "f" for row in wb["指摘一覧"].iter_rows() for c in row)
 
 

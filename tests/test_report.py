@@ -1,4 +1,4 @@
-"""report: the summary workbook, the tidy CSV/JSON, atomic writing, and `budget aggregate`.
+"""render: the summary workbook, the tidy CSV/JSON, the files of a run, and `budget aggregate`.
 
 The store holds synthetic accepted plans (``budget.demo.sample_plan`` values), one rejected
 submission and two prefectures missing. Expected figures are summed here from those plan
@@ -36,6 +36,7 @@ from budget.forms import plan as layout
 from budget.menu import load_menu, menu_fingerprint
 from budget.prefectures import all_prefectures
 from budget.render import summary_workbook as report
+from budget.render.outputs import write_reports
 from budget.store import Store
 from tests.conftest import expected_money
 from tests.libreoffice import convert, pdf_page_count, requires_libreoffice
@@ -455,7 +456,7 @@ def test_unit_oku_converts_and_labels_every_sheet(tmp_path, summary, expected):
 
 
 def test_tidy_csv_and_json(tmp_path, summary, plans):
-    written = report.write_reports(summary, tmp_path, formats=("csv", "json"), now=NOW)
+    written = write_reports(summary, tmp_path, formats=("csv", "json"), now=NOW)
     csv_path, json_path = written[1].path, written[2].path
     assert csv_path.name == "R5_集計_明細.csv" and json_path.name == "R5_集計_明細.json"
     raw = csv_path.read_bytes()
@@ -502,7 +503,7 @@ def test_tidy_csv_and_json(tmp_path, summary, plans):
 def test_reports_of_a_run_are_readable_by_others(tmp_path, summary):
     old = os.umask(0o022)
     try:
-        written = report.write_reports(summary, tmp_path, formats=("csv", "json"), now=NOW)
+        written = write_reports(summary, tmp_path, formats=("csv", "json"), now=NOW)
     finally:
         os.umask(old)
     assert [oct(stat.S_IMODE(w.path.stat().st_mode)) for w in written] == [oct(0o644)] * 3

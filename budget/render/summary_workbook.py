@@ -844,13 +844,13 @@ def _sheet_sources(ws: Any, ctx: _Context) -> None:
         if lines > 1:
             ws.set_row(r, 13.5 * lines + 2)
         for c, (_, key, fmt, _) in enumerate(cols):
-            value = row.get(key)
-            if key == "received_at" and not is_missing(value):
-                value = _local_time(str(value))
+            cell: Any = row.get(key)
+            if key == "received_at" and not is_missing(cell):
+                cell = _local_time(str(cell))
             if not row["used"]:
                 fmt = unused[fmt] if key != "status_ja" or row["status"] != "rejected" \
                     else s.status_rejected
-            (w.number if key in ("submission_id", "size") else w.text)(r, c, value, fmt)
+            (w.number if key in ("submission_id", "size") else w.text)(r, c, cell, fmt)
     if len(inputs):
         ws.autofilter(h, 0, h + len(inputs), len(cols) - 1)
     _page_setup(ws, ctx, h, h, freeze_col=0, paper=A3, money=False)

@@ -1,0 +1,307 @@
+"""budget.xlsx.writer: the one cell writer, and sender text through every workbook we write.
+
+A sender's text that looks like a formula, starts with a tab or holds a control character
+goes through the summary workbook and the ingest run report; read back with openpyxl it is
+a string cell, exactly as sent (control characters in SpreadsheetML's ``_xHHHH_`` escape),
+with ``quote_prefix`` when formula-like, and no workbook holds a formula or a link.
+"""
+
+from __future__ import annotations
+
+import ast
+import datetime as dt
+import hashlib
+import io
+import json
+import math
+import re
+import zipfile
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+import pytest
+import xlsxwriter
+
+from budget.demo import sample_plan, synthetic_submission
+from budget.findings import FileReport, make
+from budget.generate import PlanValues
+from budget.intake.batch import FileResult, IngestRun, Skipped
+from budget.menu import load_menu
+from budget.render.outputs import write_reports
+from budget.render.run_report import FINDINGS_SHEET, RESULT_SHEET, write_run_report
+from budget.render.summary_workbook import write_summary_workbook
+from budget.store import Store
+from budget.xlsx.writer import WORKBOOK_OPTIONS, CellWriter, check_xlsx, write_text_cell
+
+YEAR = 2023
+NOW = dt.datetime(2024, 3, 1, 10, 30, tzinfo=dt.timezone(dt.timedelta(hours=9)))
+
+#: What a sender may type: formula-like texts, a tab lead, a control character inside.
+HOSTILE = ['=HYPERLINK("http://x","y")', "+1", "@SUM(A1)", "\t=1+1 タブ始まり",
+           "実施\x01主体\x1f（制御文字）"]
+def formula_like(text: str) -> bool:
+    """What Excel would read as a formula (OWASP's leads, full-width ones included)."""
+    return text[:1] in ("=", "+", "-", "@", "\t", "\r", "\n", "＝", "＋", "－", "＠")
+
+
+def shown(text: str) -> str:
+    """``text`` as openpyxl reads it back: control characters (tab, LF excepted) in
+    SpreadsheetML's ``_xHHHH_`` escape, everything else exactly as sent."""
+    return re.sub(r"[\x00-\x08\x0b-\x1f]", lambda m: f"_x{ord(m.group()):04X}_", text)
+
+
+def cells_by_value(path: Path) -> dict[str, list]:
+    """Every string cell of the workbook, by its value."""
+    wb = openpyxl.load_workbook(path)
+    out: dict[str, list] = {}
+    for ws in wb.worksheets:
+        for row in ws.iter_rows():
+            for c in row:
+                if isinstance(c.value, str):
+                    out.setdefault(c.value, []).append(c)
+    return out
+
+
+def assert_no_formula_or_link(path: Path) -> None:
+    with zipfile.ZipFile(path) as z:
+        for name in z.namelist():
+            if name.startswith("xl/worksheets/sheet"):
+                xml = z.read(name).decode()
+                assert "<f>" not in xml and "<f " not in xml and "<hyperlink" not in xml, name
+
+
+def assert_inert_and_as_sent(path: Path, texts: list[str]) -> None:
+    cells = cells_by_value(path)
+    for text in texts:
+        found = cells.get(shown(text))
+        assert found, (text, path.name)
+        for cell in found:
+            assert cell.data_type == "s", text
+            assert bool(cell.quotePrefix) == formula_like(text), text
+    assert not any(v.startswith("'") for v in cells), "no apostrophe added to any text"
+    assert_no_formula_or_link(path)
+
+
+# --- the writer itself -------------------------------------------------------------------
+
+
+def write_book(fill) -> openpyxl.Workbook:
+    buf = io.BytesIO()
+    wb = xlsxwriter.Workbook(buf, WORKBOOK_OPTIONS)
+    cells = CellWriter(wb)
+    fill(cells, wb.add_worksheet("s"))
+    wb.close()
+    return openpyxl.load_workbook(io.BytesIO(buf.getvalue()))
+
+
+def test_missing_is_blank_numbers_are_numbers_text_is_text():
+    def fill(cells, ws):
+        bold = cells.add_format({"bold": True, "bg_color": "#FFC7CE"})
+        for r, v in enumerate([None, math.nan, pd.NA, pd.NaT, "", 0, 12, 1.5, True, "01",
+                               "ふつう", "=1+1"]):
+            cells.value(ws, r, 0, v, bold)
+            cells.text(ws, r, 1, v, bold)
+        for r, v in enumerate([None, math.nan, pd.NA, 0, 7, 2.25]):
+            cells.number(ws, r, 2, v)
+
+    ws = write_book(fill).active
+    as_typed = [c.value for c in ws["A"]]
+    assert as_typed == [None, None, None, None, None, 0, 12, 1.5, "True", "01", "ふつう", "=1+1"]
+    assert [c.data_type for c in ws["A"]][5:] == ["n", "n", "n", "s", "s", "s", "s"]
+    as_text = [c.value for c in ws["B"]]
+    assert as_text == [None, None, None, None, None, "0", "12", "1.5", "True", "01", "ふつう",
+                       "=1+1"]
+    assert [c.value for c in ws["C"]][:6] == [None, None, None, 0, 7, 2.25]
+    # blanks keep their format; the quote-prefixed twin keeps the format's properties
+    assert ws["A1"].fill.fgColor.rgb.endswith("FFC7CE")
+    formula_like = ws["A12"]
+    assert formula_like.quotePrefix and formula_like.font.b
+    assert formula_like.fill.fgColor.rgb.endswith("FFC7CE")
+    assert not ws["A11"].quotePrefix and not ws["A10"].quotePrefix
+
+
+@pytest.mark.parametrize("text", HOSTILE + ["－全角マイナス", "＝全角", "-", "\n改行"])
+def test_sender_text_stays_text_as_sent(text):
+    def fill(cells, ws):
+        foreign = cells.workbook.add_format({"italic": True})  # made without the writer
+        cells.text(ws, 0, 0, text, cells.add_format({"border": 1}))
+        cells.value(ws, 1, 0, text)  # no format at all
+        cells.text(ws, 2, 0, text, foreign)
+
+    ws = write_book(fill).active
+    for row in (1, 2, 3):
+        cell = ws.cell(row, 1)
+        assert cell.data_type == "s" and cell.value == shown(text)
+        assert cell.quotePrefix == formula_like(text)
+
+
+def test_a_lone_surrogate_becomes_a_replacement_character():
+    """The reader turns ``_xD800_`` into a lone surrogate; UTF-8 cannot hold it."""
+    ws = write_book(lambda cells, ws: cells.text(ws, 0, 0, "a\ud800b")).active
+    assert ws["A1"].value == "a\ufffdb"
+
+
+def test_every_failed_write_raises():
+    assert check_xlsx(0) is None and check_xlsx(None) is None
+    with pytest.raises(RuntimeError, match="-2"):
+        check_xlsx(-2)
+    with pytest.raises(RuntimeError):
+        write_book(lambda cells, ws: cells.text(ws, 0, 0, "x" * 40_000))
+    with pytest.raises(RuntimeError):
+        write_book(lambda cells, ws: cells.number(ws, 2_000_000, 0, 1))
+    with pytest.raises(RuntimeError), pytest.warns(UserWarning, match="single cell"):
+        write_book(lambda cells, ws: cells.merge(ws, 0, 0, 0, 0, "one cell", None))
+
+
+def test_formula_is_written_with_its_cached_value():
+    ws = write_book(lambda cells, ws: (cells.number(ws, 0, 0, 2),
+                                       cells.formula(ws, 1, 0, "=A1*3", None, 6))).active
+    assert ws["A2"].value == "=A1*3" and ws["A2"].data_type == "f"
+
+
+def test_openpyxl_text_cell_is_never_a_formula(tmp_path):
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    for r, text in enumerate(HOSTILE + ["ふつう", ""], start=1):
+        write_text_cell(ws, r, 1, text)
+    path = tmp_path / "copy.xlsx"
+    wb.save(path)
+    back = openpyxl.load_workbook(path).active
+    for r, text in enumerate(HOSTILE, start=1):
+        cell = back.cell(r, 1)
+        assert cell.data_type == "s"
+        assert cell.value == re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f]", "\ufffd", text)
+        assert bool(cell.quotePrefix) == formula_like(text)
+    assert back.cell(6, 1).value == "ふつう" and not back.cell(6, 1).quotePrefix
+    assert back.cell(7, 1).value is None
+    assert_no_formula_or_link(path)
+
+
+# --- through the summary workbook and the tidy JSON -------------------------------------
+
+
+@pytest.fixture(scope="module")
+def hostile_store(tmp_path_factory):
+    import random
+
+    menu = load_menu(YEAR)
+    rng = random.Random(3)
+    base = sample_plan(menu, "13", rng)
+    leaves = sorted(base.rows)
+    rows = {leaf: dict(base.rows[leaf]) for leaf in leaves}
+    for i, text in enumerate(HOSTILE):
+        rows[leaves[i]].update(implementer=text, output=f"出力 {i}", remarks=None)
+    rows[leaves[len(HOSTILE)]].update(output=HOSTILE[0], remarks=HOSTILE[4])
+    values = PlanValues(header={"department": HOSTILE[2], "contact_name": HOSTILE[3]},
+                        rows=rows)
+    path = tmp_path_factory.mktemp("hostile") / "budget.db"
+    with Store(path) as store:
+        rep, content = synthetic_submission(menu, "13", values)
+        store.save(rep, content, received_at="2023-06-01T00:00:00+00:00")
+    return path, menu
+
+
+def test_sender_text_through_the_summary_workbook(tmp_path, hostile_store):
+    from budget.analysis.summary import load_summary
+
+    assert [formula_like(t) for t in HOSTILE] == [True, True, True, True, False]
+    db, menu = hostile_store
+    with Store(db) as store:
+        summary = load_summary(store, YEAR, menu)
+    written = write_summary_workbook(summary, tmp_path / "R5_集計.xlsx", now=NOW, db_path=db)
+    assert_inert_and_as_sent(written.path, HOSTILE)
+    wb = openpyxl.load_workbook(written.path)
+    detail = [c.value for row in wb["明細"].iter_rows() for c in row]
+    for text in HOSTILE:
+        assert shown(text) in detail, text
+    contact = [c.value for c in wb["提出状況"]["K"]] + [c.value for c in wb["提出状況"]["L"]]
+    assert shown(HOSTILE[2]) in contact and shown(HOSTILE[3]) in contact
+
+
+def test_tidy_json_keeps_text_as_sent_and_csv_neutralises(tmp_path, hostile_store):
+    import csv
+
+    from budget.analysis.summary import load_summary
+
+    db, menu = hostile_store
+    with Store(db) as store:
+        summary = load_summary(store, YEAR, menu)
+    written = write_reports(summary, tmp_path, formats=("csv", "json"), now=NOW)
+    doc = json.loads(written[2].path.read_text("utf-8"))
+    implementers = {r["implementer"] for r in doc["rows"]}
+    assert set(HOSTILE) <= implementers  # JSON is data: exactly as sent
+    rows = list(csv.DictReader(io.StringIO(written[1].path.read_text("utf-8-sig"))))
+    in_csv = {r["事業の実施主体"] for r in rows}
+    for text in HOSTILE:
+        assert (("'" + text) if formula_like(text) else text) in in_csv, text
+
+
+# --- through the run report ----------------------------------------------------------------
+
+
+def hostile_run(tmp_path: Path) -> IngestRun:
+    content = b"x"
+    findings = [make("leading-formula-character", file="13.xlsx", sheet="計画", cell=f"Q{8 + i}",
+                     leaf_code="R5-01", leaf_name=text, value=text)
+                for i, text in enumerate(HOSTILE)]
+    report = FileReport(file="13_東京都_R5_計画.xlsx", sha256=hashlib.sha256(content).hexdigest(),
+                        size=1, fiscal_year=YEAR, prefecture_code="13", findings=findings)
+    run = IngestRun(tmp_path / "inbox", tmp_path / "budget.db", NOW, finished_at=NOW)
+    run.results.append(FileResult(tmp_path / "inbox" / report.file, report, "accepted",
+                                  submission_id=1, created=True, note=HOSTILE[1]))
+    run.skipped.append(Skipped(tmp_path / "inbox" / "=notes.txt", HOSTILE[2]))
+    return run
+
+
+def test_sender_text_through_the_run_report(tmp_path):
+    path = write_run_report(hostile_run(tmp_path), tmp_path / "取込結果.xlsx")
+    assert_inert_and_as_sent(path, HOSTILE + ["=notes.txt"])
+    wb = openpyxl.load_workbook(path)
+    entered = [r[6] for r in wb[FINDINGS_SHEET].iter_rows(min_row=2, values_only=True)]
+    assert entered == [shown(t) for t in HOSTILE]
+    first = next(wb[RESULT_SHEET].iter_rows(min_row=2, values_only=True))
+    assert first[:8] == ("13_東京都_R5_計画.xlsx", "13 東京都", "R5", "受理", "新規", 0, 5, 1)
+    assert first[10] == HOSTILE[1]
+
+
+# --- the house: one writer, one width helper, each output in its module -------------------
+
+
+RENDER = Path(__file__).resolve().parents[1] / "budget" / "render"
+_RAW_WRITES = {"write", "write_string", "write_number", "write_blank", "write_formula",
+               "write_url", "write_rich_string", "write_row", "write_column"}
+
+
+@pytest.mark.parametrize("module", sorted(p.name for p in RENDER.glob("*.py")))
+def test_render_writes_cells_only_through_the_cell_writer(module):
+    tree = ast.parse((RENDER / module).read_text("utf-8"))
+    calls = {n.func.attr for n in ast.walk(tree)
+             if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)}
+    assert not calls & _RAW_WRITES, module
+    # widths come from budget.textwidth: no module measures text itself
+    assert "unicodedata" not in (RENDER / module).read_text("utf-8"), module
+    assert not [n.name for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)
+                and n.name.strip("_") in ("width", "lines", "display_width")], module
+
+
+def test_each_output_lives_in_the_module_named_for_it():
+    from budget.render import outputs, run_report, summary_workbook, text, tidy
+
+    where = {
+        "budget.render.tidy": [tidy.tidy_for_output, tidy.render_tidy, tidy.write_tidy,
+                               tidy.tidy_file_name],
+        "budget.render.outputs": [outputs.Written, outputs.write_bytes_atomically,
+                                  outputs.write_reports],
+        "budget.render.summary_workbook": [summary_workbook.render_summary_workbook,
+                                           summary_workbook.write_summary_workbook,
+                                           summary_workbook.summary_file_name],
+        "budget.render.run_report": [run_report.write_run_report],
+        "budget.render.text": [text.table],
+    }
+    for module, objects in where.items():
+        assert {o.__module__ for o in objects} == {module}
+    own = {n.name for n in ast.parse(Path(summary_workbook.__file__).read_text("utf-8")).body
+           if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
+    assert not own & {"render_tidy", "write_tidy", "tidy_for_output", "tidy_file_name",
+                      "write_reports", "write_bytes_atomically", "Written"}
