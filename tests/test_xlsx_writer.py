@@ -33,6 +33,7 @@ from budget.render.run_report import FINDINGS_SHEET, RESULT_SHEET, write_run_rep
 from budget.render.summary_workbook import write_summary_workbook
 from budget.store import Store
 from budget.xlsx.writer import WORKBOOK_OPTIONS, CellWriter, check_xlsx, write_text_cell
+from tests.libreoffice import cell_details, edit_and_save, requires_uno
 
 YEAR = 2023
 NOW = dt.datetime(2024, 3, 1, 10, 30, tzinfo=dt.timezone(dt.timedelta(hours=9)))
@@ -305,3 +306,29 @@ def test_each_output_lives_in_the_module_named_for_it():
            if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
     assert not own & {"render_tidy", "write_tidy", "tidy_for_output", "tidy_file_name",
                       "write_reports", "write_bytes_atomically", "Written"}
+
+
+# --- in LibreOffice ------------------------------------------------------------------------
+
+
+@pytest.mark.libreoffice
+@requires_uno
+def test_libreoffice_shows_sender_text_as_sent_and_keeps_it_text(tmp_path):
+    """What a clerk's application does with the run report: every 入力値 is a text cell
+    showing the text as sent (no apostrophe, no formula, even after a full recalculation),
+    and a file saved again by LibreOffice still holds it as text, no formula or link."""
+    path = write_run_report(hostile_run(tmp_path), tmp_path / "取込結果.xlsx")
+    refs = [f"G{r}" for r in range(2, 2 + len(HOSTILE))]
+    for recalc in (False, True):
+        got = cell_details(path, FINDINGS_SHEET, refs, recalc=recalc)
+        for ref, text in zip(refs, HOSTILE):
+            assert got[ref]["type"] == "TEXT", (ref, got[ref])
+            if formula_like(text):
+                assert got[ref]["text"] == text, (ref, got[ref])
+    saved = tmp_path / "saved.xlsx"
+    edit_and_save(path, saved, [(FINDINGS_SHEET, "A10", "追記")])
+    back = openpyxl.load_workbook(saved)[FINDINGS_SHEET]
+    for ref, text in zip(refs, HOSTILE):
+        if formula_like(text):
+            assert back[ref].data_type == "s" and back[ref].value == text, ref
+    assert_no_formula_or_link(saved)
