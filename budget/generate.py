@@ -226,7 +226,7 @@ def _write_main(ws: Any, fmt: _Formats, form: Form, leaves: list[MenuLeaf], year
     categories = list(dict.fromkeys(leaf.category for leaf in leaves))
     rows = form.summary_rows(n, categories)
     money_keys = form.money_keys
-    col_values: dict[str, list[tuple[str, int]]] = {k: [] for k in money_keys}
+    col_values: dict[str, list[tuple[str, int | float]]] = {k: [] for k in money_keys}
     for leaf in leaves:
         given = values.rows.get(leaf.leaf_code, {})
         numbers = {k: _number(given.get(k)) for k in form.amount_keys}

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from budget.findings import CATALOG, ERROR, FileReport, Finding, make
 from budget.forms import PLAN, Form
@@ -149,7 +149,7 @@ def _apply_schema(schema: Any, checks: list[_Check]) -> None:
     import pandas as pd
     import pandera.errors
 
-    frames = [c.pending.plan for c in checks]
+    frames = [c.pending.plan for c in checks if c.pending is not None]
     offsets = [0]
     for frame in frames:
         offsets.append(offsets[-1] + len(frame))
@@ -164,7 +164,7 @@ def _apply_schema(schema: Any, checks: list[_Check]) -> None:
             check.guarded(_raise, exc)
         return
     index = None if cases is None else pd.to_numeric(cases["index"], errors="coerce")
-    if index is not None and index.isna().any():  # a failure of the frame itself: a bug
+    if cases is not None and index is not None and index.isna().any():  # a bug
         first = cases[index.isna()].iloc[0].to_dict()
         bug = RuntimeError(f"schema failure without a row: {first}")
         for check in checks:
@@ -172,7 +172,7 @@ def _apply_schema(schema: Any, checks: list[_Check]) -> None:
         return
     for i, check in enumerate(checks):
         part = None
-        if cases is not None:
+        if cases is not None and index is not None:
             part = cases[(index >= offsets[i]) & (index < offsets[i + 1])].copy()
             part["index"] = (index[part.index] - offsets[i]).astype(int)
         check.guarded(check.rule_findings, part)
@@ -371,6 +371,13 @@ def normalise_text(cell: Cell | None, is_date: bool = False) -> tuple[str | None
 # --- one file ---------------------------------------------------------------------------
 
 
+class _Where(TypedDict):
+    """Where a finding points: a sheet and a cell."""
+
+    sheet: str
+    cell: str
+
+
 class _Check:
     """The checks of one file; collects findings and fills the report."""
 
@@ -404,7 +411,7 @@ class _Check:
         """Set the plan (when every leaf was matched and the rules ran) and order findings."""
         pending = self.pending
         ok = pending is not None and pending.complete and pending.ruled and not self.failed
-        self.report.plan = pending.plan if ok else None
+        self.report.plan = pending.plan if ok and pending is not None else None
         self.report.findings = _ordered(self.findings, self.sheet_order)
 
     def add(self, code: str, *, sheet: str | None = None, cell: str | None = None,
@@ -414,14 +421,14 @@ class _Check:
         self.findings.append(make(code, file=self.report.file, sheet=sheet, cell=cell,
                                   leaf_code=leaf, leaf_name=name, value=value, **params))
 
-    def header_cell(self, ref: str, meta_key: str) -> dict[str, str | None]:
+    def header_cell(self, ref: str, meta_key: str) -> _Where:
         """Where a finding about the 計画 sheet's header points: the cell, when the sheet is
         there, else the value of ``meta_key`` in ``_meta``."""
         if self.has_plan:
             return {"sheet": self.form.main_sheet, "cell": ref}
         return self.meta_cell(meta_key)
 
-    def meta_cell(self, key: str) -> dict[str, str | None]:
+    def meta_cell(self, key: str) -> _Where:
         """The ``_meta`` cell holding ``key``'s value (column B of the key's row)."""
         row = self.meta_rows.get(key) or self.form.meta_keys.index(key) + 1
         return {"sheet": self.form.meta_sheet, "cell": f"B{row}"}
@@ -686,9 +693,9 @@ class _Check:
                 outside.append(cell)
         outside.sort(key=lambda c: (c.row, c.col))
         for i, cell in enumerate(outside[:MAX_UNEXPECTED_CELLS]):
-            more = len(outside) - MAX_UNEXPECTED_CELLS
-            more = (f"（ほかに様式の外の {more} セルにも入力があります）"
-                    if i == MAX_UNEXPECTED_CELLS - 1 and more > 0 else "")
+            rest = len(outside) - MAX_UNEXPECTED_CELLS
+            more = (f"（ほかに様式の外の {rest} セルにも入力があります）"
+                    if i == MAX_UNEXPECTED_CELLS - 1 and rest > 0 else "")
             self.add("unexpected-cell", sheet=P, cell=cell.ref, value=cell_text(cell), more=more)
 
     def _locked_text(self, sheet: Sheet, ref: str, expected: str) -> None:
@@ -768,14 +775,14 @@ class _Check:
                 rec[key] = value
             for key in self.form.text_keys:
                 cell = sheet.column(C[key], row)
-                value, issues = normalise_text(cell, sheet.is_date(cell))
+                text_value, issues = normalise_text(cell, sheet.is_date(cell))
                 raw[(i, key)] = cell_text(cell)
                 for issue, params in issues:
                     if _severity(issue) == ERROR:
                         bad.add((i, key))
                     self.add(issue, sheet=P, cell=C[key].ref(row), leaf=code, menu=menu,
                              value=cell_text(cell), **params)
-                rec[key] = value
+                rec[key] = text_value
             for key in self.form.formula_keys:  # recomputed, never read
                 rec[key] = self.form.row_formula_value(key, rec)
             records.append(rec)
@@ -787,6 +794,7 @@ class _Check:
         """Turn this file's failure cases of ``PlanSchema`` (indexed like its plan) into
         findings on cells."""
         pending = self.pending
+        assert pending is not None  # rules run only on files that got this far
         plan, menu, raw, bad = pending.plan, pending.menu, pending.raw, pending.bad
         pending.ruled = True
         if cases is None or cases.empty:

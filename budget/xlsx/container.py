@@ -138,14 +138,15 @@ def inspect_container(content: bytes, file_name: str) -> tuple[Container | None,
     return container, findings
 
 
-def _finding(code: str, file_name: str, **params: object) -> Finding:
+def _finding(code: str, file_name: str, detail: str | None = None) -> Finding:
     """A catalogued finding whose message starts with the file's name."""
-    finding = make(code, file=file_name, **params)
+    finding = make(code, file=file_name) if detail is None else \
+        make(code, file=file_name, detail=detail)
     return replace(finding, message=f"{file_name}: {finding.message}")
 
 
-def _stop(code: str, file_name: str, **params: object) -> _Stop:
-    return _Stop(_finding(code, file_name, **params))
+def _stop(code: str, file_name: str, detail: str | None = None) -> _Stop:
+    return _Stop(_finding(code, file_name, detail))
 
 
 # --- The steps ---------------------------------------------------------------------------
