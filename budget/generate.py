@@ -249,15 +249,13 @@ def _write_main(ws: Any, fmt: _Formats, form: Form, leaves: list[MenuLeaf], year
 
     # Data validation: whole numbers >= 0 on exactly the amount input cells.
     first, end = form.first_data_row - 1, form.first_data_row + n - 2
+    input_title, input_message, error_title, error_message = form.amount_messages
     for key in form.amount_keys:
         ci = C[key].col_index
         ws.data_validation(first, ci, end, ci, {
             "validate": "integer", "criteria": ">=", "value": 0,
-            "input_title": "金額（千円）",
-            "input_message": "千円単位の0以上の整数で入力してください。計画しない場合は空欄のままにします。",
-            "error_title": "入力できない値です",
-            "error_message": "金額は千円単位の0以上の整数で入力してください（例: 1234）。"
-                             "マイナスや小数、文字は入力できません。",
+            "input_title": input_title, "input_message": input_message,
+            "error_title": error_title, "error_message": error_message,
             "error_type": "stop",
         })
     # Conditional formatting: rows that break the form's rules light up while the user types.

@@ -11,7 +11,6 @@ import openpyxl
 import pytest
 from openpyxl.utils import range_boundaries
 
-from budget.forms import plan as layout
 from budget.generate import (
     PlanValues,
     generate_templates,

@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
-    import pandas as pd
 
     from budget.menu import MenuLeaf
 
@@ -153,6 +152,10 @@ class Form:
     live_rule_columns: Mapping[str, tuple[str, str]] = field(default_factory=dict)
     live_warning_rules: frozenset[str] = frozenset()  # yellow (check) rather than red (error)
     default_share_tolerance: int = 2
+    #: the amount cells' input validation: prompt title, prompt, error title, error message
+    amount_messages: tuple[str, str, str, str] = (
+        "金額（千円）", "千円単位の0以上の整数で入力してください。",
+        "入力できない値です", "金額は千円単位の0以上の整数で入力してください（例: 1234）。")
     #: the pandera schema of the form's rows at a share tolerance (imported lazily); None:
     #: no rules beyond the cell normalisation
     schema: Callable[[int], Any] | None = None

@@ -269,6 +269,12 @@ PLAN = Form(
     },
     live_warning_rules=frozenset({"national-share"}),
     default_share_tolerance=DEFAULT_SHARE_TOLERANCE,
+    amount_messages=(
+        "金額（千円）",
+        "千円単位の0以上の整数で入力してください。計画しない場合は空欄のままにします。",
+        "入力できない値です",
+        "金額は千円単位の0以上の整数で入力してください（例: 1234）。"
+        "マイナスや小数、文字は入力できません。"),
     schema=plan_schema,
     cell_rules=frozenset({"negative-amount", "amount-too-large", "text-too-long"}),
     row_rules={
