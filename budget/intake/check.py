@@ -6,8 +6,8 @@ normalised rows when the file could be read far enough. The steps:
 
 1. triage (``budget.xlsx.container``) and reading (``budget.xlsx.reader``), sheets found by name;
 2. identity, from the hidden ``_meta`` sheet: the form and stage (``budget.forms.identify``;
-   a version-1 file, made before ``_meta`` named them, is the plan), template version, fiscal year (against
-   ``Settings.fiscal_year``), the menu of that year and its fingerprint, the prefecture
+   a version-1 file, made before ``_meta`` named them, is the plan), template version,
+   fiscal year (against ``Settings.fiscal_year``), the menu of that year and its fingerprint, the prefecture
    (against the visible header cell and every prefecture the file name names: a leading
    code, a full or short Japanese name). A wrong year, version or menu stops here: the rows
    of another template cannot be matched, so the clerk is told to refill the right one;
