@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from budget.errors import UsageError
-from budget.forms import plan as layout
+from budget.forms import PLAN, Form
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -81,14 +81,14 @@ class Planted:
     outcome: str  # "rejected" or "accepted" (accepted with a warning)
     finding_code: str
     leaf_code: str | None = None
-    column: str | None = None  # layout column key of the cell, when a cell is concerned
+    column: str | None = None  # the form's column key of the cell, when a cell is concerned
 
-    def cell(self, menu: "pd.DataFrame") -> str | None:
+    def cell(self, menu: "pd.DataFrame", form: Form = PLAN) -> str | None:
         """``"I12"``: where the finding points (None when not a cell)."""
         if self.leaf_code is None or self.column is None:
             return None
-        row = layout.FIRST_DATA_ROW + menu["leaf_code"].tolist().index(self.leaf_code)
-        return layout.COLUMN[self.column].ref(row)
+        row = form.first_data_row + menu["leaf_code"].tolist().index(self.leaf_code)
+        return form.column[self.column].ref(row)
 
 
 #: Prefectures that send nothing (和歌山県, 鹿児島県).
@@ -205,7 +205,7 @@ def sample_plans(menu: "pd.DataFrame", seed: int = DEFAULT_SEED,
 
 def synthetic_submission(menu: "pd.DataFrame", prefecture_code: str, values: "PlanValues", *,
                          fiscal_year: int | None = None, file_name: str | None = None,
-                         ) -> tuple["FileReport", bytes]:
+                         form: Form = PLAN) -> tuple["FileReport", bytes]:
     """An accepted ``FileReport`` (and stand-in file bytes) carrying ``values`` as if a
     workbook had been read and validated: for filling a store fast (benchmarks, tests)
     without writing or reading workbooks. Amount values must be ints or None."""
@@ -223,24 +223,24 @@ def synthetic_submission(menu: "pd.DataFrame", prefecture_code: str, values: "Pl
     records = []
     for i, leaf in enumerate(menu["leaf_code"]):
         given = values.rows.get(leaf, {})
-        row: dict[str, Any] = {"leaf_code": leaf, "excel_row": layout.FIRST_DATA_ROW + i}
-        for key in layout.AMOUNT_KEYS + layout.TEXT_KEYS:
+        row: dict[str, Any] = {"leaf_code": leaf, "excel_row": form.first_data_row + i}
+        for key in form.amount_keys + form.text_keys:
             row[key] = given.get(key)
-        for key in layout.FORMULA_KEYS:
-            row[key] = layout.row_formula_value(key, given)
+        for key in form.formula_keys:
+            row[key] = form.row_formula_value(key, given)
         records.append(row)
     plan = pd.DataFrame(records)
-    for key in layout.MONEY_KEYS:
+    for key in form.money_keys:
         plan[key] = plan[key].astype("Int64")
     pref = prefecture_by_code(prefecture_code)
-    name = file_name or layout.template_file_name(
+    name = file_name or form.file_name(
         prefecture_code, pref.name_ja if pref else prefecture_code, era_code(year))
     content = json.dumps({"year": year, "prefecture": prefecture_code, "header": values.header,
                           "rows": values.rows}, ensure_ascii=False, sort_keys=True).encode()
     report = FileReport(
         file=name, sha256=hashlib.sha256(content).hexdigest(), size=len(content),
-        fiscal_year=year, prefecture_code=prefecture_code,
-        template_version=layout.TEMPLATE_VERSION, menu_fingerprint=menu_fingerprint(menu),
+        fiscal_year=year, prefecture_code=prefecture_code, form=form.kind, stage=form.stage,
+        template_version=form.template_version, menu_fingerprint=menu_fingerprint(menu),
         header=dict(values.header), plan=plan,
     )
     return report, content
@@ -297,7 +297,7 @@ def run_demo(folder: str | Path = "demo", *, seed: int = DEFAULT_SEED,
     wrong = prefecture_by_code(owner)
     sent = prefecture_by_code(sender)
     assert wrong is not None and sent is not None
-    path = inputs_dir / layout.template_file_name(sent.code, sent.name_ja, era_code(DEMO_YEAR))
+    path = inputs_dir / PLAN.file_name(sent.code, sent.name_ja, era_code(DEMO_YEAR))
     write_plan_workbook(path, menu, wrong, values=plans[sender])
     inputs = sorted([*inputs, path])
 

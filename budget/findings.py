@@ -79,6 +79,10 @@ CATALOG: dict[str, Kind] = {
     "no-menu-for-year": Kind(
         ERROR, "{found}のメニュー（事業一覧）が登録されていないため、この様式を確認できません"
         "（登録済み: {known}）。年度が正しいか確認してください。", "メニューのない年度"),
+    "wrong-form": Kind(
+        ERROR, "様式の種類が違います（このファイルは「{found}」の様式、求められているのは"
+        "「{expected}」の様式です）。配布した「{expected}」の様式に入力して提出してください。",
+        "様式の種類違い"),
     "old-template-version": Kind(
         ERROR, "様式の版が違います（このファイルは版 {found}、現在の様式は版 {expected}）。"
         "現在の様式に入力し直してください。", "様式の版違い"),
@@ -222,7 +226,7 @@ class FileReport:
     template_version: str | None = None
     menu_fingerprint: str | None = None
     header: dict[str, str] = field(default_factory=dict)  # contact inputs
-    plan: object = None  # pandas DataFrame of normalised leaf rows (see validate.PLAN_COLUMNS)
+    plan: object = None  # pandas DataFrame of normalised leaf rows (``Form.row_columns``)
     form: str | None = None  # the workbook kind (``budget.forms``), when identified
     stage: str | None = None  # the stage of the year it belongs to (計画: "plan"), when identified
 

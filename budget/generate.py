@@ -1,4 +1,7 @@
-"""Write planning workbooks: layout + menu + prefecture → .xlsx (xlsxwriter). No reading.
+"""Write workbooks: form + menu + prefecture → .xlsx (xlsxwriter). No reading.
+
+Everything about the workbook's shape comes from the ``Form`` (``budget.forms``; the plan by
+default); this module only knows how to draw one: formats, widths, protection, printing.
 
 Every formula is written with its cached result, so LibreOffice (which by default does not
 recalculate an .xlsx on load) shows the same figures as Excel (which does).
@@ -8,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import math
 import zipfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -19,9 +21,10 @@ from xml.sax.saxutils import escape
 from budget import __version__
 from budget.files import write_atomically
 from budget.fiscal import era_code, full_label
-from budget.forms import plan as layout
-from budget.menu import menu_fingerprint
+from budget.forms import PLAN, Form
+from budget.menu import MenuLeaf, menu_fingerprint, menu_leaves
 from budget.prefectures import Prefecture
+from budget.textwidth import wrapped_lines
 from budget.xlsx.writer import check_xlsx as _check
 
 if TYPE_CHECKING:
@@ -54,15 +57,6 @@ class PlanValues:
 
     header: dict[str, str] = field(default_factory=dict)
     rows: dict[str, dict[str, Any]] = field(default_factory=dict)
-
-
-def _lines(text: str, width: float) -> int:
-    """Rough number of wrapped lines of ``text`` in a column ``width`` characters wide
-    (a full-width character takes two widths)."""
-    def units(part: str) -> int:
-        return sum(2 if ord(ch) > 0x2E7F else 1 for ch in part)
-
-    return sum(max(1, math.ceil(units(part) / (width - 1))) for part in text.split("\n"))
 
 
 def _number(value: Any) -> int | float | None:
@@ -114,14 +108,18 @@ def write_plan_workbook(
     menu: "pd.DataFrame",
     prefecture: Prefecture,
     *,
+    form: Form = PLAN,
     values: PlanValues | None = None,
-    share_tolerance: int = layout.DEFAULT_SHARE_TOLERANCE,
+    share_tolerance: int | None = None,
     guide: GuideInfo = GuideInfo(),
 ) -> None:
-    """Write one prefecture's planning workbook for the menu's fiscal year."""
+    """Write one prefecture's workbook of ``form`` (the plan by default) for the menu's
+    fiscal year. ``share_tolerance`` None: the form's default."""
     import xlsxwriter
 
-    leaves = layout.menu_leaves(menu)
+    if share_tolerance is None:
+        share_tolerance = form.default_share_tolerance
+    leaves = menu_leaves(menu)
     year = int(menu["fiscal_year"].iloc[0])
     values = values or PlanValues()
     fingerprint = menu_fingerprint(menu)
@@ -130,152 +128,142 @@ def write_plan_workbook(
                                       "strings_to_numbers": False, "in_memory": True})
     # A fixed creation date: the same inputs give a byte-identical file.
     wb.set_properties({
-        "title": f"{full_label(year)} 都道府県計画 {prefecture.label}",
+        "title": f"{full_label(year)} 都道府県{form.stage_label} {prefecture.label}",
         "subject": "地域医療介護総合確保基金（介護従事者の確保分）",
         "author": "budget",
         "created": dt.datetime(year, 4, 1),
-        "comments": f"budget {__version__}; template {layout.TEMPLATE_VERSION}",
+        "comments": f"budget {__version__}; template {form.template_version}",
     })
     fmt = _Formats(wb)
-    guide_ws = wb.add_worksheet(layout.GUIDE_SHEET)
-    plan_ws = wb.add_worksheet(layout.PLAN_SHEET)
-    meta_ws = wb.add_worksheet(layout.META_SHEET)
-    _write_guide(guide_ws, fmt, year, prefecture, share_tolerance, guide)
-    _write_plan(plan_ws, fmt, leaves, year, prefecture, values, share_tolerance)
-    meta = {
-        "template_version": layout.TEMPLATE_VERSION,
-        "fiscal_year": str(year),
-        "fiscal_year_label": era_code(year),
-        "prefecture_code": prefecture.code,
-        "prefecture_name": prefecture.name_ja,
-        "menu_fingerprint": fingerprint,
-        "menu_leaf_count": str(len(leaves)),
-        "first_data_row": str(layout.FIRST_DATA_ROW),
-        "tool_version": __version__,
-        "generated_at": dt.date(year, 4, 1).isoformat(),
-    }
-    for i, key in enumerate(layout.META_KEYS):
+    guide_ws = wb.add_worksheet(form.guide_sheet)
+    main_ws = wb.add_worksheet(form.main_sheet)
+    meta_ws = wb.add_worksheet(form.meta_sheet)
+    _write_guide(guide_ws, fmt, form, year, prefecture, share_tolerance, guide)
+    _write_main(main_ws, fmt, form, leaves, year, prefecture, values, share_tolerance)
+    meta = form.meta(
+        fiscal_year=str(year),
+        fiscal_year_label=era_code(year),
+        prefecture_code=prefecture.code,
+        prefecture_name=prefecture.name_ja,
+        menu_fingerprint=fingerprint,
+        menu_leaf_count=str(len(leaves)),
+        first_data_row=str(form.first_data_row),
+        tool_version=__version__,
+        generated_at=dt.date(year, 4, 1).isoformat(),
+    )
+    for i, (key, value) in enumerate(meta.items()):
         _check(meta_ws.write_string(i, 0, key))
-        _check(meta_ws.write_string(i, 1, meta[key]))
+        _check(meta_ws.write_string(i, 1, value))
     meta_ws.protect()
     meta_ws.very_hidden()
-    plan_ws.activate()
+    main_ws.activate()
     guide_ws.set_first_sheet()
     wb.close()
 
 
-def _write_plan(ws: Any, fmt: _Formats, leaves: list[layout.MenuLeaf], year: int,
+def _write_main(ws: Any, fmt: _Formats, form: Form, leaves: list[MenuLeaf], year: int,
                 prefecture: Prefecture, values: PlanValues, share_tolerance: int) -> None:
-    C = layout.COLUMN
+    C = form.column
     n = len(leaves)
-    for col in layout.COLUMNS:
+    for col in form.columns:
         ws.set_column(col.col_index, col.col_index, col.width,
                       None, {"hidden": col.kind == "code"})
 
-    # Header block
-    last = layout.LAST_VISIBLE.col_index
-    ws.merge_range(0, 0, 0, last, layout.PLAN_TITLE.format(year_label=full_label(year)),
-                   fmt.title)
-    ws.set_row(0, 24)
-    ws.write_string(layout.YEAR_LABEL_CELL, layout.YEAR_LABEL, fmt.label)
-    ws.write_string(layout.YEAR_CELL, full_label(year), fmt.value)
-    ws.write_string(layout.PREFECTURE_LABEL_CELL, layout.PREFECTURE_LABEL, fmt.label)
-    ws.write_string(layout.PREFECTURE_CELL, prefecture.label, fmt.value)
-    for key, (label_cell, input_cell, label, _max) in layout.HEADER_INPUTS.items():
-        ws.write_string(label_cell, label, fmt.label)
-        _write_value(ws, *_cell(input_cell), values.header.get(key), fmt.input_text)
-    ws.write_string(layout.UNIT_CELL, layout.UNIT_TEXT, fmt.note)
-    ws.write_string(layout.NOTE_CELL, layout.NOTE_TEXT, fmt.note)
-
-    # Two header rows: groups merged across their columns, single headers merged down.
-    g, h = layout.GROUP_HEADER_ROW - 1, layout.HEADER_ROW - 1
-    groups: dict[str, list[int]] = {}
-    for col in layout.COLUMNS:
-        if col.kind == "code":
-            ws.write_string(h, col.col_index, layout.HEADER_CODE, fmt.code)
-        elif col.group:
-            groups.setdefault(col.group, []).append(col.col_index)
-            ws.write_string(h, col.col_index, col.header, fmt.header)
+    # Header block and the two header rows: every fixed text from the form's one definition
+    # (``Form.fixed_texts``, which the checks compare a returned workbook with).
+    header_rows = form.header_row_texts()
+    notes = dict(form.notes)
+    merges = {first: last for first, last, _ in form.header_merges()}
+    code_header = form.code_column.ref(form.header_row)
+    for ref, text in form.fixed_texts(full_label(year)).items():
+        if ref == form.title_cell:
+            ws.merge_range(f"{ref}:{form.last_visible.ref(1)}", text, fmt.title)
+        elif ref == code_header:
+            _check(ws.write_string(ref, text, fmt.code))
+        elif ref in merges:
+            ws.merge_range(f"{ref}:{merges[ref]}", text, fmt.header)
+        elif ref in header_rows:
+            _check(ws.write_string(ref, text, fmt.header))
         else:
-            ws.merge_range(g, col.col_index, h, col.col_index, col.header, fmt.header)
-    for name, idx in groups.items():
-        ws.merge_range(g, min(idx), g, max(idx), name, fmt.header)
-    ws.set_row(h, 30)
+            _check(ws.write_string(ref, text, fmt.note if ref in notes else fmt.label))
+    ws.set_row(0, 24)
+    _check(ws.write_string(form.year_cell, full_label(year), fmt.value))
+    _check(ws.write_string(form.prefecture_cell, prefecture.label, fmt.value))
+    for h in form.header_inputs:
+        _write_value(ws, *_cell(h.input_cell), values.header.get(h.key), fmt.input_text)
+    ws.set_row(form.header_row - 1, 30)
 
     # Leaf rows
-    for leaf, row in zip(leaves, layout.leaf_rows(n)):
+    label_keys = form.label_keys
+    for leaf, row in zip(leaves, form.leaf_rows(n)):
         r = row - 1
-        labels = layout.displayed_labels(leaf)
-        for key in layout.LABEL_KEYS:
+        labels = form.displayed_labels(leaf)
+        for key in label_keys:
             value = labels[key]
             f = fmt.cell_center if key == "item_no" else fmt.cell
-            (ws.write_number if isinstance(value, int) else ws.write_string)(
-                r, C[key].col_index, value, f)
-        if leaf.description:
+            _check((ws.write_number if isinstance(value, int) else ws.write_string)(
+                r, C[key].col_index, value, f))
+        if leaf.description and "item_name" in C:
             ws.write_comment(r, C["item_name"].col_index, f"【事業内容】\n{leaf.description}",
                              {"x_scale": 4, "y_scale": 4, "font_name": FONT, "font_size": 9})
         given = values.rows.get(leaf.leaf_code, {})
-        for key in layout.AMOUNT_KEYS:
+        for key in form.amount_keys:
             _write_value(ws, r, C[key].col_index, given.get(key), fmt.amount_in)
-        for key in layout.TEXT_KEYS:
+        for key in form.text_keys:
             _write_value(ws, r, C[key].col_index, given.get(key), fmt.text_in)
-        numbers = {k: _number(given.get(k)) for k in layout.AMOUNT_KEYS}
-        for key in layout.FORMULA_KEYS:
-            _check(ws.write_formula(r, C[key].col_index, layout.row_formula(key, row),
+        numbers = {k: _number(given.get(k)) for k in form.amount_keys}
+        for key in form.formula_keys:
+            _check(ws.write_formula(r, C[key].col_index, form.row_formula(key, row),
                                     fmt.amount_formula,
-                                    layout.row_formula_value(key, numbers) or 0))
-        ws.write_string(r, layout.CODE_COLUMN.col_index, leaf.leaf_code, fmt.code)
-        height = max(_lines(str(labels[k]), C[k].width) for k in ("item_name", "sub_item",
-                                                                     "bureaus", "mid_category"))
+                                    form.row_formula_value(key, numbers) or 0))
+        _check(ws.write_string(r, form.code_column.col_index, leaf.leaf_code, fmt.code))
+        height = max((wrapped_lines(str(labels[k]), C[k].width) for k in
+                      ("item_name", "sub_item", "bureaus", "mid_category") if k in labels),
+                     default=1)
         ws.set_row(r, max(15, 13.5 * height + 2))
 
     # Subtotals per 大項目 and the grand total, as formulas with their cached values.
     categories = list(dict.fromkeys(leaf.category for leaf in leaves))
-    rows = layout.summary_rows(n, categories)
-    col_values: dict[str, list[tuple[str, int]]] = {k: [] for k in layout.MONEY_KEYS}
+    rows = form.summary_rows(n, categories)
+    money_keys = form.money_keys
+    col_values: dict[str, list[tuple[str, int | float]]] = {k: [] for k in money_keys}
     for leaf in leaves:
         given = values.rows.get(leaf.leaf_code, {})
-        numbers = {k: _number(given.get(k)) for k in layout.AMOUNT_KEYS}
-        for key in layout.MONEY_KEYS:
-            v = (layout.row_formula_value(key, numbers) if key in layout.FORMULA_KEYS
+        numbers = {k: _number(given.get(k)) for k in form.amount_keys}
+        for key in money_keys:
+            v = (form.row_formula_value(key, numbers) if key in form.formula_keys
                  else numbers[key]) or 0
             col_values[key].append((leaf.category, v))
-    label_span = (C["category"].col_index, C["bureaus"].col_index)
+    label_span = (form.columns[0].col_index, C[label_keys[-1]].col_index)
     for code, row in rows.items():
         r = row - 1
-        ws.merge_range(r, label_span[0], r, label_span[1], layout.summary_label(code),
+        ws.merge_range(r, label_span[0], r, label_span[1], form.summary_label(code),
                        fmt.total_label)
-        for key in layout.MONEY_KEYS:
-            if code == layout.TOTAL_CODE:
-                formula = layout.total_formula(key, n)
-                cached = sum(v for _, v in col_values[key])
-            else:
-                cat = code.removeprefix(layout.SUBTOTAL_PREFIX)
-                formula = layout.subtotal_formula(key, cat, n)
-                cached = sum(v for c, v in col_values[key] if c == cat)
-            _check(ws.write_formula(r, C[key].col_index, formula, fmt.total_amount, cached))
-        ws.write_string(r, layout.CODE_COLUMN.col_index, code, fmt.code)
-    last_row = rows[layout.TOTAL_CODE]
+        cat = None if code == form.total_code else code.removeprefix(form.subtotal_prefix)
+        for key in money_keys:
+            cached = sum(v for c, v in col_values[key] if cat is None or c == cat)
+            _check(ws.write_formula(r, C[key].col_index, form.summary_formula(key, code, n),
+                                    fmt.total_amount, cached))
+        _check(ws.write_string(r, form.code_column.col_index, code, fmt.code))
+    last_row = rows[form.total_code]
 
     # Data validation: whole numbers >= 0 on exactly the amount input cells.
-    first, end = layout.FIRST_DATA_ROW - 1, layout.FIRST_DATA_ROW + n - 2
-    for key in layout.AMOUNT_KEYS:
+    first, end = form.first_data_row - 1, form.first_data_row + n - 2
+    input_title, input_message, error_title, error_message = form.amount_messages
+    for key in form.amount_keys:
         ci = C[key].col_index
         ws.data_validation(first, ci, end, ci, {
             "validate": "integer", "criteria": ">=", "value": 0,
-            "input_title": "金額（千円）",
-            "input_message": "千円単位の0以上の整数で入力してください。計画しない場合は空欄のままにします。",
-            "error_title": "入力できない値です",
-            "error_message": "金額は千円単位の0以上の整数で入力してください（例: 1234）。"
-                             "マイナスや小数、文字は入力できません。",
+            "input_title": input_title, "input_message": input_message,
+            "error_title": error_title, "error_message": error_message,
             "error_type": "stop",
         })
-    # Conditional formatting: rows that break the §2 rules light up while the user types.
-    rules = layout.live_rules(layout.FIRST_DATA_ROW, share_tolerance)
-    for name, (k_first, k_last) in layout.LIVE_RULE_COLUMNS.items():
+    # Conditional formatting: rows that break the form's rules light up while the user types.
+    rules = form.live_rules(form.first_data_row, share_tolerance)
+    for name, (k_first, k_last) in form.live_rule_columns.items():
         ws.conditional_format(first, C[k_first].col_index, end, C[k_last].col_index, {
             "type": "formula", "criteria": rules[name],
-            "format": fmt.warn if name in layout.LIVE_WARNING_RULES else fmt.bad,
+            "format": fmt.warn if name in form.live_warning_rules else fmt.bad,
         })
 
     # Protection: only the input cells are unlocked; no password.
@@ -283,15 +271,15 @@ def _write_plan(ws: Any, fmt: _Formats, leaves: list[layout.MenuLeaf], year: int
                     "select_locked_cells": True, "select_unlocked_cells": True})
 
     # View and print
-    ws.freeze_panes(layout.FIRST_DATA_ROW - 1, 0)
+    ws.freeze_panes(form.first_data_row - 1, 0)
     ws.set_landscape()
     ws.set_paper(9)  # A4
     ws.fit_to_pages(1, 0)
-    ws.repeat_rows(layout.GROUP_HEADER_ROW - 1, layout.HEADER_ROW - 1)
-    ws.print_area(0, 0, last_row - 1, layout.LAST_VISIBLE.col_index)
+    ws.repeat_rows(form.group_header_row - 1, form.header_row - 1)
+    ws.print_area(0, 0, last_row - 1, form.last_visible.col_index)
     ws.set_margins(left=0.4, right=0.4, top=0.5, bottom=0.6)
     ws.set_footer(_footer(prefecture, year))
-    ws.set_header(f"&R{layout.PLAN_SHEET}")
+    ws.set_header(f"&R{form.main_sheet}")
 
 
 def _footer(prefecture: Prefecture, year: int) -> str:
@@ -314,44 +302,13 @@ def _write_value(ws: Any, r: int, c: int, value: Any, cell_format: Any) -> None:
         _check(ws.write_string(r, c, str(value), cell_format))
 
 
-def _write_guide(ws: Any, fmt: _Formats, year: int, prefecture: Prefecture,
+def _write_guide(ws: Any, fmt: _Formats, form: Form, year: int, prefecture: Prefecture,
                  share_tolerance: int, guide: GuideInfo) -> None:
     ws.set_column(0, 0, 110)
     ws.hide_gridlines(2)
-    lines: list[tuple[str, str]] = [
-        ("title", f"{full_label(year)} 地域医療介護総合確保基金（介護従事者の確保分） 都道府県計画 記入要領"),
-        ("text", f"対象: {prefecture.label}"),
-        ("head", "1. 記入するところ"),
-        ("text", "「計画」シートの黄色のセルだけに入力します。灰色のセル（総事業費、計、小計、合計）は"
-                 "自動で計算されます。メニューの行（区分・事業名など）は変更できません。"),
-        ("text", "最初に、シート上部の担当部署・担当者名・電話番号・メールアドレスを入力してください。"),
-        ("text", "実施する事業の行に金額を入力します。実施しない事業は空欄のままにしてください"
-                 "（空欄は「計画なし」、0 は「計画はあるが金額は0」の意味になります）。"),
-        ("text", "行の挿入・削除、シートの追加・削除、ファイル名の変更はしないでください。"),
-        ("head", "2. 金額の単位と書き方"),
-        ("text", "金額はすべて千円単位の整数（0以上）で入力します。円単位で入力しないでください"
-                 "（例: 1,234,000円 → 1234）。マイナス（▲・△）や小数は入力できません。"),
-        ("head", "3. 金額のきまり"),
-        ("text", "総事業費 (A+B+C) = 基金 国 (A) + 基金 都道府県 (B) + その他 (C)（自動計算）"),
-        ("text", "基金 計 (A+B) = 国 (A) + 都道府県 (B)（自動計算）"),
-        ("text", f"国 (A) は 計 (A+B) のおおむね 3分の2、都道府県 (B) はおおむね 3分の1 です。"
-                 f"千円未満の端数のため完全には一致しませんが、差が {share_tolerance} 千円を超えると"
-                 "セルが黄色で表示されます（確認をお願いします）。"),
-        ("text", "公 + 民 = 国 (A) となるよう、国 (A) を公的主体・民間主体向けに分けて入力します。"),
-        ("text", "うち受託事業等（再掲）は 民 のうち委託等で実施する額を再掲します（民 を超えることはできません）。"
-                 "合計には加算されません。"),
-        ("text", "その他 (C) は事業者負担など基金以外の財源です。"),
-        ("text", "きまりに合わない入力は、入力中にセルが赤色（誤り）または黄色（確認）で表示されます。"),
-        ("head", "4. 金額以外の入力"),
-        ("text", "事業の実施主体（例: 県社会福祉協議会、委託先）、事業量・アウトプット指標"
-                 "（例: 研修受講者数 200人）、備考を入力します。"),
-        ("head", "5. 提出"),
-        ("text", f"提出先: {guide.submit_to}"),
-        ("text", f"提出方法: {guide.how}"),
-        ("text", f"提出期限: {guide.deadline}"),
-        ("text", "提出されたファイルは自動で確認されます。誤りがあると、誤りのあるセルに色とコメントを付けた"
-                 "ファイルが「エラー一覧」シート付きで返送されますので、修正して再提出してください。"),
-    ]
+    lines = form.guide(year_label=full_label(year), prefecture_label=prefecture.label,
+                       share_tolerance=share_tolerance, submit_to=guide.submit_to,
+                       how=guide.how, deadline=guide.deadline)
     row = 0
     for kind, text in lines:
         if kind == "title":
@@ -362,7 +319,7 @@ def _write_guide(ws: Any, fmt: _Formats, year: int, prefecture: Prefecture,
             ws.write_string(row, 0, text, fmt.guide_head)
         else:
             ws.write_string(row, 0, text, fmt.guide_text)
-            ws.set_row(row, 15 * _lines(text, 110) + 2)
+            ws.set_row(row, 15 * wrapped_lines(text, 110) + 2)
         row += 1
     ws.protect()
     ws.set_landscape()
@@ -382,11 +339,13 @@ _EN_TOKEN = "PREFENGLISH9f3a"
 _PLACEHOLDER = Prefecture(_CODE_TOKEN, _NAME_TOKEN, _EN_TOKEN)
 
 
-def render_blank_master(menu: "pd.DataFrame", *, share_tolerance: int = layout.DEFAULT_SHARE_TOLERANCE,
+def render_blank_master(menu: "pd.DataFrame", *, form: Form = PLAN,
+                        share_tolerance: int | None = None,
                         guide: GuideInfo = GuideInfo()) -> bytes:
     """A blank workbook of the menu with placeholder tokens where the prefecture goes."""
     buf = io.BytesIO()
-    write_plan_workbook(buf, menu, _PLACEHOLDER, share_tolerance=share_tolerance, guide=guide)
+    write_plan_workbook(buf, menu, _PLACEHOLDER, form=form, share_tolerance=share_tolerance,
+                        guide=guide)
     return buf.getvalue()
 
 
@@ -415,8 +374,9 @@ def generate_templates(
     out_dir: str | Path,
     *,
     values: Mapping[str, PlanValues] | None = None,
-    share_tolerance: int = layout.DEFAULT_SHARE_TOLERANCE,
+    share_tolerance: int | None = None,
     guide: GuideInfo = GuideInfo(),
+    form: Form = PLAN,
 ) -> list[Path]:
     """Write one workbook per prefecture into ``out_dir``; returns their paths.
 
@@ -430,15 +390,16 @@ def generate_templates(
     master: bytes | None = None
     paths = []
     for pref in prefectures:
-        path = out / layout.template_file_name(pref.code, pref.name_ja, era)
+        path = out / form.file_name(pref.code, pref.name_ja, era)
         if pref.code in values:
             buf = io.BytesIO()
-            write_plan_workbook(buf, menu, pref, values=values[pref.code],
+            write_plan_workbook(buf, menu, pref, form=form, values=values[pref.code],
                                 share_tolerance=share_tolerance, guide=guide)
             data = buf.getvalue()
         else:
             if master is None:
-                master = render_blank_master(menu, share_tolerance=share_tolerance, guide=guide)
+                master = render_blank_master(menu, form=form, share_tolerance=share_tolerance,
+                                             guide=guide)
             data = stamp_prefecture(master, pref)
         paths.append(write_atomically(path, data))
     return paths

@@ -3,17 +3,20 @@
 A menu is a CSV file, one row per *leaf* (an item without sub-items, or one sub-item イ/ロ/ハ/ニ
 of an item). The menus the package ships live in ``budget/menus/`` named by era code
 (``R5.csv`` for FY2023); a new year's menu is a new file there, or any file passed with
-``--menu PATH``. ``load_menu`` returns it as a DataFrame checked by ``MenuSchema``.
+``--menu PATH``. ``load_menu`` returns it as a DataFrame checked by ``menu_schema``; ``menu_leaves`` gives
+its leaves as the workbooks show them.
 """
 
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
+from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from budget.errors import MenuError, UnknownFiscalYear
 from budget.fiscal import era_code
@@ -67,7 +70,7 @@ def menu_path(year: int) -> Path:
 
 def load_menu(year: int | None = None, path: str | Path | None = None, *,
               validate: bool | None = None) -> "pd.DataFrame":
-    """The menu of a fiscal year (shipped) or of a file, checked by ``schemas.MenuSchema``.
+    """The menu of a fiscal year (shipped) or of a file, checked by ``menu_schema``.
 
     ``validate=None`` (the default) validates every file from outside the package and
     trusts the menus shipped in ``budget/menus/``: those are package data, validated by the
@@ -131,10 +134,8 @@ def _validated(df: "pd.DataFrame", path: Path) -> "pd.DataFrame":
     import pandas as pd
     import pandera.errors
 
-    from budget.schemas import MenuSchema
-
     try:
-        return MenuSchema.validate(df, lazy=True)
+        return menu_schema().validate(df, lazy=True)
     except pandera.errors.SchemaErrors as exc:
         cases = exc.failure_cases
         lines: list[str] = []
@@ -168,3 +169,126 @@ def menu_fingerprint(menu: "pd.DataFrame") -> str:
         h.update("\x1f".join(row).encode("utf-8"))
         h.update(b"\x1e")
     return h.hexdigest()[:16]
+
+
+LEAF_CODE_PATTERN = rf"^R\d+-\d{{2}}(-[{SUB_ITEM_LETTERS}])?$"
+
+
+@functools.cache
+def menu_schema() -> Any:
+    """The pandera schema of a menu: one row per leaf of a fiscal year's menu (pandera is
+    imported here, on first use: it costs ~0.5 s)."""
+    import pandas as pd
+    import pandera.pandas as pa
+
+    from budget.fiscal import FIRST_FUND_YEAR
+
+    def check(error: str):  # a frame-wide check with its Japanese message
+        return lambda fn: pa.Check(fn, error=error)
+
+    @check("担当課が budget/data/bureaus.csv にありません")
+    def bureaus_known(df):
+        known = known_bureaus()
+        return df["bureaus"].map(
+            lambda s: all(b in known for b in s.split(BUREAU_SEPARATOR)))
+
+    @check("開始年度 start_fy は 2015 年度からメニューの年度までです")
+    def start_year_in_range(df):
+        ok = df["start_fy"].between(FIRST_FUND_YEAR, df["fiscal_year"])
+        return ok.fillna(False).astype(bool) | df["start_fy"].isna()
+
+    @check("開始年度が空欄の行は provenance に理由が必要です")
+    def missing_start_year_noted(df):
+        return df["start_fy"].notna() | (df["provenance"].str.len() > 0)
+
+    @check("leaf_code は R<令和年>-<番号2桁>[-<細目>] の形です")
+    def leaf_code_matches_item(df):
+        expected = (
+            "R" + (df["fiscal_year"] - 2018).astype(str) + "-"
+            + df["item_no"].map("{:02d}".format)
+            + df["sub_item"].map(lambda s: f"-{s}" if s else "")
+        )
+        return df["leaf_code"] == expected
+
+    @check("1つのメニューは1つの年度です")
+    def one_year(df):
+        return df["fiscal_year"] == df["fiscal_year"].iloc[0]
+
+    @check("事業番号が昇順ではありません")
+    def in_item_order(df):
+        return df["item_no"].diff().fillna(0) >= 0
+
+    @check("同じ事業の細目で事業名・区分・中項目が異なります")
+    def item_consistent(df):
+        cols = ["item_name", "category", "mid_category"]
+        n = df.groupby("item_no")[cols].transform("nunique").max(axis=1)
+        return n == 1
+
+    text, nonempty = pa.Column(str), pa.Column(str, pa.Check.str_length(min_value=1))
+    return pa.DataFrameSchema(
+        {
+            "fiscal_year": pa.Column(int, [pa.Check.ge(FIRST_FUND_YEAR), pa.Check.le(2200)]),
+            "leaf_code": pa.Column(str, pa.Check.str_matches(LEAF_CODE_PATTERN), unique=True),
+            "category": nonempty,
+            "mid_category": text,
+            "item_no": pa.Column(int, [pa.Check.ge(1), pa.Check.le(99)]),
+            "item_name": nonempty,
+            "sub_item": pa.Column(str, pa.Check.isin(["", *SUB_ITEM_LETTERS])),
+            "sub_item_name": text,
+            "description": text,
+            "bureaus": nonempty,
+            "note_raw": text,
+            "start_fy": pa.Column(pd.Int64Dtype(), nullable=True),
+            "start_supplementary": pa.Column(bool),
+            "expanded_fy": pa.Column(pd.Int64Dtype(), nullable=True),
+            "seed_lines": text,
+            "provenance": text,
+        },
+        checks=[bureaus_known, start_year_in_range, missing_start_year_noted,
+                leaf_code_matches_item, one_year, in_item_order, item_consistent],
+        strict=True, ordered=True, name="MenuSchema",
+    )
+
+
+# --- What a workbook shows of a menu row -----------------------------------------------
+
+
+@dataclass(frozen=True)
+class MenuLeaf:
+    """The parts of a menu row the workbooks show."""
+
+    leaf_code: str
+    category: str
+    mid_category: str
+    item_no: int
+    item_name: str
+    sub_item: str
+    sub_item_name: str
+    bureaus: tuple[str, ...]
+    description: str
+
+    @property
+    def sub_item_label(self) -> str:
+        return f"{self.sub_item} {self.sub_item_name}".strip()
+
+    def displayed(self) -> dict[str, object]:
+        """Each label a form may show of the leaf (label column key → value as shown)."""
+        return {
+            "category": self.category,
+            "mid_category": self.mid_category,
+            "item_no": self.item_no,
+            "item_name": self.item_name,
+            "sub_item": self.sub_item_label,
+            "bureaus": "\n".join(self.bureaus),
+        }
+
+
+def menu_leaves(menu: "pd.DataFrame") -> list[MenuLeaf]:
+    """The menu's leaves in menu order."""
+    return [
+        MenuLeaf(
+            r.leaf_code, r.category, r.mid_category, int(r.item_no), r.item_name, r.sub_item,
+            r.sub_item_name, tuple(bureau_list(r.bureaus)), r.description,
+        )
+        for r in menu.itertuples(index=False)
+    ]

@@ -188,6 +188,26 @@ def test_macro_workbook_copy_is_a_plain_xlsx(bad, tmp_path):
     assert openpyxl.load_workbook(out).sheetnames[0] == ERRORS_SHEET
 
 
+def test_a_caller_with_the_triage_does_not_triage_again(bad, monkeypatch):
+    """The check's container is reused: annotate makes the same copy without triaging the
+    file a second time."""
+    from budget.xlsx import container as container_module
+
+    content, report = bad
+    container, _ = container_module.inspect_container(content, report.file)
+
+    def no_second_triage(*args, **kwargs):
+        raise AssertionError("triaged twice")
+
+    monkeypatch.setattr(container_module, "inspect_container", no_second_triage)
+    data, why = annotated_bytes(content, report, container)
+    assert why is None and data is not None
+    wb = openpyxl.load_workbook(io.BytesIO(data))
+    assert wb.sheetnames[0] == ERRORS_SHEET and wb["計画"]["H8"].fill.fgColor.rgb.endswith(ERROR_FILL)
+    with pytest.raises(AssertionError, match="triaged twice"):
+        annotated_bytes(content, report)  # without the container it would triage
+
+
 def test_annotated_bytes_are_the_same_copy_without_writing_anything(bad, copy, tmp_path):
     """What the ingest's workers make (the parent writes it where the run decides)."""
     data, why = annotated_bytes(*bad)

@@ -73,6 +73,20 @@ def test_generated_workbook_passes(base: Path) -> None:
     assert {"xl/workbook.xml", "[Content_Types].xml", "xl/worksheets/sheet2.xml"} <= container.names
 
 
+def test_triage_returns_every_xml_part_it_checked(base: Path) -> None:
+    """One unzip: the container holds the bytes of every XML part, as the zip has them,
+    read-only, and the styles part found through the workbook's relationships."""
+    container, _ = inspect(base)
+    assert container is not None
+    with zipfile.ZipFile(base) as z:
+        xml = {n: z.read(n) for n in z.namelist() if n.endswith((".xml", ".rels", ".vml"))}
+    assert dict(container.parts) == xml
+    assert container.part("xl/worksheets/sheet2.xml") == xml["xl/worksheets/sheet2.xml"]
+    assert container.styles == "xl/styles.xml"
+    with pytest.raises(TypeError):
+        container.parts["xl/styles.xml"] = b""  # type: ignore[index]
+
+
 def test_openpyxl_saved_workbook_passes(base: Path, tmp_path: Path) -> None:
     """openpyxl writes absolute relationship targets and inline strings (no sharedStrings)."""
     import openpyxl

@@ -11,7 +11,6 @@ import openpyxl
 import pytest
 from openpyxl.utils import range_boundaries
 
-from budget.forms import plan as layout
 from budget.generate import (
     PlanValues,
     generate_templates,
@@ -183,7 +182,9 @@ def test_metadata_sheet(wb, menu):
 
     meta = {r[0].value: r[1].value for r in wb["_meta"].iter_rows()}
     assert meta == {
-        "template_version": layout.TEMPLATE_VERSION,
+        "template_version": "2",
+        "form": "plan",
+        "stage": "plan",
         "fiscal_year": "2023",
         "fiscal_year_label": "R5",
         "prefecture_code": "13",

@@ -700,9 +700,11 @@ def test_a_bug_inside_one_files_check_is_not_stored_and_a_rerun_checks_it_again(
 def test_a_failure_of_the_shared_rule_pass_is_retried_file_by_file(tmp_path, monkeypatch):
     """The plan rules run once over a chunk of files; if that shared pass fails (every file of
     the chunk gets ``internal-error``), each file is checked alone and stored as usual."""
-    import budget.schemas
+    import dataclasses
 
-    real = budget.schemas.plan_schema
+    import budget.forms
+
+    real = budget.forms.PLAN.schema
     rows_of_one_file = len(codes())
 
     class OneFileAtATime:
@@ -714,7 +716,8 @@ def test_a_failure_of_the_shared_rule_pass_is_retried_file_by_file(tmp_path, mon
                 raise MemoryError("a batch too large")
             return self.schema.validate(frame, **kwargs)
 
-    monkeypatch.setattr(budget.schemas, "plan_schema", OneFileAtATime)
+    monkeypatch.setitem(budget.forms._FORMS, "plan",
+                        dataclasses.replace(budget.forms.PLAN, schema=OneFileAtATime))
     for pref in ("01", "02", "03"):
         write(tmp_path / "in", pref, plan_bytes(pref))
     write(tmp_path / "in", "13", plan_bytes("13", bad_rows()))

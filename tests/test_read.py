@@ -30,7 +30,6 @@ from budget.xlsx.reader import (
     read_workbook,
     shift_formula,
     split_ref,
-    styles_member,
     unescape,
 )
 from tests.conftest import CONTACT, edit_workbook, rewrite_parts, write_filled_workbook
@@ -44,7 +43,7 @@ def read(path):
     content = path.read_bytes()
     container, findings = inspect_container(content, path.name)
     assert findings == [] and container is not None
-    return read_workbook(content, container)
+    return read_workbook(container)
 
 
 def sheet_xml(body: str, extra: str = "", ns: str = NS) -> bytes:
@@ -94,7 +93,7 @@ def test_reads_meta_and_plan_of_a_generated_workbook(clean_workbook, menu):
 
 def test_locates_rows_by_their_codes(clean_workbook, menu):
     wb = read(clean_workbook)
-    rows = locate_rows(wb.plan, menu["leaf_code"])
+    rows = locate_rows(wb.plan, menu["leaf_code"], layout.PLAN)
     assert rows.header_row == layout.HEADER_ROW
     assert {c: r for c, r in rows.leaf_rows.items()} == {
         c: [r] for c, r in zip(menu["leaf_code"], layout.leaf_rows(58))}
@@ -281,15 +280,38 @@ def test_styles_refuse_a_dtd():
 
 
 def test_styles_part_is_found_through_the_workbook_relationships(clean_workbook, tmp_path):
+    def styles(path):
+        container, findings = inspect_container(path.read_bytes(), path.name)
+        assert findings == [] and container is not None
+        return container.styles
+
     rels = "xl/_rels/workbook.xml.rels"
-    with zipfile.ZipFile(clean_workbook) as z:
-        assert styles_member(z, z.namelist()) == "xl/styles.xml"
+    assert styles(clean_workbook) == "xl/styles.xml"
     path = rewrite_parts(clean_workbook, tmp_path / "x.xlsx",
                          {rels: lambda x: x.replace('Target="styles.xml"', 'Target="/xl/Styles.xml"')})
-    with zipfile.ZipFile(path) as z:
-        assert styles_member(z, z.namelist()) == "xl/styles.xml"  # case-insensitive, absolute
-        assert styles_member(z, [n for n in z.namelist() if n != rels]) == "xl/styles.xml"
-        assert styles_member(z, [n for n in z.namelist() if "styles" not in n]) is None
+    assert styles(path) == "xl/styles.xml"  # case-insensitive, absolute
+    path = rewrite_parts(clean_workbook, tmp_path / "y.xlsx",
+                         {rels: lambda x: x.replace('Target="styles.xml"', 'Target="other.xml"')})
+    assert styles(path) is None  # the relationship names a part that is not there
+
+
+def test_the_reader_works_on_the_parts_triage_kept_and_never_unzips_again(clean_workbook):
+    """One unzip: the reader reads the parts triage inflated and checked. A container whose
+    kept 計画 part says something else than the zip shows that part, not the zip's."""
+    import dataclasses
+
+    content = clean_workbook.read_bytes()
+    container, _ = inspect_container(content, clean_workbook.name)
+    member = container.sheets[layout.PLAN_SHEET]
+    assert member in container.parts and container.shared_strings in container.parts
+    edited = container.parts[member].replace(b'<c r="R8" ', b'<c r="S8" ', 1)
+    assert edited != container.parts[member]
+    other = dataclasses.replace(container, parts={**container.parts, member: edited})
+    assert read_workbook(container).plan.cell("R8") is not None
+    assert read_workbook(other).plan.cell("R8") is None
+    assert read_workbook(other).plan.cell("S8").value == "R5-01"
+    with pytest.raises(ReadError, match="展開できません"):
+        read_workbook(dataclasses.replace(container, parts={}))
 
 
 def test_number_cells_with_a_date_format_are_dates(clean_workbook, tmp_path):
@@ -332,7 +354,7 @@ def test_meta_rows_follow_the_keys(clean_workbook, tmp_path):
     assert wb.meta_rows == {k: i + 1 for i, k in enumerate(layout.META_KEYS)}
     moved = edit_workbook(clean_workbook, lambda wb: wb[layout.META_SHEET].insert_rows(1, 3),
                           out=tmp_path / "x.xlsx", sheet=None)
-    assert read(moved).meta_rows["fiscal_year"] == 5
+    assert read(moved).meta_rows["fiscal_year"] == 7  # row 4 of version 2, after 3 inserted
 
 
 def test_content_below_the_table_is_not_a_row(clean_workbook, tmp_path, menu):
@@ -343,7 +365,7 @@ def test_content_below_the_table_is_not_a_row(clean_workbook, tmp_path, menu):
         ws.insert_rows(12)
 
     rows = locate_rows(read(edit_workbook(clean_workbook, edit, out=tmp_path / "x.xlsx")).plan,
-                       menu["leaf_code"])
+                       menu["leaf_code"], layout.PLAN)
     assert rows.inserted == [(12, None)]
 
 

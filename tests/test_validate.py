@@ -16,9 +16,8 @@ import pytest
 
 from budget.findings import CATALOG
 from budget.forms import plan as layout
+from budget.forms.plan import MAX_AMOUNT, PLAN
 from budget.intake.check import (
-    MAX_AMOUNT,
-    PLAN_COLUMNS,
     Settings,
     check_bytes,
     check_file,
@@ -78,7 +77,7 @@ def test_clean_file_is_accepted_with_recomputed_totals(clean_workbook, menu):
     content = clean_workbook.read_bytes()
     assert report.size == len(content) and len(report.sha256) == 64
     plan = report.plan
-    assert list(plan.columns) == list(PLAN_COLUMNS)
+    assert list(plan.columns) == list(PLAN.row_columns)
     assert list(plan["leaf_code"]) == list(menu["leaf_code"])
     assert list(plan["excel_row"]) == list(layout.leaf_rows(len(menu)))
     assert all(str(plan[k].dtype) == "Int64" for k in layout.MONEY_KEYS)
@@ -460,7 +459,7 @@ def test_menu_mismatch(clean_workbook, tmp_path):
     path = edit_workbook(clean_workbook, set_meta("menu_fingerprint", "0123456789abcdef"),
                          out=tmp_path / clean_workbook.name, sheet=None)
     report = check_file(path)
-    assert flat(report) == [["menu-mismatch", "error", "B6"]]
+    assert flat(report) == [["menu-mismatch", "error", "B8"]]  # row 8 of version 2
     assert report.findings[0].sheet == layout.META_SHEET
     assert report.plan is None
 
@@ -469,10 +468,10 @@ def test_metadata_findings_point_at_the_key_moved_in_meta(clean_workbook, tmp_pa
     def edit(wb):
         meta = wb[layout.META_SHEET]
         meta.insert_rows(1, 2)  # every key two rows lower
-        meta["B8"] = "0123456789abcdef"  # menu_fingerprint, row 6 before
+        meta["B10"] = "0123456789abcdef"  # menu_fingerprint, row 8 before
 
     report = check_file(edit_workbook(clean_workbook, edit, out=tmp_path / "x.xlsx", sheet=None))
-    assert flat(report) == [["menu-mismatch", "error", "B8"]]
+    assert flat(report) == [["menu-mismatch", "error", "B10"]]
 
 
 def test_identity_without_a_plan_sheet_points_into_meta(clean_workbook, tmp_path):
@@ -483,7 +482,7 @@ def test_identity_without_a_plan_sheet_points_into_meta(clean_workbook, tmp_path
     path = edit_workbook(clean_workbook, edit, out=tmp_path / "x.xlsx", sheet=None)
     report = check_file(path, Settings(fiscal_year=2023))
     assert report.flatten(("code", "sheet", "cell")) == [
-        ["wrong-fiscal-year", layout.META_SHEET, "B2"]]
+        ["wrong-fiscal-year", layout.META_SHEET, "B4"]]
 
 
 def test_no_meta_sheet_is_not_a_budget_workbook(clean_workbook, tmp_path):
@@ -665,7 +664,7 @@ def test_protected_area_edited_after_unprotecting(clean_workbook, tmp_path):
 def test_every_fixed_text_of_the_form_is_locked(clean_workbook, tmp_path):
     """Title, labels, unit, note, both header rows (merged ranges: their first cell) and the
     summary labels: each changed one is a finding with the text generate wrote."""
-    fixed = list(form_texts(2023))
+    fixed = list(form_texts(PLAN, 2023))
     assert {"A1", "A2", "D2", "A3", "D3", "A4", "D4", "G4", "G5", "A6", "G6", "H6", "L6",
             "Q6", "H7", "I7", "J7", "L7", "M7", "N7", "R7"} <= set(fixed)
     assert {"B2", "E2", "B3", "I6", "H8"}.isdisjoint(fixed)  # checked elsewhere / merged / input
@@ -679,7 +678,7 @@ def test_every_fixed_text_of_the_form_is_locked(clean_workbook, tmp_path):
     assert [f.code for f in report.findings] == ["locked-cell-changed"] * len(fixed + summary_labels)
     found = {f.cell: f for f in report.findings}
     assert set(found) == set(fixed + summary_labels)
-    expected = {**form_texts(2023), "A67": "小計（基盤整備）", "A70": "小計（労働環境・処遇の改善）",
+    expected = {**form_texts(PLAN, 2023), "A67": "小計（基盤整備）", "A70": "小計（労働環境・処遇の改善）",
                 "A71": "合計"}
     for ref, f in found.items():
         assert f.value == "変更" and f.message.endswith(f"本来は「{expected[ref]}」）。"), ref

@@ -1,1 +1,54 @@
-"""TODO"""
+"""Forms: each workbook kind the tool writes and reads, as one frozen ``Form`` value.
+
+A form holds a workbook's whole shape — sheets, columns, header cells, fixed texts, formulas
+and their cached values, live rules, the rows' pandera schema and row rules, the guide text,
+the ``_meta`` keys and its template version (types in ``budget.forms.base``; the 計画 form in
+``budget.forms.plan``). ``generate`` writes from a form and ``budget.intake`` checks against
+one; nothing else knows a shape. This module is the registry: ``form(kind)`` gives a
+registered form, ``identify(meta)`` the form a workbook's ``_meta`` names. A new form is a new
+module that builds its ``Form`` and calls ``register``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from budget.forms.base import META_SHEET, Form
+from budget.forms.plan import PLAN
+
+__all__ = ["META_SHEET", "Form", "PLAN", "form", "identify", "register", "registered"]
+
+_FORMS: dict[str, Form] = {}
+
+
+def register(new: Form) -> Form:
+    """Add ``new`` to the registry (replacing a form of the same kind); returns it."""
+    _FORMS[new.kind] = new
+    return new
+
+
+def unregister(kind: str) -> None:
+    """Remove a registered form (tests that register one of their own)."""
+    if kind != PLAN.kind:
+        _FORMS.pop(kind, None)
+
+
+def registered() -> tuple[Form, ...]:
+    """Every registered form, the plan first."""
+    return tuple(_FORMS.values())
+
+
+def form(kind: str) -> Form:
+    """The registered form of ``kind`` (``KeyError`` when there is none)."""
+    return _FORMS[kind]
+
+
+def identify(meta: Mapping[str, str]) -> Form:
+    """The form a workbook's ``_meta`` names: its ``form`` key, or, for a workbook made
+    before ``_meta`` named its form (template version 1), the plan. An unknown kind also
+    gives the plan: the plan's checks then report what does not match."""
+    kind = (meta.get("form") or "").strip()
+    return _FORMS.get(kind, PLAN)
+
+
+register(PLAN)

@@ -1,73 +1,51 @@
-"""The planning workbook's shape: the one place that knows it.
+"""The 計画 form: the planning workbook of one fiscal year, as the value ``PLAN``.
 
-``generate`` writes a workbook from this module and ``read`` reads one back with it, so a
-column, a header cell or a formula never has two definitions that could drift apart.
+``generate`` writes a workbook from ``PLAN`` and ``budget.intake`` reads and checks one with
+it, so a column, a header cell, a formula or a rule never has two definitions that could
+drift apart. The types are in ``budget.forms.base``; the rows' pandera schema is built on
+first use (``plan_schema``), since pandera costs ~0.5 s to import.
 
-Coordinates: ``row`` is the 1-based Excel row number and ``letter`` the Excel column letter,
-as a clerk reads them (``計画!J18``). xlsxwriter wants 0-based indices: use ``row - 1`` and
-``col_index``.
+Template versions: 1 (R5 計画 files sent out before the form was named in ``_meta``: read
+as this form), 2 (``_meta`` names the form and the stage).
 """
 
 from __future__ import annotations
 
-import re
+import functools
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import Any
 
-from budget.menu import bureau_list
+from budget.forms.base import (
+    META_SHEET,
+    Column,
+    Form,
+    HeaderInput,
+    RowRule,
+    col_index,
+    int_or_none,
+    is_na,
+    parse_template_file_name,
+)
 
-if TYPE_CHECKING:
-    import pandas as pd
+#: The largest amount one cell may hold, in 千円 (100億円: more than any one project of the
+#: fund; a larger figure is almost surely typed in 円).
+MAX_AMOUNT = 10_000_000
 
-#: Bump when anything below changes in a way an older workbook cannot be read with.
-TEMPLATE_VERSION = "1"
+#: Default tolerance of the 2/3 national share, in 千円 (a real plan is off by ~1.3).
+DEFAULT_SHARE_TOLERANCE = 2
 
-GUIDE_SHEET = "記入要領"
-PLAN_SHEET = "計画"
-META_SHEET = "_meta"  # very hidden; what ingest needs to trust the file
-
-Kind = Literal["label", "formula", "amount", "text", "code"]
-
-
-@dataclass(frozen=True)
-class Column:
-    key: str  # internal name, also the store's column name for amounts and texts
-    header: str  # Japanese header (the lower header row)
-    group: str  # upper header row (merged across a group), "" where none
-    letter: str
-    kind: Kind
-    width: float
-    max_length: int | None = None  # text inputs: longest accepted text
-
-    @property
-    def col_index(self) -> int:
-        """0-based column index (xlsxwriter's)."""
-        return col_index(self.letter)
-
-    def ref(self, row: int) -> str:
-        """``"H8"``."""
-        return f"{self.letter}{row}"
-
-
-def col_index(letter: str) -> int:
-    n = 0
-    for ch in letter:
-        n = n * 26 + ord(ch) - 64
-    return n - 1
-
-
-COLUMNS: tuple[Column, ...] = (
+_COLUMNS: tuple[Column, ...] = (
     Column("category", "区分", "", "A", "label", 11),
     Column("mid_category", "中項目", "", "B", "label", 16),
     Column("item_no", "No.", "", "C", "label", 4.5),
     Column("item_name", "事業名", "", "D", "label", 30),
     Column("sub_item", "細目", "", "E", "label", 30),
     Column("bureaus", "担当課", "", "F", "label", 17),
-    Column("total", "総事業費\n(A+B+C)", "", "G", "formula", 12),
+    Column("total", "総事業費\n(A+B+C)", "", "G", "formula", 12,
+           parts=("national", "prefectural", "other")),
     Column("national", "国\n(A)", "基金", "H", "amount", 12),
     Column("prefectural", "都道府県\n(B)", "基金", "I", "amount", 12),
-    Column("fund", "計\n(A+B)", "基金", "J", "formula", 12),
+    Column("fund", "計\n(A+B)", "基金", "J", "formula", 12, parts=("national", "prefectural")),
     Column("other", "その他\n(C)", "", "K", "amount", 12),
     Column("public", "公", "国(A)の内訳", "L", "amount", 11),
     Column("private", "民", "国(A)の内訳", "M", "amount", 11),
@@ -77,180 +55,15 @@ COLUMNS: tuple[Column, ...] = (
     Column("remarks", "備考", "", "Q", "text", 20, 400),
     Column("leaf_code", "leaf_code", "", "R", "code", 10),
 )
-COLUMN = {c.key: c for c in COLUMNS}
-AMOUNT_KEYS = tuple(c.key for c in COLUMNS if c.kind == "amount")
-FORMULA_KEYS = tuple(c.key for c in COLUMNS if c.kind == "formula")
-MONEY_KEYS = tuple(c.key for c in COLUMNS if c.kind in ("amount", "formula"))  # G..N
-TEXT_KEYS = tuple(c.key for c in COLUMNS if c.kind == "text")
-INPUT_KEYS = AMOUNT_KEYS + TEXT_KEYS
-LABEL_KEYS = tuple(c.key for c in COLUMNS if c.kind == "label")
-CODE_COLUMN = COLUMN["leaf_code"]
-LAST_VISIBLE = COLUMN["remarks"]
-
-#: Header block of the 計画 sheet.
-TITLE_ROW = 1
-YEAR_CELL = "B2"  # 令和5年度（2023年度）
-PREFECTURE_CELL = "E2"  # 13 東京都
-#: Input cells of the header: key → (label cell, input cell, Japanese label, max length).
-HEADER_INPUTS: dict[str, tuple[str, str, str, int]] = {
-    "department": ("A3", "B3", "担当部署", 100),
-    "contact_name": ("D3", "E3", "担当者名", 60),
-    "phone": ("A4", "B4", "電話番号", 40),
-    "email": ("D4", "E4", "メールアドレス", 120),
-}
-UNIT_CELL = "G4"
-UNIT_TEXT = "（単位：千円）"
-#: Fixed texts of the header block (``read``/``validate`` check they are unchanged).
-PLAN_TITLE = "{year_label} 地域医療介護総合確保基金（介護従事者の確保分） 都道府県計画"  # A1
-YEAR_LABEL_CELL, YEAR_LABEL = "A2", "年度"
-PREFECTURE_LABEL_CELL, PREFECTURE_LABEL = "D2", "都道府県"
-NOTE_CELL, NOTE_TEXT = "G5", "黄色のセルに入力してください。灰色のセルは自動計算です。"
-GROUP_HEADER_ROW = 6
-HEADER_ROW = 7
-FIRST_DATA_ROW = 8  # the first leaf row; leaves follow in menu order, one row each
-
-SUBTOTAL_PREFIX = "#subtotal:"  # code column of a 大項目 subtotal row: "#subtotal:基盤整備"
-TOTAL_CODE = "#total"
-TOTAL_LABEL = "合計"
-SUBTOTAL_LABEL = "小計（{category}）"
-HEADER_CODE = "leaf_code"  # code column of the header row
-
-
-def summary_label(code: str) -> str:
-    """The visible label of a subtotal or total row, from its code."""
-    if code == TOTAL_CODE:
-        return TOTAL_LABEL
-    return SUBTOTAL_LABEL.format(category=code.removeprefix(SUBTOTAL_PREFIX))
-
-
-def leaf_rows(n_leaves: int) -> range:
-    """Excel rows of the leaves of a menu with ``n_leaves`` leaves."""
-    return range(FIRST_DATA_ROW, FIRST_DATA_ROW + n_leaves)
-
-
-def summary_rows(n_leaves: int, categories: list[str]) -> dict[str, int]:
-    """Excel rows of the subtotal rows (by code) and of the grand total, after one blank row."""
-    first = FIRST_DATA_ROW + n_leaves + 1
-    rows = {SUBTOTAL_PREFIX + cat: first + i for i, cat in enumerate(categories)}
-    rows[TOTAL_CODE] = first + len(categories)
-    return rows
-
-
-# --- The locked label cells of a leaf row -------------------------------------------------
-# What a leaf row shows of its menu row; ``generate`` writes these texts and ``validate``
-# checks a returned workbook still shows them.
-
-@dataclass(frozen=True)
-class MenuLeaf:
-    """The parts of a menu row the workbook shows."""
-
-    leaf_code: str
-    category: str
-    mid_category: str
-    item_no: int
-    item_name: str
-    sub_item: str
-    sub_item_name: str
-    bureaus: tuple[str, ...]
-    description: str
-
-    @property
-    def sub_item_label(self) -> str:
-        return f"{self.sub_item} {self.sub_item_name}".strip()
-
-
-def menu_leaves(menu: "pd.DataFrame") -> list[MenuLeaf]:
-    """The menu's leaves in menu order."""
-    return [
-        MenuLeaf(
-            r.leaf_code, r.category, r.mid_category, int(r.item_no), r.item_name, r.sub_item,
-            r.sub_item_name, tuple(bureau_list(r.bureaus)), r.description,
-        )
-        for r in menu.itertuples(index=False)
-    ]
-
-
-def displayed_labels(leaf: MenuLeaf) -> dict[str, object]:
-    """The locked label cells of a leaf row, as the workbook shows them (``read`` compares)."""
-    return {
-        "category": leaf.category,
-        "mid_category": leaf.mid_category,
-        "item_no": leaf.item_no,
-        "item_name": leaf.item_name,
-        "sub_item": leaf.sub_item_label,
-        "bureaus": "\n".join(leaf.bureaus),
-    }
-
-
-# --- Formulas -------------------------------------------------------------------------
-# Each formula is stored with its cached result (computed by ``generate``), so a
-# spreadsheet application that does not recalculate on load still shows the right figure.
-
-
-#: The input amounts each formula column adds up: 総事業費 = A+B+C, 計 = A+B.
-FORMULA_PARTS: dict[str, tuple[str, ...]] = {
-    "total": ("national", "prefectural", "other"),
-    "fund": ("national", "prefectural"),
-}
-
-
-def row_formula(key: str, row: int) -> str:
-    """The formula of a formula column on a leaf row."""
-    return f"=SUM({','.join(COLUMN[k].ref(row) for k in FORMULA_PARTS[key])})"
-
-
-def row_formula_value(key: str, amounts: Mapping[str, object]) -> int | None:
-    """The value of ``row_formula`` for the given input amounts: None when every part is
-    blank (None, NaN or pandas NA: a sum of blanks stays blank), else the sum with blanks
-    as 0. The one rule of the workbook's row arithmetic (generate's cached values, validate's
-    recomputation, the summary, the demo)."""
-    values = [amounts.get(k) for k in FORMULA_PARTS[key]]
-    numbers = [v for v in values if v is not None and not _is_na(v)]
-    return sum(numbers) if numbers else None  # type: ignore[arg-type]
-
-
-def int_or_none(value: object) -> int | None:
-    """An integer from a cell or store value; None for None, NaN, pandas NA or a value that
-    is not a number."""
-    if value is None or _is_na(value):
-        return None
-    try:
-        return int(value)  # type: ignore[call-overload]
-    except (TypeError, ValueError):
-        return None
-
-
-def _is_na(value: object) -> bool:
-    try:
-        return bool(value != value)
-    except TypeError:  # pandas NA: NA != NA is NA
-        return True
-
-
-def _span(key: str, n_leaves: int, absolute_rows: bool = True) -> str:
-    letter = COLUMN[key].letter
-    first, last = FIRST_DATA_ROW, FIRST_DATA_ROW + n_leaves - 1
-    return f"{letter}${first}:{letter}${last}" if absolute_rows else f"{letter}{first}:{letter}{last}"
-
-
-def subtotal_formula(key: str, category: str, n_leaves: int) -> str:
-    """Subtotal of a money column over the leaves of one 大項目."""
-    cat = COLUMN["category"]
-    cats = f"${cat.letter}${FIRST_DATA_ROW}:${cat.letter}${FIRST_DATA_ROW + n_leaves - 1}"
-    return f'=SUMIF({cats},"{category}",{_span(key, n_leaves)})'
-
-
-def total_formula(key: str, n_leaves: int) -> str:
-    """Grand total of a money column over every leaf."""
-    return f"=SUM({_span(key, n_leaves)})"
+_COLUMN = {c.key: c for c in _COLUMNS}
 
 
 # --- Conditional formatting: the §2 rules shown while the user types ------------------
 
 
-def live_rules(row: int, share_tolerance: int) -> dict[str, str]:
+def _live_rules(row: int, share_tolerance: int) -> dict[str, str]:
     """Conditional-format formulas, written for the top-left cell of each rule's range
-    (``LIVE_RULE_COLUMNS``) on leaf row ``row``.
+    (``Form.live_rule_columns``) on leaf row ``row``.
 
     Excel and LibreOffice shift a rule's relative references to every cell of its range, so
     a rule about a row's amounts pins their columns (``$H8``): it must test the same cells
@@ -258,11 +71,11 @@ def live_rules(row: int, share_tolerance: int) -> dict[str, str]:
     tests itself.
     """
     def pinned(key: str) -> str:
-        return f"${COLUMN[key].letter}{row}"
+        return f"${_COLUMN[key].letter}{row}"
 
     a, b = pinned("national"), pinned("prefectural")
     pub, priv, com = pinned("public"), pinned("private"), pinned("commissioned")
-    own = COLUMN["national"].ref(row)  # the top-left cell of not-whole-number's range
+    own = _COLUMN["national"].ref(row)  # the top-left cell of not-whole-number's range
     amounts = f"{pinned('national')}:{pinned('commissioned')}"
     public_private = f"AND(OR(ISNUMBER({pub}),ISNUMBER({priv})),N({pub})+N({priv})<>N({a}))"
     commissioned = f"AND(ISNUMBER({com}),{com}>N({priv}))"
@@ -290,56 +103,217 @@ def live_rules(row: int, share_tolerance: int) -> dict[str, str]:
     }
 
 
-#: Columns each live rule colours (whole leaf-row spans).
-LIVE_RULE_COLUMNS: dict[str, tuple[str, str]] = {
-    "not-whole-number": ("national", "commissioned"),
-    "national-share": ("national", "prefectural"),
-    "public-private-sum": ("public", "private"),
-    "commissioned-over-private": ("commissioned", "commissioned"),
-    "row-has-error": ("category", "bureaus"),
-}
-#: Rules that only ask the user to check (yellow); the others mark errors (red).
-LIVE_WARNING_RULES = frozenset({"national-share"})
-
-#: Default tolerance of the 2/3 national share, in 千円 (a real plan is off by ~1.3).
-DEFAULT_SHARE_TOLERANCE = 2
 
 
-# --- Hidden metadata ------------------------------------------------------------------
-#: Keys of the ``_meta`` sheet (column A key, column B value), in order.
-META_KEYS = (
-    "template_version",
-    "fiscal_year",
-    "fiscal_year_label",
-    "prefecture_code",
-    "prefecture_name",
-    "menu_fingerprint",
-    "menu_leaf_count",
-    "first_data_row",
-    "tool_version",
-    "generated_at",
+# --- The rules of a returned plan (domain.md §2) ---------------------------------------
+
+
+def _national_share_within(df: Any, tolerance: int) -> Any:
+    """国 (A) ≈ 2/3 of (A+B) within ``tolerance`` 千円, when A or B is entered (blank counts 0):
+    |A − 2/3·(A+B)| = |A − 2B| / 3 ≤ tolerance."""
+    entered = df["national"].notna() | df["prefectural"].notna()
+    gap = (df["national"].fillna(0) - 2 * df["prefectural"].fillna(0)).abs()
+    return ~entered | (gap <= 3 * tolerance)
+
+
+@functools.cache
+def plan_schema(share_tolerance: int) -> Any:
+    """The pandera schema of a returned plan's rows at ``share_tolerance`` 千円.
+
+    One row per menu leaf, in menu order: Int64 amounts (<NA> = blank), text or None. Each
+    check's name is the finding code it becomes; ``budget.intake.check`` maps pandera's
+    failure cases (column, check, index) to the workbook cell: a column check's column and
+    index name the cell, a row check's index the row (``PLAN.row_rules`` says which cell).
+    Checks ignore blanks (pandera drops <NA> before a column check). total and fund are
+    recomputed from the inputs, so only the inputs are checked.
+    """
+    import pandas as pd
+    import pandera.pandas as pa
+
+    amount_checks = [pa.Check(lambda s: s >= 0, name="negative-amount"),
+                     pa.Check(lambda s: s <= MAX_AMOUNT, name="amount-too-large")]
+
+    def text_checks(key: str) -> list[Any]:
+        limit = _COLUMN[key].max_length
+        return [pa.Check(lambda s: s.str.len() <= limit, name="text-too-long")]
+
+    columns: dict[str, Any] = {"leaf_code": pa.Column(str), "excel_row": pa.Column(int)}
+    for col in _COLUMNS:
+        if col.kind == "formula":
+            columns[col.key] = pa.Column(pd.Int64Dtype(), nullable=True)
+        elif col.kind == "amount":
+            columns[col.key] = pa.Column(pd.Int64Dtype(), amount_checks, nullable=True)
+        elif col.kind == "text":
+            columns[col.key] = pa.Column(str, text_checks(col.key), nullable=True)
+
+    def public_private_sum(df: Any) -> Any:
+        """公 + 民 = 国 (A), when 公 or 民 is entered (blank counts 0)."""
+        entered = df["public"].notna() | df["private"].notna()
+        total = df["public"].fillna(0) + df["private"].fillna(0)
+        return ~entered | (total == df["national"].fillna(0))
+
+    def commissioned_within_private(df: Any) -> Any:
+        """うち受託事業等 ≤ 民, when うち受託事業等 is entered (blank 民 counts 0)."""
+        return df["commissioned"].isna() | (df["commissioned"] <= df["private"].fillna(0))
+
+    return pa.DataFrameSchema(
+        columns,
+        checks=[
+            pa.Check(public_private_sum, name="public-private-sum"),
+            pa.Check(commissioned_within_private, name="commissioned-over-private"),
+            pa.Check(functools.partial(_national_share_within, tolerance=share_tolerance),
+                     name="national-share"),
+        ],
+        strict=True, ordered=True, name="PlanSchema",
+    )
+
+
+def _money(value: int | None) -> str:
+    return "空欄" if value is None else f"{value:,}"
+
+
+def _decimal(value: float) -> str:
+    return f"{value:,.1f}".removesuffix(".0")
+
+
+def _rule_params(check: str, v: Mapping[str, int | None], share_tolerance: int
+                 ) -> dict[str, object]:
+    """The message parameters of a row rule's finding, from the row's input amounts."""
+    if check == "national-share":
+        a, b = v["national"] or 0, v["prefectural"] or 0
+        return {"national": _money(v["national"]), "fund": _money(a + b),
+                "expected": _decimal(2 * (a + b) / 3), "diff": _decimal(abs(a - 2 * b) / 3),
+                "tolerance": share_tolerance}
+    if check == "public-private-sum":
+        return {"public": _money(v["public"]), "private": _money(v["private"]),
+                "sum": _money((v["public"] or 0) + (v["private"] or 0)),
+                "national": _money(v["national"])}
+    return {"commissioned": _money(v["commissioned"]), "private": _money(v["private"])}
+
+
+# --- The guide sheet --------------------------------------------------------------------
+
+
+def _guide(*, year_label: str, prefecture_label: str, share_tolerance: int, submit_to: str,
+           how: str, deadline: str) -> list[tuple[str, str]]:
+    """The 記入要領 sheet's lines: (kind, text), kind "title" | "head" | "text"."""
+    return [
+        ("title", f"{year_label} 地域医療介護総合確保基金（介護従事者の確保分） 都道府県計画 記入要領"),
+        ("text", f"対象: {prefecture_label}"),
+        ("head", "1. 記入するところ"),
+        ("text", "「計画」シートの黄色のセルだけに入力します。灰色のセル（総事業費、計、小計、合計）は"
+                 "自動で計算されます。メニューの行（区分・事業名など）は変更できません。"),
+        ("text", "最初に、シート上部の担当部署・担当者名・電話番号・メールアドレスを入力してください。"),
+        ("text", "実施する事業の行に金額を入力します。実施しない事業は空欄のままにしてください"
+                 "（空欄は「計画なし」、0 は「計画はあるが金額は0」の意味になります）。"),
+        ("text", "行の挿入・削除、シートの追加・削除、ファイル名の変更はしないでください。"),
+        ("head", "2. 金額の単位と書き方"),
+        ("text", "金額はすべて千円単位の整数（0以上）で入力します。円単位で入力しないでください"
+                 "（例: 1,234,000円 → 1234）。マイナス（▲・△）や小数は入力できません。"),
+        ("head", "3. 金額のきまり"),
+        ("text", "総事業費 (A+B+C) = 基金 国 (A) + 基金 都道府県 (B) + その他 (C)（自動計算）"),
+        ("text", "基金 計 (A+B) = 国 (A) + 都道府県 (B)（自動計算）"),
+        ("text", f"国 (A) は 計 (A+B) のおおむね 3分の2、都道府県 (B) はおおむね 3分の1 です。"
+                 f"千円未満の端数のため完全には一致しませんが、差が {share_tolerance} 千円を超えると"
+                 "セルが黄色で表示されます（確認をお願いします）。"),
+        ("text", "公 + 民 = 国 (A) となるよう、国 (A) を公的主体・民間主体向けに分けて入力します。"),
+        ("text", "うち受託事業等（再掲）は 民 のうち委託等で実施する額を再掲します（民 を超えることはできません）。"
+                 "合計には加算されません。"),
+        ("text", "その他 (C) は事業者負担など基金以外の財源です。"),
+        ("text", "きまりに合わない入力は、入力中にセルが赤色（誤り）または黄色（確認）で表示されます。"),
+        ("head", "4. 金額以外の入力"),
+        ("text", "事業の実施主体（例: 県社会福祉協議会、委託先）、事業量・アウトプット指標"
+                 "（例: 研修受講者数 200人）、備考を入力します。"),
+        ("head", "5. 提出"),
+        ("text", f"提出先: {submit_to}"),
+        ("text", f"提出方法: {how}"),
+        ("text", f"提出期限: {deadline}"),
+        ("text", "提出されたファイルは自動で確認されます。誤りがあると、誤りのあるセルに色とコメントを付けた"
+                 "ファイルが「エラー一覧」シート付きで返送されますので、修正して再提出してください。"),
+    ]
+
+PLAN = Form(
+    kind="plan",
+    stage="plan",
+    stage_label="計画",
+    template_version="2",
+    accepted_versions=("1",),
+    main_sheet="計画",
+    guide_sheet="記入要領",
+    columns=_COLUMNS,
+    title="{year_label} 地域医療介護総合確保基金（介護従事者の確保分） 都道府県計画",
+    year_label_cell="A2",
+    year_label="年度",
+    year_cell="B2",
+    prefecture_label_cell="D2",
+    prefecture_label="都道府県",
+    prefecture_cell="E2",
+    header_inputs=(
+        HeaderInput("department", "A3", "B3", "担当部署", 100),
+        HeaderInput("contact_name", "D3", "E3", "担当者名", 60),
+        HeaderInput("phone", "A4", "B4", "電話番号", 40),
+        HeaderInput("email", "D4", "E4", "メールアドレス", 120),
+    ),
+    notes=(("G4", "（単位：千円）"),
+           ("G5", "黄色のセルに入力してください。灰色のセルは自動計算です。")),
+    group_header_row=6,
+    header_row=7,
+    first_data_row=8,
+    live_rules=_live_rules,
+    live_rule_columns={
+        "not-whole-number": ("national", "commissioned"),
+        "national-share": ("national", "prefectural"),
+        "public-private-sum": ("public", "private"),
+        "commissioned-over-private": ("commissioned", "commissioned"),
+        "row-has-error": ("category", "bureaus"),
+    },
+    live_warning_rules=frozenset({"national-share"}),
+    default_share_tolerance=DEFAULT_SHARE_TOLERANCE,
+    amount_messages=(
+        "金額（千円）",
+        "千円単位の0以上の整数で入力してください。計画しない場合は空欄のままにします。",
+        "入力できない値です",
+        "金額は千円単位の0以上の整数で入力してください（例: 1234）。"
+        "マイナスや小数、文字は入力できません。"),
+    schema=plan_schema,
+    cell_rules=frozenset({"negative-amount", "amount-too-large", "text-too-long"}),
+    row_rules={
+        "national-share": RowRule("national", ("national", "prefectural")),
+        "public-private-sum": RowRule("public", ("public", "private", "national")),
+        "commissioned-over-private": RowRule("commissioned", ("commissioned", "private")),
+    },
+    rule_params=_rule_params,
+    guide=_guide,
 )
 
 
-def template_file_name(prefecture_code: str, prefecture_name: str, era: str) -> str:
-    """``"13_東京都_R5_計画.xlsx"``: a person finds theirs by code and name."""
-    return f"{prefecture_code}_{prefecture_name}_{era}_計画.xlsx"
+# --- Names the rest of the package still reads (all derived from PLAN) ----------------
+TEMPLATE_VERSION = PLAN.template_version
+PLAN_SHEET = PLAN.main_sheet
+GUIDE_SHEET = PLAN.guide_sheet
+COLUMNS = PLAN.columns
+COLUMN = PLAN.column
+AMOUNT_KEYS = PLAN.amount_keys
+FORMULA_KEYS = PLAN.formula_keys
+MONEY_KEYS = PLAN.money_keys
+TEXT_KEYS = PLAN.text_keys
+INPUT_KEYS = PLAN.input_keys
+LABEL_KEYS = PLAN.label_keys
+FIRST_DATA_ROW = PLAN.first_data_row
+HEADER_ROW = PLAN.header_row
+YEAR_CELL = PLAN.year_cell
+PREFECTURE_CELL = PLAN.prefecture_cell
+#: key → (label cell, input cell, Japanese label, max length)
+HEADER_INPUTS = {h.key: (h.label_cell, h.input_cell, h.label, h.max_length)
+                 for h in PLAN.header_inputs}
+META_KEYS = PLAN.meta_keys
+FORMULA_PARTS = {k: PLAN.column[k].parts for k in PLAN.formula_keys}
+row_formula_value = PLAN.row_formula_value
+leaf_rows = PLAN.leaf_rows
+summary_rows = PLAN.summary_rows
+template_file_name = PLAN.file_name
 
-
-_TEMPLATE_NAME = re.compile(r"^(\d{1,2})(?!\d)(?:_[^_]*_([RH]\d+)_)?")
-
-
-def parse_template_file_name(name: str) -> tuple[str, str | None] | None:
-    """(two-digit prefecture code, era code or None) of a name written by
-    ``template_file_name`` (``13_東京都_R5_計画.xlsx`` → ``("13", "R5")``), read leniently as
-    people rename files: full-width digits (NFKC), a folder before it, a one-digit code
-    (``1_北海道…``), no era (``13_東京都.xlsx`` → ``("13", None)``). None when the name does
-    not start with a code 1–47.
-    """
-    import unicodedata
-
-    base = unicodedata.normalize("NFKC", re.split(r"[\\/]", name)[-1])
-    m = _TEMPLATE_NAME.match(base)
-    if not m or not 1 <= int(m.group(1)) <= 47:
-        return None
-    return m.group(1).zfill(2), m.group(2)
+__all__ = [
+    "PLAN", "MAX_AMOUNT", "DEFAULT_SHARE_TOLERANCE", "META_SHEET", "plan_schema", "col_index",
+    "int_or_none", "is_na", "parse_template_file_name",
+]

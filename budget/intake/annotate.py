@@ -29,6 +29,8 @@ from budget.textsafe import xml_safe
 if TYPE_CHECKING:
     from openpyxl.workbook import Workbook
 
+    from budget.xlsx.container import Container
+
 ERRORS_SHEET = "エラー一覧"
 ERROR_FILL = "FFC7CE"  # light red
 WARNING_FILL = "FFEB9C"  # light yellow
@@ -87,17 +89,25 @@ def try_annotate(content: bytes, report: FileReport,
     return out, None
 
 
-def annotated_bytes(content: bytes, report: FileReport) -> tuple[bytes | None, str | None]:
+def annotated_bytes(content: bytes, report: FileReport,
+                    container: Container | None = None) -> tuple[bytes | None, str | None]:
     """The return copy of ``content`` as .xlsx bytes, or (None, Japanese reason why none can
     be made). Nothing is written: the ingest makes copies in its workers and writes them
-    where the run decides."""
+    where the run decides.
+
+    ``container`` is the triage of ``content`` when the caller has it (the check made it):
+    the file is then not triaged again. openpyxl still reads the zip itself: writing the
+    marked copy means keeping every part of the sender's file, images and printer settings
+    included, which triage does not keep; it only ever sees bytes that passed triage."""
     reason = blocked_reason(report)
     if reason:
         return None, reason
     # Defence in depth: whoever made ``report``, openpyxl only sees bytes that pass triage.
     from budget.xlsx.container import ensure_defused, inspect_container
 
-    container, triage = inspect_container(content, report.file)
+    triage: list[Finding] = []
+    if container is None:
+        container, triage = inspect_container(content, report.file)
     if container is None:
         codes = [f.code for f in triage] or ["corrupt-workbook"]
         return None, blocked_reason(FileReport(report.file, "", 0, list(triage))) or (

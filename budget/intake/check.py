@@ -1,12 +1,13 @@
-"""Validate a returned planning workbook: its bytes → trusted plan rows + findings.
+"""Check a returned workbook against its form: its bytes → trusted rows + findings.
 
 ``check_bytes`` never raises for what is in the file: every problem becomes a
 ``budget.findings.Finding`` pointing at the workbook cell, and ``FileReport.plan`` holds the
 normalised rows when the file could be read far enough. The steps:
 
 1. triage (``budget.xlsx.container``) and reading (``budget.xlsx.reader``), sheets found by name;
-2. identity, from the hidden ``_meta`` sheet: template version, fiscal year (against
-   ``Settings.fiscal_year``), the menu of that year and its fingerprint, the prefecture
+2. identity, from the hidden ``_meta`` sheet: the form and stage (``budget.forms.identify``;
+   a version-1 file, made before ``_meta`` named them, is the plan), template version,
+   fiscal year (against ``Settings.fiscal_year``), the menu of that year and its fingerprint, the prefecture
    (against the visible header cell and every prefecture the file name names: a leading
    code, a full or short Japanese name). A wrong year, version or menu stops here: the rows
    of another template cannot be matched, so the clerk is told to refill the right one;
@@ -17,8 +18,10 @@ normalised rows when the file could be read far enough. The steps:
 4. inputs normalised cell by cell, each change a warning (full-width digits, numbers typed as
    text, surrounding spaces), blank kept apart from 0; a number shown as a date (``3/1``
    typed) is never read as an amount or a text;
-5. the rules of domain.md §2 by the pandera ``PlanSchema`` (lazily, one pass), its failure
-   cases turned into findings on the cells.
+5. the form's rules (the plan: domain.md §2) by its pandera schema (lazily, one pass over a
+   batch), its failure cases turned into findings on the cells its row rules name.
+
+Nothing here knows one form's shape: every cell, column and rule comes from the ``Form``.
 
 Findings are ordered by sheet, row and column; a cell with an error shows only its errors.
 """
@@ -33,23 +36,18 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from budget.findings import CATALOG, ERROR, FileReport, Finding, make
-from budget.forms import plan as layout
+from budget.forms import PLAN, Form
+from budget.forms.base import Column, int_or_none, parse_template_file_name
 from budget.xlsx.reader import Cell, ReadError, Sheet, locate_rows, normalise_formula, number_text
 
 if TYPE_CHECKING:
     import pandas as pd
 
-#: The largest amount one cell may hold, in 千円 (100億円: more than any one project of the
-#: fund; a larger figure is almost surely typed in 円).
-MAX_AMOUNT = 10_000_000
 #: Beyond this a typed number is not even held (its sums stay exact in Int64).
 _NOT_HELD = 10**15
-
-#: Columns of ``FileReport.plan``.
-PLAN_COLUMNS = ("leaf_code", "excel_row", *layout.MONEY_KEYS, *layout.TEXT_KEYS)
 
 #: At most this many ``unexpected-cell`` findings per file (the last one counts the rest).
 MAX_UNEXPECTED_CELLS = 20
@@ -61,9 +59,11 @@ REQUIRED_META = ("template_version", "fiscal_year", "prefecture_code", "menu_fin
 @dataclass(frozen=True)
 class Settings:
     #: 千円, A vs 2/3 of (A+B): a warning past it
-    share_tolerance: int = layout.DEFAULT_SHARE_TOLERANCE
+    share_tolerance: int = PLAN.default_share_tolerance
     fiscal_year: int | None = None  # expected year (--year); None: the file's, which needs a menu
     menu_path: Path | None = None  # --menu override
+    #: the form every file must be; None: the form each file's ``_meta`` names
+    form: Form | None = None
 
 
 # --- entry points ------------------------------------------------------------------------
@@ -132,21 +132,30 @@ def check_many(files: Iterable[tuple[bytes, str]],
 
 
 def _apply_rules(checks: list[_Check], settings: Settings) -> None:
-    """Run ``PlanSchema`` once over the plans of ``checks`` and hand each its failure cases."""
-    if not checks:
-        return
+    """Run each form's schema once over the rows of the ``checks`` of that form and hand each
+    check its failure cases (a form without a schema has no rules beyond the cells')."""
+    by_form: dict[Form, list[_Check]] = {}
+    for check in checks:
+        by_form.setdefault(check.form, []).append(check)
+    for form, group in by_form.items():
+        if form.schema is None:
+            for check in group:
+                check.guarded(check.rule_findings, None)
+        else:
+            _apply_schema(form.schema(settings.share_tolerance), group)
+
+
+def _apply_schema(schema: Any, checks: list[_Check]) -> None:
     import pandas as pd
     import pandera.errors
 
-    from budget.schemas import plan_schema
-
-    frames = [c.pending.plan for c in checks]
+    frames = [c.pending.plan for c in checks if c.pending is not None]
     offsets = [0]
     for frame in frames:
         offsets.append(offsets[-1] + len(frame))
     try:
         combined = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
-        plan_schema(settings.share_tolerance).validate(combined, lazy=True)
+        schema.validate(combined, lazy=True)
         cases = None
     except pandera.errors.SchemaErrors as exc:
         cases = exc.failure_cases
@@ -155,15 +164,15 @@ def _apply_rules(checks: list[_Check], settings: Settings) -> None:
             check.guarded(_raise, exc)
         return
     index = None if cases is None else pd.to_numeric(cases["index"], errors="coerce")
-    if index is not None and index.isna().any():  # a failure of the frame itself: a bug
+    if cases is not None and index is not None and index.isna().any():  # a bug
         first = cases[index.isna()].iloc[0].to_dict()
-        bug = RuntimeError(f"plan schema failure without a row: {first}")
+        bug = RuntimeError(f"schema failure without a row: {first}")
         for check in checks:
             check.guarded(_raise, bug)
         return
     for i, check in enumerate(checks):
         part = None
-        if cases is not None:
+        if cases is not None and index is not None:
             part = cases[(index >= offsets[i]) & (index < offsets[i + 1])].copy()
             part["index"] = (index[part.index] - offsets[i]).astype(int)
         check.guarded(check.rule_findings, part)
@@ -183,7 +192,7 @@ class MenuInfo:
     fiscal_year: int
     codes: tuple[str, ...]  # leaf codes in menu order
     names: dict[str, str]  # leaf code → "事業名 イ 細目名"
-    labels: dict[str, dict[str, str]]  # leaf code → label key → text the locked cell shows
+    labels: dict[str, dict[str, str]]  # leaf code → label key → text a locked cell shows
     fingerprint: str
     categories: tuple[str, ...]  # 大項目 in order (one subtotal row each)
 
@@ -221,17 +230,16 @@ def _mtime(path: str | Path) -> int:
 
 @lru_cache(maxsize=16)
 def _menu_info(year: int | None, path: str, mtime: int) -> MenuInfo:
-    from budget.menu import load_menu, menu_fingerprint
+    from budget.menu import load_menu, menu_fingerprint, menu_leaves
 
     menu = load_menu(year, path)
-    leaves = layout.menu_leaves(menu)
+    leaves = menu_leaves(menu)
     return MenuInfo(
         fiscal_year=int(menu["fiscal_year"].iloc[0]),
         codes=tuple(leaf.leaf_code for leaf in leaves),
         names={leaf.leaf_code: f"{leaf.item_name} {leaf.sub_item_label}".strip()
                for leaf in leaves},
-        labels={leaf.leaf_code: {k: _label_text(v)
-                                 for k, v in layout.displayed_labels(leaf).items()}
+        labels={leaf.leaf_code: {k: _label_text(v) for k, v in leaf.displayed().items()}
                 for leaf in leaves},
         fingerprint=menu_fingerprint(menu),
         categories=tuple(dict.fromkeys(leaf.category for leaf in leaves)),
@@ -244,41 +252,14 @@ def _label_text(value: object) -> str:
 
 
 
-def header_row_texts() -> dict[str, str]:
-    """The two header rows as ``generate`` writes them from ``layout.COLUMNS``: a column
-    without a group has its header in the upper row (merged down), a group's name is in its
-    first column's upper row (merged across), the grouped headers and the code column's
-    ``layout.HEADER_CODE`` are in the lower row."""
-    out: dict[str, str] = {}
-    for col in layout.COLUMNS:
-        if col.kind == "code":
-            out[col.ref(layout.HEADER_ROW)] = layout.HEADER_CODE
-        elif col.group:
-            group_ref = next(c for c in layout.COLUMNS if c.group == col.group).ref(
-                layout.GROUP_HEADER_ROW)
-            out.setdefault(group_ref, col.group)
-            out[col.ref(layout.HEADER_ROW)] = col.header
-        else:
-            out[col.ref(layout.GROUP_HEADER_ROW)] = col.header
-    return out
-
-
-@lru_cache(maxsize=8)
-def form_texts(year: int) -> dict[str, str]:
-    """Every fixed text above the table of the 計画 sheet (cell → text), except the year
-    and prefecture cells (``identify`` checks those)."""
+@lru_cache(maxsize=32)
+def form_texts(form: Form, year: int) -> dict[str, str]:
+    """Every fixed text above the form's table (cell → text), except the year and prefecture
+    cells (``identify`` checks those): ``Form.fixed_texts``, the one definition ``generate``
+    writes from."""
     from budget.fiscal import full_label
 
-    title_ref = f"{layout.COLUMNS[0].letter}{layout.TITLE_ROW}"
-    texts = {title_ref: layout.PLAN_TITLE.format(year_label=full_label(year)),
-             layout.YEAR_LABEL_CELL: layout.YEAR_LABEL,
-             layout.PREFECTURE_LABEL_CELL: layout.PREFECTURE_LABEL}
-    for label_ref, _, label, _ in layout.HEADER_INPUTS.values():
-        texts[label_ref] = label
-    texts[layout.UNIT_CELL] = layout.UNIT_TEXT
-    texts[layout.NOTE_CELL] = layout.NOTE_TEXT
-    texts.update(header_row_texts())
-    return texts
+    return form.fixed_texts(full_label(year))
 
 
 # --- normalising what people type ----------------------------------------------------------
@@ -390,6 +371,13 @@ def normalise_text(cell: Cell | None, is_date: bool = False) -> tuple[str | None
 # --- one file ---------------------------------------------------------------------------
 
 
+class _Where(TypedDict):
+    """Where a finding points: a sheet and a cell."""
+
+    sheet: str
+    cell: str
+
+
 class _Check:
     """The checks of one file; collects findings and fills the report."""
 
@@ -398,7 +386,9 @@ class _Check:
         self.settings = settings
         self.expected_menu = menu
         self.findings: list[Finding] = []
-        self.sheet_order: dict[str, int] = {layout.PLAN_SHEET: 0}
+        #: the form the file is checked against (``settings.form``, else what ``_meta`` names)
+        self.form: Form = settings.form or PLAN
+        self.sheet_order: dict[str, int] = {self.form.main_sheet: 0}
         self.pending: _Pending | None = None  # the plan, waiting for the rules
         self.has_plan = False  # the workbook has a 計画 sheet
         self.meta_rows: dict[str, int] = {}  # _meta key → its row
@@ -421,7 +411,7 @@ class _Check:
         """Set the plan (when every leaf was matched and the rules ran) and order findings."""
         pending = self.pending
         ok = pending is not None and pending.complete and pending.ruled and not self.failed
-        self.report.plan = pending.plan if ok else None
+        self.report.plan = pending.plan if ok and pending is not None else None
         self.report.findings = _ordered(self.findings, self.sheet_order)
 
     def add(self, code: str, *, sheet: str | None = None, cell: str | None = None,
@@ -431,17 +421,17 @@ class _Check:
         self.findings.append(make(code, file=self.report.file, sheet=sheet, cell=cell,
                                   leaf_code=leaf, leaf_name=name, value=value, **params))
 
-    def header_cell(self, ref: str, meta_key: str) -> dict[str, str | None]:
+    def header_cell(self, ref: str, meta_key: str) -> _Where:
         """Where a finding about the 計画 sheet's header points: the cell, when the sheet is
         there, else the value of ``meta_key`` in ``_meta``."""
         if self.has_plan:
-            return {"sheet": layout.PLAN_SHEET, "cell": ref}
+            return {"sheet": self.form.main_sheet, "cell": ref}
         return self.meta_cell(meta_key)
 
-    def meta_cell(self, key: str) -> dict[str, str | None]:
+    def meta_cell(self, key: str) -> _Where:
         """The ``_meta`` cell holding ``key``'s value (column B of the key's row)."""
-        row = self.meta_rows.get(key) or layout.META_KEYS.index(key) + 1
-        return {"sheet": layout.META_SHEET, "cell": f"B{row}"}
+        row = self.meta_rows.get(key) or self.form.meta_keys.index(key) + 1
+        return {"sheet": self.form.meta_sheet, "cell": f"B{row}"}
 
     # -- the steps ------------------------------------------------------------------------
 
@@ -455,35 +445,58 @@ class _Check:
         if container is None:
             return
         self.sheet_order = {name: i for i, name in enumerate(container.sheets)}
-        if layout.META_SHEET not in container.sheets:
+        if self.form.meta_sheet not in container.sheets:
             self.add("not-a-budget-workbook",
-                     detail=f"様式の識別情報（「{layout.META_SHEET}」シート）がありません")
+                     detail=f"様式の識別情報（「{self.form.meta_sheet}」シート）がありません")
             return
-        wb = read_workbook(content, container)
+        wb = read_workbook(container)  # the main sheet of the form _meta names
+        if not self.identify_form(wb.meta or {}, wb.form or self.form):
+            return
         self.has_plan = wb.plan is not None
         self.meta_rows = wb.meta_rows
         menu = self.identify(wb.meta or {}, wb.plan)
         if menu is None:
             return
         if wb.plan is None:
-            self.add("missing-sheet", sheet_name=layout.PLAN_SHEET)
+            self.add("missing-sheet", sheet_name=self.form.main_sheet)
             return
         self.check_plan(wb.plan, menu)
+
+    def identify_form(self, meta: dict[str, str], found: Form) -> bool:
+        """Whether the file can be checked as ``found``, the form its ``_meta`` names (a
+        version-1 file names none: the plan), which must be ``settings.form`` when that is
+        set. Sets the report's form and stage."""
+        from budget.forms import registered
+
+        kind = (meta.get("form") or "").strip()
+        if kind and kind not in {f.kind for f in registered()}:
+            self.add("not-a-budget-workbook", sheet=self.form.meta_sheet, value=kind,
+                     detail=f"様式の種類「{kind[:20]}」を認識できません")
+            return False
+        expected = self.settings.form
+        if expected is not None and found is not expected:
+            self.add("wrong-form", sheet=self.form.meta_sheet, value=kind or found.kind,
+                     found=found.stage_label, expected=expected.stage_label)
+            return False
+        self.form = found
+        self.sheet_order.setdefault(found.main_sheet, len(self.sheet_order))
+        self.report.form, self.report.stage = found.kind, found.stage
+        return True
 
     def identify(self, meta: dict[str, str], plan: Sheet | None) -> MenuInfo | None:
         """Who sent what: set the report's identity; the menu to check against, or None
         when the file cannot be checked further."""
         report, settings = self.report, self.settings
-        P = layout.PLAN_SHEET
+        P = self.form.main_sheet
         missing = [k for k in REQUIRED_META if not meta.get(k)]
         if missing:
-            self.add("not-a-budget-workbook", sheet=layout.META_SHEET,
+            self.add("not-a-budget-workbook", sheet=self.form.meta_sheet,
                      detail=f"様式の識別情報（{', '.join(missing)}）がありません")
             return None
         try:
             year = int(meta["fiscal_year"])
         except ValueError:
-            self.add("not-a-budget-workbook", sheet=layout.META_SHEET, value=meta["fiscal_year"],
+            self.add("not-a-budget-workbook", sheet=self.form.meta_sheet, value=meta["fiscal_year"],
                      detail=f"年度「{meta['fiscal_year'][:20]}」を読み取れません")
             return None
         report.fiscal_year = year
@@ -493,15 +506,17 @@ class _Check:
 
         from budget.fiscal import full_label
 
-        if report.template_version != layout.TEMPLATE_VERSION:
+        versions = (self.form.template_version,) if meta.get("form") \
+            else self.form.accepted_versions
+        if report.template_version not in versions:
             self.add("old-template-version", **self.meta_cell("template_version"),
                      value=report.template_version, found=report.template_version,
-                     expected=layout.TEMPLATE_VERSION)
+                     expected=self.form.template_version)
             return None
         menu = self.expected_menu
         expected_year = settings.fiscal_year or (menu.fiscal_year if menu else None)
         if expected_year is not None and year != expected_year:
-            self.add("wrong-fiscal-year", **self.header_cell(layout.YEAR_CELL, "fiscal_year"),
+            self.add("wrong-fiscal-year", **self.header_cell(self.form.year_cell, "fiscal_year"),
                      value=year, expected=_year_label(expected_year), found=_year_label(year))
             return None
         if menu is None:
@@ -513,7 +528,7 @@ class _Check:
                 menu = shipped_menu(year)
             except UnknownFiscalYear:
                 known = "、".join(full_label(y) for y in shipped_menu_years()) or "なし"
-                self.add("no-menu-for-year", **self.header_cell(layout.YEAR_CELL, "fiscal_year"),
+                self.add("no-menu-for-year", **self.header_cell(self.form.year_cell, "fiscal_year"),
                          value=era_code(year), found=_year_label(year), known=known)
                 return None
         if report.menu_fingerprint != menu.fingerprint:
@@ -521,35 +536,35 @@ class _Check:
                      value=report.menu_fingerprint)
             return None
         if plan is not None:
-            seen = cell_text(plan.cell(layout.YEAR_CELL)) or ""
+            seen = cell_text(plan.cell(self.form.year_cell)) or ""
             if seen != full_label(year):
-                self.add("locked-cell-changed", sheet=P, cell=layout.YEAR_CELL, value=seen,
+                self.add("locked-cell-changed", sheet=P, cell=self.form.year_cell, value=seen,
                          expected=full_label(year))
         return menu
 
     def identify_prefecture(self, code: str, plan: Sheet | None) -> None:
         from budget.prefectures import prefecture_by_code
 
-        P = layout.PLAN_SHEET
+        P = self.form.main_sheet
         code = code.strip()
         if code.isdigit() and len(code) == 1:  # a retyped "01" that became the number 1
             code = "0" + code
         pref = prefecture_by_code(code)
         if pref is None:
             self.add("unknown-prefecture",
-                     **self.header_cell(layout.PREFECTURE_CELL, "prefecture_code"), value=code)
+                     **self.header_cell(self.form.prefecture_cell, "prefecture_code"), value=code)
             return
         self.report.prefecture_code = pref.code
         if plan is not None:
-            seen = cell_text(plan.cell(layout.PREFECTURE_CELL)) or ""
+            seen = cell_text(plan.cell(self.form.prefecture_cell)) or ""
             m = re.match(r"^\s*(\d{1,2})(?!\d)", _halfwidth(seen))
             if m and m.group(1).zfill(2) != pref.code:
                 shown = prefecture_by_code(m.group(1).zfill(2))
-                self.add("prefecture-mismatch", sheet=P, cell=layout.PREFECTURE_CELL, value=seen,
+                self.add("prefecture-mismatch", sheet=P, cell=self.form.prefecture_cell, value=seen,
                          detail=f"シートの表示は「{seen}」ですが、様式は {pref.label} のものです"
                          + ("" if shown else "（表示のコードは不明）"))
             elif seen != pref.label:
-                self.add("locked-cell-changed", sheet=P, cell=layout.PREFECTURE_CELL, value=seen,
+                self.add("locked-cell-changed", sheet=P, cell=self.form.prefecture_cell, value=seen,
                          expected=pref.label)
         named = file_name_prefectures(self.report.file)
         if pref.code in named:  # its own name: a short name beside it is rather a surname
@@ -558,17 +573,17 @@ class _Check:
         if other is not None:
             shown = prefecture_by_code(other)
             self.add("prefecture-mismatch",
-                     **self.header_cell(layout.PREFECTURE_CELL, "prefecture_code"),
+                     **self.header_cell(self.form.prefecture_cell, "prefecture_code"),
                      value=self.report.file,
                      detail=f"ファイル名は {shown.label if shown else other} を示していますが、"
                      f"様式は {pref.label} のものです")
 
     def check_plan(self, sheet: Sheet, menu: MenuInfo) -> None:
-        P = layout.PLAN_SHEET
+        P = self.form.main_sheet
         if not sheet.protected:
             self.add("sheet-unprotected", sheet=P, sheet_name=P)
         self.check_header(sheet)
-        rows = locate_rows(sheet, menu.codes)
+        rows = locate_rows(sheet, menu.codes, self.form)
         structure_ok = self.check_rows(rows, menu)
         self.check_form(sheet, menu, rows)
         for code in menu.codes:
@@ -580,8 +595,9 @@ class _Check:
         self.check_inputs(sheet, menu, rows, complete=structure_ok or self._matchable(rows, menu))
 
     def check_header(self, sheet: Sheet) -> None:
-        P = layout.PLAN_SHEET
-        for key, (_label_cell, ref, _label, max_length) in layout.HEADER_INPUTS.items():
+        P = self.form.main_sheet
+        for h in self.form.header_inputs:
+            key, ref, max_length = h.key, h.input_cell, h.max_length
             cell = sheet.cell(ref)
             text, issues = normalise_text(cell, sheet.is_date(cell))
             for code, params in issues:
@@ -597,15 +613,15 @@ class _Check:
 
     def check_rows(self, rows, menu: MenuInfo) -> bool:
         """Missing, duplicate, reordered and inserted rows; True when there are none."""
-        P = layout.PLAN_SHEET
-        A = layout.COLUMNS[0].letter
+        P = self.form.main_sheet
+        A = self.form.columns[0].letter
         ok = True
-        if rows.header_row is not None and rows.header_row != layout.HEADER_ROW:
+        if rows.header_row is not None and rows.header_row != self.form.header_row:
             ok = False
             self.add("rows-shifted", sheet=P, cell=f"{A}{rows.header_row}",
-                     found=rows.header_row, expected=layout.HEADER_ROW)
+                     found=rows.header_row, expected=self.form.header_row)
         present = [c for c in menu.codes if rows.leaf_rows.get(c)]
-        for code, template_row in zip(menu.codes, layout.leaf_rows(len(menu.codes))):
+        for code, template_row in zip(menu.codes, self.form.leaf_rows(len(menu.codes))):
             found = rows.leaf_rows.get(code, [])
             if not found:  # pointed at where the template has it
                 ok = False
@@ -640,23 +656,23 @@ class _Check:
         the template does not have are checked elsewhere. A merged range's hidden cells hold
         nothing (Excel, LibreOffice and openpyxl write them empty), so they count as blank.
         """
-        P = layout.PLAN_SHEET
-        code_col = layout.CODE_COLUMN.col_index
-        in_place = rows.header_row in (None, layout.HEADER_ROW)
+        P = self.form.main_sheet
+        code_col = self.form.code_column.col_index
+        in_place = rows.header_row in (None, self.form.header_row)
         # Rows inserted above the table (rows-shifted) move the whole header block: its
         # cells are not compared where they no longer are.
-        top = layout.HEADER_ROW if in_place else rows.header_row
-        expected = form_texts(menu.fiscal_year) if in_place else {}
-        elsewhere = {layout.YEAR_CELL, layout.PREFECTURE_CELL,
-                     *(ref for _, ref, _, _ in layout.HEADER_INPUTS.values())}
+        top = self.form.header_row if in_place else rows.header_row
+        expected = form_texts(self.form, menu.fiscal_year) if in_place else {}
+        elsewhere = {self.form.year_cell, self.form.prefecture_cell,
+                     *(h.input_cell for h in self.form.header_inputs)}
         for ref, text in expected.items():
             self._locked_text(sheet, ref, text)
         summary = {r: code for code, found in rows.summary_rows.items() for r in found}
-        label_col = layout.COLUMN[layout.LABEL_KEYS[0]]
+        label_col = self.form.column[self.form.label_keys[0]]
         for row, code in summary.items():
-            self._locked_text(sheet, label_col.ref(row), layout.summary_label(code))
+            self._locked_text(sheet, label_col.ref(row), self.form.summary_label(code))
         summary_cols = {label_col.col_index, code_col,
-                        *(layout.COLUMN[k].col_index for k in layout.MONEY_KEYS)}
+                        *(self.form.column[k].col_index for k in self.form.money_keys)}
         leaf_rows = {r for found in rows.leaf_rows.values() for r in found}
         inserted = {r for r, _ in rows.inserted}
         outside: list[Cell] = []
@@ -677,25 +693,25 @@ class _Check:
                 outside.append(cell)
         outside.sort(key=lambda c: (c.row, c.col))
         for i, cell in enumerate(outside[:MAX_UNEXPECTED_CELLS]):
-            more = len(outside) - MAX_UNEXPECTED_CELLS
-            more = (f"（ほかに様式の外の {more} セルにも入力があります）"
-                    if i == MAX_UNEXPECTED_CELLS - 1 and more > 0 else "")
+            rest = len(outside) - MAX_UNEXPECTED_CELLS
+            more = (f"（ほかに様式の外の {rest} セルにも入力があります）"
+                    if i == MAX_UNEXPECTED_CELLS - 1 and rest > 0 else "")
             self.add("unexpected-cell", sheet=P, cell=cell.ref, value=cell_text(cell), more=more)
 
     def _locked_text(self, sheet: Sheet, ref: str, expected: str) -> None:
         seen = (cell_text(sheet.cell(ref)) or "").replace("\r\n", "\n")
         if seen != expected:
-            self.add("locked-cell-changed", sheet=layout.PLAN_SHEET, cell=ref, value=seen,
+            self.add("locked-cell-changed", sheet=self.form.main_sheet, cell=ref, value=seen,
                      expected=expected)
 
     def check_labels(self, sheet: Sheet, menu: MenuInfo, code: str, row: int) -> None:
         expected = menu.labels[code]
-        for key in layout.LABEL_KEYS:
-            col = layout.COLUMN[key]
+        for key in self.form.label_keys:
+            col = self.form.column[key]
             cell = sheet.column(col, row)
             seen = (cell_text(cell) or "").replace("\r\n", "\n")
             if seen != expected[key]:
-                self.add("locked-cell-changed", sheet=layout.PLAN_SHEET, cell=col.ref(row),
+                self.add("locked-cell-changed", sheet=self.form.main_sheet, cell=col.ref(row),
                          leaf=code, menu=menu, value=seen, expected=expected[key])
 
     def check_formulas(self, sheet: Sheet, menu: MenuInfo, rows) -> None:
@@ -703,38 +719,38 @@ class _Check:
         n = len(menu.codes)
         for code in menu.codes:
             row = rows.leaf_rows[code][0]
-            for key in layout.FORMULA_KEYS:
-                self._formula(sheet, layout.COLUMN[key], row, layout.row_formula(key, row),
+            for key in self.form.formula_keys:
+                self._formula(sheet, self.form.column[key], row, self.form.row_formula(key, row),
                               code, menu)
-        template_rows = layout.summary_rows(n, list(menu.categories))
-        for code in [*(layout.SUBTOTAL_PREFIX + c for c in menu.categories), layout.TOTAL_CODE]:
+        template_rows = self.form.summary_rows(n, list(menu.categories))
+        for code in [*(self.form.subtotal_prefix + c for c in menu.categories), self.form.total_code]:
             found = rows.summary_rows.get(code)
             if not found:  # pointed at where the template has it
                 self.findings.append(make(
-                    "missing-row", file=self.report.file, sheet=layout.PLAN_SHEET,
-                    cell=f"{layout.COLUMNS[0].letter}{template_rows[code]}",
-                    leaf_name=layout.summary_label(code)))
+                    "missing-row", file=self.report.file, sheet=self.form.main_sheet,
+                    cell=f"{self.form.columns[0].letter}{template_rows[code]}",
+                    leaf_name=self.form.summary_label(code)))
                 continue
-            for key in layout.MONEY_KEYS:
-                if code == layout.TOTAL_CODE:
-                    formula = layout.total_formula(key, n)
+            for key in self.form.money_keys:
+                if code == self.form.total_code:
+                    formula = self.form.total_formula(key, n)
                 else:
-                    formula = layout.subtotal_formula(
-                        key, code.removeprefix(layout.SUBTOTAL_PREFIX), n)
-                self._formula(sheet, layout.COLUMN[key], found[0], formula, None, menu)
+                    formula = self.form.subtotal_formula(
+                        key, code.removeprefix(self.form.subtotal_prefix), n)
+                self._formula(sheet, self.form.column[key], found[0], formula, None, menu)
 
-    def _formula(self, sheet: Sheet, col: layout.Column, row: int, expected: str,
+    def _formula(self, sheet: Sheet, col: Column, row: int, expected: str,
                  leaf: str | None, menu: MenuInfo) -> None:
         cell = sheet.column(col, row)
         seen = None if cell is None else cell.formula
         if normalise_formula(seen) != normalise_formula(expected):
-            self.add("formula-changed", sheet=layout.PLAN_SHEET, cell=col.ref(row), leaf=leaf,
+            self.add("formula-changed", sheet=self.form.main_sheet, cell=col.ref(row), leaf=leaf,
                      menu=menu, value=cell_text(cell) or "（空欄）", expected=expected)
 
     def check_inputs(self, sheet: Sheet, menu: MenuInfo, rows, complete: bool) -> None:
         """Normalise every input cell of the leaf rows, build the plan, run the rules."""
-        P = layout.PLAN_SHEET
-        C = layout.COLUMN
+        P = self.form.main_sheet
+        C = self.form.column
         records: list[dict[str, Any]] = []
         raw: dict[tuple[int, str], str | None] = {}  # (plan index, key) → text seen
         bad: set[tuple[int, str]] = set()  # cells with an error (rules involving them skip)
@@ -745,7 +761,7 @@ class _Check:
                 continue
             i = len(records)
             rec: dict[str, Any] = {"leaf_code": code, "excel_row": row}
-            for key in layout.AMOUNT_KEYS:
+            for key in self.form.amount_keys:
                 cell = sheet.column(C[key], row)
                 value, issues = normalise_amount(cell, sheet.is_date(cell))
                 raw[(i, key)] = text = cell_text(cell)
@@ -757,40 +773,41 @@ class _Check:
                     self.add(issue, sheet=P, cell=C[key].ref(row), leaf=code, menu=menu,
                              value=text, **params)
                 rec[key] = value
-            for key in layout.TEXT_KEYS:
+            for key in self.form.text_keys:
                 cell = sheet.column(C[key], row)
-                value, issues = normalise_text(cell, sheet.is_date(cell))
+                text_value, issues = normalise_text(cell, sheet.is_date(cell))
                 raw[(i, key)] = cell_text(cell)
                 for issue, params in issues:
                     if _severity(issue) == ERROR:
                         bad.add((i, key))
                     self.add(issue, sheet=P, cell=C[key].ref(row), leaf=code, menu=menu,
                              value=cell_text(cell), **params)
-                rec[key] = value
-            for key in layout.FORMULA_KEYS:  # recomputed, never read
-                rec[key] = layout.row_formula_value(key, rec)
+                rec[key] = text_value
+            for key in self.form.formula_keys:  # recomputed, never read
+                rec[key] = self.form.row_formula_value(key, rec)
             records.append(rec)
         if not any_amount:
             self.add("empty-plan", sheet=P)
-        self.pending = _Pending(plan_frame(records), menu, raw, bad, complete)
+        self.pending = _Pending(plan_frame(records, self.form), menu, raw, bad, complete)
 
     def rule_findings(self, cases: pd.DataFrame | None) -> None:
         """Turn this file's failure cases of ``PlanSchema`` (indexed like its plan) into
         findings on cells."""
         pending = self.pending
+        assert pending is not None  # rules run only on files that got this far
         plan, menu, raw, bad = pending.plan, pending.menu, pending.raw, pending.bad
         pending.ruled = True
         if cases is None or cases.empty:
             return
-        P = layout.PLAN_SHEET
-        C = layout.COLUMN
+        P = self.form.main_sheet
+        C = self.form.column
         cell_cases: list[tuple[int, str, str]] = []  # (plan index, column, check)
         row_cases: dict[tuple[str, int], None] = {}  # (check, plan index), in order
         for case in cases.itertuples(index=False):
             check = str(case.check)
-            if case.schema_context == "Column" and check in _CELL_RULES:
+            if case.schema_context == "Column" and check in self.form.cell_rules:
                 cell_cases.append((int(case.index), str(case.column), check))
-            elif case.schema_context == "DataFrameSchema" and check in _ROW_RULES:
+            elif case.schema_context == "DataFrameSchema" and check in self.form.row_rules:
                 row_cases.setdefault((check, int(case.index)))
             else:  # a dtype or column failure: the frame built here is wrong, a bug
                 raise RuntimeError(f"unexpected plan schema failure: {check} {case.column}")
@@ -803,7 +820,8 @@ class _Check:
             self.add(check, sheet=P, cell=C[key].ref(row), leaf=code, menu=menu,
                      value=raw.get((i, key)), **params)
         for check, i in row_cases:
-            target, involved = _ROW_RULES[check]
+            rule = self.form.row_rules[check]
+            target, involved = rule.target, rule.reads
             if any((i, k) in bad for k in involved):
                 continue  # the cell's own error says it; a sum of unusable cells says nothing
             code, row = plan.at[i, "leaf_code"], int(plan.at[i, "excel_row"])
@@ -811,17 +829,8 @@ class _Check:
                      value=raw.get((i, target)), **self._row_params(check, plan, i))
 
     def _row_params(self, check: str, plan: pd.DataFrame, i: int) -> dict[str, object]:
-        v = {k: layout.int_or_none(plan.at[i, k]) for k in layout.AMOUNT_KEYS}
-        if check == "national-share":
-            a, b = v["national"] or 0, v["prefectural"] or 0
-            return {"national": _money(v["national"]), "fund": _money(a + b),
-                    "expected": _decimal(2 * (a + b) / 3), "diff": _decimal(abs(a - 2 * b) / 3),
-                    "tolerance": self.settings.share_tolerance}
-        if check == "public-private-sum":
-            return {"public": _money(v["public"]), "private": _money(v["private"]),
-                    "sum": _money((v["public"] or 0) + (v["private"] or 0)),
-                    "national": _money(v["national"])}
-        return {"commissioned": _money(v["commissioned"]), "private": _money(v["private"])}
+        v = {k: int_or_none(plan.at[i, k]) for k in self.form.amount_keys}
+        return self.form.rule_params(check, v, self.settings.share_tolerance)
 
 
 @dataclass
@@ -836,16 +845,6 @@ class _Pending:
     ruled: bool = False
 
 
-#: Cell-wise checks of PlanSchema (their names are finding codes).
-_CELL_RULES = {"negative-amount", "amount-too-large", "text-too-long"}
-#: Row checks: finding code → (the cell it points at, the cells it reads).
-_ROW_RULES = {
-    "national-share": ("national", ("national", "prefectural")),
-    "public-private-sum": ("public", ("public", "private", "national")),
-    "commissioned-over-private": ("commissioned", ("commissioned", "private")),
-}
-
-
 #: Issues of a cell whose content was there but could not be read (not "missing").
 _UNREAD = {code for code, kind in CATALOG.items() if kind.severity == ERROR} | {"date-in-text"}
 
@@ -854,27 +853,20 @@ def _severity(code: str) -> str:
     return CATALOG[code].severity
 
 
-def plan_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
-    """The plan rows as a DataFrame: Int64 amounts (<NA> = blank), text or None."""
+def plan_frame(records: list[dict[str, Any]], form: Form = PLAN) -> pd.DataFrame:
+    """The checked rows as a DataFrame (``form.row_columns``): Int64 amounts (<NA> = blank),
+    text or None."""
     import pandas as pd
 
     data: dict[str, Any] = {
         "leaf_code": pd.Series([r["leaf_code"] for r in records], dtype="str"),
         "excel_row": pd.Series([r["excel_row"] for r in records], dtype="int64"),
     }
-    for key in layout.MONEY_KEYS:
+    for key in form.money_keys:
         data[key] = pd.array([r[key] for r in records], dtype="Int64")
-    for key in layout.TEXT_KEYS:
+    for key in form.text_keys:
         data[key] = pd.Series([r[key] for r in records], dtype=object)
-    return pd.DataFrame(data, columns=list(PLAN_COLUMNS))
-
-
-def _money(value: int | None) -> str:
-    return "空欄" if value is None else f"{value:,}"
-
-
-def _decimal(value: float) -> str:
-    return f"{value:,.1f}".removesuffix(".0")
+    return pd.DataFrame(data, columns=list(form.row_columns))
 
 
 def _year_label(year: int) -> str:
@@ -898,8 +890,6 @@ def _base_name(file_name: str) -> str:
 
 def file_name_prefecture(file_name: str) -> str | None:
     """The two-digit prefecture code a file name starts with (``13_東京都…``), or None."""
-    from budget.forms.plan import parse_template_file_name
-
     parsed = parse_template_file_name(file_name)
     return None if parsed is None else parsed[0]
 

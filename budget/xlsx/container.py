@@ -32,8 +32,9 @@ import re
 import struct
 import zipfile
 import zlib
-from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
 from urllib.parse import unquote
 
 from budget.errors import UnsafeEnvironment
@@ -79,12 +80,21 @@ CONTENT_TYPES = "[Content_Types].xml"
 
 @dataclass(frozen=True)
 class Container:
-    """A zip package that passed triage: what a reader needs to find its parts."""
+    """A zip package that passed triage, and the parts it inflated and checked: what a
+    reader needs, so the file is unzipped once (``part`` gives a part's bytes)."""
 
     names: frozenset[str]  # zip member names
     sheets: dict[str, str]  # worksheet name -> member path, in workbook order
     sheet_states: dict[str, str]  # worksheet name -> "visible" | "hidden" | "veryHidden"
     shared_strings: str | None  # member path of the shared strings, or None
+    #: member path of the styles part (found through the workbook's relationships), or None
+    styles: str | None = None
+    #: member path -> bytes of every XML part, inflated with a cap, CRC-checked, DTD-free
+    parts: Mapping[str, bytes] = field(default_factory=dict, repr=False, compare=False)
+
+    def part(self, member: str) -> bytes:
+        """The checked bytes of an XML part (``KeyError`` when triage did not keep it)."""
+        return self.parts[member]
 
 
 class _Lazy:
@@ -128,14 +138,15 @@ def inspect_container(content: bytes, file_name: str) -> tuple[Container | None,
     return container, findings
 
 
-def _finding(code: str, file_name: str, **params: object) -> Finding:
+def _finding(code: str, file_name: str, detail: str | None = None) -> Finding:
     """A catalogued finding whose message starts with the file's name."""
-    finding = make(code, file=file_name, **params)
+    finding = make(code, file=file_name) if detail is None else \
+        make(code, file=file_name, detail=detail)
     return replace(finding, message=f"{file_name}: {finding.message}")
 
 
-def _stop(code: str, file_name: str, **params: object) -> _Stop:
-    return _Stop(_finding(code, file_name, **params))
+def _stop(code: str, file_name: str, detail: str | None = None) -> _Stop:
+    return _Stop(_finding(code, file_name, detail))
 
 
 # --- The steps ---------------------------------------------------------------------------
@@ -191,11 +202,13 @@ def _inspect(content: bytes, file_name: str, findings: list[Finding]) -> Contain
 
     sheets, states = _worksheets(workbook, rels, by_lower, file_name)
     shared_strings = _shared_strings(rels, by_lower, file_name)
+    styles = _styles(rels, by_lower)
     for sheet_name, member in sheets.items():
         detail = _oversized_sheet_detail(sheet_name, part(member))
         if detail:
             raise _stop("oversized-workbook", file_name, detail=detail)
-    return Container(frozenset(i.filename for i in infos), sheets, states, shared_strings)
+    return Container(frozenset(i.filename for i in infos), sheets, states, shared_strings,
+                     styles, MappingProxyType(parts))
 
 
 def _ole2_stop(content: bytes, file_name: str) -> _Stop:
@@ -549,6 +562,19 @@ def _shared_strings(rels: dict[str, _Rel], by_lower: dict[str, str], file_name: 
                             detail=f"共有文字列 {_shown(rel.target)} がありません")
             return member
     return None
+
+
+def _styles(rels: dict[str, _Rel], by_lower: dict[str, str]) -> str | None:
+    """The styles part named by the workbook's relationships (else ``xl/styles.xml`` when
+    present); None when there is none or it is not an XML part. A missing styles part only
+    means no cell is known to show a date."""
+    for rel in rels.values():
+        if rel.type == "styles" and not rel.external:
+            member = by_lower.get(_resolve(rel.target, "xl"))
+            if member is not None and member.lower().endswith(_XML_SUFFIXES):
+                return member
+            return None
+    return by_lower.get("xl/styles.xml")
 
 
 # --- Worksheet extents -------------------------------------------------------------------

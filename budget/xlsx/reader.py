@@ -1,8 +1,11 @@
-"""Read a returned planning workbook: the raw cells of its 計画 sheet and its ``_meta`` keys.
+"""Read a returned workbook: the raw cells of its form's main sheet and its ``_meta`` keys.
 
 Reading happens after ``budget.xlsx.container`` has triaged the file (a zip of bounded size whose
-XML parts carry no DTD); the sheets are found by *name* through the workbook's relationships,
-never by position, so an unhidden ``_meta``, an added sheet or a new sheet order change nothing.
+XML parts carry no DTD) and works on the parts triage inflated and checked: the file is unzipped
+once. The sheets are found by *name* through the workbook's relationships (triage's map), never
+by position, so an unhidden ``_meta``, an added sheet or a new sheet order change nothing. The
+reader knows no form's shape: the form (``budget.forms``) says which sheet holds the table and
+which column holds the row codes.
 
 Each worksheet is parsed straight from its SpreadsheetML with ElementTree's C parser, any DTD
 refused (``_NoDTD``: ``defusedxml``'s ``forbid_dtd`` policy at C speed): one pass gives each
@@ -16,8 +19,8 @@ Cost per returned workbook (47 filled workbooks, 2 cores): ≈ 3.5 ms for ``read
 against ≈ 16 ms for openpyxl read-only and ≈ 34 ms for a full openpyxl load (python-calamine
 reads values only, without formulas or protection).
 
-Which number cells hold dates comes from their style (``s``) and ``xl/styles.xml``
-(``date_styles``, parsed once per file, only for the styles the 計画 sheet's numbers use).
+Which number cells hold dates comes from their style (``s``) and the styles part triage found
+(``date_styles``, parsed once per file, only for the styles the main sheet's numbers use).
 
 Nothing here judges the data: ``locate_rows`` says where each leaf code sits, and
 ``budget.intake.check`` decides what is right.
@@ -25,18 +28,18 @@ Nothing here judges the data: ``locate_rows`` says where each leaf code sits, an
 
 from __future__ import annotations
 
-import io
-import posixpath
 import re
 import xml.etree.ElementTree as ET
-import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
-from budget.forms import plan as layout
+from budget.forms.base import META_SHEET, Column, Form, col_index
+
+if TYPE_CHECKING:
+    from budget.xlsx.container import Container
 
 #: ``t`` attributes of a cell that hold text.
 TEXT_TYPES = frozenset({"s", "str", "inlineStr"})
@@ -102,8 +105,8 @@ class Sheet:
             row = int(ref_or_row)
         return self.cells.get((row, col))
 
-    def column(self, column: layout.Column, row: int) -> Cell | None:
-        return self.cells.get((row, _COL_INDEX[column.letter]))
+    def column(self, column: Column, row: int) -> Cell | None:
+        return self.cells.get((row, column.col_index))
 
     def is_date(self, cell: Cell | None) -> bool:
         """Whether ``cell`` holds a date: a number shown with a date or time format (what
@@ -121,18 +124,19 @@ class Sheet:
 
 @dataclass
 class Workbook:
-    """What ``read_workbook`` found: sheet names, the ``_meta`` keys and the 計画 sheet."""
+    """What ``read_workbook`` found: sheet names, the ``_meta`` keys and the form's main
+    sheet (the 計画 sheet of a plan)."""
 
     sheet_names: list[str]  # worksheets in workbook order
     sheet_states: dict[str, str]
     meta: dict[str, str] | None  # None: no ``_meta`` sheet
-    plan: Sheet | None  # None: no 計画 sheet
+    plan: Sheet | None  # the main sheet; None: the workbook has none
     meta_rows: dict[str, int] = field(default_factory=dict)  # ``_meta`` key → its row
+    form: Form | None = None  # the form read with
 
 
 # --- cell references ---------------------------------------------------------------------
 _REF = re.compile(r"^\$?([A-Za-z]{1,3})\$?(\d{1,7})$")
-_COL_INDEX = {c.letter: c.col_index for c in layout.COLUMNS}
 _PLACES: dict[str, tuple[int, int]] = {}  # "H8" → (8, 7), for the references files repeat
 _MAX_PLACES = 20_000
 
@@ -144,7 +148,7 @@ def _place(ref: str) -> tuple[int, int] | None:
         m = _REF.match(ref)
         if not m:
             return None
-        place = int(m.group(2)), layout.col_index(m.group(1).upper())
+        place = int(m.group(2)), col_index(m.group(1).upper())
         if len(_PLACES) < _MAX_PLACES:
             _PLACES[ref] = place
     return place
@@ -171,46 +175,50 @@ def split_ref(ref: str) -> tuple[int, int]:
 # --- reading -----------------------------------------------------------------------------
 
 
-def read_workbook(content: bytes, container) -> Workbook:
-    """The ``_meta`` keys and the 計画 sheet of a triaged workbook (other sheets are not read).
+def read_workbook(container: Container, form: Form | None = None) -> Workbook:
+    """The ``_meta`` keys and the form's main sheet of a triaged workbook (other sheets are
+    not read), from the parts triage inflated and checked (the file is not unzipped again).
 
-    ``container`` is the ``budget.xlsx.container.Container`` of ``content``. Raises ``ReadError``
-    when a part is not well-formed SpreadsheetML.
+    ``form`` is the form to read; None: the one ``_meta`` names (``budget.forms.identify``),
+    else the plan form. Raises ``ReadError`` when a part is not well-formed SpreadsheetML.
     """
-    wanted = (layout.META_SHEET, layout.PLAN_SHEET)
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(content))
-    except (zipfile.BadZipFile, ValueError) as exc:
-        raise ReadError(f"ZIP を開けません: {type(exc).__name__}") from None
-    with archive:
-        shared: list[str] = []
-        if container.shared_strings and any(n in container.sheets for n in wanted):
-            shared = parse_shared_strings(_member(archive, container.shared_strings))
-        parsed = {
-            name: parse_sheet(_member(archive, container.sheets[name]), shared, name)
-            for name in wanted if name in container.sheets
-        }
-        plan = parsed.get(layout.PLAN_SHEET)
-        if plan is not None and plan.number_styles:
-            member = styles_member(archive, container.names)
-            if member is not None:
-                plan.date_styles = date_styles(_member(archive, member),
-                                               set(plan.number_styles.values()))
-    meta_sheet = parsed.get(layout.META_SHEET)
+    from budget.forms import identify
+
+    sheets = container.sheets
+    shared: list[str] | None = None
+
+    def sheet(name: str) -> Sheet | None:
+        nonlocal shared
+        if name not in sheets:
+            return None
+        if shared is None:
+            shared = parse_shared_strings(_member(container, container.shared_strings)) \
+                if container.shared_strings else []
+        return parse_sheet(_member(container, sheets[name]), shared, name)
+
+    meta_sheet = sheet(META_SHEET)
+    meta = None if meta_sheet is None else meta_values(meta_sheet)
+    if form is None:
+        form = identify(meta or {})
+    main = sheet(form.main_sheet)
+    if main is not None and main.number_styles and container.styles is not None:
+        main.date_styles = date_styles(_member(container, container.styles),
+                                       set(main.number_styles.values()))
     return Workbook(
-        sheet_names=list(container.sheets),
+        sheet_names=list(sheets),
         sheet_states=dict(container.sheet_states),
-        meta=None if meta_sheet is None else meta_values(meta_sheet),
-        plan=plan,
+        meta=meta,
+        plan=main,
         meta_rows={} if meta_sheet is None else meta_rows(meta_sheet),
+        form=form,
     )
 
 
-def _member(archive: zipfile.ZipFile, name: str) -> bytes:
+def _member(container: Container, name: str) -> bytes:
     try:
-        return archive.read(name)
-    except (KeyError, zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
-        raise ReadError(f"{name} を展開できません: {type(exc).__name__}") from None
+        return container.part(name)
+    except KeyError:
+        raise ReadError(f"{name} を展開できません") from None
 
 
 def meta_values(sheet: Sheet) -> dict[str, str]:
@@ -420,7 +428,7 @@ def shift_formula(text: str, d_row: int, d_col: int) -> str:
         if m.group(2) is None:
             return m.group(0)
         c_abs, letters, r_abs, digits = m.groups()
-        col = layout.col_index(letters.upper()) + (0 if c_abs else d_col)
+        col = col_index(letters.upper()) + (0 if c_abs else d_col)
         row = int(digits) + (0 if r_abs else d_row)
         return f"{c_abs}{column_letter(col)}{r_abs}{row}"
 
@@ -429,7 +437,7 @@ def shift_formula(text: str, d_row: int, d_col: int) -> str:
 
 @lru_cache(maxsize=4096)
 def normalise_formula(text: str | None) -> str | None:
-    """Formula text in a canonical form to compare with ``layout``'s: no leading ``=``, no
+    """Formula text in a canonical form to compare with a form's: no leading ``=``, no
     ``_xlfn.`` prefixes, no spaces and upper case outside string literals."""
     if text is None:
         return None
@@ -441,9 +449,6 @@ def normalise_formula(text: str | None) -> str | None:
 
 
 # --- number formats: which cells hold dates -----------------------------------------------
-_NS_PKG_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}"
-_WORKBOOK_RELS = "xl/_rels/workbook.xml.rels"
-
 #: Built-in number formats that show a date or a time (ECMA-376 §18.8.30, with the East Asian
 #: ids 27–36 and 50–58 that Japanese Excel uses for 和暦 and 年月日 formats).
 BUILTIN_DATE_FORMATS = frozenset(
@@ -461,22 +466,6 @@ def is_date_format(code: str) -> bool:
     text, brackets and escapes (``yyyy/m/d``, ``m\\月d\\日``, ``[$-411]ggge"年"m"月"d"日"``,
     ``h:mm``), not ``#,##0``, ``General`` or ``#,##0"千円"``."""
     return bool(_DATE_CODE.search(_LITERAL.sub("", code)))
-
-
-def styles_member(archive: zipfile.ZipFile, names: Iterable[str]) -> str | None:
-    """The zip member of the workbook's styles part (found through the workbook's
-    relationships, as the sheets are), or None when it has none."""
-    by_lower = {n.lower(): n for n in names}
-    if _WORKBOOK_RELS in by_lower:
-        root = _xml(_member(archive, by_lower[_WORKBOOK_RELS]), _WORKBOOK_RELS)
-        for el in root:
-            if el.tag == _NS_PKG_REL + "Relationship" and \
-                    el.get("Type", "").endswith("/styles") and el.get("TargetMode") != "External":
-                target = el.get("Target", "")
-                path = target.lstrip("/") if target.startswith("/") else \
-                    posixpath.normpath(posixpath.join("xl", target))
-                return by_lower.get(path.lower())
-    return by_lower.get("xl/styles.xml")
 
 
 def date_styles(data: bytes, wanted: Iterable[int] | None = None) -> frozenset[int]:
@@ -514,9 +503,9 @@ def date_styles(data: bytes, wanted: Iterable[int] | None = None) -> frozenset[i
 
 @dataclass
 class RowMap:
-    """Where each row of the 計画 sheet's table is, found by the hidden code column.
+    """Where each row of a form's table is, found by the hidden code column.
 
-    ``header_row`` is the row holding ``layout.HEADER_CODE`` (None when not found); the leaf
+    ``header_row`` is the row holding the form's ``header_code`` (None when not found); the leaf
     area runs from the row after it to the last row holding a known leaf code.
     """
 
@@ -533,9 +522,9 @@ class RowMap:
         return rows[0] if rows else None
 
 
-def row_code(sheet: Sheet, row: int) -> str | None:
-    """The text of the hidden code column on ``row`` (None when empty)."""
-    cell = sheet.column(layout.CODE_COLUMN, row)
+def row_code(sheet: Sheet, row: int, form: Form) -> str | None:
+    """The text of the form's hidden code column on ``row`` (None when empty)."""
+    cell = sheet.column(form.code_column, row)
     if cell is None or cell.value is None:
         return None
     text = cell.value.strip()
@@ -544,21 +533,21 @@ def row_code(sheet: Sheet, row: int) -> str | None:
     return text or None
 
 
-def locate_rows(sheet: Sheet, leaf_codes: Iterable[str]) -> RowMap:
+def locate_rows(sheet: Sheet, leaf_codes: Iterable[str], form: Form) -> RowMap:
     """Find every leaf's row by its code, and the rows the template does not have."""
     known = set(leaf_codes)
-    codes = {row: row_code(sheet, row) for row in sheet.rows}
-    header = next((r for r in sorted(codes) if codes[r] == layout.HEADER_CODE), None)
+    codes = {row: row_code(sheet, row, form) for row in sheet.rows}
+    header = next((r for r in sorted(codes) if codes[r] == form.header_code), None)
     leaf_rows: dict[str, list[int]] = {}
     summary: dict[str, list[int]] = {}
-    first = (header or layout.HEADER_ROW) + 1
+    first = (header or form.header_row) + 1
     for row in sorted(codes):
         code = codes[row]
         if row < first or code is None:
             continue
         if code in known:
             leaf_rows.setdefault(code, []).append(row)
-        elif code == layout.TOTAL_CODE or code.startswith(layout.SUBTOTAL_PREFIX):
+        elif code == form.total_code or code.startswith(form.subtotal_prefix):
             summary.setdefault(code, []).append(row)
     last_leaf = max((r for rows in leaf_rows.values() for r in rows), default=first - 1)
     inserted: list[tuple[int, str | None]] = []
