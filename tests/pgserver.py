@@ -93,9 +93,9 @@ def find_bindir(environ: dict[str, str] | None = None) -> Path | None:
         patterns = [os.path.join(env.get("ProgramFiles", r"C:\Program Files"),
                                  "PostgreSQL", "*", "bin")]
     for pattern in patterns:
-        for folder in sorted(glob.glob(pattern), key=_version_key, reverse=True):
-            if _has_programs(Path(folder)):
-                return Path(folder)
+        for found in sorted(glob.glob(pattern), key=_version_key, reverse=True):
+            if _has_programs(Path(found)):
+                return Path(found)
     return None
 
 
