@@ -13,6 +13,9 @@ Fixtures
 Where no cluster can be started here but a server is at hand (a Windows developer with
 PostgreSQL installed as a service), ``BUDGET_TEST_PG_URL=postgresql://user:pw@host/postgres``
 (a role allowed to create databases) makes the tests use that server instead.
+
+``BUDGET_TEST_REQUIRE_PG=1`` (CI, where PostgreSQL was installed on purpose) turns the skip
+into a failure, so a broken installation cannot pass as "skipped".
 """
 
 from __future__ import annotations
@@ -72,17 +75,28 @@ class ExternalServer:
                          .format(sql.Identifier(name)))
 
 
+def _unavailable(reason: str) -> None:
+    """Skip, or fail where ``BUDGET_TEST_REQUIRE_PG`` says PostgreSQL must be there."""
+    if os.environ.get("BUDGET_TEST_REQUIRE_PG", "").strip() not in ("", "0"):
+        pytest.fail(f"BUDGET_TEST_REQUIRE_PG is set but {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[PgServer | ExternalServer]:
-    pytest.importorskip("psycopg", reason="psycopg is not installed (pip install psycopg)")
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        _unavailable("psycopg is not installed (pip install 'psycopg[binary]')")
     external = os.environ.get("BUDGET_TEST_PG_URL")
     if external:
         yield ExternalServer(external)
         return
     bindir = find_bindir()
     if bindir is None:
-        pytest.skip("PostgreSQL is not installed (no initdb/pg_ctl in PATH, "
-                    "BUDGET_TEST_PG_BINDIR or /usr/lib/postgresql/*/bin)")
+        _unavailable("PostgreSQL is not installed (no initdb/pg_ctl in PATH, "
+                     "BUDGET_TEST_PG_BINDIR or /usr/lib/postgresql/*/bin)")
+        return
     server = PgServer(bindir).start()
     try:
         yield server

@@ -164,3 +164,27 @@ def test_account_is_never_root():
         assert account.name in ("postgres", "nobody")
     else:
         assert account.uid is None
+
+
+_ABSENT = """
+import os, sys
+sys.path.insert(0, sys.argv[1])
+import pytest
+sys.exit(pytest.main(["-q", "-p", "no:cacheprovider", "-p", "tests.conftest_pg",
+                      os.path.join(sys.argv[1], "tests", "test_pgserver.py"),
+                      "-k", "databases_are_isolated", "-rs"]))
+"""
+
+
+@pytest.mark.parametrize(("require", "code", "says"), [
+    ("", 0, "SKIPPED"), ("1", 1, "BUDGET_TEST_REQUIRE_PG is set but PostgreSQL is not installed"),
+])
+def test_without_postgresql_tests_skip_or_fail_as_asked(tmp_path, require, code, says):
+    """Where the binaries are absent: a skip with the reason, or a failure in CI."""
+    env = {**os.environ, "BUDGET_TEST_PG_BINDIR": str(tmp_path), "BUDGET_TEST_REQUIRE_PG": require}
+    env.pop("BUDGET_TEST_PG_URL", None)
+    done = subprocess.run([sys.executable, "-c", _ABSENT, str(ROOT)], capture_output=True,
+                          text=True, env=env, cwd=tmp_path, timeout=300)
+    assert done.returncode == code, done.stdout + done.stderr
+    assert says in done.stdout
+    assert "PostgreSQL is not installed" in done.stdout
