@@ -28,6 +28,7 @@ depends on the name (the prefecture in it must match the file's).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import itertools
 import os
@@ -128,7 +129,9 @@ class FileResult:
 
     @property
     def stored_ja(self) -> str:
-        return {True: NEW_JA, False: DUPLICATE_JA}.get(self.created, NOT_STORED_JA)
+        if self.created is None:
+            return NOT_STORED_JA
+        return NEW_JA if self.created else DUPLICATE_JA
 
     @property
     def n_errors(self) -> int:
@@ -214,7 +217,7 @@ def ingest_folder(
             result = _save(store, item)
             if outputs is not None:
                 name = copy_names[item.path]
-                _deliver_copy(result, item, lambda data, n=name: outputs.write_copy(n, data))
+                _deliver_copy(result, item, functools.partial(outputs.write_copy, name))
                 run.returns_dir = outputs.returns_dir
             run.results.append(result)
             if progress is not None:
@@ -331,7 +334,7 @@ def _check_batch(paths: list[Path], settings: "Settings", known: frozenset | set
     if not todo:
         return items
     try:
-        reports = check_many([(i.content, i.path.name) for i in todo], settings)
+        reports = check_many([(i.content or b"", i.path.name) for i in todo], settings)
         for item, report in zip(todo, reports, strict=True):
             if report.sha256 != item.sha256:  # the validator hashes what it read: these bytes
                 raise RuntimeError(f"sha256 {report.sha256!r} != {item.sha256!r}")
@@ -345,12 +348,12 @@ def _check_batch(paths: list[Path], settings: "Settings", known: frozenset | set
     by_item = {id(item): report for item, report in zip(todo, reports)}
     out = []
     for item in items:
-        report = by_item.get(id(item))
-        if report is not None and len(todo) > 1 and internal_error(report) is not None:
+        checked = by_item.get(id(item))
+        if checked is not None and len(todo) > 1 and internal_error(checked) is not None:
             out.append(_check_one(item.path, settings, known, annotate))
             continue
-        if report is not None:
-            _finish(item, report, annotate)
+        if checked is not None:
+            _finish(item, checked, annotate)
         out.append(item)
     return out
 
@@ -363,7 +366,7 @@ def _finish(item: _Checked, report: FileReport, annotate: bool) -> None:
     elif annotate and not report.accepted:
         from budget.intake.annotate import annotated_bytes
 
-        item.copy, item.copy_note = annotated_bytes(item.content, report)
+        item.copy, item.copy_note = annotated_bytes(item.content or b"", report)
 
 
 def _read_item(path: Path) -> _Checked:
@@ -421,7 +424,7 @@ def _deliver_copy(result: FileResult, item: _Checked, write: Callable[[bytes], P
     if data is None and why is None:
         from budget.intake.annotate import annotated_bytes
 
-        data, why = annotated_bytes(item.content, result.report)
+        data, why = annotated_bytes(item.content or b"", result.report)
     if data is not None:
         try:
             result.returned = write(data)
@@ -503,6 +506,8 @@ class RunOutputs:
                 break
         from budget.files import write_atomically
 
+        if self.returns_dir is None:  # pragma: no cover - _names never ends
+            raise AssertionError("no folder for the return copies")
         return write_atomically(self.returns_dir / name, data)
 
     def write_report(self, run: IngestRun) -> Path:

@@ -8,6 +8,7 @@ interface beside it. Nothing outside this package speaks SQL or imports a databa
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from budget.errors import StoreError
@@ -16,8 +17,9 @@ from budget.store.base import PLAN_STAGE, Attribution, Saved, Store
 __all__ = ["PLAN_STAGE", "Attribution", "MissingStore", "Saved", "Store", "StoreError",
            "empty_store", "open_store"]
 
-#: Schemes of a database server URL (today refused with a message; see ``open_store``).
-SERVER_SCHEMES = ("postgresql://", "postgres://")
+#: A database server URL (today refused with a message; see ``open_store``). A URL that went
+#: through ``pathlib.Path`` has lost a slash (``postgresql:/…``): it is still a URL.
+SERVER_URL = re.compile(r"^(postgresql|postgres)(\+\w+)?:/", re.IGNORECASE)
 
 
 class MissingStore(StoreError):
@@ -33,7 +35,7 @@ def open_store(location: str | Path, *, create: bool = True, timeout: float = 60
     goes here.
     """
     text = str(location)
-    if text.lower().startswith(SERVER_SCHEMES):
+    if is_server_url(text):
         # The PostgreSQL backend (budget.store.postgres) will be chosen here.
         raise StoreError(
             f"データベース {mask_password(text)} を開けません: PostgreSQL などのデータベース"
@@ -48,6 +50,11 @@ def open_store(location: str | Path, *, create: bool = True, timeout: float = 60
     return SQLiteStore(text, timeout=timeout)
 
 
+def is_server_url(location: str | Path) -> bool:
+    """True when ``location`` names a database server (``postgresql://…``), not a file."""
+    return SERVER_URL.match(str(location)) is not None
+
+
 def empty_store() -> Store:
     """A new store that lives in memory only: what reading a store that does not exist yet
     shows (every prefecture 未提出)."""
@@ -58,6 +65,4 @@ def empty_store() -> Store:
 
 def mask_password(location: str) -> str:
     """``location`` as it may be shown: a URL's password replaced by ``***``."""
-    import re
-
-    return re.sub(r"^([a-zA-Z][a-zA-Z0-9+.-]*://[^:/@]*):[^@/]*@", r"\1:***@", location)
+    return re.sub(r"^([a-zA-Z][a-zA-Z0-9+.-]*:/{1,2}[^:/@]*):[^@/]*@", r"\1:***@", location)
