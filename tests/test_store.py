@@ -147,7 +147,7 @@ def test_store_reopens_and_uses_wal(tmp_path):
     with open_store(path) as store:
         assert store.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert len(store.submissions()) == 1
-        assert store.fiscal_years() == [2023]
+        assert store.submissions()["fiscal_year"].tolist() == [2023]
 
 
 def test_not_a_database_is_a_store_error(tmp_path):
@@ -330,3 +330,40 @@ def test_failed_save_rolls_back_everything(tmp_path):
                         "submission_inputs", "value_fields")]
     con.close()
     assert counts == [0, 0, 0, 0, 0, 0]
+
+
+def test_values_are_long_so_a_new_forms_columns_need_no_schema_change(tmp_path):
+    path = tmp_path / "b.db"
+    rep = report(b"new form")
+    plan = rep.plan
+    plan["allocation"] = pd.array([0, None, 7], dtype="Int64")  # a money field no form had
+    plan["reason"] = ["理由", None, ""]  # a text field no form had
+    rep.header["fax"] = "03-0000-0000"
+    with open_store(path) as store:
+        before = sorted(r[0] for r in store.conn.execute(
+            "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL"))
+        store.save(rep, b"new form")
+        after = sorted(r[0] for r in store.conn.execute(
+            "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL"))
+        amounts = store.current_amounts(2023)
+        subs = store.submissions()
+        kinds = dict(store.conn.execute("SELECT field, kind FROM value_fields"))
+    assert before == after  # no table or column was added
+    assert str(amounts["allocation"].dtype) == "Int64"
+    assert [None if pd.isna(v) else int(v) for v in amounts["allocation"]] == [0, None, 7]
+    assert amounts["reason"].tolist() == ["理由", None, ""]  # blank is None, "" stays ""
+    assert kinds["allocation"] == "number" and kinds["reason"] == "text"
+    assert "excel_row" not in kinds  # where the row was is not a value
+    assert subs.loc[0, "fax"] == "03-0000-0000" and subs.loc[0, "department"] == "介護保険課"
+    # the plan's own columns keep their order after the keys
+    assert list(amounts.columns[:4]) == ["prefecture_code", "submission_id", "leaf_code",
+                                         AMOUNT_COLUMNS[0]]
+
+
+def test_contact_inputs_of_many_submissions_are_read_in_chunks(tmp_path):
+    with open_store(tmp_path / "b.db") as store:
+        for i in range(1201):
+            store.save(report(f"{i}".encode(), accepted=False, name=f"{i}.xlsx"),
+                       f"{i}".encode())
+        subs = store.submissions()
+    assert len(subs) == 1201 and subs["department"].eq("介護保険課").all()

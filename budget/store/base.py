@@ -131,7 +131,3 @@ class Store(Protocol):
     def file_bytes(self, submission_id: int) -> bytes:
         """The original bytes of one submission's file (``StoreError`` when absent)."""
         ...
-
-    def fiscal_years(self) -> list[int]:
-        """The fiscal years any submission counts for, ascending."""
-        ...

@@ -137,6 +137,8 @@ def utc_now() -> str:
 _BUSY, _LOCKED, _NOTADB = 5, 6, 26
 
 T = TypeVar("T")
+#: Ids per ``IN (…)`` list (well under SQLite's limit of bound parameters).
+_CHUNK = 500
 
 
 def is_busy(exc: BaseException) -> bool:
@@ -439,12 +441,16 @@ class SQLiteStore:
 
     def _with_inputs(self, df: "pd.DataFrame", id_column: str) -> "pd.DataFrame":
         """``df`` with one column per contact input of its submissions (``id_column``)."""
+        import pandas as pd
+
         ids = [int(i) for i in df[id_column]]
         if not ids:
             return df
-        inputs = self._frame(
+        parts = [self._frame(
             "SELECT submission_id, field, text FROM submission_inputs "
-            f"WHERE submission_id IN ({', '.join('?' * len(ids))})", ids)
+            f"WHERE submission_id IN ({', '.join('?' * len(chunk))})", chunk)
+            for chunk in (ids[i:i + _CHUNK] for i in range(0, len(ids), _CHUNK))]
+        inputs = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
         if inputs.empty:
             return df
         wide = inputs.pivot(index="submission_id", columns="field", values="text")
@@ -563,13 +569,6 @@ class SQLiteStore:
             raise StoreError(f"提出 {submission_id} のファイルが見つかりません。"
                              "提出IDを確認してください。")
         return bytes(rows[0][0])
-
-    def fiscal_years(self) -> list[int]:
-        """The fiscal years any submission counts for, ascending."""
-        rows = self._rows(
-            "SELECT DISTINCT fiscal_year FROM submissions WHERE fiscal_year IS NOT NULL "
-            "ORDER BY 1")
-        return [int(r[0]) for r in rows]
 
 
 def wide_values(long: "pd.DataFrame", fields: list[tuple[str, str]]) -> "pd.DataFrame":
