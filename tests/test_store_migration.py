@@ -119,7 +119,8 @@ def test_a_version_2_store_is_migrated_in_place_losing_nothing(v2):
         assert [None if pd.isna(v) else int(v) for v in got_amounts[key]] == [
             None if pd.isna(v) else int(v) for v in want[key]], key
     for key in TEXTS:
-        assert got_amounts[key].tolist() == [None if pd.isna(v) else v for v in want[key]], key
+        assert [None if pd.isna(v) else v for v in got_amounts[key]] == [
+            None if pd.isna(v) else v for v in want[key]], key
     assert set(got_amounts["prefecture_code"]) == {"13", "32", "42"}
 
     # every finding and every original byte

@@ -501,22 +501,30 @@ class SQLiteStore:
     def current_amounts(self, fiscal_year: int, stage: str = PLAN_STAGE) -> "pd.DataFrame":
         """The values of each prefecture's current accepted submission, wide; see
         ``Store.current_amounts``."""
-        sql = """
-        WITH cur AS (
+        current = """
+        WITH ranked AS (
             SELECT id, prefecture_code,
                    ROW_NUMBER() OVER (PARTITION BY prefecture_code
                                       ORDER BY received_at DESC, id DESC) AS pick
             FROM submissions
             WHERE fiscal_year = ? AND stage = ? AND status = 'accepted'
               AND prefecture_code IS NOT NULL
-        )
-        SELECT cur.prefecture_code, v.submission_id, v.leaf_code, v.field, v.number, v.text
-        FROM cur JOIN submission_values v ON v.submission_id = cur.id
-        WHERE cur.pick = 1
+        ), cur AS (SELECT id, prefecture_code FROM ranked WHERE pick = 1)
         """
-        long = self._frame(sql, (fiscal_year, stage))
-        fields = self._rows("SELECT field, kind FROM value_fields ORDER BY position, field")
-        return wide_values(long, fields)
+        params = (fiscal_year, stage)
+        leaves = self._frame(current + """
+            SELECT DISTINCT cur.prefecture_code, v.submission_id, v.leaf_code
+            FROM cur JOIN submission_values v ON v.submission_id = cur.id""", params)
+        cells = self._frame(current + """
+            SELECT v.submission_id, v.leaf_code, v.field, v.number, v.text
+            FROM cur JOIN submission_values v ON v.submission_id = cur.id
+            WHERE v.number IS NOT NULL OR v.text IS NOT NULL""", params)
+        fields = self._rows(current + """
+            SELECT f.field, f.kind FROM value_fields f
+            WHERE f.field IN (SELECT v.field FROM cur
+                              JOIN submission_values v ON v.submission_id = cur.id)
+            ORDER BY f.position, f.field""", params)
+        return wide_values(leaves, cells, fields)
 
     def stored_files(self) -> set[tuple[str, str]]:
         """(SHA-256, file name) of every stored submission."""
@@ -571,32 +579,34 @@ class SQLiteStore:
         return bytes(rows[0][0])
 
 
-def wide_values(long: "pd.DataFrame", fields: list[tuple[str, str]]) -> "pd.DataFrame":
-    """Long values (prefecture_code, submission_id, leaf_code, field, number, text) as the
-    wide frame of ``Store.current_amounts``: one row per (submission, leaf), ordered by
-    prefecture and leaf code; a column per field in ``fields`` ((field, kind), in order) that
-    occurs — numbers as Int64, texts as object (None for blank)."""
+def wide_values(leaves: "pd.DataFrame", cells: "pd.DataFrame",
+                fields: list[tuple[str, str]]) -> "pd.DataFrame":
+    """The wide frame of ``Store.current_amounts`` from long values: ``leaves``
+    (prefecture_code, submission_id, leaf_code: every leaf stored), ``cells``
+    (submission_id, leaf_code, field, number, text: the non-blank ones) and ``fields``
+    ((field, kind) in column order). One row per leaf, ordered by prefecture and leaf code;
+    number fields as Int64, text fields as pandas makes text of a query (blank missing)."""
     import pandas as pd
 
-    keys = ["prefecture_code", "submission_id", "leaf_code"]
-    present = set(long["field"]) if len(long) else set()
-    kinds = [(f, k) for f, k in fields if f in present]
-    if long.empty:
-        out = pd.DataFrame({k: pd.Series([], dtype="object") for k in keys})
-        out["submission_id"] = out["submission_id"].astype("int64")
-        return out
-    numbers = long.pivot(index=keys, columns="field", values="number")
-    texts = long.pivot(index=keys, columns="field", values="text")
-    out = pd.DataFrame(index=numbers.index)
-    for name, kind in kinds:
+    keys = ["submission_id", "leaf_code"]
+    out = leaves.sort_values(["prefecture_code", "leaf_code"], kind="stable")
+    out = out.reset_index(drop=True)
+    index = pd.MultiIndex.from_frame(out[keys])
+    numbers = cells[cells["number"].notna()]
+    texts = cells[cells["text"].notna()]
+    wide_numbers = numbers.pivot(index=keys, columns="field", values="number").reindex(index)
+    wide_texts = texts.pivot(index=keys, columns="field", values="text").reindex(index)
+    for name, kind in fields:
         if kind == NUMBER:
-            out[name] = pd.array([None if v != v else int(v) for v in numbers[name]],
-                                 dtype="Int64")
+            col = (wide_numbers[name] if name in wide_numbers.columns
+                   else pd.Series(None, index=index, dtype="float64"))
+            out[name] = pd.array(col.to_numpy(), dtype="Int64") if len(col) else \
+                pd.array([], dtype="Int64")
         else:
-            col = texts[name].astype(object)
-            out[name] = col.where(col.notna(), None)
-    out = out.reset_index().sort_values(["prefecture_code", "leaf_code"], kind="stable")
-    return out.reset_index(drop=True)
+            col = (wide_texts[name].astype(object) if name in wide_texts.columns
+                   else pd.Series(None, index=index, dtype="object"))
+            out[name] = col.where(col.notna(), None).to_numpy()
+    return out
 
 
 def _execute_script(conn: sqlite3.Connection, script: str) -> None:
