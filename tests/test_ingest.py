@@ -161,7 +161,7 @@ def test_findings_of_each_file_are_exact(mixed):
 def test_every_file_is_stored_even_unparseable_ones(mixed):
     con = sqlite3.connect(mixed["db"])
     rows = table(con, "SELECT s.file_name, s.status, s.prefecture_code, s.sha256, f.content, "
-                      "(SELECT COUNT(DISTINCT leaf_code) FROM submission_values v "
+                      "(SELECT COUNT(*) FROM submission_leaves v "
                       "WHERE v.submission_id = s.id), s.form_prefecture_code "
                       "FROM submissions s JOIN files f ON f.submission_id = s.id ORDER BY s.id")
     con.close()
@@ -410,7 +410,7 @@ def check_consistent(db: Path, folder: Path) -> dict[str, int]:
             content = table(con, "SELECT content FROM files WHERE submission_id = ?", sid)
             assert len(content) == 1 and sha(content[0][0]) == digest
             assert digest in files  # stored bytes are one of the folder's files, whole
-            n_amounts = table(con, "SELECT COUNT(DISTINCT leaf_code) FROM submission_values "
+            n_amounts = table(con, "SELECT COUNT(*) FROM submission_leaves "
                                    "WHERE submission_id = ?", sid)
             assert n_amounts[0][0] == (n_leaves if status == "accepted" else 0)
             n_stored = table(con, "SELECT COUNT(*) FROM findings WHERE submission_id = ?", sid)

@@ -73,7 +73,8 @@ def test_rejected_submission_keeps_bytes_but_no_amounts(tmp_path):
         saved = store.save(report(b"bad", accepted=False), b"bad")
         assert store.file_bytes(saved.submission_id) == b"bad"
         assert store.current_amounts(2023).empty
-        n = store.conn.execute("SELECT COUNT(*) FROM submission_values").fetchone()[0]
+        n = store.conn.execute("SELECT (SELECT COUNT(*) FROM submission_values) + "
+                               "(SELECT COUNT(*) FROM submission_leaves)").fetchone()[0]
         assert n == 0
 
 
@@ -326,10 +327,10 @@ def test_failed_save_rolls_back_everything(tmp_path):
             store.save(bad, b"x")
     con = sqlite3.connect(path)
     counts = [con.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]
-              for t in ("submissions", "files", "findings", "submission_values",
+              for t in ("submissions", "files", "findings", "submission_values", "submission_leaves",
                         "submission_inputs", "value_fields")]
     con.close()
-    assert counts == [0, 0, 0, 0, 0, 0]
+    assert counts == [0, 0, 0, 0, 0, 0, 0]
 
 
 def test_values_are_long_so_a_new_forms_columns_need_no_schema_change(tmp_path):

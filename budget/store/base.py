@@ -101,9 +101,9 @@ class Store(Protocol):
 
     def current_amounts(self, fiscal_year: int, stage: str = PLAN_STAGE) -> "pd.DataFrame":
         """The values of each prefecture's current accepted submission, wide: one row per
-        leaf with prefecture_code, submission_id, leaf_code, then every money field as a
-        nullable integer (Int64: blank stays blank) and every text field (text, blank
-        missing)."""
+        leaf the form had, with prefecture_code, submission_id, leaf_code, then every field
+        the store knows (``value_fields``): money as a nullable integer (Int64: blank stays
+        blank, 0 stays 0), text as text (blank missing)."""
         ...
 
     def stored_files(self) -> set[tuple[str, str]]:

@@ -8,8 +8,9 @@ same name) is one submission; the same bytes under another name are another subm
 with their own verdict. Each file is saved in one transaction; WAL and a busy timeout let two
 ingests run at once and a killed process leave the database consistent.
 
-Values are stored in long form: ``submission_values`` (submission, leaf code, field, number,
-text) with one row per cell of the form's table (a blank cell: both NULL), and
+Values are stored in long form: ``submission_leaves`` (submission, leaf code, seq: every row
+of the form's table, in the workbook's order), ``submission_values`` (submission, leaf code,
+field, number, text: one row per non-blank cell; a blank cell has no row, a 0 is a 0) and
 ``value_fields`` naming each field's kind (number / text); contact inputs likewise in
 ``submission_inputs`` (no row for a blank one). A new form's columns need no schema change.
 
@@ -93,13 +94,21 @@ CREATE TABLE IF NOT EXISTS value_fields (
     kind TEXT NOT NULL CHECK (kind IN ('{NUMBER}', '{TEXT}')),
     position INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS submission_leaves (
+    submission_id INTEGER NOT NULL REFERENCES submissions (id),
+    leaf_code TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    PRIMARY KEY (submission_id, leaf_code)
+);
 CREATE TABLE IF NOT EXISTS submission_values (
     submission_id INTEGER NOT NULL REFERENCES submissions (id),
     leaf_code TEXT NOT NULL,
     field TEXT NOT NULL REFERENCES value_fields (field),
     number INTEGER,
     text TEXT,
-    PRIMARY KEY (submission_id, leaf_code, field)
+    PRIMARY KEY (submission_id, leaf_code, field),
+    FOREIGN KEY (submission_id, leaf_code) REFERENCES submission_leaves (submission_id, leaf_code),
+    CHECK ((number IS NULL) <> (text IS NULL))
 );
 CREATE TABLE IF NOT EXISTS submission_inputs (
     submission_id INTEGER NOT NULL REFERENCES submissions (id),
@@ -305,6 +314,9 @@ class SQLiteStore:
             if c not in SUBMISSION_COLUMNS:  # a contact input (department, email, …)
                 conn.execute(f"INSERT INTO submission_inputs (submission_id, field, text) "
                              f"SELECT id, ?, {c} FROM submissions WHERE {c} IS NOT NULL", (c,))
+        conn.execute("INSERT INTO submission_leaves (submission_id, leaf_code, seq) "
+                     "SELECT submission_id, leaf_code, ROW_NUMBER() OVER ("
+                     "PARTITION BY submission_id ORDER BY leaf_code) - 1 FROM amounts")
         value_cols = [(r[1], r[2].upper()) for r in conn.execute("PRAGMA table_info(amounts)")
                       if r[1] not in ("submission_id", "leaf_code")]
         for position, (name, declared) in enumerate(value_cols):
@@ -314,7 +326,7 @@ class SQLiteStore:
             number, text = (name, "NULL") if kind == NUMBER else ("NULL", name)
             conn.execute(f"INSERT INTO submission_values (submission_id, leaf_code, field, "
                          f"number, text) SELECT submission_id, leaf_code, ?, {number}, {text} "
-                         f"FROM amounts", (name,))
+                         f"FROM amounts WHERE {name} IS NOT NULL", (name,))
         conn.execute("DROP TABLE amounts")
         names = ", ".join(kept)
         self._rebuild_submissions(
@@ -392,16 +404,21 @@ class SQLiteStore:
                 "INSERT INTO submission_inputs (submission_id, field, text) VALUES (?, ?, ?)",
                 [(sid, k, v) for k, v in report.header.items() if v is not None])
             if report.accepted:
+                plan: Any = report.plan
+                conn.executemany(
+                    "INSERT INTO submission_leaves (submission_id, leaf_code, seq) "
+                    "VALUES (?, ?, ?)",
+                    [(sid, leaf, i) for i, leaf in enumerate(plan["leaf_code"].tolist())])
                 conn.executemany(
                     "INSERT INTO submission_values (submission_id, leaf_code, field, number, "
                     "text) VALUES (?, ?, ?, ?, ?)",
-                    [(sid, *row) for row in self._value_rows(report.plan)])
+                    [(sid, *row) for row in self._value_rows(plan)])
             return Saved(sid, created=True)
 
     def _value_rows(self, plan: Any) -> list[tuple[object, ...]]:
-        """(leaf_code, field, number, text) of every cell of a plan frame, registering fields
-        not seen before: integer columns are numbers, the others text; ``excel_row`` (where
-        the row was, not a value) is not stored."""
+        """(leaf_code, field, number, text) of every non-blank cell of a plan frame,
+        registering fields not seen before: integer columns are numbers, the others text;
+        ``excel_row`` (where the row was, not a value) is not stored."""
         import pandas as pd
 
         kinds = dict(self.conn.execute("SELECT field, kind FROM value_fields"))
@@ -417,10 +434,10 @@ class SQLiteStore:
                 kinds[name] = kind
             values = [_plain(v, pd.NA) for v in plan[name].tolist()]
             if kinds[name] == NUMBER:
-                rows += [(leaf, name, v, None) for leaf, v in zip(leaves, values)]
+                rows += [(leaf, name, v, None) for leaf, v in zip(leaves, values) if v is not None]
             else:
-                rows += [(leaf, name, None, None if v is None else str(v))
-                         for leaf, v in zip(leaves, values)]
+                rows += [(leaf, name, None, str(v)) for leaf, v in zip(leaves, values)
+                         if v is not None]
         return rows
 
     # --- reading ------------------------------------------------------------------------
@@ -511,19 +528,17 @@ class SQLiteStore:
               AND prefecture_code IS NOT NULL
         ), cur AS (SELECT id, prefecture_code FROM ranked WHERE pick = 1)
         """
-        params = (fiscal_year, stage)
-        leaves = self._frame(current + """
-            SELECT DISTINCT cur.prefecture_code, v.submission_id, v.leaf_code
-            FROM cur JOIN submission_values v ON v.submission_id = cur.id""", params)
-        cells = self._frame(current + """
-            SELECT v.submission_id, v.leaf_code, v.field, v.number, v.text
-            FROM cur JOIN submission_values v ON v.submission_id = cur.id
-            WHERE v.number IS NOT NULL OR v.text IS NOT NULL""", params)
-        fields = self._rows(current + """
-            SELECT f.field, f.kind FROM value_fields f
-            WHERE f.field IN (SELECT v.field FROM cur
-                              JOIN submission_values v ON v.submission_id = cur.id)
-            ORDER BY f.position, f.field""", params)
+        ids = [int(r[0]) for r in self._rows(current + "SELECT id FROM cur",
+                                             (fiscal_year, stage))]
+        marks = ", ".join("?" * len(ids)) or "NULL"
+        leaves = self._frame(f"""
+            SELECT s.prefecture_code, l.submission_id, l.leaf_code
+            FROM submission_leaves l JOIN submissions s ON s.id = l.submission_id
+            WHERE l.submission_id IN ({marks})""", ids)
+        cells = self._frame(f"""
+            SELECT submission_id, leaf_code, field, number, text FROM submission_values
+            WHERE submission_id IN ({marks})""", ids)
+        fields = self._rows("SELECT field, kind FROM value_fields ORDER BY position, field")
         return wide_values(leaves, cells, fields)
 
     def stored_files(self) -> set[tuple[str, str]]:
