@@ -27,11 +27,11 @@ def build_store(path: Path, years: list[int]) -> float:
     from budget.demo import sample_plan, synthetic_submission
     from budget.menu import load_menu
     from budget.prefectures import all_prefectures
-    from budget.store import Store
+    from budget.store import open_store
 
     menu = load_menu(2023)
     started = time.perf_counter()
-    with Store(path) as store:
+    with open_store(path) as store:
         for year in years:
             rng = random.Random(year)
             for pref in all_prefectures():
@@ -63,10 +63,10 @@ def split(db: Path) -> tuple[float, float]:
     from budget.analysis.summary import load_summary
     from budget.menu import load_menu
     from budget.render.summary_workbook import render_summary_workbook
-    from budget.store import Store
+    from budget.store import open_store
 
     menu = load_menu(2023)
-    with Store(db) as store:
+    with open_store(db) as store:
         t0 = time.perf_counter()
         summary = load_summary(store, 2023, menu)
         t1 = time.perf_counter()

@@ -308,9 +308,9 @@ def run_demo(folder: str | Path = "demo", *, seed: int = DEFAULT_SEED,
 
     say("4/4 集計表を作成しています…")
     from budget.analysis.summary import load_summary
-    from budget.store import Store
+    from budget.store import open_store
 
-    with Store(db_path) as store:
+    with open_store(db_path) as store:
         summary = load_summary(store, DEMO_YEAR, menu)
     written = write_reports(summary, reports, command_line=command_line, formats=("csv",),
                             db_path=db_path)

@@ -26,7 +26,8 @@ class MenuError(BudgetError):
 
 
 class StoreError(BudgetError):
-    """The SQLite store cannot be opened or is not a budget store."""
+    """The store cannot be opened, read or written, or is not a budget store (its message
+    says what to do; a database's own error never reaches the user untranslated)."""
 
 
 class OutputError(BudgetError):

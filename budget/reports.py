@@ -34,21 +34,17 @@ def aggregate_year(db_path: str | Path, fiscal_year: int, out_dir: str | Path, *
                    command_line: str = "", now: dt.datetime | None = None) -> AggregateRun:
     """Open the store, load the year's current accepted plans, write the reports."""
     from budget.analysis.summary import load_summary
-    from budget.errors import StoreError
     from budget.menu import load_menu
     from budget.render.outputs import write_reports
     from budget.render.summary_workbook import UNITS
-    from budget.store import Store
+    from budget.store import open_store
 
     if unit not in UNITS:
         raise UsageError(f"単位「{unit}」は使えません（{'、'.join(UNITS)} のいずれか）。")
-    db = Path(db_path)
-    if not db.is_file():
-        raise StoreError(f"データベース {db} がありません。先に budget ingest で提出ファイルを"
-                         "取り込むか、--db で場所を指定してください。")
-    menu = load_menu(fiscal_year, menu_path)
-    with Store(db) as store:
+    with open_store(db_path, create=False) as store:
+        menu = load_menu(fiscal_year, menu_path)
         summary = load_summary(store, fiscal_year, menu)
+        location = store.location
     written = write_reports(summary, out_dir, unit=unit, command_line=command_line,
-                            by_bureau=by_bureau, formats=formats, now=now, db_path=db)
+                            by_bureau=by_bureau, formats=formats, now=now, db_path=location)
     return AggregateRun(summary, written)

@@ -15,8 +15,9 @@ import pytest
 from budget.analysis import summary as ag
 from budget.findings import FileReport, make
 from budget.forms import plan as layout
+from budget.intake.batch import attribution_of
 from budget.menu import load_menu, menu_fingerprint
-from budget.store import Store
+from budget.store import Store, open_store
 from tests.conftest import expected_money
 
 YEAR = 2023
@@ -102,7 +103,7 @@ def menu():
 @pytest.fixture(scope="module")
 def summary(tmp_path_factory, menu):
     db = tmp_path_factory.mktemp("agg") / "budget.db"
-    with Store(db) as store:
+    with open_store(db) as store:
         save(store, menu, "01", HOKKAIDO, "2023-06-01T09:00:00+00:00")
         save(store, menu, "13", TOKYO_OLD, "2023-05-01T09:00:00+00:00", tag="old")
         save(store, menu, "13", TOKYO, "2023-06-02T09:00:00+00:00", tag="new")
@@ -112,9 +113,9 @@ def summary(tmp_path_factory, menu):
         save(store, menu, "47", OKINAWA, "2023-06-04T09:00:00+00:00",
              extra_rows=[{"leaf_code": "R4-99", "excel_row": 99, "national": 70,
                           "prefectural": 35}])
-        # A neighbour's template under our name (stored under the neighbour's code), an
-        # unreadable file (no code, no year), and an old year's file: attributed by file name
-        # only in the first two cases.
+        # A neighbour's template under our name (its form is the neighbour's), an unreadable
+        # file (no code, no year), and an old year's unreadable file: whose they are and
+        # which year is decided as ingest decides it (by the file name).
         for name, code, year in (("41_佐賀県_R5_計画.xlsx", "42", YEAR),
                                  ("30_和歌山県_R5_計画.xlsx", None, None),
                                  ("31_鳥取県_R4_計画.xlsx", None, None)):
@@ -122,7 +123,8 @@ def summary(tmp_path_factory, menu):
             bad = FileReport(file=name, sha256=hashlib.sha256(content).hexdigest(),
                              size=len(content), fiscal_year=year, prefecture_code=code,
                              findings=[make("corrupt-workbook", file=name, detail="x")])
-            store.save(bad, content, received_at="2023-06-05T00:00:00+00:00")
+            store.save(bad, content, attribution=attribution_of(bad),
+                       received_at="2023-06-05T00:00:00+00:00")
         # Another fiscal year must not leak in.
         other = FileReport(file="x.xlsx", sha256="0" * 64, size=1, fiscal_year=2022,
                            prefecture_code="02", plan=plan_frame(menu, HOKKAIDO))
@@ -149,10 +151,12 @@ def test_overview_lists_all_47_with_status(summary):
     assert ov.loc["27", "latest_status"] == "rejected"
     assert "差戻し" in ov.loc["27", "note"] and "受理済み" in ov.loc["27", "note"]
     assert summary.included == ["01", "13", "27", "47"]
-    assert summary.codes_with_status("rejected") == ["05", "30", "41", "42"]
-    assert len(summary.codes_with_status("missing")) == 47 - 8
+    assert summary.codes_with_status("rejected") == ["05", "30", "41"]
+    assert len(summary.codes_with_status("missing")) == 47 - 7
     assert ov.loc["31", "status_ja"] == "未提出"  # its file name is of another year
-    assert ov.loc["42", "status_ja"] == "差戻し"  # the neighbour's template, stored as 42
+    # 41's plan sent on 42's form is 41's (decided at ingest): 42 sent nothing
+    assert ov.loc["42", ["status_ja", "n_submissions"]].tolist() == ["未提出", 0]
+    assert ov.loc["41", ["n_submissions", "n_rejected", "stored_under"]].tolist() == [1, 1, "42"]
     assert ov.loc["41", "file_name"] == "41_佐賀県_R5_計画.xlsx"
     assert ov.loc["41", "note"] == ("ファイル名は本県のものですが、様式は 42 長崎県 のものでした"
                                     "（差戻し）。本県の様式での再提出待ち")
@@ -297,8 +301,8 @@ def test_considered_submissions_list_every_file_of_the_year_and_why(summary):
         ("13_new.xlsx", "13", "受理", "使用"),
         ("27_plan.xlsx", "27", "受理", "使用"),
         ("27_later-bad.xlsx", "27", "差戻し", "不使用"),
-        ("30_和歌山県_R5_計画.xlsx", None, "差戻し", "不使用"),  # no code, no year: by name
-        ("41_佐賀県_R5_計画.xlsx", "42", "差戻し", "不使用"),  # stored under the template's code
+        ("30_和歌山県_R5_計画.xlsx", "30", "差戻し", "不使用"),  # no code, no year: by name
+        ("41_佐賀県_R5_計画.xlsx", "41", "差戻し", "不使用"),  # its name's, on 42's form
         ("47_plan.xlsx", "47", "受理", "使用"),
     ]
     reason = dict(zip(df["file_name"], df["reason"]))
@@ -319,7 +323,7 @@ def test_owner_label():
 
 
 def test_empty_year_gives_47_missing(tmp_path, menu):
-    with Store(tmp_path / "empty.db") as store:
+    with open_store(tmp_path / "empty.db") as store:
         s = ag.load_summary(store, YEAR, menu)
     assert s.included == [] and len(s.codes_with_status("missing")) == 47
     assert len(s.inputs) == 0 and list(s.inputs.columns) == list(ag.INPUT_COLUMNS)
@@ -329,7 +333,7 @@ def test_empty_year_gives_47_missing(tmp_path, menu):
 
 
 def test_a_plan_of_another_menu_is_flagged(tmp_path, menu):
-    with Store(tmp_path / "b.db") as store:
+    with open_store(tmp_path / "b.db") as store:
         content = b"other menu"
         rep = FileReport(file="13_東京都_R5_計画.xlsx", sha256=hashlib.sha256(content).hexdigest(),
                          size=len(content), fiscal_year=YEAR, prefecture_code="13",

@@ -18,7 +18,7 @@ import pytest
 from click.testing import CliRunner
 
 from budget.cli import cli
-from budget.store import Store
+from budget.store import open_store
 from tests import hostile
 from tests.test_ingest import (
     BAD_FINDINGS,
@@ -253,7 +253,7 @@ def test_ingest_skips_files_that_are_not_workbooks_with_a_note(runner, books, tm
     rows = list(openpyxl.load_workbook(report)["取込結果"].iter_rows(values_only=True))
     assert [(r[0], r[3], r[10]) for r in rows[2:]] == [
         (name, "読み飛ばし", SKIPPED_NOTE) for name in sorted(junk)]
-    with Store(db) as store:
+    with open_store(db) as store:
         assert store.submissions()["file_name"].tolist() == [GOOD]
     assert not list(reports.glob("返送_*"))  # nothing rejected: no return folder
 
@@ -269,7 +269,8 @@ def test_ingest_a_copy_under_another_prefectures_name(runner, books, tmp_path):
     assert result.exit_code == 1, result.output
     lines = result.stdout.splitlines()
     assert lines[2].split() == [GOOD, "北海道", "受理", "0", "0", "登録済み（変更なし）", "1"]
-    assert lines[3].split() == [KANAGAWA, "北海道", "差戻し", "1", "0", "新規", "2"]
+    # whose submission it is: Kanagawa's (its name), sent on Hokkaido's form
+    assert lines[3].split() == [KANAGAWA, "神奈川県", "差戻し", "1", "0", "新規", "2"]
     assert "2 件中 受理 1 件、差戻し 1 件（新規登録 1 件、登録済み（変更なし） 1 件）" in lines
     assert [p.name for p in reports.glob("返送_*/*")] == ["14_神奈川県_R5_計画_要修正.xlsx"]
     status = runner.invoke(cli, ["status", "--db", str(db)])

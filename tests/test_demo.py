@@ -448,3 +448,54 @@ def test_a_previous_demo_folder_is_redone(tmp_path):
     (folder / "budget.db").write_bytes(b"x")
     _prepare(folder)
     assert sorted(p.name for p in folder.iterdir()) == [MARKER]
+
+
+def test_a_plan_on_another_prefectures_form_is_the_senders_everywhere(demo):
+    """Regression: 佐賀県's plan sent on 長崎県's form made 長崎県 show 提出回数 2, うち差戻し
+    1, and the run report listed 41_佐賀県_R5_計画.xlsx under 「42 長崎県」. Whose it is is
+    decided at ingest: 佐賀県's, rejected, with a note that the form was 長崎県's."""
+    folder, proc = demo
+    assert proc.returncode == 0, proc.stderr
+    saga = "41_佐賀県_R5_計画.xlsx"
+    with sqlite3.connect(folder / "budget.db") as conn:
+        stored = conn.execute("SELECT prefecture_code, form_prefecture_code, attribution_note, "
+                              "status FROM submissions WHERE file_name = ?", (saga,)).fetchall()
+        nagasaki = conn.execute("SELECT file_name, status FROM submissions "
+                                "WHERE prefecture_code = '42'").fetchall()
+    assert stored == [("41", "42", "ファイル名は本県のものですが、様式は 42 長崎県 のものでした",
+                       "rejected")]
+    assert nagasaki == [("42_長崎県_R5_計画.xlsx", "accepted")]
+
+    # the run report: the row under 「41 佐賀県」, its findings too
+    run_report = next((folder / "reports").glob("取込結果_*.xlsx"))
+    wb = openpyxl.load_workbook(run_report, read_only=True)
+    rows = {r[0]: r for r in wb["取込結果"].iter_rows(min_row=2, values_only=True)}
+    assert rows[saga][1:4] == ("41 佐賀県", "R5", "差戻し")
+    assert rows["42_長崎県_R5_計画.xlsx"][1:4] == ("42 長崎県", "R5", "受理")
+    assert {r[1] for r in wb["指摘一覧"].iter_rows(min_row=2, values_only=True)
+            if r[0] == saga} == {"41 佐賀県"}
+    wb.close()
+
+    # budget status: 長崎県 one accepted file; 佐賀県 rejected with the note
+    result = CliRunner().invoke(cli, ["status", "--year", "R5", "--db",
+                                      str(folder / "budget.db"), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    import json
+
+    st = {r["prefecture_code"]: r for r in json.loads(result.stdout)}
+    assert (st["42"]["status_ja"], st["42"]["n_submissions"], st["42"]["note"]) == (
+        "受理", 1, "")
+    assert (st["41"]["status_ja"], st["41"]["n_submissions"], st["41"]["file_name"],
+            st["41"]["stored_under"]) == ("差戻し", 1, saga, "42")
+    assert st["41"]["note"] == ("ファイル名は本県のものですが、様式は 42 長崎県 のものでした"
+                                "（差戻し）。本県の様式での再提出待ち")
+
+    # the summary's 提出状況 sheet counts one file for 長崎県
+    wb = openpyxl.load_workbook(folder / "reports" / "R5_集計.xlsx", read_only=True)
+    sheet = list(wb["提出状況"].iter_rows(values_only=True))
+    wb.close()
+    header = next(r for r in sheet if r and "提出回数" in r)
+    count = header.index("提出回数")
+    by_name = {r[1]: r for r in sheet if r and len(r) > count and r[1] in ("長崎県", "佐賀県")}
+    assert by_name["長崎県"][count] == 1
+    assert by_name["佐賀県"][count] == 1

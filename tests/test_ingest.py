@@ -30,7 +30,7 @@ from budget.intake.batch import DUPLICATE_JA, NEW_JA, ingest_folder
 from budget.intake.check import Settings, check_files
 from budget.menu import load_menu
 from budget.prefectures import all_prefectures, find_prefecture
-from budget.store import Store
+from budget.store import open_store
 from tests import hostile
 from tests.conftest import write_filled_workbook
 
@@ -161,18 +161,20 @@ def test_findings_of_each_file_are_exact(mixed):
 def test_every_file_is_stored_even_unparseable_ones(mixed):
     con = sqlite3.connect(mixed["db"])
     rows = table(con, "SELECT s.file_name, s.status, s.prefecture_code, s.sha256, f.content, "
-                      "(SELECT COUNT(*) FROM amounts a WHERE a.submission_id = s.id) "
+                      "(SELECT COUNT(*) FROM submission_leaves v "
+                      "WHERE v.submission_id = s.id), s.form_prefecture_code "
                       "FROM submissions s JOIN files f ON f.submission_id = s.id ORDER BY s.id")
     con.close()
     n_leaves = len(codes())
-    assert [(r[0], r[1], r[2], r[5]) for r in rows] == [
-        ("01_北海道_R5_計画.xlsx", "accepted", "01", n_leaves),
-        ("02_青森県_R5_計画.xlsx", "accepted", "02", n_leaves),
-        ("13_東京都_R5_計画.xlsx", "rejected", "13", 0),
-        ("27_大阪府_R5_計画.xlsx", "rejected", None, 0),
-        (CSV_NAME, "rejected", None, 0),
+    # whose it is (decided at ingest): an unreadable file is the prefecture its name says
+    assert [(r[0], r[1], r[2], r[6], r[5]) for r in rows] == [
+        ("01_北海道_R5_計画.xlsx", "accepted", "01", "01", n_leaves),
+        ("02_青森県_R5_計画.xlsx", "accepted", "02", "02", n_leaves),
+        ("13_東京都_R5_計画.xlsx", "rejected", "13", "13", 0),
+        ("27_大阪府_R5_計画.xlsx", "rejected", "27", None, 0),
+        (CSV_NAME, "rejected", None, None, 0),
     ]
-    for name, _, _, digest, content, _ in rows:
+    for name, _, _, digest, content, _, _ in rows:
         assert content == (mixed["inbox"] / name).read_bytes()
         assert digest == sha(content)
 
@@ -207,7 +209,7 @@ def test_run_report_lists_files_and_findings(mixed):
         ("01_北海道_R5_計画.xlsx", "01 北海道", "R5", "受理", "新規", 0, 0, 1),
         ("02_青森県_R5_計画.xlsx", "02 青森県", "R5", "受理", "新規", 0, 0, 2),
         ("13_東京都_R5_計画.xlsx", "13 東京都", "R5", "差戻し", "新規", 1, 1, 3),
-        ("27_大阪府_R5_計画.xlsx", None, None, "差戻し", "新規", 1, 0, 4),
+        ("27_大阪府_R5_計画.xlsx", "27 大阪府", None, "差戻し", "新規", 1, 0, 4),
         (CSV_NAME, None, None, "差戻し", "新規", 1, 0, 5),
     ]
     assert rows[3][8] == sha((mixed["inbox"] / "13_東京都_R5_計画.xlsx").read_bytes())
@@ -222,7 +224,7 @@ def test_run_report_lists_files_and_findings(mixed):
     assert [r[:5] for r in findings[1:]] == [
         ("13_東京都_R5_計画.xlsx", "13 東京都", "計画!H8", "エラー", "negative-amount"),
         ("13_東京都_R5_計画.xlsx", "13 東京都", "計画!Q9", "警告", "leading-formula-character"),
-        ("27_大阪府_R5_計画.xlsx", None, None, "エラー", "corrupt-workbook"),
+        ("27_大阪府_R5_計画.xlsx", "27 大阪府", None, "エラー", "corrupt-workbook"),
         (CSV_NAME, None, None, "エラー", "not-a-workbook"),
     ]
     # the sender's formula-looking text is shown as sent, inert (quote prefix), never a formula
@@ -273,7 +275,7 @@ def test_same_file_twice_is_one_submission(tmp_path):
     assert [r.status for r in again.results] == ["accepted", "rejected"]
     assert again.results[1].report.flatten() == BAD_FINDINGS
     assert again.report_path != first.report_path
-    with Store(tmp_path / "b.db") as store:
+    with open_store(tmp_path / "b.db") as store:
         assert len(store.submissions()) == 2
 
 
@@ -281,7 +283,7 @@ def test_corrected_resubmission_becomes_current_and_the_earlier_stays(tmp_path):
     db = tmp_path / "b.db"
     write(tmp_path / "r1", "13", plan_bytes("13", bad_rows()))
     ingest_folder(tmp_path / "r1", db, SETTINGS, None)
-    with Store(db) as store:
+    with open_store(db) as store:
         row = submission_status(store, 2023).set_index("prefecture_code").loc["13"]
         assert (row["status"], row["status_ja"], row["n_submissions"], row["note"]) == (
             "rejected", "差戻し", 1, "受理できる提出なし（差戻し 1 件）。再提出待ち")
@@ -290,7 +292,7 @@ def test_corrected_resubmission_becomes_current_and_the_earlier_stays(tmp_path):
     fixed = good_rows(n=3)  # funds 300 + 600 + 900
     write(tmp_path / "r2", "13", plan_bytes("13", fixed))
     run = ingest_folder(tmp_path / "r2", db, SETTINGS, None)
-    with Store(db) as store:
+    with open_store(db) as store:
         st = submission_status(store, 2023).set_index("prefecture_code")
         assert (st.loc["13", "status"], st.loc["13", "status_ja"], st.loc["13", "n_submissions"]
                 ) == ("accepted", "受理", 2)
@@ -301,7 +303,7 @@ def test_corrected_resubmission_becomes_current_and_the_earlier_stays(tmp_path):
     # a newer rejected resubmission leaves the accepted plan current, with a note
     write(tmp_path / "r3", "13", plan_bytes("13", bad_rows(), header={}), "13_再提出.xlsx")
     ingest_folder(tmp_path / "r3", db, SETTINGS, None)
-    with Store(db) as store:
+    with open_store(db) as store:
         row = submission_status(store, 2023).set_index("prefecture_code").loc["13"]
         newest = store.submissions(2023).iloc[0]  # newest first
         assert (row["status_ja"], row["note"], row["n_submissions"], row["file_name"]) == (
@@ -320,7 +322,7 @@ def test_status_has_47_rows_in_code_order(tmp_path):
     db = tmp_path / "b.db"
     write(tmp_path / "in", "01", plan_bytes("01", good_rows(n=2)))  # fund 300 + 600
     ingest_folder(tmp_path / "in", db, SETTINGS, None)
-    with Store(db) as store:
+    with open_store(db) as store:
         st = submission_status(store, 2023)
         assert st["prefecture_code"].tolist() == [p.code for p in all_prefectures()]
         assert st["status_ja"].value_counts().to_dict() == {"未提出": 46, "受理": 1}
@@ -408,7 +410,8 @@ def check_consistent(db: Path, folder: Path) -> dict[str, int]:
             content = table(con, "SELECT content FROM files WHERE submission_id = ?", sid)
             assert len(content) == 1 and sha(content[0][0]) == digest
             assert digest in files  # stored bytes are one of the folder's files, whole
-            n_amounts = table(con, "SELECT COUNT(*) FROM amounts WHERE submission_id = ?", sid)
+            n_amounts = table(con, "SELECT COUNT(*) FROM submission_leaves "
+                                   "WHERE submission_id = ?", sid)
             assert n_amounts[0][0] == (n_leaves if status == "accepted" else 0)
             n_stored = table(con, "SELECT COUNT(*) FROM findings WHERE submission_id = ?", sid)
             assert n_stored[0][0] == n_findings
@@ -503,7 +506,7 @@ def test_forked_workers_give_the_same_results_as_one_process(tmp_path):
     assert summary(runs[0]) == summary(runs[1])
     assert summary(runs[1])[3][5] == "13_東京都_R5_計画_要修正.xlsx"  # written by a worker
     for n in (0, 2):
-        with Store(tmp_path / f"{n}.db") as store:
+        with open_store(tmp_path / f"{n}.db") as store:
             amounts = store.current_amounts(2023)
             assert amounts["fund"].sum() == 4500 * (1 + 2 + 3)  # 300 × (1+…+5) per scale
 
@@ -534,7 +537,7 @@ def test_a_worker_that_dies_neither_hangs_nor_stops_the_batch(tmp_path, monkeypa
         ("01", "accepted", NEW_JA), ("02", "accepted", NEW_JA), ("03", "rejected", "未登録"),
         ("04", "accepted", NEW_JA), ("05", "accepted", NEW_JA)]
     assert run.results[2].note.startswith("確認中に処理が異常終了したため登録しませんでした")
-    with Store(tmp_path / "b.db") as store:
+    with open_store(tmp_path / "b.db") as store:
         assert sorted(store.submissions()["prefecture_code"]) == ["01", "02", "04", "05"]
 
 
@@ -544,9 +547,9 @@ def test_a_worker_that_dies_neither_hangs_nor_stops_the_batch(tmp_path, monkeypa
 def _ingest_in_child(folder: Path, db: Path, barrier, results) -> None:
     """In a forked process: ingest ``folder`` into ``db``, its first opening of the store
     held back until every child is about to open it too (the moment the race needs)."""
-    import budget.store
+    import budget.store.sqlite
 
-    real_init = budget.store.Store.__init__
+    real_init = budget.store.sqlite.SQLiteStore.__init__
     opened: list[bool] = []
 
     def init_together(self, *args, **kwargs):
@@ -555,7 +558,8 @@ def _ingest_in_child(folder: Path, db: Path, barrier, results) -> None:
             barrier.wait(timeout=60)
         return real_init(self, *args, **kwargs)
 
-    budget.store.Store.__init__ = init_together  # this child only: it exits afterwards
+    # this child only: it exits afterwards
+    budget.store.sqlite.SQLiteStore.__init__ = init_together  # type: ignore[method-assign]
     try:
         run = ingest_folder(folder, db, SETTINGS, None, workers=0)
         results.put((folder.name, sorted((r.file, r.stored_ja) for r in run.results)))
@@ -598,7 +602,7 @@ def test_ingests_starting_together_on_a_new_database_all_complete(tmp_path):
         assert {k: [f for f, _ in v] for k, v in outcome.items()} == expected
         stored = sorted(f for v in outcome.values() for f, how in v if how == NEW_JA)
         assert stored == ["x1.xlsx", "x2.xlsx"], r  # each once
-        with Store(db) as store:
+        with open_store(db) as store:
             assert sorted(store.submissions()["file_name"]) == stored
 
 
@@ -624,7 +628,7 @@ def test_same_bytes_under_another_name_in_a_later_run_are_checked_and_stored(tmp
     assert copy.report.prefecture_code == "01"  # whose template it is
     assert copy.returned == run.returns_dir / "14_神奈川県_R5_計画_要修正.xlsx"
     assert not run.all_accepted  # exit 1
-    with Store(db) as store:
+    with open_store(db) as store:
         subs = store.submissions()
         assert sorted(zip(subs["file_name"], subs["status"], subs["sha256"])) == [
             (file_name("01"), "accepted", sha(hokkaido)), (KANAGAWA, "rejected", sha(hokkaido))]
@@ -687,7 +691,7 @@ def test_a_bug_inside_one_files_check_is_not_stored_and_a_rerun_checks_it_again(
                         "開発担当に連絡してください。不具合の修正後に再実行すると、改めて確認して登録します。")
     assert not run.all_accepted
     assert [p.name for p in run.returns_dir.iterdir()] == ["07_福島県_R5_計画_要修正.xlsx"]
-    with Store(db) as store:
+    with open_store(db) as store:
         assert "02" not in set(store.submissions()["prefecture_code"])
 
     monkeypatch.setattr(_Check, "check_labels", real)  # the bug is fixed
@@ -745,7 +749,7 @@ def test_an_interrupted_run_leaves_no_empty_return_folder(tmp_path):
         ingest_folder(tmp_path / "in", tmp_path / "b.db", SETTINGS, tmp_path / "reports",
                       progress=interrupt, workers=0)
     assert list((tmp_path / "reports").iterdir()) == []
-    with Store(tmp_path / "b.db") as store:  # what was done stays done
+    with open_store(tmp_path / "b.db") as store:  # what was done stays done
         assert sorted(store.submissions()["prefecture_code"]) == ["01", "02"]
 
 
@@ -785,7 +789,7 @@ def test_status_shows_an_unreadable_file_under_the_prefecture_its_name_says(tmp_
     run = ingest_folder(tmp_path / "in", db, SETTINGS, None)
     assert [(r.file, r.status, r.report.prefecture_code) for r in run.results] == [
         (file_name("01"), "accepted", "01"), (path.name, "rejected", None)]
-    with Store(db) as store:
+    with open_store(db) as store:
         st = submission_status(store, 2023).set_index("prefecture_code")
     assert st.loc["13", ["status_ja", "note", "file_name", "n_submissions", "submission_id"]
                   ].tolist() == ["差戻し", "ファイル名は本県のものですが、ファイルを読み取れませんでした"

@@ -16,7 +16,7 @@ from budget.forms import plan as layout
 from budget.generate import generate_templates
 from budget.menu import load_menu
 from budget.prefectures import find_prefecture
-from budget.store import Store
+from budget.store import open_store
 from tests.libreoffice import edit_and_save, requires_uno
 
 pytestmark = [pytest.mark.libreoffice, requires_uno]
@@ -75,7 +75,7 @@ def test_amounts_typed_in_libreoffice_ingest_with_the_right_values(tmp_path, men
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines()[2].split() == [template.name, "東京都", "受理", "0", "2",
                                                      "新規", "1"]
-    with Store(db) as store:
+    with open_store(db) as store:
         assert [(f.code, f.severity, f.cell, f.value) for f in store.findings(1)] == [
             ("text-number", "warning", cell("national", 3), "2,000"),
             ("fullwidth-number", "warning", cell("prefectural", 3), "１，０００")]

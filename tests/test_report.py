@@ -37,7 +37,7 @@ from budget.menu import load_menu, menu_fingerprint
 from budget.prefectures import all_prefectures
 from budget.render import summary_workbook as report
 from budget.render.outputs import write_reports
-from budget.store import Store
+from budget.store import open_store
 from tests.conftest import expected_money
 from tests.libreoffice import convert, pdf_page_count, requires_libreoffice
 
@@ -80,7 +80,7 @@ def plans(menu):
 @pytest.fixture(scope="module")
 def db(tmp_path_factory, menu, plans):
     path = tmp_path_factory.mktemp("report") / "budget.db"
-    with Store(path) as store:
+    with open_store(path) as store:
         for code, values in plans.items():
             rep, content = synthetic_submission(menu, code, values)
             store.save(rep, content, received_at="2023-06-01T00:00:00+00:00")
@@ -132,7 +132,7 @@ def expected(menu, plans):
 
 @pytest.fixture(scope="module")
 def summary(db, menu):
-    with Store(db) as store:
+    with open_store(db) as store:
         return load_summary(store, YEAR, menu)
 
 
@@ -310,7 +310,7 @@ def test_submission_sheet(wb, db):
     assert rows["05"]["状況"] == "差戻し"
     assert rows["05"]["SHA-256"] == hashlib.sha256(b"rejected file").hexdigest()
     assert rows["01"]["状況"] == "受理" and rows["01"]["ファイル名"] == "01_北海道_R5_計画.xlsx"
-    with Store(db) as store:
+    with open_store(db) as store:
         sha = store.submissions(YEAR).set_index("prefecture_code").loc["01", "sha256"]
     assert rows["01"]["SHA-256"] == sha
     # a hostile contact text arrives as inert text, shown exactly as typed
@@ -342,7 +342,7 @@ def test_sources_sheet(wb, db, menu):
         if cells[4] is None:
             break
         listed[cells[4]] = dict(zip(headers, cells))
-    with Store(db) as store:
+    with open_store(db) as store:
         subs = store.submissions(YEAR)
     assert set(listed) == set(subs["sha256"]) and len(listed) == 45
     for sha, status, name in zip(subs["sha256"], subs["status"], subs["file_name"]):
@@ -552,7 +552,7 @@ def test_cli_strict_writes_then_exits_1(tmp_path, db):
 def test_cli_strict_passes_when_all_47_accepted(tmp_path, menu):
     db = tmp_path / "all.db"
     rng = random.Random(3)
-    with Store(db) as store:
+    with open_store(db) as store:
         for p in all_prefectures():
             rep, content = synthetic_submission(menu, p.code, sample_plan(menu, p.code, rng))
             store.save(rep, content)

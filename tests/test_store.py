@@ -13,15 +13,12 @@ import pytest
 from budget.errors import StoreError
 from budget.findings import FileReport, make
 from budget.forms import plan as layout
-from budget.store import (
-    AMOUNT_COLUMNS,
-    HEADER_KEYS,
-    SCHEMA_VERSION,
-    TEXT_COLUMNS,
-    RejectedSubmission,
-    Saved,
-    Store,
-)
+from budget.store import Saved, open_store
+from budget.store.sqlite import SCHEMA_VERSION
+
+HEADER_KEYS = tuple(layout.HEADER_INPUTS)  # department, contact_name, phone, email
+AMOUNT_COLUMNS = layout.MONEY_KEYS
+TEXT_COLUMNS = layout.TEXT_KEYS
 
 FILE = "13_東京都_R5_計画.xlsx"
 
@@ -54,7 +51,7 @@ def report(content: bytes, *, pref: str = "13", year: int = 2023, accepted: bool
 
 
 def test_save_stores_submission_bytes_findings_and_amounts(tmp_path):
-    with Store(tmp_path / "b.db") as store:
+    with open_store(tmp_path / "b.db") as store:
         saved = store.save(report(b"one"), b"one")
         assert saved.created
         sub = store.submissions(2023)
@@ -72,26 +69,21 @@ def test_save_stores_submission_bytes_findings_and_amounts(tmp_path):
 
 
 def test_rejected_submission_keeps_bytes_but_no_amounts(tmp_path):
-    with Store(tmp_path / "b.db") as store:
+    with open_store(tmp_path / "b.db") as store:
         saved = store.save(report(b"bad", accepted=False), b"bad")
         assert store.file_bytes(saved.submission_id) == b"bad"
         assert store.current_amounts(2023).empty
-        n = store.conn.execute("SELECT COUNT(*) FROM amounts").fetchone()[0]
+        n = store.conn.execute("SELECT (SELECT COUNT(*) FROM submission_values) + "
+                               "(SELECT COUNT(*) FROM submission_leaves)").fetchone()[0]
         assert n == 0
 
 
-def test_rejected_submissions_are_named_rows_and_first_errors_one_query(tmp_path):
-    with Store(tmp_path / "b.db") as store:
+def test_first_errors_one_query(tmp_path):
+    with open_store(tmp_path / "b.db") as store:
         good = store.save(report(b"good"), b"good").submission_id
         bad = store.save(report(b"bad", accepted=False), b"bad").submission_id
         yearless = store.save(report(b"?", accepted=False, year=None, pref=None,
                                      name="x_R5.xlsx"), b"?").submission_id
-        rows = store.rejected_submissions(2023)
-        assert [(r.id, r.file_name, r.prefecture_code, r.fiscal_year, r.n_errors)
-                for r in rows] == [(yearless, "x_R5.xlsx", None, None, 1),
-                                   (bad, FILE, "13", 2023, 1)]
-        assert all(isinstance(r, RejectedSubmission) for r in rows)
-        assert store.rejected_submissions(2024) == [rows[0]]  # only the yearless one
         queries: list[str] = []
         store.conn.set_trace_callback(queries.append)
         first = store.first_errors([good, bad, yearless])
@@ -104,7 +96,7 @@ def test_rejected_submissions_are_named_rows_and_first_errors_one_query(tmp_path
 
 
 def test_same_file_twice_is_one_submission(tmp_path):
-    with Store(tmp_path / "b.db") as store:
+    with open_store(tmp_path / "b.db") as store:
         first = store.save(report(b"same"), b"same")
         again = store.save(report(b"same"), b"same")
         assert (again.submission_id, again.created) == (first.submission_id, False)
@@ -120,7 +112,7 @@ def test_same_bytes_under_another_name_is_another_submission(tmp_path):
     """The verdict depends on the name (its prefecture must match the file's): a copy under
     another name is its own submission with its own findings."""
     other = "14_神奈川県_R5_計画.xlsx"
-    with Store(tmp_path / "b.db") as store:
+    with open_store(tmp_path / "b.db") as store:
         first = store.save(report(b"same"), b"same")
         copy = store.save(report(b"same", accepted=False, name=other), b"same")
         assert copy.created and copy.submission_id != first.submission_id
@@ -135,7 +127,7 @@ def test_same_bytes_under_another_name_is_another_submission(tmp_path):
 
 
 def test_resubmission_becomes_current_and_earlier_stays(tmp_path):
-    with Store(tmp_path / "b.db") as store:
+    with open_store(tmp_path / "b.db") as store:
         store.save(report(b"v1", fund=300), b"v1", received_at="2023-05-01T00:00:00+00:00")
         v2 = store.save(report(b"v2", fund=600), b"v2", received_at="2023-05-02T00:00:00+00:00")
         # a newer rejected resubmission does not replace the accepted one
@@ -151,19 +143,19 @@ def test_resubmission_becomes_current_and_earlier_stays(tmp_path):
 
 def test_store_reopens_and_uses_wal(tmp_path):
     path = tmp_path / "b.db"
-    with Store(path) as store:
+    with open_store(path) as store:
         store.save(report(b"x"), b"x")
-    with Store(path) as store:
+    with open_store(path) as store:
         assert store.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert len(store.submissions()) == 1
-        assert store.fiscal_years() == [2023]
+        assert store.submissions()["fiscal_year"].tolist() == [2023]
 
 
 def test_not_a_database_is_a_store_error(tmp_path):
     path = tmp_path / "b.db"
     path.write_bytes(b"this is not sqlite" * 100)
     with pytest.raises(StoreError) as info:
-        Store(path)
+        open_store(path)
     assert str(info.value).startswith(f"データベース {path} を開けません: SQLite のデータベースでは"
                                       "ありません")
     assert str(info.value).endswith("budget のデータベースか確認してください。")
@@ -177,7 +169,7 @@ def test_another_applications_database_is_refused_untouched(tmp_path):
     con.close()
     with pytest.raises(StoreError, match="budget のデータベースではありません（他の用途の表 "
                                          "customers があります）"):
-        Store(path)
+        open_store(path)
     con = sqlite3.connect(path)
     tables = [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
     con.close()
@@ -191,7 +183,7 @@ def test_a_store_held_by_another_process_says_so_not_that_it_is_no_database(tmp_
     holder.execute("BEGIN EXCLUSIVE")  # nobody else may even read it
     try:
         with pytest.raises(StoreError) as info:
-            Store(path, timeout=0.3)
+            open_store(path, timeout=0.3)
     finally:
         holder.execute("ROLLBACK")
         holder.close()
@@ -202,13 +194,13 @@ def test_a_store_held_by_another_process_says_so_not_that_it_is_no_database(tmp_
 
 def test_a_newer_schema_is_refused(tmp_path):
     path = tmp_path / "b.db"
-    Store(path).close()
+    open_store(path).close()
     con = sqlite3.connect(path)
     con.execute("UPDATE store_meta SET value = '99' WHERE key = 'schema_version'")
     con.commit()
     con.close()
     with pytest.raises(StoreError, match=f"版 99 はこの budget（版 {SCHEMA_VERSION}）では扱えません"):
-        Store(path)
+        open_store(path)
 
 
 def _open_and_save(path: str, i: int, barrier, results) -> None:
@@ -216,7 +208,7 @@ def _open_and_save(path: str, i: int, barrier, results) -> None:
     barrier.wait()
     try:
         content = f"file {i}".encode()
-        with Store(path, timeout=20) as store:
+        with open_store(path, timeout=20) as store:
             store.save(report(content, name=f"{i:02d}.xlsx"), content)
         results.put((i, None))
     except BaseException as exc:  # noqa: BLE001 - reported to the test
@@ -243,7 +235,7 @@ def test_many_processes_creating_the_same_new_store_at_once_all_succeed(tmp_path
         for p in procs:
             p.join(timeout=60)
         assert {i: e for i, e in outcome.items() if e} == {}, f"round {r}"
-        with Store(path) as store:
+        with open_store(path) as store:
             assert sorted(store.submissions()["file_name"]) == [f"{i:02d}.xlsx" for i in range(n)]
 
 
@@ -308,7 +300,7 @@ def test_a_version_1_store_is_migrated_in_place_keeping_everything(tmp_path):
     con.commit()
     con.close()
 
-    with Store(path) as store:
+    with open_store(path) as store:
         assert store.conn.execute("SELECT value FROM store_meta").fetchone()[0] == SCHEMA_VERSION
         assert store.submissions()[["id", "file_name", "department"]].values.tolist() == [
             [7, FILE, "介護保険課"]]
@@ -321,19 +313,59 @@ def test_a_version_1_store_is_migrated_in_place_keeping_everything(tmp_path):
         assert store.save(report(b"v1 file"), b"v1 file") == Saved(7, created=False)
         assert store.conn.execute("PRAGMA foreign_key_check").fetchall() == []
         assert store.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-    with Store(path) as store:  # opening again changes nothing
+    with open_store(path) as store:  # opening again changes nothing
         assert len(store.submissions()) == 2
 
 
 def test_failed_save_rolls_back_everything(tmp_path):
     path = tmp_path / "b.db"
     bad = report(b"x")
-    bad.plan = bad.plan.drop(columns=["fund"])  # the amounts insert fails mid-transaction
-    with Store(path) as store:
-        with pytest.raises(KeyError):
+    # a leaf twice: the values insert fails on its primary key, mid-transaction
+    bad.plan = pd.concat([bad.plan, bad.plan.iloc[[0]]], ignore_index=True)
+    with open_store(path) as store:
+        with pytest.raises(StoreError, match="書き込めません"):
             store.save(bad, b"x")
     con = sqlite3.connect(path)
     counts = [con.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]
-              for t in ("submissions", "files", "findings", "amounts")]
+              for t in ("submissions", "files", "findings", "submission_values", "submission_leaves",
+                        "submission_inputs", "value_fields")]
     con.close()
-    assert counts == [0, 0, 0, 0]
+    assert counts == [0, 0, 0, 0, 0, 0, 0]
+
+
+def test_values_are_long_so_a_new_forms_columns_need_no_schema_change(tmp_path):
+    path = tmp_path / "b.db"
+    rep = report(b"new form")
+    plan = rep.plan
+    plan["allocation"] = pd.array([0, None, 7], dtype="Int64")  # a money field no form had
+    plan["reason"] = ["理由", None, ""]  # a text field no form had
+    rep.header["fax"] = "03-0000-0000"
+    with open_store(path) as store:
+        before = sorted(r[0] for r in store.conn.execute(
+            "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL"))
+        store.save(rep, b"new form")
+        after = sorted(r[0] for r in store.conn.execute(
+            "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL"))
+        amounts = store.current_amounts(2023)
+        subs = store.submissions()
+        kinds = dict(store.conn.execute("SELECT field, kind FROM value_fields"))
+    assert before == after  # no table or column was added
+    assert str(amounts["allocation"].dtype) == "Int64"
+    assert [None if pd.isna(v) else int(v) for v in amounts["allocation"]] == [0, None, 7]
+    # blank is missing, "" stays ""
+    assert [None if pd.isna(v) else v for v in amounts["reason"]] == ["理由", None, ""]
+    assert kinds["allocation"] == "number" and kinds["reason"] == "text"
+    assert "excel_row" not in kinds  # where the row was is not a value
+    assert subs.loc[0, "fax"] == "03-0000-0000" and subs.loc[0, "department"] == "介護保険課"
+    # the plan's own columns keep their order after the keys
+    assert list(amounts.columns[:4]) == ["prefecture_code", "submission_id", "leaf_code",
+                                         AMOUNT_COLUMNS[0]]
+
+
+def test_contact_inputs_of_many_submissions_are_read_in_chunks(tmp_path):
+    with open_store(tmp_path / "b.db") as store:
+        for i in range(1201):
+            store.save(report(f"{i}".encode(), accepted=False, name=f"{i}.xlsx"),
+                       f"{i}".encode())
+        subs = store.submissions()
+    assert len(subs) == 1201 and subs["department"].eq("介護保険課").all()

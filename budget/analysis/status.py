@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,19 +21,20 @@ STATUS_COLUMNS = ["prefecture_code", "prefecture", "status", "status_ja", "note"
 def submission_status(store: "Store", year: int) -> "pd.DataFrame":
     """One row per prefecture (47, code order): its state for the fiscal year.
 
-    A selection of ``budget.analysis.summary.submission_overview`` after ``attribute_misfiled`` (the
-    one rule, the summary workbook's too): status / status_ja, note, file_name / received_at
-    (local time) / submission_id / stored_under of the current submission (the newest
-    accepted, else the newest rejected, or a rejected file under the prefecture's own file
-    name); n_submissions; fund_total: 基金計 (A+B) of the current accepted plan in 千円
-    (Int64, missing when nothing is accepted).
+    A selection of ``budget.analysis.summary.submission_overview`` (the one rule, the summary
+    workbook's too; whose submission a file is was decided at ingest): status / status_ja,
+    note, file_name / received_at (local time) / submission_id / stored_under (the prefecture
+    of the form: another's for a file sent on its form, NA when unreadable) of the current
+    submission (the newest accepted, else the newest rejected); n_submissions; fund_total:
+    基金計 (A+B) of the current accepted plan in 千円 (Int64, missing when nothing is
+    accepted).
     """
     import pandas as pd
 
-    from budget.analysis.summary import attribute_misfiled, submission_overview
+    from budget.analysis.summary import plan_amounts, submission_overview
 
-    ov = attribute_misfiled(store, year, submission_overview(store.current_submissions(year)))
-    amounts = store.current_amounts(year)
+    ov = submission_overview(store.current_submissions(year))
+    amounts = plan_amounts(store.current_amounts(year))
     fund = amounts.groupby("prefecture_code")["fund"].sum() if len(amounts) else pd.Series()
     accepted = ov["status"] == "accepted"
     df = pd.DataFrame({
@@ -55,14 +55,16 @@ def submission_status(store: "Store", year: int) -> "pd.DataFrame":
     return df[STATUS_COLUMNS].reset_index(drop=True)
 
 
-def year_status(db_path: str | Path, year: int) -> tuple["pd.DataFrame", str | None]:
-    """``submission_status`` of the store at ``db_path``; a missing store is not created:
+def year_status(location: str | Path, year: int) -> tuple["pd.DataFrame", str | None]:
+    """``submission_status`` of the store at ``location``; a missing store is not created:
     every prefecture is 未提出 and the note says so."""
-    from budget.store import Store
+    from budget.store import MissingStore, empty_store, open_store
 
-    if not os.path.exists(db_path):
-        with Store(":memory:") as empty:
+    try:
+        store = open_store(location, create=False)
+    except MissingStore:
+        with empty_store() as empty:
             return (submission_status(empty, year),
-                    f"データベース {db_path} はまだありません（budget ingest で作成されます）。")
-    with Store(db_path) as store:
+                    f"データベース {location} はまだありません（budget ingest で作成されます）。")
+    with store:
         return submission_status(store, year), None

@@ -20,7 +20,6 @@ Rules the tables follow (the summary workbook says them to its readers too):
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
@@ -30,7 +29,7 @@ from budget.forms import plan as layout
 if TYPE_CHECKING:
     import pandas as pd
 
-    from budget.store import RejectedSubmission, Store
+    from budget.store import Store
 
 #: Money columns in the plan workbook's order (G..N); every table carries all of them.
 MONEY_KEYS: tuple[str, ...] = layout.MONEY_KEYS
@@ -130,9 +129,11 @@ def submission_overview(submissions: "pd.DataFrame") -> "pd.DataFrame":
     差戻し), submission_id, file_name, sha256, received_at (of the accepted submission used,
     or for a rejected prefecture of its newest rejected one), n_submissions, n_rejected,
     latest_status, latest_file_name, latest_received_at, department, contact_name,
-    n_errors, n_warnings, stored_under (the prefecture code the counted submission is stored
-    under: the row's own, another one's or NA for a file attributed by its file name, see
-    ``attribute_misfiled``), note (Japanese, e.g. a newer submission was rejected).
+    n_errors, n_warnings, stored_under (the prefecture of the counted submission's form: the
+    row's own, another one's for a file sent on its form, NA when it could not be read),
+    note (Japanese, e.g. a newer submission was rejected, or why a file with this
+    prefecture's name counts here although its form was another's). Whose submission a file
+    is was decided at ingest and stored (``budget.intake.batch.attribution``).
     """
     import pandas as pd
 
@@ -143,12 +144,14 @@ def submission_overview(submissions: "pd.DataFrame") -> "pd.DataFrame":
                           "prefecture_name": [p.name_ja for p in all_prefectures()]})
     cols = ["prefecture_code", "submission_id", "status", "file_name", "sha256", "received_at",
             "n_submissions", "n_rejected", "latest_status", "latest_file_name",
-            "latest_received_at", "department", "contact_name", "n_errors", "n_warnings"]
+            "latest_received_at", "department", "contact_name", "n_errors", "n_warnings",
+            "form_prefecture_code", "attribution_note"]
     sub = submissions.reindex(columns=cols)
     ov = prefs.merge(sub, on="prefecture_code", how="left")
     ov["status"] = ov["status"].fillna("missing")
     ov["status_ja"] = ov["status"].map(STATUS_JA)
-    ov["stored_under"] = ov["prefecture_code"].where(ov["status"] != "missing")
+    ov["stored_under"] = ov["form_prefecture_code"].where(ov["status"] != "missing")
+    ov = ov.drop(columns="form_prefecture_code")
     for col in ("submission_id", "n_submissions", "n_rejected", "n_errors", "n_warnings"):
         ov[col] = ov[col].astype("Int64")
     ov["n_submissions"] = ov["n_submissions"].fillna(0)
@@ -158,6 +161,11 @@ def submission_overview(submissions: "pd.DataFrame") -> "pd.DataFrame":
         if r["status"] == "missing":
             return "提出なし"
         if r["status"] == "rejected":
+            why = r["attribution_note"]
+            if isinstance(why, str) and why:
+                wait = "本県の様式での再提出待ち" if isinstance(r["stored_under"], str) \
+                    else "再提出待ち"
+                return f"{why}（差戻し）。{wait}"
             return f"受理できる提出なし（差戻し {int(r['n_rejected'])} 件）。再提出待ち"
         if r["latest_status"] == "rejected":
             when = short_time(local_time(r["latest_received_at"]))
@@ -166,7 +174,7 @@ def submission_overview(submissions: "pd.DataFrame") -> "pd.DataFrame":
         return ""
 
     ov["note"] = ov.apply(note, axis=1).astype("string")
-    return ov
+    return ov.drop(columns="attribution_note")
 
 
 def _sources(store: "Store", ids: list[int]) -> "pd.DataFrame":
@@ -180,61 +188,6 @@ def _sources(store: "Store", ids: list[int]) -> "pd.DataFrame":
     return store.submission_details(ids).astype({"submission_id": "Int64"})
 
 
-def attribute_misfiled(store: "Store", fiscal_year: int, overview: "pd.DataFrame", *,
-                       stage: str | None = None,
-                       rejected: "list[RejectedSubmission] | None" = None) -> "pd.DataFrame":
-    """Mark as 差戻し the "missing" prefectures whose own file name arrived but was rejected
-    under another identity: a neighbour's template sent under this prefecture's name (stored
-    under the neighbour's code), or a file too broken to say whose it is (no code, no year).
-
-    The file name must be ours (``layout.parse_template_file_name``: a code and the year's
-    era code). ``rejected`` is ``store.rejected_submissions`` of the year and stage (read here
-    when None). Returns a new overview; the rows changed get a note saying why and
-    ``stored_under`` the code the file is stored under (NA: none could be read).
-    """
-    from budget.fiscal import era_code
-
-    missing = set(overview.loc[overview["status"] == "missing", "prefecture_code"])
-    if not missing:
-        return overview
-    if rejected is None:
-        rejected = _rejected(store, fiscal_year, stage)
-    era = era_code(fiscal_year)
-    ov = overview.copy()
-    found: dict[str, RejectedSubmission] = {}
-    counts: dict[str, int] = {}
-    for row in rejected:
-        parsed = layout.parse_template_file_name(row.file_name)
-        code = parsed[0] if parsed else None
-        if code not in missing or parsed[1] != era or row.prefecture_code == code:
-            continue
-        counts[code] = counts.get(code, 0) + 1
-        found.setdefault(code, row)
-    names = dict(zip(ov["prefecture_code"], ov["prefecture_name"]))
-    for code, row in found.items():
-        i = ov.index[ov["prefecture_code"] == code][0]
-        other = row.prefecture_code
-        if other:
-            why = (f"ファイル名は本県のものですが、様式は {other} {names.get(other, '')} のもの"
-                   "でした（差戻し）。本県の様式での再提出待ち")
-        else:
-            why = "ファイル名は本県のものですが、ファイルを読み取れませんでした（差戻し）。再提出待ち"
-        ov.loc[i, ["status", "status_ja", "file_name", "sha256", "received_at", "latest_status",
-                   "latest_file_name", "latest_received_at", "stored_under", "note"]] = [
-            "rejected", STATUS_JA["rejected"], row.file_name, row.sha256, row.received_at,
-            "rejected", row.file_name, row.received_at, other, why]
-        ov.loc[i, ["submission_id", "n_submissions", "n_rejected", "n_errors", "n_warnings"]] = [
-            row.id, counts[code], counts[code], row.n_errors, row.n_warnings]
-    return ov
-
-
-def _rejected(store: "Store", fiscal_year: int,
-              stage: str | None) -> "list[RejectedSubmission]":
-    from budget.store import PLAN_STAGE
-
-    return store.rejected_submissions(fiscal_year, stage or PLAN_STAGE)
-
-
 #: Columns of ``considered_submissions``.
 INPUT_COLUMNS = ("prefecture_code", "prefecture_name", "submission_id", "file_name", "sha256",
                  "received_at", "size", "template_version", "menu_fingerprint", "status",
@@ -244,43 +197,25 @@ _REASON_LIMIT = 160
 
 
 def considered_submissions(store: "Store", fiscal_year: int, overview: "pd.DataFrame", *,
-                           stage: str | None = None,
-                           rejected: "list[RejectedSubmission] | None" = None
-                           ) -> "pd.DataFrame":
-    """Every submission of the year the store holds for ``stage`` — accepted ones used,
-    accepted ones superseded by a newer accepted one, rejected ones — plus files rejected
-    without a readable year whose file name carries the year's era code (``_R5_``).
+                           stage: str | None = None) -> "pd.DataFrame":
+    """Every submission the store counts for the year and ``stage`` (whose and which year
+    were decided at ingest: a file rejected without a readable year counts for the year its
+    name carries) — accepted ones used, accepted ones superseded by a newer accepted one,
+    rejected ones.
 
-    ``overview`` is ``submission_overview``'s (after ``attribute_misfiled``): its accepted
-    ``submission_id`` s are the ones used. One row per submission, ordered by prefecture code
-    (the file name's code when the file has none) and time received; columns
+    ``overview`` is ``submission_overview``'s: its accepted ``submission_id`` s are the ones
+    used. One row per submission, ordered by prefecture code and time received; columns
     ``INPUT_COLUMNS``: ``used`` (bool) and ``use_ja`` (使用 / 不使用), ``reason`` (Japanese:
-    why it is or is not counted). ``rejected`` as for ``attribute_misfiled``. The cost grows
-    with the year's submissions only.
+    why it is or is not counted). The cost grows with the year's submissions only.
     """
     import pandas as pd
 
-    from budget.fiscal import era_code
     from budget.prefectures import all_prefectures
     from budget.store import PLAN_STAGE
 
     stage = stage or PLAN_STAGE
     subs = store.submissions(fiscal_year)
-    if "stage" in subs.columns:
-        subs = subs[subs["stage"] == stage]
-    era = era_code(fiscal_year)
-    era_in_name = re.compile(rf"(?<![A-Za-z0-9]){re.escape(era)}(?![0-9])")
-    if rejected is None:
-        rejected = _rejected(store, fiscal_year, stage)
-    yearless = [r for r in rejected
-                if r.fiscal_year is None and era_in_name.search(r.file_name or "")]
-    if yearless:
-        extra = pd.DataFrame(yearless, columns=list(yearless[0]._fields))
-        details = store.submission_details([int(i) for i in extra["id"]]).rename(
-            columns={"submission_id": "id"})
-        extra = extra.merge(details, on="id", how="left")
-        extra["status"] = "rejected"
-        subs = pd.concat([subs, extra], ignore_index=True) if len(subs) else extra
+    subs = subs[subs["stage"] == stage]
     names = {p.code: p.name_ja for p in all_prefectures()}
     used_ids = {int(i) for i in overview.loc[overview["status"] == "accepted", "submission_id"]}
     current = {int(r.submission_id): r for r in overview.itertuples(index=False)
@@ -294,8 +229,6 @@ def considered_submissions(store: "Store", fiscal_year: int, overview: "pd.DataF
         sid = int(r["id"])
         code = r.get("prefecture_code")
         code = None if code is None or code != code else str(code)
-        named = layout.parse_template_file_name(str(r["file_name"]))
-        name_code = named[0] if named else None
         status = str(r["status"])
         used = sid in used_ids
         if used:
@@ -329,7 +262,7 @@ def considered_submissions(store: "Store", fiscal_year: int, overview: "pd.DataF
             "used": used,
             "use_ja": USE_LABELS[used],
             "reason": reason,
-            "_order": (code or name_code or "99", str(r["received_at"]), sid),
+            "_order": (code or "99", str(r["received_at"]), sid),
         })
     if not records:
         out = pd.DataFrame({c: pd.Series([], dtype="object") for c in INPUT_COLUMNS})
@@ -342,6 +275,21 @@ def considered_submissions(store: "Store", fiscal_year: int, overview: "pd.DataF
         if col not in ("submission_id", "size", "n_errors", "n_warnings", "used"):
             out[col] = out[col].astype("string")
     return out[list(INPUT_COLUMNS)].reset_index(drop=True)
+
+
+def plan_amounts(amounts: "pd.DataFrame") -> "pd.DataFrame":
+    """``Store.current_amounts`` with every column of the plan form, a field no stored
+    submission has (e.g. an empty store) added blank: money as Int64, texts as object."""
+    import pandas as pd
+
+    out = amounts.copy()
+    for key in MONEY_KEYS:
+        if key not in out.columns:
+            out[key] = pd.array([None] * len(out), dtype="Int64")
+    for key in TEXT_KEYS:
+        if key not in out.columns:
+            out[key] = pd.Series([None] * len(out), index=out.index, dtype="object")
+    return out
 
 
 def planned_mask(amounts: "pd.DataFrame") -> "pd.Series":
@@ -359,10 +307,8 @@ def load_summary(store: "Store", fiscal_year: int, menu: "pd.DataFrame", *,
 
     kwargs = {} if stage is None else {"stage": stage}
     m = menu_with_owners(menu)
-    rejected = _rejected(store, fiscal_year, stage)
     overview = submission_overview(store.current_submissions(fiscal_year, **kwargs))
-    overview = attribute_misfiled(store, fiscal_year, overview, stage=stage, rejected=rejected)
-    amounts = store.current_amounts(fiscal_year, **kwargs)
+    amounts = plan_amounts(store.current_amounts(fiscal_year, **kwargs))
     notes: list[str] = []
 
     planned = amounts[planned_mask(amounts)].copy()
@@ -404,8 +350,7 @@ def load_summary(store: "Store", fiscal_year: int, menu: "pd.DataFrame", *,
     for r in other_menu.itertuples(index=False):
         notes.append(f"{r.prefecture_code} {r.prefecture_name}: 提出ファイルのメニュー識別子 "
                      f"{r.menu_fingerprint} が集計に使ったメニュー（{fingerprint}）と異なります。")
-    inputs = considered_submissions(store, fiscal_year, overview, stage=stage,
-                                    rejected=rejected)
+    inputs = considered_submissions(store, fiscal_year, overview, stage=stage)
     return Summary(fiscal_year, m, overview, detail, sources, fingerprint,
                    str(menu.attrs.get("source", "")), None, notes, inputs)
 

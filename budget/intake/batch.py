@@ -7,7 +7,8 @@ Functions a notebook can call as well as the CLI:
   workbook of the folder checked (by forked workers when there are enough files), saved in
   folder order with one transaction per file, a return copy per rejected file, the run's Excel
   report.
-* ``submission_status(store, year)`` → the 47 prefectures' state for the year.
+* ``attribution(file_name, form_prefecture, fiscal_year, accepted=…)`` → whose submission a
+  file is (decided here, once, and stored with it; the store's migration uses it for old rows).
 
 Which entries of a folder are tried: files named like a spreadsheet (``.xlsx``, ``.xlsm``,
 ``.xls``, ``.xlsb``, ``.ods``, any case), so that a sender who saved in the wrong format gets a
@@ -26,8 +27,8 @@ depends on the name (the prefecture in it must match the file's).
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
+import functools
 import hashlib
 import itertools
 import os
@@ -42,7 +43,7 @@ from budget.findings import ERROR, STATUS_JA, WARNING, FileReport, Finding
 if TYPE_CHECKING:
 
     from budget.intake.check import Settings
-    from budget.store import Store
+    from budget.store import Attribution, Store
 
 NEW_JA = "新規"
 DUPLICATE_JA = "登録済み（変更なし）"
@@ -112,6 +113,7 @@ class FileResult:
     path: Path
     report: FileReport  # for a file stored before: rebuilt from the store (no plan)
     status: str  # "accepted" | "rejected" (for a duplicate: as stored the first time)
+    prefecture_code: str | None = None  # whose submission it is (``attribution``)
     submission_id: int | None = None  # None: not stored (unreadable, or its check failed)
     created: bool | None = None  # True: new submission; False: the same file was stored
     returned: Path | None = None  # the annotated return copy
@@ -127,7 +129,9 @@ class FileResult:
 
     @property
     def stored_ja(self) -> str:
-        return {True: NEW_JA, False: DUPLICATE_JA}.get(self.created, NOT_STORED_JA)
+        if self.created is None:
+            return NOT_STORED_JA
+        return NEW_JA if self.created else DUPLICATE_JA
 
     @property
     def n_errors(self) -> int:
@@ -141,7 +145,7 @@ class FileResult:
 @dataclass
 class IngestRun:
     folder: Path
-    db_path: Path
+    db_path: str  # the store's location as it may be shown (``Store.location``)
     started_at: dt.datetime
     finished_at: dt.datetime | None = None
     results: list[FileResult] = field(default_factory=list)
@@ -187,17 +191,18 @@ def ingest_folder(
     copies is made on the first one (``RunOutputs``).
     """
     from budget.intake.check import Settings, check_bytes
-    from budget.store import Store
+    from budget.store import open_store
 
     settings = settings or Settings()
     check_bytes(b"", "", settings)  # wrong settings raise here; warms the menu cache
     folder = Path(folder)
-    run = IngestRun(folder, Path(db_path), dt.datetime.now().astimezone())
+    run = IngestRun(folder, str(db_path), dt.datetime.now().astimezone())
     files, run.skipped = folder_entries(folder)
     if not files:
         run.finished_at = dt.datetime.now().astimezone()
         return run
-    with Store(db_path) as store, _store_errors(db_path):
+    with open_store(db_path) as store:
+        run.db_path = store.location
         known = store.stored_files()  # closed again before any fork: children never inherit it
     outputs = None if reports_dir is None else RunOutputs(Path(reports_dir), run.stamp)
     if outputs is not None:
@@ -207,12 +212,12 @@ def ingest_folder(
     from budget.intake.workers import checked_files
 
     with checked_files(files, settings, known, outputs is not None, workers) as checked, \
-            Store(db_path) as store, _store_errors(db_path):
+            open_store(db_path) as store:
         for item in checked:
             result = _save(store, item)
             if outputs is not None:
                 name = copy_names[item.path]
-                _deliver_copy(result, item, lambda data, n=name: outputs.write_copy(n, data))
+                _deliver_copy(result, item, functools.partial(outputs.write_copy, name))
                 run.returns_dir = outputs.returns_dir
             run.results.append(result)
             if progress is not None:
@@ -229,18 +234,52 @@ def ingest_folder(
     return run
 
 
-@contextlib.contextmanager
-def _store_errors(db_path: str | Path) -> Iterator[None]:
-    import sqlite3
+def attribution(file_name: str, form_prefecture: str | None, fiscal_year: int | None, *,
+                accepted: bool) -> "Attribution":
+    """Whose submission a file is and which fiscal year it counts for: decided once, at
+    ingest, and stored with the submission (``status``, the run report and the summary read
+    it).
 
-    from budget.errors import StoreError
+    An accepted file is its form's (the check rejects a file name that names another
+    prefecture). A rejected file whose name is a prefecture's (``13_東京都_R5_計画.xlsx``:
+    ``parse_template_file_name``; else the first full prefecture name in it,
+    ``file_name_prefectures``) is that prefecture's when its form is another's or cannot be
+    read, with a note saying so; its year, when the workbook has none, is the one its name
+    carries (``_R5_``). Otherwise the form's prefecture and year.
+    """
+    from budget.fiscal import parse_fiscal_year
+    from budget.forms.plan import parse_template_file_name
+    from budget.intake.check import file_name_prefectures
+    from budget.prefectures import prefecture_by_code
+    from budget.store import Attribution
 
-    try:
-        yield
-    except sqlite3.Error as exc:
-        raise StoreError(f"データベース {db_path} に書き込めません（{exc}）。"
-                         "登録済みの提出は失われていません。原因を取り除いて再実行してください。"
-                         ) from exc
+    if accepted:
+        return Attribution(form_prefecture, fiscal_year)
+    parsed = parse_template_file_name(file_name)
+    if parsed is not None:
+        named: str | None = parsed[0]
+    else:
+        names = file_name_prefectures(file_name, short_names=False)
+        named = names[0] if names else None
+    year = fiscal_year
+    if year is None and parsed is not None and parsed[1] is not None:
+        try:
+            year = parse_fiscal_year(parsed[1])
+        except BudgetError:
+            year = None
+    if named is None or named == form_prefecture:
+        return Attribution(form_prefecture, year)
+    if form_prefecture is None:
+        return Attribution(named, year, "ファイル名は本県のものですが、ファイルを読み取れませんでした")
+    form = prefecture_by_code(form_prefecture)
+    label = form.label if form is not None else form_prefecture
+    return Attribution(named, year, f"ファイル名は本県のものですが、様式は {label} のものでした")
+
+
+def attribution_of(report: FileReport) -> "Attribution":
+    """``attribution`` of a checked file."""
+    return attribution(report.file, report.prefecture_code, report.fiscal_year,
+                       accepted=report.accepted)
 
 
 @dataclass
@@ -295,7 +334,7 @@ def _check_batch(paths: list[Path], settings: "Settings", known: frozenset | set
     if not todo:
         return items
     try:
-        reports = check_many([(i.content, i.path.name) for i in todo], settings)
+        reports = check_many([(i.content or b"", i.path.name) for i in todo], settings)
         for item, report in zip(todo, reports, strict=True):
             if report.sha256 != item.sha256:  # the validator hashes what it read: these bytes
                 raise RuntimeError(f"sha256 {report.sha256!r} != {item.sha256!r}")
@@ -309,12 +348,12 @@ def _check_batch(paths: list[Path], settings: "Settings", known: frozenset | set
     by_item = {id(item): report for item, report in zip(todo, reports)}
     out = []
     for item in items:
-        report = by_item.get(id(item))
-        if report is not None and len(todo) > 1 and internal_error(report) is not None:
+        checked = by_item.get(id(item))
+        if checked is not None and len(todo) > 1 and internal_error(checked) is not None:
             out.append(_check_one(item.path, settings, known, annotate))
             continue
-        if report is not None:
-            _finish(item, report, annotate)
+        if checked is not None:
+            _finish(item, checked, annotate)
         out.append(item)
     return out
 
@@ -327,7 +366,7 @@ def _finish(item: _Checked, report: FileReport, annotate: bool) -> None:
     elif annotate and not report.accepted:
         from budget.intake.annotate import annotated_bytes
 
-        item.copy, item.copy_note = annotated_bytes(item.content, report)
+        item.copy, item.copy_note = annotated_bytes(item.content or b"", report)
 
 
 def _read_item(path: Path) -> _Checked:
@@ -348,18 +387,31 @@ def _save(store: "Store", item: _Checked) -> FileResult:
     if item.note is not None:  # unreadable, or its check failed: not stored
         report = item.report or FileReport(path.name, item.sha256 or "",
                                            0 if item.content is None else len(item.content))
-        return FileResult(path, report, "rejected", note=item.note)
+        who = attribution(path.name, report.prefecture_code, report.fiscal_year,
+                          accepted=False)
+        return FileResult(path, report, "rejected", who.prefecture_code, note=item.note)
     if item.report is None:  # the same file was ingested before: nothing changes
-        known = store.submission_for(item.sha256, path.name)
-        if known is None:  # pragma: no cover - submissions are never deleted
-            raise RuntimeError(f"submission {item.sha256} {path.name} vanished")
+        known = _known(store, item)
         return FileResult(path, _stored_report(store, known, path.name), str(known["status"]),
-                          int(known["id"]), False)
-    saved = store.save(item.report, item.content)
-    status = item.report.status
+                          _code(known["prefecture_code"]), int(str(known["id"])), False)
+    who = attribution_of(item.report)
+    saved = store.save(item.report, item.content or b"", attribution=who)
+    status, code = item.report.status, who.prefecture_code
     if not saved.created:  # another ingest stored the same file a moment ago
-        status = str(store.submission_for(item.sha256, path.name)["status"])
-    return FileResult(path, item.report, status, saved.submission_id, saved.created)
+        known = _known(store, item)
+        status, code = str(known["status"]), _code(known["prefecture_code"])
+    return FileResult(path, item.report, status, code, saved.submission_id, saved.created)
+
+
+def _known(store: "Store", item: _Checked) -> dict[str, object]:
+    known = store.submission_for(item.sha256 or "", item.path.name)
+    if known is None:  # pragma: no cover - submissions are never deleted
+        raise RuntimeError(f"submission {item.sha256} {item.path.name} vanished")
+    return known
+
+
+def _code(value: object) -> str | None:
+    return None if value is None else str(value)
 
 
 def _deliver_copy(result: FileResult, item: _Checked, write: Callable[[bytes], Path]) -> None:
@@ -372,7 +424,7 @@ def _deliver_copy(result: FileResult, item: _Checked, write: Callable[[bytes], P
     if data is None and why is None:
         from budget.intake.annotate import annotated_bytes
 
-        data, why = annotated_bytes(item.content, result.report)
+        data, why = annotated_bytes(item.content or b"", result.report)
     if data is not None:
         try:
             result.returned = write(data)
@@ -382,13 +434,18 @@ def _deliver_copy(result: FileResult, item: _Checked, write: Callable[[bytes], P
         result.note = why
 
 
-def _stored_report(store: "Store", row: dict, file_name: str) -> FileReport:
+def _stored_report(store: "Store", row: dict[str, object], file_name: str) -> FileReport:
+    """The report of a file stored before, rebuilt from the store: its findings, the form's
+    prefecture and the workbook's year (no plan)."""
     findings = [Finding(f.code, f.severity, f.message, file_name, f.sheet, f.cell,
                         f.leaf_code, f.leaf_name, f.value)
-                for f in store.findings(int(row["id"]))]
-    return FileReport(file_name, str(row["sha256"]), int(row["size"]), findings,
-                      row["fiscal_year"], row["prefecture_code"], row["template_version"],
-                      row["menu_fingerprint"])
+                for f in store.findings(int(str(row["id"])))]
+    year = row["fiscal_year"] if row["form_prefecture_code"] is not None or \
+        row["status"] == "accepted" else None
+    return FileReport(file_name, str(row["sha256"]), int(str(row["size"])), findings,
+                      None if year is None else int(str(year)),
+                      _code(row["form_prefecture_code"]), _code(row["template_version"]),
+                      _code(row["menu_fingerprint"]))
 
 
 def _copy_names(files: list[Path]) -> dict[Path, str]:
@@ -449,6 +506,8 @@ class RunOutputs:
                 break
         from budget.files import write_atomically
 
+        if self.returns_dir is None:  # pragma: no cover - _names never ends
+            raise AssertionError("no folder for the return copies")
         return write_atomically(self.returns_dir / name, data)
 
     def write_report(self, run: IngestRun) -> Path:

@@ -59,7 +59,7 @@ def write_run_report(run: "IngestRun", path: str | Path, *, exclusive: bool = Fa
         rep = r.report
         status_fmt = good if r.status == "accepted" else bad
         rows.append([
-            (r.file, cell), (names.get(rep.prefecture_code or "", rep.prefecture_code), cell),
+            (r.file, cell), (names.get(r.prefecture_code or "", r.prefecture_code), cell),
             (era_code(rep.fiscal_year) if rep.fiscal_year else None, cell),
             (r.status_ja, status_fmt), (r.stored_ja, cell),
             (r.n_errors, bad if r.n_errors else cell),
@@ -76,7 +76,7 @@ def write_run_report(run: "IngestRun", path: str | Path, *, exclusive: bool = Fa
     ws = wb.add_worksheet(FINDINGS_SHEET)
     rows = []
     for r in run.results:
-        pref = names.get(r.report.prefecture_code or "", r.report.prefecture_code)
+        pref = names.get(r.prefecture_code or "", r.prefecture_code)
         for f in r.report.findings:
             where = f"{f.sheet}!{f.cell}" if f.sheet and f.cell else (f.sheet or "")
             rows.append([

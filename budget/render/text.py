@@ -106,7 +106,7 @@ def ingest_text(run: IngestRun) -> str:
     names = {p.code: p.name_ja for p in all_prefectures()}
     out = []
     if run.results:
-        rows = [(r.file, names.get(r.report.prefecture_code or "", r.report.prefecture_code or ""),
+        rows = [(r.file, names.get(r.prefecture_code or "", r.prefecture_code or ""),
                  r.status_ja, r.n_errors, r.n_warnings, r.stored_ja,
                  "" if r.submission_id is None else r.submission_id)
                 for r in run.results]
