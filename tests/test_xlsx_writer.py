@@ -31,7 +31,7 @@ from budget.menu import load_menu
 from budget.render.outputs import write_reports
 from budget.render.run_report import FINDINGS_SHEET, RESULT_SHEET, write_run_report
 from budget.render.summary_workbook import write_summary_workbook
-from budget.store import Store
+from budget.store import open_store
 from budget.xlsx.writer import WORKBOOK_OPTIONS, CellWriter, check_xlsx, write_text_cell
 from tests.libreoffice import cell_details, edit_and_save, requires_uno
 
@@ -197,7 +197,7 @@ def hostile_store(tmp_path_factory):
     values = PlanValues(header={"department": HOSTILE[2], "contact_name": HOSTILE[3]},
                         rows=rows)
     path = tmp_path_factory.mktemp("hostile") / "budget.db"
-    with Store(path) as store:
+    with open_store(path) as store:
         rep, content = synthetic_submission(menu, "13", values)
         store.save(rep, content, received_at="2023-06-01T00:00:00+00:00")
     return path, menu
@@ -208,7 +208,7 @@ def test_sender_text_through_the_summary_workbook(tmp_path, hostile_store):
 
     assert [formula_like(t) for t in HOSTILE] == [True, True, True, True, False]
     db, menu = hostile_store
-    with Store(db) as store:
+    with open_store(db) as store:
         summary = load_summary(store, YEAR, menu)
     written = write_summary_workbook(summary, tmp_path / "R5_集計.xlsx", now=NOW, db_path=db)
     assert_inert_and_as_sent(written.path, HOSTILE)
@@ -226,7 +226,7 @@ def test_tidy_json_keeps_text_as_sent_and_csv_neutralises(tmp_path, hostile_stor
     from budget.analysis.summary import load_summary
 
     db, menu = hostile_store
-    with Store(db) as store:
+    with open_store(db) as store:
         summary = load_summary(store, YEAR, menu)
     written = write_reports(summary, tmp_path, formats=("csv", "json"), now=NOW)
     doc = json.loads(written[2].path.read_text("utf-8"))
@@ -250,7 +250,8 @@ def hostile_run(tmp_path: Path) -> IngestRun:
                         size=1, fiscal_year=YEAR, prefecture_code="13", findings=findings)
     run = IngestRun(tmp_path / "inbox", tmp_path / "budget.db", NOW, finished_at=NOW)
     run.results.append(FileResult(tmp_path / "inbox" / report.file, report, "accepted",
-                                  submission_id=1, created=True, note=HOSTILE[1]))
+                                  submission_id=1, created=True, note=HOSTILE[1],
+                                  prefecture_code="13"))
     run.skipped.append(Skipped(tmp_path / "inbox" / "=notes.txt", HOSTILE[2]))
     return run
 
