@@ -47,7 +47,9 @@ from budget.analysis.summary import (
 from budget.errors import OutputError, UsageError
 from budget.files import check_xlsx as _check
 from budget.findings import STATUS_JA
+from budget.fiscal import short_time
 from budget.forms import plan as layout
+from budget.paths import safe_file_name
 from budget.textsafe import is_formula_like, neutralise
 
 if TYPE_CHECKING:
@@ -132,7 +134,7 @@ def summary_file_name(fiscal_year: int, unit: str = DEFAULT_UNIT, bureau: str | 
         name += "_" + known_bureaus().get(bureau, bureau)
     if unit != DEFAULT_UNIT:
         name += f"（{unit}）"
-    return name + ".xlsx"
+    return safe_file_name(name + ".xlsx")
 
 
 def tidy_file_name(fiscal_year: int, fmt: str) -> str:
@@ -621,7 +623,7 @@ def _sheet_overview(ws: Any, ctx: _Context) -> None:
                      "、".join(later["prefecture_name"])))
     rows += [
         ("年度", full_label(summ.fiscal_year)),
-        ("作成日時", f"{ctx.now:%Y-%m-%d %H:%M:%S %z}"),
+        ("作成日時", short_time(ctx.now)),
         ("budget の版", __version__),
         ("様式の版", layout.TEMPLATE_VERSION),
         ("メニュー識別子", summ.menu_fingerprint),
@@ -899,7 +901,7 @@ def _sheet_sources(ws: Any, ctx: _Context) -> None:
     for c, (_, _, _, width) in enumerate(cols):
         ws.set_column(c, c, width)
     rows = [
-        ("作成日時", f"{ctx.now:%Y-%m-%d %H:%M:%S %z}"),
+        ("作成日時", short_time(ctx.now)),
         ("作成コマンド", ctx.command_line or "（ライブラリから作成）"),
         ("budget の版", __version__),
         ("年度", full_label(summ.fiscal_year)),
