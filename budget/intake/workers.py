@@ -88,7 +88,7 @@ def _init_worker(settings: "Settings", known: frozenset, annotate: bool) -> None
 
 def _watch_parent() -> None:
     """In a worker: exit as soon as the ingest that started it is gone (killed, even with
-    SIGKILL or from the task manager), instead of waiting forever for work that will never
+    a kill signal or from the task manager), instead of waiting forever for work that will never
     come. Waits on the parent's sentinel (a pipe on POSIX, the process handle on Windows),
     which works whatever the start method."""
     import multiprocessing
