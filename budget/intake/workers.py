@@ -17,9 +17,9 @@ import contextlib
 import itertools
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from budget.intake.batch import _check_batch, _check_one, _Checked
 
@@ -161,19 +161,16 @@ def checked_files(paths: list[Path], settings: "Settings", known: set[tuple[str,
         next(rest)  # the marker: the workers are starting, every chunk submitted
         if first is None:
             first = _check_one(paths[0], settings, known, annotate)
-        yield itertools.chain([first], rest)
+        yield itertools.chain([first], cast("Iterator[_Checked]", rest))
     finally:
         rest.close()  # shuts the pool down (cancelling what has not started)
 
 
-_STARTED = object()  # what ``_in_workers`` yields first: the pool is running
-
-
 def _in_workers(paths: list[Path], n: int, method: str,
-                initargs: tuple) -> Iterator[_Checked]:
+                initargs: tuple) -> Generator[_Checked | None, None, None]:
     """``_check_in_worker`` of each file, in order, by ``n`` processes started by
-    ``method``, each set up by ``_init_worker(*initargs)``. The first item yielded is a
-    marker (the pool is up and every chunk submitted), which ``checked_files`` drops.
+    ``method``, each set up by ``_init_worker(*initargs)``. The first item yielded is None,
+    a marker (the pool is up and every chunk submitted), which ``checked_files`` drops.
 
     Each worker checks ``CHUNK_SIZE`` files at a time (one pandera pass per chunk). A worker
     that dies (killed for memory, a crash in a C library) never hangs or stops the batch: the
@@ -197,7 +194,7 @@ def _in_workers(paths: list[Path], n: int, method: str,
             futures = [pool.submit(_check_in_worker, chunk) for chunk in _chunks(pending, size)]
             if not started:
                 started = True
-                yield _STARTED  # type: ignore[misc]
+                yield None
             for future in futures:
                 for item in future.result():
                     done += 1
@@ -213,4 +210,4 @@ def _in_workers(paths: list[Path], n: int, method: str,
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
     if not started:  # no file to send (only one file in the batch)
-        yield _STARTED  # type: ignore[misc]
+        yield None
