@@ -110,10 +110,13 @@ def test_a_spawned_pool_stores_what_one_process_stores(forty_seven, tmp_path, mo
 def test_start_method_per_platform_and_its_override(monkeypatch):
     monkeypatch.delenv(workers.START_METHOD_ENV, raising=False)
     methods = multiprocessing.get_all_start_methods()
-    for platform, expected in (("linux", "fork"), ("win32", "spawn"), ("darwin", "spawn"),
-                               ("freebsd14", "spawn")):
+    for platform, expected in (("linux", "fork"), ("win32", "serial"), ("darwin", "serial"),
+                               ("freebsd14", "serial")):
         monkeypatch.setattr(workers.sys, "platform", platform)
         assert workers.start_method() == (expected if expected in methods else "serial")
+    monkeypatch.setattr(workers.sys, "platform", "linux")
+    monkeypatch.setattr(multiprocessing, "get_all_start_methods", lambda: ["spawn"])
+    assert workers.start_method() == "serial"  # no fork here: one process
     monkeypatch.setenv(workers.START_METHOD_ENV, " Spawn ")
     assert workers.start_method() == "spawn"
     monkeypatch.setenv(workers.START_METHOD_ENV, "serial")

@@ -3,12 +3,15 @@
 The batch (``budget.intake.batch``) hands the files here and stores what comes back, one
 file at a time, in order; a worker that dies never hangs or stops the batch.
 
-Workers start the way the platform starts processes best (``start_method``): ``fork`` on
-Linux (a worker shares the parent's imported modules and starts at once), ``spawn`` on
-Windows and macOS (a fresh interpreter that imports what a check needs). Everything a worker
-needs travels as initializer arguments, never as state inherited through a fork, so both
-work; ``BUDGET_START_METHOD`` (``fork``, ``spawn``, ``forkserver`` or ``serial``) overrides
-the choice.
+Workers start by ``fork`` or by ``spawn`` (a fresh interpreter: Windows' only way, macOS's
+default): everything a worker needs travels as initializer arguments, never as state
+inherited through a fork, and a worker watches its parent through the parent's sentinel,
+so both work. Which one a platform uses by default (``start_method``) was chosen from
+``benchmarks/bench_start_methods.py``: fork on Linux (a forked worker shares the parent's
+imported modules and starts at once); one process on Windows and macOS, where each
+spawned worker first imports pandas and pandera again (about 1 s of CPU each), which costs
+more than it saves on a batch of 47. ``BUDGET_START_METHOD`` (``fork``, ``spawn``,
+``forkserver`` or ``serial``) overrides the choice.
 """
 
 from __future__ import annotations
@@ -41,11 +44,11 @@ START_METHOD_ENV = "BUDGET_START_METHOD"
 SERIAL = "serial"
 START_METHODS = ("fork", "spawn", "forkserver", SERIAL)
 
-#: The default per platform (``sys.platform`` prefix → start method), chosen from the
-#: figures of ``benchmarks/bench_start_methods.py`` (README, "Windows"): fork where it is
-#: safe (Linux); spawn where there is no fork (Windows) or fork is unsafe (macOS, whose
-#: system libraries may not survive a fork).
-DEFAULT_START_METHODS = {"linux": "fork", "win32": "spawn", "darwin": "spawn"}
+#: The default per platform (``sys.platform`` prefix → start method), from the figures of
+#: ``benchmarks/bench_start_methods.py`` (README, "Windows"): fork where it is safe (Linux);
+#: elsewhere one process, since spawned workers cost more than they save on 47 files (and
+#: fork is missing on Windows, unsafe with macOS's system libraries).
+DEFAULT_START_METHODS = {"linux": "fork", "win32": SERIAL, "darwin": SERIAL}
 
 # A worker's settings: set in each worker by ``_init_worker`` (the pool's initializer).
 _WORKER: dict[str, object] = {}
@@ -53,9 +56,9 @@ _WORKER: dict[str, object] = {}
 
 def start_method() -> str:
     """How this platform starts workers: ``BUDGET_START_METHOD`` when set, else the
-    platform's default (``DEFAULT_START_METHODS``; spawn elsewhere); ``serial`` (no worker
-    processes) where the chosen method is not available. Raises ``UsageError`` for a value
-    that is not a start method."""
+    platform's default (``DEFAULT_START_METHODS``; ``serial`` elsewhere); ``serial`` (no
+    worker processes) also where the chosen method is not available. Raises ``UsageError``
+    for a value that is not a start method."""
     import multiprocessing
 
     chosen = os.environ.get(START_METHOD_ENV, "").strip().lower()
@@ -66,7 +69,7 @@ def start_method() -> str:
                          f"{'、'.join(START_METHODS)} のいずれかを指定するか、削除してください。")
     if not chosen:
         chosen = next((m for p, m in DEFAULT_START_METHODS.items()
-                       if sys.platform.startswith(p)), "spawn")
+                       if sys.platform.startswith(p)), SERIAL)
     if chosen != SERIAL and chosen not in multiprocessing.get_all_start_methods():
         return SERIAL
     return chosen
