@@ -96,6 +96,13 @@ def test_every_command_in_cp932(how, work, tmp_path):
     code, out = run(["status", "--db", "b.db"], tmp_path)
     text = decoded(out)
     assert code == 0 and shown in text and "(+" in text  # 受付日時 with its offset
+    # data for programs and files stays UTF-8, the sender's text as sent
+    code, out = run(["validate", str(work / "inputs" / SENT), "--format", "json"], tmp_path)
+    assert code == 1 and f'"file": "{SENT}"' in out.decode("utf-8")
+    code, out = run(["status", "--db", "b.db", "--format", "json"], tmp_path)
+    assert code == 0 and f'"file_name": "{SENT}"' in out.decode("utf-8")
+    code, out = run(["menu", "--format", "csv"], tmp_path)
+    assert code == 0 and "基盤整備" in out.decode("utf-8")
     code, out = run(["aggregate", "--db", "b.db", "--out", "rep"], tmp_path)
     assert code == 0 and "集計対象 1 / 47" in decoded(out)
     code, out = run(["status", "--year", f"R5{LACKING}"], tmp_path)  # a usage error
