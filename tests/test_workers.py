@@ -4,7 +4,12 @@ gives the same store as one process; the start method per platform and its overr
 from __future__ import annotations
 
 import multiprocessing
+import os
+import signal
 import sqlite3
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -153,3 +158,31 @@ def test_an_unknown_start_method_is_a_usage_error_on_the_command_line(tmp_path, 
                                       "--reports", str(tmp_path / "r")])
     assert result.exit_code == 2, result.output
     assert "BUDGET_START_METHOD の値「threads」は使えません" in result.output
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(sys.platform != "linux", reason="reads the process tree from /proc")
+def test_spawned_workers_do_not_outlive_a_killed_ingest(forty_seven, tmp_path):
+    """The parent watch works without fork: the ingest killed (SIGKILL: nothing of it runs
+    on), its spawned workers notice through the parent's sentinel and exit."""
+    from tests.test_ingest import alive, children, ingest_cmd, stored_count
+
+    db = tmp_path / "b.db"
+    env = {**os.environ, workers.START_METHOD_ENV: "spawn"}
+    proc = subprocess.Popen(ingest_cmd(forty_seven, db, tmp_path / "rep"), cwd=tmp_path,
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while stored_count(db) < 8 and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert proc.poll() is None, "the ingest finished before it could be killed"
+        pool = children(proc.pid)  # the workers (and multiprocessing's resource tracker)
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait(timeout=30)
+    assert len(pool) >= 2
+    deadline = time.monotonic() + 20
+    while any(alive(p) for p in pool) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not [p for p in pool if alive(p)]
+    assert 8 <= stored_count(db) < 47
