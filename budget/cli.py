@@ -10,8 +10,10 @@ Commands live in ``budget.commands.<name>`` and are imported only when run, so t
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import importlib
+import sys
 
 import click
 
@@ -87,6 +89,18 @@ def cli(ctx: click.Context, debug: bool) -> None:
     ctx.obj["debug"] = debug
 
 
+def tolerant_output() -> None:
+    """Make stdout and stderr replace, with ``?``, a character their encoding lacks instead of
+    raising: a Japanese Windows console or a redirected output is cp932, which has no
+    ``〜`` (U+301C), ``−`` (U+2212), ``✓``, emoji…, and a file name may carry anything. The
+    streams keep their encoding; a missing stream (``pythonw``) is left alone."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            with contextlib.suppress(ValueError, OSError):
+                reconfigure(errors="replace")
+
+
 def main() -> None:
     """The console entry point (``budget``, ``python -m budget``).
 
@@ -95,7 +109,10 @@ def main() -> None:
     0.2–0.25 s per command here, longer than most commands' own work. Everything the
     command wrote is closed by then (stores and workbooks close in ``with`` blocks).
     Tests call ``cli`` directly and keep normal collection.
+
+    Output never fails on a character the console cannot show (``tolerant_output``).
     """
+    tolerant_output()
     try:
         cli(prog_name="budget")
     finally:

@@ -70,15 +70,33 @@ def fiscal_year_of(day: dt.date) -> int:
 
 def local_time(iso: object) -> str:
     """A stored UTC timestamp in local time, ISO 8601 to the second with its offset ("" for
-    none: None, NaN, pandas NA); text that is not a timestamp is returned as it is."""
+    none: None, NaN, pandas NA); text that is not a timestamp is returned as it is. A
+    timestamp without an offset is taken as UTC (the store writes UTC)."""
     if not isinstance(iso, str):
         return ""
     try:
-        return dt.datetime.fromisoformat(iso).astimezone().isoformat(timespec="seconds")
+        moment = dt.datetime.fromisoformat(iso)
     except ValueError:
         return iso
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.timezone.utc)
+    return moment.astimezone().isoformat(timespec="seconds")
 
 
-def short_time(iso: str) -> str:
-    """``2024-05-01T10:11:12+09:00`` → ``2024-05-01 10:11:12`` (for people)."""
-    return iso[:19].replace("T", " ") if iso else ""
+def short_time(moment: "str | dt.datetime | None") -> str:
+    """A time for people, in local time with its offset: ``2024-05-01T01:11:12+00:00`` →
+    ``2024-05-01 10:11:12 (+09:00)`` in Japan ("" for none). Takes an ISO 8601 text (as
+    ``local_time`` gives, or as stored: shown in local time) or a datetime (shown in its own
+    zone; one without a zone is taken as local time); text that is not a timestamp is
+    returned as it is."""
+    if isinstance(moment, dt.datetime):
+        when = moment if moment.tzinfo is not None else moment.astimezone()
+    elif isinstance(moment, str) and moment:
+        try:
+            when = dt.datetime.fromisoformat(local_time(moment))
+        except ValueError:
+            return moment
+    else:
+        return ""
+    offset = when.strftime("%z")  # "+0900"
+    return f"{when:%Y-%m-%d %H:%M:%S} ({offset[:3]}:{offset[3:]})"

@@ -180,7 +180,7 @@ def test_headline_figures(wb, expected, summary):
     assert text["集計対象の都道府県数"] == "44 / 47"
     assert text["未提出の都道府県"] == "和歌山県、鹿児島県"
     assert text["差戻しの都道府県"] == "秋田県"
-    assert text["作成日時"] == "2024-03-01 10:30:00 +0900"
+    assert text["作成日時"] == "2024-03-01 10:30:00 (+09:00)"
     assert text["budget の版"] == __version__
     assert ws["A2"].value == "（単位：千円）"
 

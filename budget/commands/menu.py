@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import click
 
-from budget.commands.options import Command, menu_option, resolve_menu, year_option
+from budget.commands.options import Command, echo_data, menu_option, resolve_menu, year_option
 
 
 @click.command(cls=Command)
@@ -28,8 +28,8 @@ def menu(year: str, menu_path, fmt: str) -> None:
 
     _, df = resolve_menu(year, menu_path)
     if fmt == "csv":
-        click.echo(df.to_csv(index=False), nl=False)
+        echo_data(df.to_csv(index=False))
     elif fmt == "json":
-        click.echo(df.to_json(orient="records", force_ascii=False, indent=1))
+        echo_data(df.to_json(orient="records", force_ascii=False, indent=1))
     else:
         click.echo(menu_table(df))

@@ -97,6 +97,15 @@ def make_settings(year: str, menu_path: Path | None, tolerance: int | None):
         fiscal_year=parse_fiscal_year(year), menu_path=menu_path)
 
 
+def echo_data(text: str) -> None:
+    """Print data meant for a program or a file (JSON, CSV) as UTF-8 whatever the console's
+    encoding: text kept as sent, never turned into ``?`` by a cp932 console or redirect
+    (a Windows console shows UTF-8 bytes right)."""
+    click.echo(text.encode("utf-8"), nl=False)
+    if not text.endswith("\n"):
+        click.echo(b"\n", nl=False)
+
+
 def command_line(name: str) -> str:
     """The command as the user typed it (recorded in the reports' 出典), or ``budget NAME``
     when there is no ``sys.argv`` (an embedding host)."""

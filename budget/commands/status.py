@@ -4,7 +4,7 @@ from pathlib import Path
 
 import click
 
-from budget.commands.options import Command, db_option, year_option
+from budget.commands.options import Command, db_option, echo_data, year_option
 
 
 @click.command(cls=Command)
@@ -33,7 +33,7 @@ def status(year: str, db_path: Path, fmt: str) -> None:
     if fmt == "csv":
         click.echo(status_csv(df), nl=False)  # bytes (UTF-8 with BOM, for Excel), written as is
     elif fmt == "json":
-        click.echo(status_json(df))
+        echo_data(status_json(df))
     else:
         click.echo(status_table(df, fy))
     if note:

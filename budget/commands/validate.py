@@ -6,6 +6,7 @@ import click
 
 from budget.commands.options import (
     Command,
+    echo_data,
     make_settings,
     menu_option,
     tolerance_option,
@@ -50,7 +51,7 @@ def validate(files: tuple[Path, ...], year: str, menu_path: Path | None, toleran
         from budget.render.text import report_dict
 
         payload = [report_dict(r, returned.get(i)) for i, r in enumerate(reports)]
-        click.echo(json.dumps(payload, ensure_ascii=False, indent=1))
+        echo_data(json.dumps(payload, ensure_ascii=False, indent=1))
     else:
         click.echo(validation_text(reports, returned))
     if any(not r.accepted for r in reports):

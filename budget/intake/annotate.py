@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from budget.findings import ERROR, SEVERITY_JA, FileReport, Finding
+from budget.paths import safe_file_name
 from budget.textsafe import xml_safe
 
 if TYPE_CHECKING:
@@ -56,7 +57,7 @@ def return_copy_name(file_name: str, has_errors: bool = True) -> str:
     """``13_東京都_R5_計画.xlsx`` → ``13_東京都_R5_計画_要修正.xlsx`` (``_要確認`` when only
     warnings). Always ``.xlsx``: macros are not kept in a return copy."""
     stem = Path(file_name).stem or "提出ファイル"
-    return f"{stem}_{'要修正' if has_errors else '要確認'}.xlsx"
+    return safe_file_name(f"{stem}_{'要修正' if has_errors else '要確認'}.xlsx")
 
 
 def blocked_reason(report: FileReport) -> str | None:

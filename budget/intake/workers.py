@@ -2,6 +2,16 @@
 
 The batch (``budget.intake.batch``) hands the files here and stores what comes back, one
 file at a time, in order; a worker that dies never hangs or stops the batch.
+
+Workers start by ``fork`` or by ``spawn`` (a fresh interpreter: Windows' only way, macOS's
+default): everything a worker needs travels as initializer arguments, never as state
+inherited through a fork, and a worker watches its parent through the parent's sentinel,
+so both work. Which one a platform uses by default (``start_method``) was chosen from
+``benchmarks/bench_start_methods.py``: fork on Linux (a forked worker shares the parent's
+imported modules and starts at once); one process on Windows and macOS, where each
+spawned worker first imports pandas and pandera again (about 1 s of CPU each), which costs
+more than it saves on a batch of 47. ``BUDGET_START_METHOD`` (``fork``, ``spawn``,
+``forkserver`` or ``serial``) overrides the choice.
 """
 
 from __future__ import annotations
@@ -9,9 +19,10 @@ from __future__ import annotations
 import contextlib
 import itertools
 import os
-from collections.abc import Iterator
+import sys
+from collections.abc import Generator, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from budget.intake.batch import _check_batch, _check_one, _Checked
 
@@ -22,28 +33,78 @@ if TYPE_CHECKING:
 #: Below this many files to check, a worker pool costs more than it saves.
 MIN_FILES_FOR_WORKERS = 6
 
-
 MAX_WORKERS = 4
+
 #: Files a worker checks in one pandera pass: big enough to pay pandera's fixed cost rarely,
 #: small enough that results stream back in folder order and a crash re-runs little.
-
-
 CHUNK_SIZE = 6
 
+#: The environment variable that chooses how workers start (see ``start_method``).
+START_METHOD_ENV = "BUDGET_START_METHOD"
+SERIAL = "serial"
+START_METHODS = ("fork", "spawn", "forkserver", SERIAL)
 
-# State of a forked worker: set in the parent just before the pool forks.
+#: The default per platform (``sys.platform`` prefix → start method), from the figures of
+#: ``benchmarks/bench_start_methods.py`` (README, "Windows"): fork where it is safe (Linux);
+#: elsewhere one process, since spawned workers cost more than they save on 47 files (and
+#: fork is missing on Windows, unsafe with macOS's system libraries).
+DEFAULT_START_METHODS = {"linux": "fork", "win32": SERIAL, "darwin": SERIAL}
+
+# A worker's settings: set in each worker by ``_init_worker`` (the pool's initializer).
 _WORKER: dict[str, object] = {}
 
 
-def _watch_parent(parent: int) -> None:
-    """In a worker: exit as soon as the ingest that forked it is gone (killed, even with
-    SIGKILL), instead of waiting forever for work that will never come."""
+def start_method() -> str:
+    """How this platform starts workers: ``BUDGET_START_METHOD`` when set, else the
+    platform's default (``DEFAULT_START_METHODS``; ``serial`` elsewhere); ``serial`` (no
+    worker processes) also where the chosen method is not available. Raises ``UsageError``
+    for a value that is not a start method."""
+    import multiprocessing
+
+    chosen = os.environ.get(START_METHOD_ENV, "").strip().lower()
+    if chosen and chosen not in START_METHODS:
+        from budget.errors import UsageError
+
+        raise UsageError(f"環境変数 {START_METHOD_ENV} の値「{chosen}」は使えません。"
+                         f"{'、'.join(START_METHODS)} のいずれかを指定するか、削除してください。")
+    if not chosen:
+        chosen = next((m for p, m in DEFAULT_START_METHODS.items()
+                       if sys.platform.startswith(p)), SERIAL)
+    if chosen != SERIAL and chosen not in multiprocessing.get_all_start_methods():
+        return SERIAL
+    return chosen
+
+
+def _available_cores() -> int:
+    """The cores this process may run on (its affinity where the system tells it)."""
+    if hasattr(os, "sched_getaffinity"):  # Linux; elsewhere every core counts
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def _init_worker(settings: "Settings", known: frozenset, annotate: bool) -> None:
+    """The pool's initializer, in each worker: keep what a check needs, and watch the
+    parent."""
+    _WORKER.update(settings=settings, known=known, annotate=annotate)
+    _watch_parent()
+
+
+def _watch_parent() -> None:
+    """In a worker: exit as soon as the ingest that started it is gone (killed, even with
+    a kill signal or from the task manager), instead of waiting forever for work that will never
+    come. Waits on the parent's sentinel (a pipe on POSIX, the process handle on Windows),
+    which works whatever the start method."""
+    import multiprocessing
     import threading
-    import time
+    from multiprocessing.connection import wait
+
+    parent = multiprocessing.parent_process()
+    if parent is None or parent.sentinel is None:  # pragma: no cover - not a pool worker
+        return
+    sentinel = parent.sentinel
 
     def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(0.2)
+        wait([sentinel])
         os._exit(0)
 
     threading.Thread(target=watch, name="watch-parent", daemon=True).start()
@@ -58,50 +119,61 @@ def _chunks(tasks: list, size: int) -> list[list]:
     return [tasks[i:i + size] for i in range(0, len(tasks), size)]
 
 
-def worker_count(n_files: int, workers: int | None = None) -> int:
-    """How many processes check ``n_files`` files (0: this process alone)."""
-    import multiprocessing
+def worker_count(n_files: int, workers: int | None = None, method: str | None = None) -> int:
+    """How many processes check ``n_files`` files (0: this process alone), the workers
+    starting by ``method`` (None: ``start_method()``)."""
     import threading
 
+    method = start_method() if method is None else method
     if workers is None:
         # Forking a process that runs other threads (a notebook kernel) can deadlock a child:
-        # check in this process then.
-        if n_files < MIN_FILES_FOR_WORKERS or threading.active_count() > 1:
+        # check in this process then. Spawned workers start clean.
+        if n_files < MIN_FILES_FOR_WORKERS or (method == "fork"
+                                                and threading.active_count() > 1):
             return 0
-        cores = (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
-                 else os.cpu_count() or 1)
-        workers = min(cores, MAX_WORKERS)
-    if workers <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+        workers = min(_available_cores(), MAX_WORKERS)
+    if workers <= 1 or method == SERIAL:
         return 0
     return min(workers, n_files)
 
 
 @contextlib.contextmanager
 def checked_files(paths: list[Path], settings: "Settings", known: set[tuple[str, str]],
-                   annotate: bool, workers: int | None) -> Iterator[Iterator[_Checked]]:
-    """The files checked, in order: by forked workers or here.
+                  annotate: bool, workers: int | None,
+                  method: str | None = None) -> Iterator[Iterator[_Checked]]:
+    """The files checked, in order: by worker processes started by ``method`` (None:
+    ``start_method()``), or here.
 
-    With workers, the first file is checked here first: that imports and caches everything
-    a check needs (pandera, the schemas, the menu) once, before the fork, so that every worker
-    starts warm and shares those pages instead of importing them again side by side.
+    The first file is always checked here. With ``fork``, first: that imports and caches
+    everything a check needs (pandera, the schemas, the menu) once, before the fork, so
+    that every worker starts warm and shares those pages. With ``spawn``, while the workers
+    start: each imports what it needs itself, and this process has nothing else to do.
     """
-    n = worker_count(len(paths), workers)
+    method = start_method() if method is None else method
+    n = worker_count(len(paths), workers, method)
     if n == 0:
         yield (item for chunk in _chunks(paths, CHUNK_SIZE)
                for item in _check_batch(chunk, settings, known, annotate))
         return
-    first = _check_one(paths[0], settings, known, annotate)
-    _WORKER.update(settings=settings, known=frozenset(known), annotate=annotate)
-    rest = _in_workers(paths[1:], min(n, len(paths) - 1))
+    first = None
+    if method == "fork":
+        first = _check_one(paths[0], settings, known, annotate)
+    rest = _in_workers(paths[1:], min(n, len(paths) - 1), method,
+                       (settings, frozenset(known), annotate))
     try:
-        yield itertools.chain([first], rest)
+        next(rest)  # the marker: the workers are starting, every chunk submitted
+        if first is None:
+            first = _check_one(paths[0], settings, known, annotate)
+        yield itertools.chain([first], cast("Iterator[_Checked]", rest))
     finally:
         rest.close()  # shuts the pool down (cancelling what has not started)
-        _WORKER.clear()
 
 
-def _in_workers(paths: list[Path], n: int) -> Iterator[_Checked]:
-    """``_check_in_worker`` of each file, in order, by ``n`` forked processes.
+def _in_workers(paths: list[Path], n: int, method: str,
+                initargs: tuple) -> Generator[_Checked | None, None, None]:
+    """``_check_in_worker`` of each file, in order, by ``n`` processes started by
+    ``method``, each set up by ``_init_worker(*initargs)``. The first item yielded is None,
+    a marker (the pool is up and every chunk submitted), which ``checked_files`` drops.
 
     Each worker checks ``CHUNK_SIZE`` files at a time (one pandera pass per chunk). A worker
     that dies (killed for memory, a crash in a C library) never hangs or stops the batch: the
@@ -113,15 +185,19 @@ def _in_workers(paths: list[Path], n: int) -> Iterator[_Checked]:
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
 
-    context = multiprocessing.get_context("fork")
+    context = multiprocessing.get_context(method)
     pending = list(paths)
     size = CHUNK_SIZE
+    started = False
     while pending:
-        pool = ProcessPoolExecutor(n, mp_context=context, initializer=_watch_parent,
-                                   initargs=(os.getpid(),))
+        pool = ProcessPoolExecutor(n, mp_context=context, initializer=_init_worker,
+                                   initargs=initargs)
         done = 0
         try:
             futures = [pool.submit(_check_in_worker, chunk) for chunk in _chunks(pending, size)]
+            if not started:
+                started = True
+                yield None
             for future in futures:
                 for item in future.result():
                     done += 1
@@ -136,3 +212,5 @@ def _in_workers(paths: list[Path], n: int) -> Iterator[_Checked]:
             pending, n, size = pending[done:], 1, 1
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
+    if not started:  # no file to send (only one file in the batch)
+        yield None

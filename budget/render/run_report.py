@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from budget.files import write_atomically
 from budget.findings import SEVERITY_JA, STATUS_JA
+from budget.fiscal import short_time
 from budget.xlsx.writer import WORKBOOK_OPTIONS, CellWriter, check_xlsx
 
 if TYPE_CHECKING:
@@ -91,8 +92,8 @@ def write_run_report(run: "IngestRun", path: str | Path, *, exclusive: bool = Fa
     ws = wb.add_worksheet(INFO_SHEET)
     info = [
         ("フォルダ", str(run.folder)), ("データベース", str(run.db_path)),
-        ("開始", run.started_at.strftime("%Y-%m-%d %H:%M:%S")),
-        ("終了", run.finished_at.strftime("%Y-%m-%d %H:%M:%S") if run.finished_at else ""),
+        ("開始", short_time(run.started_at)),
+        ("終了", short_time(run.finished_at)),
         ("ファイル数", len(run.results)), (STATUS_JA["accepted"], len(run.accepted)),
         (STATUS_JA["rejected"], len(run.rejected)),
         ("新規登録", sum(r.created is True for r in run.results)),

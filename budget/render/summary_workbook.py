@@ -33,7 +33,9 @@ from budget.analysis.summary import (
 )
 from budget.errors import UsageError
 from budget.findings import STATUS_JA
+from budget.fiscal import short_time
 from budget.forms import plan as layout
+from budget.paths import safe_file_name
 from budget.render.outputs import DEFAULT_UNIT, Written, write_bytes_atomically
 from budget.textwidth import wrapped_lines
 from budget.xlsx.writer import WORKBOOK_OPTIONS, CellWriter, check_xlsx, is_missing
@@ -83,7 +85,7 @@ def summary_file_name(fiscal_year: int, unit: str = DEFAULT_UNIT, bureau: str | 
         name += "_" + known_bureaus().get(bureau, bureau)
     if unit != DEFAULT_UNIT:
         name += f"（{unit}）"
-    return name + ".xlsx"
+    return safe_file_name(name + ".xlsx")
 
 
 # --- The summary workbook --------------------------------------------------------------
@@ -537,7 +539,7 @@ def _sheet_overview(ws: Any, ctx: _Context) -> None:
                      "、".join(later["prefecture_name"])))
     rows += [
         ("年度", full_label(summ.fiscal_year)),
-        ("作成日時", f"{ctx.now:%Y-%m-%d %H:%M:%S %z}"),
+        ("作成日時", short_time(ctx.now)),
         ("budget の版", __version__),
         ("様式の版", layout.TEMPLATE_VERSION),
         ("メニュー識別子", summ.menu_fingerprint),
@@ -802,7 +804,7 @@ def _sheet_sources(ws: Any, ctx: _Context) -> None:
     for c, (_, _, _, width) in enumerate(cols):
         ws.set_column(c, c, width)
     rows = [
-        ("作成日時", f"{ctx.now:%Y-%m-%d %H:%M:%S %z}"),
+        ("作成日時", short_time(ctx.now)),
         ("作成コマンド", ctx.command_line or "（ライブラリから作成）"),
         ("budget の版", __version__),
         ("年度", full_label(summ.fiscal_year)),
