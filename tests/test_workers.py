@@ -50,26 +50,33 @@ def forty_seven(tmp_path_factory) -> Path:
 
 
 def store_content(db: Path) -> dict[str, list[tuple]]:
-    """Everything a run stored, keyed by file (not by submission id or received time)."""
+    """Everything a run stored, keyed by file (not by submission id or received time): every
+    table of the store, whatever its schema version, rows that belong to a submission named by
+    its file."""
     con = sqlite3.connect(db)
     try:
         def rows(sql: str) -> list[tuple]:
             return sorted(tuple("" if v is None else v for v in r) for r in con.execute(sql))
 
-        subs = [c[1] for c in con.execute("PRAGMA table_info(submissions)")]
-        kept = [c for c in subs if c not in ("id", "received_at")]
-        amounts = [c[1] for c in con.execute("PRAGMA table_info(amounts)")
-                   if c[1] != "submission_id"]
-        return {
-            "submissions": rows(f"SELECT {', '.join(kept)} FROM submissions"),
-            "files": rows("SELECT s.file_name, f.content FROM files f "
-                          "JOIN submissions s ON s.id = f.submission_id"),
-            "findings": rows("SELECT s.file_name, x.seq, x.code, x.severity, x.sheet, x.cell, "
-                             "x.leaf_code, x.leaf_name, x.value, x.message FROM findings x "
-                             "JOIN submissions s ON s.id = x.submission_id"),
-            "amounts": rows(f"SELECT s.file_name, {', '.join('a.' + c for c in amounts)} "
-                            "FROM amounts a JOIN submissions s ON s.id = a.submission_id"),
-        }
+        def columns(table: str) -> list[str]:
+            return [c[1] for c in con.execute(f"PRAGMA table_info({table})")]
+
+        tables = [r[0] for r in con.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")]
+        out = {}
+        for table in tables:
+            cols = columns(table)
+            if table == "submissions":
+                kept = [c for c in cols if c not in ("id", "received_at")]
+                out[table] = rows(f"SELECT {', '.join(kept)} FROM submissions")
+            elif "submission_id" in cols:
+                kept = [f"t.{c}" for c in cols if c != "submission_id"]
+                out[table] = rows(f"SELECT s.file_name, {', '.join(kept)} FROM {table} t "
+                                  "JOIN submissions s ON s.id = t.submission_id")
+            else:
+                out[table] = rows(f"SELECT * FROM {table}")
+        assert {"submissions", "files", "findings"} <= set(out)
+        return out
     finally:
         con.close()
 
@@ -109,7 +116,7 @@ def test_a_spawned_pool_stores_what_one_process_stores(forty_seven, tmp_path, mo
     assert [r.status for r in serial.results].count("rejected") == 4  # 05, 19, 30, 46
     assert store_content(tmp_path / "spawn.db") == store_content(tmp_path / "serial.db")
     content = store_content(tmp_path / "serial.db")
-    assert len(content["submissions"]) == 47 and content["findings"] and content["amounts"]
+    assert len(content["submissions"]) == 47 and content["findings"] and content["submission_values"]
 
 
 def test_start_method_per_platform_and_its_override(monkeypatch):
