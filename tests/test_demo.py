@@ -283,7 +283,7 @@ def test_every_sheet_matches_the_inputs_summed_by_hand(summary_wb, by_hand):
     for rec in rows:
         cat = rec["区分（大項目）"]
         _check_money(rec, hs, ("cat", cat), cat)
-        assert rec["事業数"] == hs.cat_leaves[cat]
+        assert rec[report.N_LEAVES_HEADER] == hs.cat_leaves[cat]
         assert rec[report.N_PREF_HEADER] == hs.n(("cat", cat))
         assert rec[report.SHARE_HEADER] == pytest.approx(hs.get(("cat", cat), "fund") / grand_fund)
     _check_money(total, hs, "grand", "大項目別 合計")
@@ -326,7 +326,7 @@ def test_every_sheet_matches_the_inputs_summed_by_hand(summary_wb, by_hand):
         assert sum(r[MONEY_LABELS[key]] or 0 for r in rows) == hs.get("grand", key), key
     _check_money(total, hs, "grand", "担当課別 合計")
     item26 = next(r for r in rows if r["担当課"] == joint)
-    assert item26[fund] == hs.get(("leaf", "R5-26"), "fund") and item26["事業数"] == 1
+    assert item26[fund] == hs.get(("leaf", "R5-26"), "fund") and item26[report.N_LEAVES_HEADER] == 1
     for single in ("老健局認知症施策・地域介護推進課", "老健局老人保健課"):
         mine = [leaf for leaf, (_, _, o) in hs.info.items() if o == single]
         want = sum(hs.get(("leaf", leaf), "fund") or 0 for leaf in mine)
