@@ -506,7 +506,7 @@ class _Check:
 
         from budget.fiscal import full_label
 
-        versions = (self.form.template_version,) if meta.get("form") \
+        versions = (self.form.template_version, *self.form.older_versions) if meta.get("form") \
             else self.form.accepted_versions
         if report.template_version not in versions:
             self.add("old-template-version", **self.meta_cell("template_version"),
