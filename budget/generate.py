@@ -193,15 +193,15 @@ def _write_main(ws: Any, fmt: _Formats, form: Form, leaves: list[MenuLeaf], year
     _check(ws.write_string(form.prefecture_cell, prefecture.label, fmt.value))
     spans = dict(form.input_merges)
     for h in form.header_inputs:
-        value = values.header.get(h.key)
+        typed = values.header.get(h.key)
         if h.input_cell in spans:
             r, c = _cell(h.input_cell)
             last_r, last_c = _cell(spans[h.input_cell])
             _check(ws.merge_range(r, c, last_r, last_c, "", fmt.input_wrap))
-            _write_value(ws, r, c, value, fmt.input_wrap)
+            _write_value(ws, r, c, typed, fmt.input_wrap)
             ws.set_row(r, 30)  # two lines
         else:
-            _write_value(ws, *_cell(h.input_cell), value, fmt.input_text)
+            _write_value(ws, *_cell(h.input_cell), typed, fmt.input_text)
     ws.set_row(form.header_row - 1, 30)
 
     # Leaf rows
