@@ -8,11 +8,16 @@ ingests them into a fresh store and writes the summary reports.
 The sample figures are invented. Each prefecture plans a subset of the menu, with amounts
 scaled by an approximate population (2020 census, 万人) so that Tokyo, Kanagawa and Osaka
 plan more than Tottori; amounts keep the money rules of ``domain.md`` §2:
-A = round(2/3·(A+B)), 公 + 民 = A, 受託 ≤ 民.
+A = round(2/3·(A+B)), 公 + 民 = A, 受託 ≤ 民. They are at the real scale: the 47 plans add
+up, in expectation, to the national budget of the 介護従事者確保分 in 令和5年度, 国費 137億円
+(``NATIONAL_BUDGET``); the relative sizes of the items (``LEAF_BASE``) are then scaled to it
+(``calibration``).
 """
 
 from __future__ import annotations
 
+import functools
+import math
 import random
 import shutil
 from collections.abc import Callable
@@ -53,6 +58,11 @@ LEAF_BASE: dict[str, int] = {
     "R5-40": 50_000,
 }
 DEFAULT_BASE = 6_000
+#: 国費 (A) of the 介護従事者確保分, 令和5年度, in 千円: 137億円 (domain.md §8). The sample
+#: plans of all 47 prefectures add up to this in expectation.
+NATIONAL_BUDGET = 13_700_000
+#: The spread of one amount around its expected size (lognormal σ), and its mean factor.
+SPREAD = 0.35
 #: Leaves almost every prefecture plans.
 COMMON_LEAVES = frozenset({"R5-01", "R5-18-イ", "R5-24-イ", "R5-26", "R5-34-ロ", "R5-34-ハ",
                            "R5-40"})
@@ -116,6 +126,28 @@ def _pick_leaf(rows: dict[str, dict[str, Any]], rng: random.Random,
     return rng.choice(sorted(candidates))
 
 
+def _scale(code: str) -> float:
+    """How much more than a prefecture of ~130万人 the prefecture plans per item."""
+    return float((POPULATION[code] / 130) ** 0.85)
+
+
+def _p_plan(code: str, leaf: str) -> float:
+    """The chance that the prefecture plans the leaf: larger prefectures plan more items."""
+    if leaf in COMMON_LEAVES:
+        return 0.95
+    return min(0.6, 0.25 + 0.15 * min(POPULATION[code] / 130, 2.0))
+
+
+@functools.cache
+def calibration(leaves: tuple[str, ...]) -> float:
+    """The factor on ``LEAF_BASE`` that makes the expected 国費 (A) of the 47 sample plans of
+    a menu with these leaves ``NATIONAL_BUDGET`` (A is 2/3 of 基金 A+B; the lognormal
+    spread has mean exp(σ²/2))."""
+    expected_fund = sum(_p_plan(code, leaf) * LEAF_BASE.get(leaf, DEFAULT_BASE) * _scale(code)
+                        for code in POPULATION for leaf in leaves)
+    return NATIONAL_BUDGET / (expected_fund * math.exp(SPREAD ** 2 / 2) * 2 / 3)
+
+
 def sample_plan(menu: "pd.DataFrame", code: str, rng: random.Random) -> "PlanValues":
     """One prefecture's plausible plan (no mistakes)."""
     from budget.generate import PlanValues
@@ -123,15 +155,13 @@ def sample_plan(menu: "pd.DataFrame", code: str, rng: random.Random) -> "PlanVal
 
     pref = prefecture_by_code(code)
     assert pref is not None
-    weight = POPULATION[code] / 130
-    scale = weight ** 0.85
-    p_plan = min(0.8, 0.4 + 0.2 * min(weight, 2.0))
+    factor = calibration(tuple(menu["leaf_code"]))
     rows: dict[str, dict[str, Any]] = {}
     for leaf in menu["leaf_code"]:
-        if rng.random() > (0.95 if leaf in COMMON_LEAVES else p_plan):
+        if rng.random() > _p_plan(code, leaf):
             continue
-        fund = max(100, round(LEAF_BASE.get(leaf, DEFAULT_BASE) * scale
-                              * rng.lognormvariate(0, 0.35)))
+        fund = max(100, round(LEAF_BASE.get(leaf, DEFAULT_BASE) * _scale(code) * factor
+                              * rng.lognormvariate(0, SPREAD)))
         national = round(fund * 2 / 3)
         row: dict[str, Any] = {"national": national, "prefectural": fund - national}
         if rng.random() < 0.25:
@@ -144,6 +174,7 @@ def sample_plan(menu: "pd.DataFrame", code: str, rng: random.Random) -> "PlanVal
             row["commissioned"] = round(row["private"] * rng.uniform(0.3, 1.0))
         row["implementer"] = rng.choice(IMPLEMENTERS).format(pref=pref.name_ja)
         label, unit, lo, hi = rng.choice(OUTPUTS)
+        weight = POPULATION[code] / 130
         row["output"] = f"{label} {round(rng.randint(lo, hi) * max(0.5, weight ** 0.7))}{unit}"
         remark = rng.choice(REMARKS)
         if remark:

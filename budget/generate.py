@@ -83,6 +83,8 @@ class _Formats:
         # Text inputs are text-formatted ("@"), so that a phone number such as 03-1234 or an
         # indicator such as 3/1 stays as typed instead of becoming a date.
         self.input_text = add(locked=False, bg_color=INPUT_FILL, num_format="@", **border)
+        self.input_wrap = add(locked=False, bg_color=INPUT_FILL, num_format="@", text_wrap=True,
+                              **border)
         self.header = add(bold=True, bg_color=HEADER_FILL, align="center", valign="vcenter",
                           text_wrap=True, **border)
         self.cell = add(text_wrap=True, **border)
@@ -189,8 +191,17 @@ def _write_main(ws: Any, fmt: _Formats, form: Form, leaves: list[MenuLeaf], year
     ws.set_row(0, 24)
     _check(ws.write_string(form.year_cell, full_label(year), fmt.value))
     _check(ws.write_string(form.prefecture_cell, prefecture.label, fmt.value))
+    spans = dict(form.input_merges)
     for h in form.header_inputs:
-        _write_value(ws, *_cell(h.input_cell), values.header.get(h.key), fmt.input_text)
+        typed = values.header.get(h.key)
+        if h.input_cell in spans:
+            r, c = _cell(h.input_cell)
+            last_r, last_c = _cell(spans[h.input_cell])
+            _check(ws.merge_range(r, c, last_r, last_c, "", fmt.input_wrap))
+            _write_value(ws, r, c, typed, fmt.input_wrap)
+            ws.set_row(r, 30)  # two lines
+        else:
+            _write_value(ws, *_cell(h.input_cell), typed, fmt.input_text)
     ws.set_row(form.header_row - 1, 30)
 
     # Leaf rows
@@ -270,8 +281,10 @@ def _write_main(ws: Any, fmt: _Formats, form: Form, leaves: list[MenuLeaf], year
     ws.protect("", {"format_columns": True, "format_rows": True,
                     "select_locked_cells": True, "select_unlocked_cells": True})
 
-    # View and print
-    ws.freeze_panes(form.first_data_row - 1, 0)
+    # View and print: the header rows and the label columns through 細目 stay in view, so
+    # the item's name is beside the amounts while typing far to the right
+    last_label = C[label_keys[-1]] if "sub_item" not in C else C["sub_item"]
+    ws.freeze_panes(form.first_data_row - 1, last_label.col_index + 1)
     ws.set_landscape()
     ws.set_paper(9)  # A4
     ws.fit_to_pages(1, 0)
@@ -322,9 +335,12 @@ def _write_guide(ws: Any, fmt: _Formats, form: Form, year: int, prefecture: Pref
             ws.set_row(row, 15 * wrapped_lines(text, 110) + 2)
         row += 1
     ws.protect()
+    # One page: the guide is read as one sheet of paper (its last section was left alone on
+    # a second page); its text is sized to fit one A4 landscape page at about 80 %.
     ws.set_landscape()
     ws.set_paper(9)
-    ws.fit_to_pages(1, 0)
+    ws.fit_to_pages(1, 1)
+    ws.set_margins(left=0.5, right=0.5, top=0.5, bottom=0.6)
     ws.set_footer(_footer(prefecture, year))
 
 

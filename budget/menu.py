@@ -125,6 +125,45 @@ def load_menu(year: int | None = None, path: str | Path | None = None, *,
     return df.reset_index(drop=True)
 
 
+#: Label columns an earlier edition of a menu may differ in (its workbooks have the same
+#: leaves, rows and cells; only these texts were shown differently).
+EDITION_COLUMNS = ("mid_category", "item_name", "sub_item_name", "bureaus")
+
+
+def earlier_editions(menu: "pd.DataFrame") -> dict[str, "pd.DataFrame"]:
+    """Earlier editions of ``menu`` whose workbooks are still read: fingerprint → that
+    edition, rebuilt from this menu by putting back the cells that ``<name>.earlier.csv``
+    beside its file lists (menu_fingerprint, leaf_code, column, value, note). A fix of a
+    label's text (R5: 細目 names for items 7 and 8) makes a new menu version, yet a
+    workbook made from the earlier one holds the same leaves in the same cells: it is read
+    against the labels it shows. Raises ``MenuError`` when a listed fingerprint is not that
+    of the edition rebuilt (the file and the menu disagree)."""
+    import pandas as pd
+
+    source = menu.attrs.get("source")
+    if not source:
+        return {}
+    path = Path(str(source))
+    sidecar = path.with_name(path.stem + ".earlier.csv")
+    if not sidecar.is_file():
+        return {}
+    changes = pd.read_csv(sidecar, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    out: dict[str, "pd.DataFrame"] = {}
+    for fingerprint, rows in changes.groupby("menu_fingerprint", sort=False):
+        edition = menu.copy()
+        for r in rows.itertuples(index=False):
+            at = edition.index[edition["leaf_code"] == r.leaf_code]
+            if r.column not in EDITION_COLUMNS or len(at) != 1:
+                raise MenuError(f"{sidecar.name}: {r.leaf_code} の {r.column} は"
+                                "以前の版との違いとして扱えません。")
+            edition.loc[at, r.column] = r.value
+        if menu_fingerprint(edition) != fingerprint:
+            raise MenuError(f"{sidecar.name}: 以前の版 {fingerprint} を再現できません"
+                            f"（再現した版の識別子は {menu_fingerprint(edition)}）。")
+        out[str(fingerprint)] = edition
+    return out
+
+
 def _is_shipped(path: Path) -> bool:
     shipped = Path(str(resources.files("budget").joinpath("menus"))).resolve()
     return path.resolve().parent == shipped

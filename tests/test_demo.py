@@ -92,6 +92,43 @@ def test_planted_mistakes_were_found(demo, menu):
     assert [p.prefecture_code for p in planted if p.outcome == "rejected"] == ["05", "19", "41"]
 
 
+# --- the sample figures at the real scale (issue 12, item 19) -----------------------------
+
+#: 国費 (A) of the 介護従事者確保分, 令和5年度: 137億円 = 13,700,000 千円 (domain.md §8).
+R5_NATIONAL = 13_700_000
+
+
+@pytest.mark.parametrize("seed", [SEED, 2023, 11])
+def test_sample_plans_are_at_the_real_scale(menu, seed):
+    """The 47 sample plans' 国費 (A), recounted here from their rows, is the R5 national
+    budget within 10 %; one project is typically several thousand 千円 (domain.md §8: real
+    projects about 6,000–90,000 千円); no prefecture plans more than a few tens of 億円."""
+    import random
+    import statistics
+
+    from budget.demo import sample_plan
+    from budget.prefectures import all_prefectures
+
+    rng = random.Random(seed)
+    plans = {p.code: sample_plan(menu, p.code, rng) for p in all_prefectures()}
+    national = {code: sum(r["national"] for r in v.rows.values()) for code, v in plans.items()}
+    assert abs(sum(national.values()) - R5_NATIONAL) <= 0.10 * R5_NATIONAL, sum(national.values())
+    funds = [r["national"] + r["prefectural"] for v in plans.values() for r in v.rows.values()]
+    assert 3_000 <= statistics.median(funds) <= 15_000
+    assert max(national.values()) <= 3_000_000  # 30億円 国費: 東京 got 29.93億 基金 in R6
+    assert national["13"] > 10 * national["31"]  # 東京都 plans far more than 鳥取県
+    assert all(10 <= len(v.rows) <= len(menu) for v in plans.values())
+
+
+def test_demo_summary_is_at_the_real_scale(demo):
+    """The demo's summary: 42 of 47 prefectures included, so 国費 somewhat under 137億円."""
+    folder, _ = demo
+    wb = openpyxl.load_workbook(folder / "reports" / "R5_集計.xlsx", read_only=True)
+    kv = {r[0]: r[1] for r in wb["総括"].iter_rows(min_row=report.TABLE_HEADER_ROW + 1,
+                                                   max_col=2, values_only=True)}
+    assert 0.7 * R5_NATIONAL <= kv[MONEY_LABELS["national"]] <= 1.05 * R5_NATIONAL
+
+
 def _number(value):
     """A typed amount as a clerk meant it (full-width digits and commas allowed)."""
     if value is None or value == "":
@@ -283,7 +320,7 @@ def test_every_sheet_matches_the_inputs_summed_by_hand(summary_wb, by_hand):
     for rec in rows:
         cat = rec["区分（大項目）"]
         _check_money(rec, hs, ("cat", cat), cat)
-        assert rec["事業数"] == hs.cat_leaves[cat]
+        assert rec[report.N_LEAVES_HEADER] == hs.cat_leaves[cat]
         assert rec[report.N_PREF_HEADER] == hs.n(("cat", cat))
         assert rec[report.SHARE_HEADER] == pytest.approx(hs.get(("cat", cat), "fund") / grand_fund)
     _check_money(total, hs, "grand", "大項目別 合計")
@@ -326,7 +363,7 @@ def test_every_sheet_matches_the_inputs_summed_by_hand(summary_wb, by_hand):
         assert sum(r[MONEY_LABELS[key]] or 0 for r in rows) == hs.get("grand", key), key
     _check_money(total, hs, "grand", "担当課別 合計")
     item26 = next(r for r in rows if r["担当課"] == joint)
-    assert item26[fund] == hs.get(("leaf", "R5-26"), "fund") and item26["事業数"] == 1
+    assert item26[fund] == hs.get(("leaf", "R5-26"), "fund") and item26[report.N_LEAVES_HEADER] == 1
     for single in ("老健局認知症施策・地域介護推進課", "老健局老人保健課"):
         mine = [leaf for leaf, (_, _, o) in hs.info.items() if o == single]
         want = sum(hs.get(("leaf", leaf), "fund") or 0 for leaf in mine)

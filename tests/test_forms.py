@@ -26,10 +26,11 @@ V1_FILE = Path(__file__).parent / "data" / "v1_13_東京都_R5_計画.xlsx"
 
 def test_the_plan_is_registered_and_named_by_meta():
     assert form("plan") is PLAN and registered()[0] is PLAN
-    assert identify({"form": "plan", "template_version": "2"}) is PLAN
+    assert identify({"form": "plan", "template_version": "3"}) is PLAN
     assert identify({"template_version": "1"}) is PLAN  # before _meta named its form
     assert (PLAN.kind, PLAN.stage, PLAN.stage_label) == ("plan", "plan", "計画")
-    assert PLAN.template_version == "2" and PLAN.accepted_versions == ("1",)
+    assert PLAN.template_version == "3" and PLAN.accepted_versions == ("1",)
+    assert PLAN.older_versions == ("2",)  # same cells, drawn before issue 12 (item 17)
     with pytest.raises(KeyError):
         form("request")
 
@@ -84,11 +85,11 @@ def test_no_import_cycles_between_forms_menu_and_check():
 def test_meta_names_the_form_and_the_stage(clean_workbook):
     meta = {r[0].value: r[1].value for r in
             openpyxl.load_workbook(clean_workbook)[PLAN.meta_sheet].iter_rows()}
-    assert (meta["template_version"], meta["form"], meta["stage"]) == ("2", "plan", "plan")
+    assert (meta["template_version"], meta["form"], meta["stage"]) == ("3", "plan", "plan")
     assert list(meta) == list(PLAN.meta_keys)
     report = check_file(clean_workbook)
     assert (report.status, report.form, report.stage, report.template_version) == (
-        "accepted", "plan", "plan", "2")
+        "accepted", "plan", "plan", "3")
 
 
 def _values_of(path: Path) -> PlanValues:
@@ -122,7 +123,7 @@ def test_a_version_1_workbook_is_read_as_the_plan_with_the_same_figures(tmp_path
     v2_path = tmp_path / V1_FILE.name.removeprefix("v1_")
     write_plan_workbook(v2_path, menu, find_prefecture("13"), values=values)
     v2 = check_file(v2_path)
-    assert (v2.status, v2.template_version) == ("accepted", "2")
+    assert (v2.status, v2.template_version) == ("accepted", PLAN.template_version)
     assert v2.header == v1.header
     assert v2.plan.equals(v1.plan)
     assert int(v1.plan["total"].sum()) == sum(
@@ -144,7 +145,7 @@ def test_an_unknown_version_without_a_form_is_an_old_template(clean_workbook, tm
     report = check_file(path)
     assert report.flatten(("code", "sheet", "cell")) == [
         ["old-template-version", "_meta", "B1"]]
-    assert "版 0" in report.findings[0].message and "版 2" in report.findings[0].message
+    assert "版 0" in report.findings[0].message and "版 3" in report.findings[0].message
 
 
 def test_an_unknown_form_kind_is_not_a_budget_workbook(clean_workbook, tmp_path):

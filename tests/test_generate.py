@@ -20,6 +20,7 @@ from budget.generate import (
 )
 from budget.menu import load_menu
 from budget.prefectures import all_prefectures, find_prefecture
+from budget.textwidth import display_width
 
 N_LEAVES = 58
 FIRST = 8  # first leaf row, written out here on purpose rather than taken from layout
@@ -88,8 +89,26 @@ def test_header_shows_year_and_prefecture(plan):
         "担当部署", "担当者名", "電話番号", "メールアドレス"]
 
 
+def test_department_input_is_wide_enough_for_a_department_name(plan):
+    """担当部署 (B3) spans B3:C3, wraps, two lines high: room for a whole department's name
+    (issue 12, item 17: a normal name was cut). Its cell stays B3 (what ingest reads)."""
+    assert "B3:C3" in [str(r) for r in plan.merged_cells.ranges]
+    assert plan["B3"].alignment.wrap_text and plan["B3"].protection.locked is False
+    width = plan.column_dimensions["B"].width + plan.column_dimensions["C"].width
+    lines = plan.row_dimensions[3].height // 15
+    name = "東京都 福祉局 高齢者施策推進部 介護保険課"  # 42 columns wide
+    assert lines >= 2 and (width - 1) * lines >= display_width(name)
+
+
+def test_freeze_keeps_the_item_names_in_view(plan):
+    """Frozen: the header rows and the label columns through 細目 (E), so the item's name
+    stays beside 公/民 while typing (issue 12, item 17)."""
+    assert plan.freeze_panes == "F8"
+    assert plan["E6"].value == "細目" and plan["D6"].value == "事業名"
+
+
 def test_only_input_cells_are_unlocked_and_sheet_protected(plan):
-    expected = set(HEADER_INPUT_CELLS)
+    expected = set(HEADER_INPUT_CELLS) | {"C3"}  # C3: merged into 担当部署 (B3:C3)
     for r in range(FIRST, LAST + 1):
         expected |= {f"{c}{r}" for c in AMOUNT_LETTERS + TEXT_LETTERS}
     unlocked = {
@@ -182,7 +201,7 @@ def test_metadata_sheet(wb, menu):
 
     meta = {r[0].value: r[1].value for r in wb["_meta"].iter_rows()}
     assert meta == {
-        "template_version": "2",
+        "template_version": "3",
         "form": "plan",
         "stage": "plan",
         "fiscal_year": "2023",
@@ -205,7 +224,7 @@ def test_print_and_view_settings(plan, tokyo_path):
     assert plan.sheet_properties.pageSetUpPr.fitToPage
     assert (ps.fitToWidth or 1, ps.fitToHeight) == (1, 0)  # OOXML default width is 1
     assert plan.print_title_rows == "$6:$7"
-    assert plan.freeze_panes == "A8"
+    assert plan.freeze_panes == "F8"
     assert "13 東京都" in plan.oddFooter.left.text
     assert "&P" in plan.oddFooter.center.text and "&N" in plan.oddFooter.center.text
     assert plan.print_area == [f"'計画'!$A$1:$Q${LAST + 6}"] or plan.print_area.endswith(
@@ -258,6 +277,15 @@ def test_conditional_format_rules(plan):
     assert rules[f"N{FIRST}:N{LAST}"] == "AND(ISNUMBER($N8),$N8>N($M8))"
     assert rules[f"H{FIRST}:N{LAST}"].startswith('AND(H8<>"",OR(ISTEXT(H8)')
     assert rules[f"A{FIRST}:F{LAST}"].startswith('OR(COUNTIF($H8:$N8,"<0")>0')
+
+
+def test_guide_prints_on_one_page(wb):
+    """記入要領 fits one A4 landscape page (its last section was left alone on page 2)."""
+    ws = wb["記入要領"]
+    assert ws.page_setup.orientation == "landscape" and str(ws.page_setup.paperSize) == "9"
+    assert ws.sheet_properties.pageSetUpPr.fitToPage
+    assert (ws.page_setup.fitToWidth or 1, ws.page_setup.fitToHeight or 1) == (1, 1)
+    assert ws.page_setup.fitToHeight in (None, 1)
 
 
 def test_guide_sheet_explains_unit_rules_and_where_to_send(wb):

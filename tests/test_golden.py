@@ -70,7 +70,7 @@ def test_the_golden_template_records_what_matters():
     assert plan["cells"]["H8"] == {"style": {"fill": "FFFFF9C4", "format": "#,##0",
                                              "locked": False}}
     assert plan["columns"]["R"]["hidden"] is True
-    assert plan["protection"]["sheet"] is True and plan["freeze_panes"] == "A8"
+    assert plan["protection"]["sheet"] is True and plan["freeze_panes"] == "F8"
     assert plan["print"]["repeat_rows"] == "$6:$7" and plan["print"]["paper"] == 9
     assert len(plan["validations"]) == len(PLAN.amount_keys)
     assert len(plan["conditional_formats"]) == len(PLAN.live_rule_columns)
@@ -90,7 +90,9 @@ def test_a_change_of_shape_without_a_version_bump_fails(monkeypatch):
 
     import budget.forms
 
-    monkeypatch.setattr(budget.forms, "PLAN", dataclasses.replace(PLAN, template_version="3"))
+    recorded = PLAN.template_version
+    bumped = dataclasses.replace(PLAN, template_version=str(int(recorded) + 1))
+    monkeypatch.setattr(budget.forms, "PLAN", bumped)
     monkeypatch.setattr("tests.test_golden.PLAN", budget.forms.PLAN)
-    with pytest.raises(pytest.fail.Exception, match="records version 2: regenerate"):
+    with pytest.raises(pytest.fail.Exception, match=f"records version {recorded}: regenerate"):
         check_against_golden(fresh)

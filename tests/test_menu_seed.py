@@ -336,7 +336,8 @@ def test_descriptions_are_whole_cells(rows, seed_lines):
         assert len(holder) == 1, r["leaf_code"]
         cell = holder[0]
         if r["sub_item"]:
-            parts = [r["sub_item"], r["sub_item_name"], r["description"]]
+            name = "" if _name_supplied(r) else r["sub_item_name"]
+            parts = [r["sub_item"], name, r["description"]]
             assert cell == " ".join(p for p in parts if p), r["leaf_code"]
         elif cell != r["description"]:
             assert cell == f"{int(r['item_no'])} {r['item_name']} {r['description']}", r["leaf_code"]
@@ -351,10 +352,28 @@ def test_names_come_from_seed(rows, seed_text):
         else:
             assert r["item_name"] in seed_text, r["leaf_code"]
         if r["sub_item"]:
-            if r["sub_item_name"]:
+            if _name_supplied(r):  # not seed text: condensed from the description
+                assert r["sub_item_name"] and r["sub_item_name"] not in seed_text
+                assert "[U]" in r["provenance"] and "condensed" in r["provenance"]
+            elif r["sub_item_name"]:
                 assert f"{r['sub_item']} {r['sub_item_name']} " in seed_text, r["leaf_code"]
             else:
                 assert "sub-item name" in r["provenance"].lower(), r["leaf_code"]
+
+
+def _name_supplied(r) -> bool:
+    """A sub-item name the seed does not print (items 7 and 8: only a description follows
+    the letter), supplied so that 細目 shows a name; the provenance says so."""
+    return "sub_item_name supplied" in r["provenance"]
+
+
+def test_every_sub_item_has_a_name(rows):
+    """細目 never shows a bare letter (issue 12, item 17: items 7 and 8 did)."""
+    for r in rows:
+        if r["sub_item"]:
+            assert r["sub_item_name"], r["leaf_code"]
+    supplied = sorted(r["leaf_code"] for r in rows if _name_supplied(r))
+    assert supplied == ["R5-07-イ", "R5-08-ロ"]
 
 
 @needs_seed

@@ -200,6 +200,52 @@ def test_category_sheet(wb, expected):
     assert total[report.N_PREF_HEADER] == 44
 
 
+def _planned_leaves(menu, plans, key):
+    """Independent recount: the menu's leaves per ``key`` value, and those any included
+    prefecture planned (an amount entered, 0 included)."""
+    info = {r.leaf_code: getattr(r, key) for r in menu.itertuples(index=False)}
+    in_menu, planned = defaultdict(set), defaultdict(set)
+    for leaf, value in info.items():
+        in_menu[value].add(leaf)
+    for values in plans.values():
+        for leaf, row in values.rows.items():
+            if any(row.get(k) is not None for k in layout.AMOUNT_KEYS):
+                planned[info[leaf]].add(leaf)
+    return in_menu, planned
+
+
+def test_category_sheet_counts_menu_and_planned_leaves(wb, menu, plans, tmp_path):
+    """大項目別 shows both counts, labelled: the menu's leaves and the planned ones (issue
+    12, item 18: 事業数 counted menu items only, under a label that read as planned).
+    One prefecture's plan, so that the planned leaves are fewer than the menu's."""
+    db = tmp_path / "one.db"
+    one = {"01": plans["01"]}
+    with open_store(db) as store:
+        store.save(*synthetic_submission(menu, "01", one["01"]))
+        summ = load_summary(store, YEAR, menu)
+    path = report.write_summary_workbook(summ, tmp_path / "one.xlsx", now=NOW).path
+    small = openpyxl.load_workbook(path)
+    headers, rows, total = table(small["大項目別"], "区分（大項目）")
+    assert headers[1:3] == (report.N_LEAVES_HEADER, report.N_PLANNED_HEADER)
+    in_menu, planned = _planned_leaves(menu, one, "category")
+    assert any(len(planned[c]) < len(in_menu[c]) for c in in_menu)  # the two differ
+    for cat, rec in rows.items():
+        assert rec[report.N_LEAVES_HEADER] == len(in_menu[cat]), cat
+        assert rec[report.N_PLANNED_HEADER] == len(planned[cat]), cat
+    assert total[report.N_LEAVES_HEADER] == len(menu)
+    assert total[report.N_PLANNED_HEADER] == sum(len(v) for v in planned.values())
+    notes = " ".join(str(small["大項目別"].cell(r, 1).value) for r in range(1, H))
+    assert report.N_PLANNED_HEADER in notes and report.N_LEAVES_HEADER in notes
+    # the same two counts on 中項目別 and 担当課別; with every prefecture, as many planned
+    # leaves in total as any prefecture planned
+    _, planned_all = _planned_leaves(menu, plans, "category")
+    assert table(wb["大項目別"], "区分（大項目）")[2][report.N_PLANNED_HEADER] == sum(
+        len(v) for v in planned_all.values())
+    for name in ("中項目別", "担当課別"):
+        headers = [c.value for c in wb[name][H]]
+        assert report.N_LEAVES_HEADER in headers and report.N_PLANNED_HEADER in headers, name
+
+
 def test_mid_category_sheet(wb, expected):
     ws = wb["中項目別"]
     headers = [c.value for c in ws[H]]
@@ -238,7 +284,7 @@ def test_bureau_sheet_adds_up_and_counts_item_26_once(wb, expected):
     assert sum(r[fund] for r in rows.values()) == expected(("grand", None), "fund")
     assert total[fund] == expected(("grand", None), "fund")
     assert rows[JOINT][fund] == expected(("leaf", "R5-26"), "fund")
-    assert rows[JOINT]["事業数"] == 1
+    assert rows[JOINT][report.N_LEAVES_HEADER] == 1
     notes = " ".join(str(wb["担当課別"].cell(r, 1).value) for r in range(1, H))
     assert "共管: 課名／課名" in notes and "二重計上" in notes
 
@@ -356,6 +402,52 @@ def test_sources_sheet(wb, db, menu):
     assert bad["理由"].startswith("差戻し（エラー 1 件）: ") and "負の値" in bad["理由"]
 
 
+def test_sources_names_the_menu_not_where_it_is_installed(wb, menu):
+    value = key_values(wb["出典"])["メニュー（事業一覧）"]
+    assert value == (f"令和5年度（2023年度） R5.csv（budget {__version__} 同梱のメニュー、"
+                     f"メニュー識別子 {menu_fingerprint(menu)}）")
+    source = str(menu.attrs["source"])
+    assert source not in value and "/" not in value and "\\" not in value
+
+
+def test_bureau_chart_is_sorted_by_amount(wb, expected):
+    ws = wb["グラフ"]
+    col = report.CHART_COLUMNS + 2  # L: labels, M: amounts (1-based)
+    head = next(r for r in range(1, ws.max_row + 1)
+                if str(ws.cell(r, col).value or "").startswith("担当課"))
+    labels, amounts = [], []
+    for r in range(head + 1, ws.max_row + 1):
+        if ws.cell(r, col).value is None:
+            break
+        labels.append(ws.cell(r, col).value)
+        amounts.append(ws.cell(r, col + 1).value)
+    assert len(labels) == 5 and amounts == sorted(amounts, reverse=True)
+    assert amounts == [expected(("owner", o), "fund") for o in labels]
+
+
+def test_charts_without_an_accepted_plan_say_no_data(tmp_path, menu):
+    """No accepted plan (only a rejected one): no empty chart frames, each chart's place
+    says データなし."""
+    db = tmp_path / "empty.db"
+    with open_store(db) as store:
+        content = b"rejected file"
+        store.save(FileReport(file="05_秋田県_R5_計画.xlsx",
+                              sha256=hashlib.sha256(content).hexdigest(), size=len(content),
+                              fiscal_year=YEAR, prefecture_code=REJECTED,
+                              findings=[make("negative-amount", file="05.xlsx", sheet="計画",
+                                             cell="I8", leaf_code="R5-01", leaf_name="x",
+                                             value="-500")]), content)
+        summ = load_summary(store, YEAR, menu)
+    path = report.write_summary_workbook(summ, tmp_path / "s.xlsx", now=NOW).path
+    with zipfile.ZipFile(path) as z:
+        names = z.namelist()
+        assert not [n for n in names if n.startswith("xl/charts/")]
+        drawing = z.read("xl/drawings/drawing1.xml").decode()
+    assert drawing.count(report.NO_DATA) == 3
+    for title in ("大項目別 基金計 (A+B)", "担当課別 基金計 (A+B)", "都道府県別 基金計 (A+B)"):
+        assert title in drawing
+
+
 def test_hostile_text_is_inert_in_detail_sheet(wb):
     ws = wb["明細"]
     cells = [c for row in ws.iter_rows() for c in row if c.value and "HYPERLINK" in str(c.value)]
@@ -427,6 +519,19 @@ def test_layout_print_and_font(wb):
     ws = wb["グラフ"]
     assert ws.print_area == "'グラフ'!$A$1:$J$" + str(ws.print_area.rsplit("$", 1)[1])
     assert len(ws.row_breaks.brk) == 1
+    # the wide matrix: a short title block in the columns repeated on every page (A:C,
+    # rows 1-5), the full title right of it; rotated headers at a readable size
+    ws = wb["都道府県×事業"]
+    assert f"A1:C{H - 1}" in [str(r) for r in ws.merged_cells.ranges]
+    assert ws["A1"].value == "都道府県×事業\n基金計 (A+B)\n（単位：千円）"
+    assert ws["A1"].alignment.wrap_text
+    assert ws["D1"].value.endswith("都道府県×事業 基金計 (A+B)")
+    assert ws.print_title_cols == "$A:$C"
+    assert all(ws.cell(H, c).font.size >= 10 for c in range(4, 4 + len(wb["事業別"]["A"]) - H - 1))
+    # the narrow one prints on one page: its title and notes wrap inside the printed columns
+    ws = wb["都道府県×大項目"]
+    assert "A1:H1" in [str(r) for r in ws.merged_cells.ranges]  # 3 + 4 大項目 + 合計
+    assert ws["A1"].alignment.wrap_text and ws.row_dimensions[1].height > 22
     ws = wb["大項目別"]
     assert ws.cell(H + 1, 4).font.name == "游ゴシック"
     assert ws.cell(H + 1, 4).number_format == "#,##0"
@@ -441,7 +546,10 @@ def test_unit_oku_converts_and_labels_every_sheet(tmp_path, summary, expected):
     report.write_summary_workbook(summary, path, unit="億円", now=NOW)
     wb = openpyxl.load_workbook(path, read_only=True)
     for name in report.SHEETS:
-        if name != "出典":
+        if name == "都道府県×事業":  # the title block in A:C, the full title from D
+            assert wb[name]["A1"].value.endswith("（単位：億円）")
+            assert "（単位：億円）" in wb[name]["D2"].value
+        elif name != "出典":
             assert "（単位：億円）" in wb[name]["A2"].value, name
     grand = expected(("grand", None), "fund")
     row = next(r for r in wb["総括"].iter_rows(min_row=H + 1, max_row=H + 8)
@@ -642,6 +750,21 @@ def test_summary_opens_in_libreoffice(tmp_path, workbook):
     assert all(n >= 1 for n in per_sheet.values()), per_sheet
     assert per_sheet["総括"] == 1 and per_sheet["グラフ"] == 2, per_sheet
     assert per_sheet["都道府県×事業"] == 3 and per_sheet["都道府県×大項目"] == 1, per_sheet
+    # each page of the wide matrix carries its title inside the columns printed on every
+    # page (issue 12, item 18: after page 1 it was cut at column C; a clipped text is still
+    # in the PDF's text, so its place is checked: left of the 提出状況 header's right edge)
+    for page, sheet in enumerate(right, start=1):
+        if not sheet.startswith("都道府県×事業"):
+            continue
+        words = subprocess.run(["pdftotext", "-f", str(page), "-l", str(page), "-bbox",
+                                str(pdf), "-"], capture_output=True, text=True,
+                               check=True).stdout
+        found: dict[str, float] = {}
+        for _, x_max, word in re.findall(
+                r'<word xMin="([\d.]+)" yMin="[\d.]+" xMax="([\d.]+)" yMax="[\d.]+">([^<]+)<',
+                words):
+            found[word] = min(found.get(word, 1e9), float(x_max))
+        assert found["都道府県×事業"] <= found["提出状況"] + 2, (page, found.get("都道府県×事業"))
     assert sum(per_sheet.values()) == pages
     # the sheets' titles are printed (in sheet order)
     text = "\n".join(texts)

@@ -302,7 +302,7 @@ def load_summary(store: "Store", fiscal_year: int, menu: "pd.DataFrame", *,
     """Read the year's current submissions and amounts from the store into a ``Summary``."""
     import pandas as pd
 
-    from budget.menu import menu_fingerprint
+    from budget.menu import earlier_editions, menu_fingerprint
     from budget.prefectures import all_prefectures
 
     kwargs = {} if stage is None else {"stage": stage}
@@ -346,7 +346,8 @@ def load_summary(store: "Store", fiscal_year: int, menu: "pd.DataFrame", *,
     sources = sources.merge(extra, on="submission_id", how="left").reset_index(drop=True)
     fingerprint = menu_fingerprint(menu)
     other_menu = sources[sources["menu_fingerprint"].notna()
-                         & (sources["menu_fingerprint"] != fingerprint)]
+                         & (sources["menu_fingerprint"] != fingerprint)
+                         & ~sources["menu_fingerprint"].isin(list(earlier_editions(menu)))]
     for r in other_menu.itertuples(index=False):
         notes.append(f"{r.prefecture_code} {r.prefecture_name}: 提出ファイルのメニュー識別子 "
                      f"{r.menu_fingerprint} が集計に使ったメニュー（{fingerprint}）と異なります。")

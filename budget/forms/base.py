@@ -174,6 +174,10 @@ class Form:
     )
     #: older template versions still read as this form (their ``_meta`` has no ``form``)
     accepted_versions: tuple[str, ...] = ()
+    #: earlier versions that name the form, still read: the same cells, drawn differently
+    older_versions: tuple[str, ...] = ()
+    #: header input cells drawn merged with their empty neighbours, (first, last): wider
+    input_merges: tuple[tuple[str, str], ...] = ()
     meta_sheet: str = META_SHEET
 
     # --- columns --------------------------------------------------------------------------

@@ -6,7 +6,9 @@ drift apart. The types are in ``budget.forms.base``; the rows' pandera schema is
 first use (``plan_schema``), since pandera costs ~0.5 s to import.
 
 Template versions: 1 (R5 計画 files sent out before the form was named in ``_meta``: read
-as this form), 2 (``_meta`` names the form and the stage).
+as this form), 2 (``_meta`` names the form and the stage), 3 (drawn for typing: 担当部署
+merged over B3:C3 and wrapped, the label columns through 細目 frozen, the guide on one
+page). Versions 1 and 2 have the same cells and are still read.
 """
 
 from __future__ import annotations
@@ -236,8 +238,9 @@ PLAN = Form(
     kind="plan",
     stage="plan",
     stage_label="計画",
-    template_version="2",
+    template_version="3",
     accepted_versions=("1",),
+    older_versions=("2",),
     main_sheet="計画",
     guide_sheet="記入要領",
     columns=_COLUMNS,
@@ -254,6 +257,9 @@ PLAN = Form(
         HeaderInput("phone", "A4", "B4", "電話番号", 40),
         HeaderInput("email", "D4", "E4", "メールアドレス", 120),
     ),
+    # 担当部署 takes a whole department's name (「東京都 福祉局 高齢者施策推進部 介護保険課」):
+    # its cell spans the empty C3 beside it, two lines high
+    input_merges=(("B3", "C3"),),
     notes=(("G4", "（単位：千円）"),
            ("G5", "黄色のセルに入力してください。灰色のセルは自動計算です。")),
     group_header_row=6,

@@ -32,7 +32,7 @@ import hashlib
 import os
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from pathlib import Path
@@ -195,6 +195,8 @@ class MenuInfo:
     labels: dict[str, dict[str, str]]  # leaf code → label key → text a locked cell shows
     fingerprint: str
     categories: tuple[str, ...]  # 大項目 in order (one subtotal row each)
+    #: earlier editions still read: fingerprint → their ``labels`` (``menu.earlier_editions``)
+    earlier: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict)
 
 
 def _settings_menu(settings: Settings) -> MenuInfo | None:
@@ -230,10 +232,13 @@ def _mtime(path: str | Path) -> int:
 
 @lru_cache(maxsize=16)
 def _menu_info(year: int | None, path: str, mtime: int) -> MenuInfo:
-    from budget.menu import load_menu, menu_fingerprint, menu_leaves
+    from budget.menu import earlier_editions, load_menu, menu_fingerprint, menu_leaves
 
     menu = load_menu(year, path)
     leaves = menu_leaves(menu)
+    earlier = {fp: {leaf.leaf_code: {k: _label_text(v) for k, v in leaf.displayed().items()}
+                    for leaf in menu_leaves(edition)}
+               for fp, edition in earlier_editions(menu).items()}
     return MenuInfo(
         fiscal_year=int(menu["fiscal_year"].iloc[0]),
         codes=tuple(leaf.leaf_code for leaf in leaves),
@@ -243,6 +248,7 @@ def _menu_info(year: int | None, path: str, mtime: int) -> MenuInfo:
                 for leaf in leaves},
         fingerprint=menu_fingerprint(menu),
         categories=tuple(dict.fromkeys(leaf.category for leaf in leaves)),
+        earlier=earlier,
     )
 
 
@@ -506,7 +512,7 @@ class _Check:
 
         from budget.fiscal import full_label
 
-        versions = (self.form.template_version,) if meta.get("form") \
+        versions = (self.form.template_version, *self.form.older_versions) if meta.get("form") \
             else self.form.accepted_versions
         if report.template_version not in versions:
             self.add("old-template-version", **self.meta_cell("template_version"),
@@ -531,7 +537,7 @@ class _Check:
                 self.add("no-menu-for-year", **self.header_cell(self.form.year_cell, "fiscal_year"),
                          value=era_code(year), found=_year_label(year), known=known)
                 return None
-        if report.menu_fingerprint != menu.fingerprint:
+        if report.menu_fingerprint not in (menu.fingerprint, *menu.earlier):
             self.add("menu-mismatch", **self.meta_cell("menu_fingerprint"),
                      value=report.menu_fingerprint)
             return None
@@ -705,7 +711,7 @@ class _Check:
                      expected=expected)
 
     def check_labels(self, sheet: Sheet, menu: MenuInfo, code: str, row: int) -> None:
-        expected = menu.labels[code]
+        expected = menu.earlier.get(self.report.menu_fingerprint or "", menu.labels)[code]
         for key in self.form.label_keys:
             col = self.form.column[key]
             cell = sheet.column(col, row)

@@ -5,6 +5,12 @@ file), 実行情報 (folder, store, times, counts). Every cell goes through
 ``budget.xlsx.writer.CellWriter``: nothing a sender typed becomes a formula or a link; a
 formula-like text (a finding's 入力値) is shown exactly as sent and kept inert by
 ``quote_prefix``.
+
+Printed, each sheet is a report of its own: landscape A4 (A3 when its columns would shrink
+below a readable size), fitted to the page width, the header row on every page, the run's
+title and the sheet in the page header, page x / n in the footer; column widths fit their
+contents (``budget.textwidth``) up to a cap, longer texts wrap. The table itself starts at
+row 1 (header) so it can be filtered and copied as it is.
 """
 
 from __future__ import annotations
@@ -13,10 +19,12 @@ import io
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from budget import __version__
 from budget.files import write_atomically
 from budget.findings import SEVERITY_JA, STATUS_JA
 from budget.fiscal import short_time
-from budget.xlsx.writer import WORKBOOK_OPTIONS, CellWriter, check_xlsx
+from budget.textwidth import clip, display_width, wrapped_lines
+from budget.xlsx.writer import WORKBOOK_OPTIONS, CellWriter, check_xlsx, is_missing
 
 if TYPE_CHECKING:
     from budget.intake.batch import IngestRun
@@ -29,6 +37,18 @@ RESULT_HEADERS = ["ファイル", "都道府県", "年度", "状態", "登録", 
                   "SHA-256", "返送ファイル", "備考"]
 FINDING_HEADERS = ["ファイル", "都道府県", "場所", "重要度", "コード", "事業", "入力値", "内容"]
 SKIPPED_JA = "読み飛ばし"
+TITLE = "取込結果"
+
+#: Column width limits in characters: (narrowest, widest); text wider than the widest wraps.
+MIN_WIDTH, MAX_WIDTH = 6.0, 60.0
+#: The SHA-256 column: 32 hex digits a line in 8 pt Consolas, two lines.
+HASH_WIDTH, HASH_PER_LINE = 27.0, 32
+#: Paper (xlsxwriter codes) and the characters of the default font that fit across the
+#: printable width in landscape at 100 % (margins 0.4 in): A4 ≈ 784 pt, A3 ≈ 1,133 pt.
+A4, A3 = 9, 8
+_ACROSS = {A4: 140, A3: 205}
+#: Below this print scale a sheet moves from A4 to A3.
+MIN_SCALE = 0.7
 
 
 def write_run_report(run: "IngestRun", path: str | Path, *, exclusive: bool = False) -> Path:
@@ -44,6 +64,10 @@ def write_run_report(run: "IngestRun", path: str | Path, *, exclusive: bool = Fa
     path = Path(path)
     buf = io.BytesIO()
     wb = xlsxwriter.Workbook(buf, WORKBOOK_OPTIONS)
+    folder = clip(str(run.folder.name or run.folder), 60)
+    title = f"{TITLE} {run.started_at:%Y-%m-%d %H:%M}　{folder}（{len(run.results)} ファイル）"
+    wb.set_properties({"title": title, "author": "budget",
+                       "comments": f"budget {__version__}"})
     cells = CellWriter(wb)
     head = cells.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1,
                              "text_wrap": True, "valign": "top"})
@@ -52,7 +76,9 @@ def write_run_report(run: "IngestRun", path: str | Path, *, exclusive: bool = Fa
     bad = cells.add_format({"valign": "top", "bg_color": "#FFC7CE"})
     warn = cells.add_format({"valign": "top", "bg_color": "#FFEB9C"})
     good = cells.add_format({"valign": "top", "bg_color": "#C6EFCE"})
-    mono = cells.add_format({"valign": "top", "font_name": "Consolas", "font_size": 9})
+    # SHA-256: 64 hex digits wrapped in two lines of a narrow column
+    mono = cells.add_format({"valign": "top", "font_name": "Consolas", "font_size": 8,
+                             "text_wrap": True})
 
     ws = wb.add_worksheet(RESULT_SHEET)
     rows: list[list[tuple[Any, Any]]] = []
@@ -72,7 +98,8 @@ def write_run_report(run: "IngestRun", path: str | Path, *, exclusive: bool = Fa
         rows.append([(s.path.name, cell), (None, cell), (None, cell), (SKIPPED_JA, cell),
                      (None, cell), (None, cell), (None, cell), (None, cell), (None, cell),
                      (None, cell), (s.reason, wrap)])
-    _table(cells, ws, RESULT_HEADERS, rows, head, [36, 14, 6, 8, 18, 6, 6, 7, 20, 40, 60])
+    _table(cells, ws, RESULT_HEADERS, rows, head, title, wrap_cols={9: 40, 10: 60},
+           hash_col=8)
 
     ws = wb.add_worksheet(FINDINGS_SHEET)
     rows = []
@@ -87,7 +114,7 @@ def write_run_report(run: "IngestRun", path: str | Path, *, exclusive: bool = Fa
                 (f.code, cell), (f"{f.leaf_code or ''} {f.leaf_name or ''}".strip(), wrap),
                 (f.value, cell), (f.message, wrap),
             ])
-    _table(cells, ws, FINDING_HEADERS, rows, head, [36, 14, 10, 7, 24, 36, 18, 90])
+    _table(cells, ws, FINDING_HEADERS, rows, head, title, wrap_cols={5: 36, 6: 30, 7: 70})
 
     ws = wb.add_worksheet(INFO_SHEET)
     info = [
@@ -102,25 +129,75 @@ def write_run_report(run: "IngestRun", path: str | Path, *, exclusive: bool = Fa
         ("返送ファイルのフォルダ", _relative(run.returns_dir, path.parent) or ""),
     ]
     check_xlsx(ws.set_column(0, 0, 22))
-    check_xlsx(ws.set_column(1, 1, 60))
+    check_xlsx(ws.set_column(1, 1, 80))
     for i, (k, v) in enumerate(info):
         cells.text(ws, i, 0, k, head)
-        cells.value(ws, i, 1, v, cell)
+        cells.value(ws, i, 1, v, wrap)
+        if isinstance(v, str) and wrapped_lines(v, 80) > 1:
+            check_xlsx(ws.set_row(i, 15 * wrapped_lines(v, 80) + 2))
+    _print_setup(ws, title, A4, across=1, repeat=False)
     wb.close()
     return write_atomically(path, buf.getvalue(), exclusive=exclusive)
 
 
 def _table(cells: CellWriter, ws: Any, headers: list[str], rows: list[list[tuple[Any, Any]]],
-           head: Any, widths: list[float]) -> None:
-    """Header row, then ``rows`` of (value as typed, format); frozen header, autofilter."""
+           head: Any, title: str, wrap_cols: dict[int, float], hash_col: int | None = None,
+           ) -> None:
+    """Header row, then ``rows`` of (value as typed, format); frozen header, autofilter,
+    widths fitted to the contents (``wrap_cols``: column → the widest it gets, its text
+    wrapping beyond; ``hash_col``: the SHA-256, in two lines of ``HASH_WIDTH``), row
+    heights for the wrapped lines, the print layout."""
+    widths = []
+    for c, h in enumerate(headers):
+        if c == hash_col:
+            widths.append(HASH_WIDTH)
+            continue
+        cap = wrap_cols.get(c, MAX_WIDTH)
+        texts = [h] + [_shown(row[c][0]) for row in rows]
+        wanted = max(display_width(line) for t in texts for line in t.split("\n")) + 2
+        widths.append(min(cap, max(MIN_WIDTH, wanted)))
     for c, (h, w) in enumerate(zip(headers, widths)):
         cells.text(ws, 0, c, h, head)
         check_xlsx(ws.set_column(c, c, w))
     for r, row in enumerate(rows, start=1):
+        height = 15.0
         for c, (value, fmt) in enumerate(row):
             cells.value(ws, r, c, value, fmt)
-    ws.freeze_panes(1, 0)
+            if is_missing(value):
+                continue
+            if c == hash_col:
+                height = max(height, 11.0 * -(-len(_shown(value)) // HASH_PER_LINE) + 2)
+            elif c in wrap_cols:
+                height = max(height, 15.0 * wrapped_lines(_shown(value), widths[c]) + 2)
+        if height > 15:
+            check_xlsx(ws.set_row(r, height))
+    ws.freeze_panes(1, 1)
     check_xlsx(ws.autofilter(0, 0, max(len(rows), 1), len(headers) - 1))
+    total = sum(widths)
+    paper = A4 if _ACROSS[A4] / total >= MIN_SCALE else A3
+    _print_setup(ws, title, paper, across=1, repeat=True)
+
+
+def _shown(value: Any) -> str:
+    return "" if is_missing(value) else str(value)
+
+
+def _print_setup(ws: Any, title: str, paper: int, *, across: int, repeat: bool) -> None:
+    """Landscape ``paper``, ``across`` pages wide (as many tall as needed), the header row
+    repeated, the run's title and the sheet's name in the page header, page x / n below."""
+    ws.set_landscape()
+    ws.set_paper(paper)
+    ws.fit_to_pages(across, 0)
+    if repeat:
+        check_xlsx(ws.repeat_rows(0))
+    ws.set_margins(left=0.4, right=0.4, top=0.7, bottom=0.6)
+    ws.set_header(f"&L&\"-,Bold\"&12{_amp(title)}&R{_amp(ws.name)}")
+    ws.set_footer(f"&C&P / &N ページ&Rbudget {__version__}")
+
+
+def _amp(text: str) -> str:
+    """Text for a page header: ``&`` doubled (a single one starts a code)."""
+    return text.replace("&", "&&")
 
 
 def _relative(p: Path | None, base: Path) -> str | None:

@@ -62,8 +62,14 @@ SHEETS = ("総括", "グラフ", "大項目別", "中項目別", "事業別", "�
 #: 1-based Excel row of the header row of every table sheet (title, unit and notes above).
 TABLE_HEADER_ROW = 6
 TOTAL_LABEL = "合計"
+N_LEAVES_HEADER = "事業数（メニュー）"
+N_PLANNED_HEADER = "計画された事業数"
+NO_DATA = "データなし"
 SHARE_HEADER = "構成比（基金 A+B）"
 N_PREF_HEADER = "計画都道府県数"
+
+#: Font size of the matrices' rotated headers (printed at about 75 %: 7.5 pt on paper).
+ROTATED_PT = 10
 
 #: Colour scale of the matrices, one per column: pale green (small) → yellow → red (large)
 #: within the column; blank cells get no colour.
@@ -104,12 +110,15 @@ class _Styles:
         self.title = add(bold=True, font_size=14, valign="vcenter")
         self.title_wrap = add(bold=True, font_size=14, valign="vcenter", text_wrap=True)
         self.subtitle = add(font_color="#404040")
+        self.subtitle_wrap = add(font_color="#404040", text_wrap=True)
         self.note = add(font_color="#595959")
+        self.note_wrap = add(font_color="#595959", text_wrap=True)
+        self.corner = add(bold=True, font_size=11, text_wrap=True, valign="top")
         self.warn = add(font_color="#9C0006", bold=True)
         self.header = add(bold=True, bg_color=HEADER_FILL, align="center", valign="vcenter",
                           text_wrap=True, **border)
         self.header_rot = add(bold=True, bg_color=HEADER_FILL, align="center", valign="bottom",
-                              text_wrap=True, rotation=90, font_size=8, **border)
+                              text_wrap=True, rotation=90, font_size=ROTATED_PT, **border)
         self.text = add(**border)
         self.wrap = add(text_wrap=True, **border)
         self.center = add(align="center", **border)
@@ -231,12 +240,19 @@ def render_summary_workbook(summary: Summary, *, unit: str = DEFAULT_UNIT,
     by_prefecture = ag.totals_by_prefecture(summary)
     _sheet_overview(sheets["総括"], ctx)
     _sheet_charts(wb, sheets["グラフ"], ctx, by_category, by_bureau, by_prefecture)
-    _table_sheet(sheets["大項目別"], ctx, "大項目別集計", by_category,
-                 [("区分（大項目）", "category", "text", 16), ("事業数", "n_leaves", "count", 7)])
-    _table_sheet(sheets["中項目別"], ctx, "中項目別集計", ag.totals_by_mid_category(summary),
+    leaf_counts = [(N_LEAVES_HEADER, "n_leaves", "count", 9),
+                   (N_PLANNED_HEADER, "n_planned", "count", 9)]
+    _table_sheet(sheets["大項目別"], ctx, "大項目別集計",
+                 _with_planned(by_category, summary.detail, ["category"]),
+                 [("区分（大項目）", "category", "text", 16), *leaf_counts],
+                 notes=[LEAF_COUNT_RULE])
+    _table_sheet(sheets["中項目別"], ctx, "中項目別集計",
+                 _with_planned(ag.totals_by_mid_category(summary), summary.detail,
+                               ["category", "mid_category"]),
                  [("区分（大項目）", "category", "text", 16), ("中項目", "mid_category", "text", 30),
-                  ("事業数", "n_leaves", "count", 7)],
-                 notes=["中項目が空欄の事業（メニューで中項目の記載がないもの）は「（中項目なし）」と表示しています。"],
+                  *leaf_counts],
+                 notes=["中項目が空欄の事業（メニューで中項目の記載がないもの）は「（中項目なし）」と表示しています。",
+                        LEAF_COUNT_RULE],
                  blank_label={"mid_category": "（中項目なし）"})
     leaf = ag.totals_by_leaf(summary)
     leaf = leaf.assign(sub_label=(leaf["sub_item"] + " " + leaf["sub_item_name"]).str.strip())
@@ -246,9 +262,10 @@ def render_summary_workbook(summary: Summary, *, unit: str = DEFAULT_UNIT,
                   ("事業名", "item_name", "wrap", 34), ("細目", "sub_label", "wrap", 30),
                   ("担当課", "owner", "wrap", 22)],
                  notes=["担当課が「共管: …」の行は複数の課が所管する事業です（1回だけ計上）。"])
-    _table_sheet(sheets["担当課別"], ctx, "担当課別集計", by_bureau,
-                 [("担当課", "owner", "wrap", 40), ("事業数", "n_leaves", "count", 7)],
-                 notes=[JOINT_RULE])
+    _table_sheet(sheets["担当課別"], ctx, "担当課別集計",
+                 _with_planned(by_bureau, summary.detail, ["owner"]),
+                 [("担当課", "owner", "wrap", 40), *leaf_counts],
+                 notes=[JOINT_RULE, LEAF_COUNT_RULE])
     _table_sheet(sheets["都道府県別"], ctx, "都道府県別集計", by_prefecture,
                  [("コード", "prefecture_code", "center", 6), ("都道府県", "prefecture_name", "text", 10),
                   ("提出状況", "status_ja", "center", 9)],
@@ -268,6 +285,22 @@ def render_summary_workbook(summary: Summary, *, unit: str = DEFAULT_UNIT,
     return buf.getvalue()
 
 
+#: What the two counts of leaves are (a 事業 is a leaf of the menu: an item or a sub-item).
+LEAF_COUNT_RULE = (f"{N_LEAVES_HEADER} = メニューの事業（細目単位）の数、{N_PLANNED_HEADER} = "
+                   "集計対象の都道府県のいずれかが計画した事業の数（合計行はそれぞれの合計）。")
+
+
+def _with_planned(frame: "pd.DataFrame", detail: "pd.DataFrame", keys: list[str],
+                  ) -> "pd.DataFrame":
+    """``frame`` with ``n_planned``: the leaves of each group that any included prefecture
+    planned (``detail`` holds the planned rows of the included prefectures only)."""
+    planned = (detail.groupby(keys, sort=False, dropna=False)["leaf_code"].nunique()
+               .rename("n_planned").reset_index())
+    out = frame.merge(planned, on=keys, how="left")
+    out["n_planned"] = out["n_planned"].fillna(0).astype("Int64")
+    return out
+
+
 def write_summary_workbook(summary: Summary, path: str | Path, *, unit: str = DEFAULT_UNIT,
                            command_line: str = "", now: dt.datetime | None = None,
                            db_path: str | Path = "", kind: str = "集計表") -> Written:
@@ -278,17 +311,29 @@ def write_summary_workbook(summary: Summary, path: str | Path, *, unit: str = DE
     return Written(kind, write_bytes_atomically(path, data), path)
 
 
-def _head(ws: Any, ctx: _Context, title: str, notes: Iterable[str] = ()) -> None:
-    """Title (row 1), unit (row 2), scope and notes (rows 3–5): the rows above a table."""
+def _head(ws: Any, ctx: _Context, title: str, notes: Iterable[str] = (), *, col: int = 0,
+          span: tuple[int, float] | None = None) -> None:
+    """Title (row 1), unit (row 2), scope and notes (rows 3–5): the rows above a table,
+    from column ``col``. ``span`` (last column, its width in characters from ``col``): each
+    line merged across and wrapped inside it, rows as tall as the wrapped lines (a narrow
+    sheet whose title would otherwise run past the printed page)."""
     s = ctx.styles
     w = _Writer(ws, ctx)
-    w.text(0, 0, f"{ctx.title_prefix} {title}", s.title)
-    ws.set_row(0, 22)
-    w.text(1, 0, f"（単位：{ctx.unit}）　作成: {ctx.now:%Y-%m-%d %H:%M}　budget {__version__}",
-           s.subtitle)
     lines = [ctx.scope_note, *notes] if ctx.scope_note else list(notes)
-    for i, line in enumerate(lines[:TABLE_HEADER_ROW - 3]):
-        w.text(2 + i, 0, line, s.note)
+    rows = [(f"{ctx.title_prefix} {title}", s.title_wrap if span else s.title, 22.0, 1.45),
+            (f"（単位：{ctx.unit}）　作成: {ctx.now:%Y-%m-%d %H:%M}　budget {__version__}",
+             s.subtitle_wrap if span else s.subtitle, 15.0, 1.0)]
+    rows += [(line, s.note_wrap if span else s.note, 15.0, 1.0)
+             for line in lines[:TABLE_HEADER_ROW - 3]]
+    for r, (text, fmt, height, scale) in enumerate(rows):
+        if span is None:
+            w.text(r, col, text, fmt)
+            if r == 0:
+                ws.set_row(0, height)
+            continue
+        w.cells.merge(ws, r, col, r, span[0], text, fmt)
+        n = wrapped_lines(text, span[1] / scale)
+        ws.set_row(r, height + (n - 1) * 13.5 * scale)
 
 
 #: Paper sizes (xlsxwriter / Excel codes) and their printable area in points with the
@@ -394,7 +439,7 @@ def _table_sheet(ws: Any, ctx: _Context, title: str, df: "pd.DataFrame",
     w.text(t, 0, TOTAL_LABEL, s.total_text)
     for c in range(1, len(keys)):
         key, kind = keys[c][1], keys[c][2]
-        if kind == "count" and key == "n_leaves":
+        if kind == "count" and key in ("n_leaves", "n_planned"):
             w.number(t, c, df[key].sum(), s.total_count)
         else:
             w.text(t, c, "", s.total_text)
@@ -429,24 +474,49 @@ def _matrix_sheet(ws: Any, ctx: _Context, title: str, matrix: "pd.DataFrame",
                   ) -> None:
     """47 rows × columns of 基金 (A+B), row and column totals, a 3-colour scale on each
     column of the body (``kind`` names what a column is, for the note)."""
+    from budget.textwidth import display_width
+
     s = ctx.styles
     w = _Writer(ws, ctx)
-    _head(ws, ctx, title, [
+    notes = [
         f"色は列（{kind}）ごと: その列の中で金額が小さいほど緑、大きいほど赤"
         f"（{kind}ごとに比べるので、金額の小さい{kind}の中の飛び抜けた値も目立ちます）。",
         "空欄 = 計画なし（色なし）。灰色の行は未提出・差戻しで集計外。行・列の合計は右端の列と最下行。",
-    ])
+    ]
     h = TABLE_HEADER_ROW - 1
+    rotated = width <= 10
+    last = 3 + len(columns)
+    # The rotated header row is as tall as the longest label in about four lines of
+    # ROTATED_PT (a column ``width`` wide holds four), within 110–330 pt.
+    longest = max((display_width(label) for label, _ in columns), default=0)
+    header_pt = (min(330, max(110, -(-longest // 8) * ROTATED_PT * 1.05 + 12)) if rotated
+                 else 36)
+    # Print: the 47 rows on one page height; as many pages across as the columns need, with
+    # the prefecture columns and the header row on every page. A3 for the wide matrix
+    # (readable at about 75 %), A4 portrait for the narrow one.
+    fixed_px = _col_px(6) + _col_px(10) + _col_px(8)
+    body_px = len(columns) * _col_px(width) + _col_px(13)
+    height_pt = 22 + 15 * (TABLE_HEADER_ROW - 2) + header_pt + 15 * (len(matrix) + 1)
+    page_w, page_h = _printable_pt(A4, False)
+    scale = min(1.0, page_h / height_pt)
+    one_page = (fixed_px + body_px) * 0.75 * scale <= page_w
+    if one_page:
+        # the title and notes wrap inside the printed columns
+        _head(ws, ctx, title, notes, span=(last, 6 + 10 + 8 + len(columns) * width + 13))
+    else:
+        # Continuation pages repeat columns A:C, rows 1–5 included: they hold a short title
+        # block that fits them (a longer text there would be cut at C on every page after
+        # the first); the full title and the notes start right of them, on page 1.
+        w.cells.merge(ws, 0, 0, TABLE_HEADER_ROW - 2, 2,
+                      f"{title.replace(' ', chr(10), 1)}\n（単位：{ctx.unit}）", s.corner)
+        _head(ws, ctx, title, notes, col=3)
     ov = ctx.summary.overview.set_index("prefecture_code")
     fixed = ["コード", "都道府県", "提出状況"]
     for c, text in enumerate(fixed):
         w.text(h, c, text, s.header)
-    rotated = width <= 10
     for i, (label, _) in enumerate(columns):
         w.text(h, 3 + i, label, s.header_rot if rotated else s.header)
-    last = 3 + len(columns)
     w.text(h, last, TOTAL_LABEL, s.header)
-    header_pt = 230 if rotated else 36
     ws.set_row(h, header_pt)
     ws.set_column(0, 0, 6)
     ws.set_column(1, 1, 10)
@@ -478,15 +548,7 @@ def _matrix_sheet(ws: Any, ctx: _Context, title: str, matrix: "pd.DataFrame",
         # so an unusual figure in a small item shows as clearly as one in a big item.
         for i in range(len(columns)):
             check_xlsx(ws.conditional_format(h + 1, 3 + i, t - 1, 3 + i, dict(SCALE)))
-    # Print: the 47 rows on one page height; as many pages across as the columns need, with
-    # the prefecture columns and the header row on every page. A3 for the wide matrix
-    # (readable at about 75 %), A4 portrait for the narrow one.
-    fixed_px = _col_px(6) + _col_px(10) + _col_px(8)
-    body_px = len(columns) * _col_px(width) + _col_px(13)
-    height_pt = 22 + 15 * (TABLE_HEADER_ROW - 2) + header_pt + 15 * (len(codes) + 1)
-    page_w, page_h = _printable_pt(A4, False)
-    scale = min(1.0, page_h / height_pt)
-    if (fixed_px + body_px) * 0.75 * scale <= page_w:  # one A4 portrait page will do
+    if one_page:  # one A4 portrait page will do
         _page_setup(ws, ctx, h, h, freeze_col=3, paper=A4, landscape=False, fit=(1, 1),
                     repeat_cols=(0, 2))
         return
@@ -644,20 +706,35 @@ def _sheet_charts(wb: Any, ws: Any, ctx: _Context, by_category: "pd.DataFrame",
         ch.set_chartarea({"border": {"none": True}})
         return ch
 
+    def place(row: int, kind: str, title: str, rng: tuple[int, int], height: int,
+              values: "pd.Series") -> None:
+        """The chart at ``row``; with no amount to draw, a box of the same size that says
+        so (an empty chart frame would look like a drawing error)."""
+        if values.notna().any():
+            ws.insert_chart(row, 0, chart(kind, title, rng, height=height),
+                            {"x_offset": 4, "y_offset": 0, "object_position": 3})
+            return
+        ws.insert_textbox(row, 0, f"{title}（{ctx.unit}）\n\n{NO_DATA}"
+                          "（集計対象の都道府県に、計画された金額がありません）", {
+                              "width": CHART_WIDTH, "height": height,
+                              "x_offset": 4, "object_position": 3,
+                              "font": {"name": FONT, "size": 12, "color": "#595959"},
+                              "align": {"vertical": "middle", "horizontal": "center"},
+                              "line": {"color": "#BFBFBF"}})
+
     h = TABLE_HEADER_ROW - 1
     # Page 1: the title rows, then the 大項目 and 担当課 charts.
     cats = by_category
     r1 = table(h, "区分（大項目）", cats["category"].tolist(), cats["fund"].tolist())
     top_px = 54 + CHART_ROW_PX * (h - 1)  # row 1 is 40 pt
     h1 = min(380, 120 + 60 * len(cats))
-    ws.insert_chart(h, 0, chart("column", "大項目別 基金計 (A+B)", r1, height=h1),
-                    {"x_offset": 4, "y_offset": 0, "object_position": 3})
+    place(h, "column", "大項目別 基金計 (A+B)", r1, h1, cats["fund"])
     row2 = h + -(-(h1 + 20) // CHART_ROW_PX)
     start = r1[1] + 3
-    r2 = table(start, "担当課", by_bureau["owner"].tolist(), by_bureau["fund"].tolist())
+    bureaus = by_bureau.sort_values("fund", ascending=False, na_position="last", kind="stable")
+    r2 = table(start, "担当課（金額の大きい順）", bureaus["owner"].tolist(), bureaus["fund"].tolist())
     h2 = min(PAGE_PX - top_px - h1 - 40, 120 + 48 * len(by_bureau))
-    ws.insert_chart(row2, 0, chart("bar", "担当課別 基金計 (A+B)", r2, height=h2),
-                    {"x_offset": 4, "y_offset": 0, "object_position": 3})
+    place(row2, "bar", "担当課別 基金計 (A+B)", r2, h2, bureaus["fund"])
     # Page 2: the prefectures, sorted, on a page of their own.
     page2 = row2 + -(-(h2 + 20) // CHART_ROW_PX)
     start = r2[1] + 3
@@ -666,16 +743,19 @@ def _sheet_charts(wb: Any, ws: Any, ctx: _Context, by_category: "pd.DataFrame",
                           na_position="last", kind="stable")
     labels = [f"{c} {n}" for c, n in zip(inc["prefecture_code"], inc["prefecture_name"])]
     last_row = page2
-    if labels:
+    ws.set_h_pagebreaks([page2])
+    if labels and inc["fund"].notna().any():
         r3 = table(start, "都道府県（金額の大きい順）", labels, inc["fund"].tolist())
         h3 = min(PAGE_PX - 40, 120 + 19 * len(labels))
-        ws.set_h_pagebreaks([page2])
         ws.insert_chart(page2, 0, chart("bar", "都道府県別 基金計 (A+B)", r3, height=h3,
                                         label_size=8),
                         {"x_offset": 4, "y_offset": 0, "object_position": 3})
         last_row = max(page2 + -(-h3 // CHART_ROW_PX), r3[1])
     else:
-        w.text(start, tab, "集計対象の都道府県がありません。", s.warn)
+        w.text(start, tab, "集計対象の都道府県がありません。" if not labels
+               else "集計対象の都道府県に、計画された金額がありません。", s.warn)
+        place(page2, "bar", "都道府県別 基金計 (A+B)", (start, start), 300, inc["fund"])
+        last_row = page2 + -(-300 // CHART_ROW_PX)
     ws.print_area(0, 0, last_row, CHART_COLUMNS - 1)
     ws.set_portrait()
     ws.set_paper(A4)
@@ -778,6 +858,25 @@ def _inputs(summ: Summary) -> "pd.DataFrame":
     return df
 
 
+def _menu_name(summ: Summary) -> str:
+    """The menu as 出典 names it: its file's name (never the folder it was read from: a
+    local install path means nothing to a reader of the workbook), whether it is the one
+    shipped with budget, and its fingerprint."""
+    from budget.errors import UnknownFiscalYear
+    from budget.fiscal import full_label
+    from budget.menu import menu_path
+
+    source = Path(summ.menu_source) if summ.menu_source else None
+    try:
+        shipped = source is not None and source.resolve() == menu_path(summ.fiscal_year).resolve()
+    except UnknownFiscalYear:  # no shipped menu for the year
+        shipped = False
+    name = source.name if source is not None else "（不明）"
+    where = f"budget {__version__} 同梱のメニュー" if shipped else "指定されたメニューファイル"
+    return (f"{full_label(summ.fiscal_year)} {name}（{where}、メニュー識別子 "
+            f"{summ.menu_fingerprint}）")
+
+
 def _sheet_sources(ws: Any, ctx: _Context) -> None:
     """出典: how the workbook was made, and every submission of the year that was considered
     (used or not, and why)."""
@@ -808,7 +907,7 @@ def _sheet_sources(ws: Any, ctx: _Context) -> None:
         ("作成コマンド", ctx.command_line or "（ライブラリから作成）"),
         ("budget の版", __version__),
         ("年度", full_label(summ.fiscal_year)),
-        ("メニュー（事業一覧）", f"{full_label(summ.fiscal_year)}  {summ.menu_source}"),
+        ("メニュー（事業一覧）", _menu_name(summ)),
         ("メニュー識別子", summ.menu_fingerprint),
         ("メニューの事業数（細目単位）", str(len(summ.menu))),
         ("様式の版", layout.TEMPLATE_VERSION),
