@@ -142,10 +142,11 @@ def test_validate_tolerance_option(runner, tmp_path):
 
 
 @pytest.mark.parametrize("args, message", [
-    ([], "Missing argument 'FILES...'"),
-    (["nope.xlsx"], "File 'nope.xlsx' does not exist"),
-    (["{good}", "--tolerance", "-1"], "Invalid value for '--tolerance'"),
-    (["{good}", "--year", "R99"], "R99"),
+    ([], "エラー: 引数 ファイル を指定してください。"),
+    (["nope.xlsx"], "ファイル「nope.xlsx」がありません。"),
+    (["{good}", "--tolerance", "-1"],
+     "オプション --tolerance の指定が正しくありません: -1 は指定できる範囲外です。"),
+    (["{good}", "--year", "R99"], "令和99年度（2117年度）のメニューはありません"),
 ])
 def test_validate_usage_errors_exit_2(runner, books, tmp_path, args, message):
     with working_directory(tmp_path):
@@ -196,7 +197,7 @@ def test_ingest_default_folder_db_and_reports(runner, books, tmp_path):
     with working_directory(tmp_path):
         missing = runner.invoke(cli, ["ingest"])
         assert missing.exit_code == 2
-        assert "Directory 'inputs' does not exist" in missing.stderr
+        assert "フォルダ「inputs」がありません。" in missing.stderr
         Path("inputs").mkdir()
         empty = runner.invoke(cli, ["ingest"])
         assert empty.exit_code == 0
@@ -211,7 +212,7 @@ def test_ingest_default_folder_db_and_reports(runner, books, tmp_path):
 def test_ingest_of_a_file_instead_of_a_folder_is_a_usage_error(runner, books):
     result = runner.invoke(cli, ["ingest", str(books["good"])])
     assert result.exit_code == 2
-    assert "is a file" in result.stderr
+    assert "はフォルダではありません。フォルダを指定してください。" in result.stderr
 
 
 def test_ingest_as_a_subprocess(books, tmp_path):
