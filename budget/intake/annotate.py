@@ -23,7 +23,7 @@ import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from budget.findings import ERROR, SEVERITY_JA, FileReport, Finding
+from budget.findings import CATALOG, ERROR, SEVERITY_JA, FileReport, Finding
 from budget.paths import safe_file_name
 from budget.textsafe import xml_safe
 
@@ -64,7 +64,7 @@ def blocked_reason(report: FileReport) -> str | None:
     """Why no return copy can be made of this file, or None when one can."""
     for f in report.findings:
         if f.code in CONTAINER_CODES:
-            return f"{CONTAINER_CODES[f.code]}、返送用の注記ファイルは作成できません（{f.code}）。"
+            return f"{CONTAINER_CODES[f.code]}、返送用の注記ファイルは作成できません。"
     return None
 
 
@@ -112,7 +112,7 @@ def annotated_bytes(content: bytes, report: FileReport,
     if container is None:
         codes = [f.code for f in triage] or ["corrupt-workbook"]
         return None, blocked_reason(FileReport(report.file, "", 0, list(triage))) or (
-            f"返送用の注記ファイルは作成できません（{codes[-1]}）。")
+            f"返送用の注記ファイルは作成できません（{CATALOG[codes[-1]].title}）。")
     try:
         ensure_defused()
         wb = _load(content)
