@@ -156,6 +156,7 @@ def mark_workbook(wb: "Workbook", report: FileReport) -> None:
 
     for (sheet, coord), found in by_cell.items():
         cell = wb[sheet][coord]
+        _make_inert(cell)
         worst = ERROR if any(f.severity == ERROR for f in found) else "warning"
         cell.fill = fills[worst]
         text = "\n\n".join(f"【{SEVERITY_JA.get(f.severity, f.severity)}】{xml_safe(f.message)}"
@@ -188,6 +189,21 @@ def _target(wb: "Workbook", f: Finding) -> tuple[str, str] | None:
         if coord in rng:
             return f.sheet, rng.start_cell.coordinate
     return f.sheet, coord
+
+
+def _make_inert(cell: Any) -> None:
+    """A sender's own formula in a marked cell (``=HYPERLINK(...)`` typed into an input cell,
+    a formula outside the form) becomes its text, shown as typed and never calculated or
+    followed in the copy we send back. The form's own formulas carry no finding unless
+    changed, and a changed one is the sender's."""
+    if cell.data_type != "f":
+        return
+    value = cell.value
+    text = value if isinstance(value, str) else getattr(value, "text", None) or str(value)
+    cell.value = xml_safe(text)
+    cell.data_type = "s"
+    cell.quotePrefix = True
+    cell.hyperlink = None
 
 
 def _write_errors_sheet(wb: "Workbook", report: FileReport,
