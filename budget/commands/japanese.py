@@ -18,7 +18,6 @@ characters is shown escaped.
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 import stat
@@ -31,12 +30,9 @@ HELP_OPTION_HELP = "このヘルプを表示して終了します。"
 OPTIONS_METAVAR = "[オプション]"
 SUBCOMMAND_METAVAR = "コマンド [引数]..."
 
-_JAPANESE = re.compile(r"[ぁ-んァ-ヶ一-龥]")
-
-
 def is_japanese(text: str) -> bool:
     """True when ``text`` has a kana or kanji (a message already written for the user)."""
-    return bool(_JAPANESE.search(text))
+    return any("\u3041" <= ch <= "\u30ff" or "\u4e00" <= ch <= "\u9fff" for ch in text)
 
 
 # --- Parameter types ---------------------------------------------------------------------
@@ -101,6 +97,11 @@ def type_message(t: click.ParamType, value: Any) -> str:
     return f"「{value}」は指定できません。"
 
 
+#: Click's types whose refusals are English sentences (which may quote Japanese choices).
+_CLICK_WORDED = (click.Path, click.Choice, click.types.IntParamType, click.types.FloatParamType,
+                 click.types.BoolParamType, click.types.UUIDParameterType, click.DateTime)
+
+
 class JapaneseType:
     """Mixin put in front of a Click parameter type (``japanese_type``): Japanese metavar,
     range text and refusal messages; everything else is the type's own."""
@@ -110,15 +111,14 @@ class JapaneseType:
         try:
             return super().convert(value, param, ctx)  # type: ignore[misc]
         except click.BadParameter as exc:
-            if not type(self).__mro__[2].__module__.startswith("click") and is_japanese(
-                    exc.message):
-                raise  # a type of ours: its message is written for the user
+            if not isinstance(self, _CLICK_WORDED) and is_japanese(exc.message):
+                raise  # a type (or function) of ours: its message is written for the user
             raise click.BadParameter(type_message(self, value),  # type: ignore[arg-type]
                                      ctx=ctx, param=param) from exc
 
     def get_metavar(self, param: click.Parameter, ctx: click.Context) -> str | None:
         if isinstance(self, click.Choice):
-            return super().get_metavar(param, ctx)  # type: ignore[misc,no-any-return]
+            return super().get_metavar(param, ctx)  # type: ignore[misc]
         if isinstance(self, click.Path):
             return _path_kind(self)
         if isinstance(self, (click.types.IntParamType, click.IntRange)):
@@ -142,7 +142,7 @@ def japanese_type(t: click.ParamType) -> click.ParamType:
     ja = _TYPE_CLASSES.get(cls)
     if ja is None:
         ja = _TYPE_CLASSES[cls] = type(f"Japanese{cls.__name__}", (JapaneseType, cls), {})
-    new = ja.__new__(ja)  # a copy: ``t`` may be shared (click.INT)
+    new: click.ParamType = object.__new__(ja)  # a copy: ``t`` may be shared (click.INT)
     new.__dict__.update(t.__dict__)
     return new
 
@@ -205,13 +205,13 @@ class JapaneseHelp:
     heading, ``[default: …]``, metavars, the ``--help`` option) in Japanese, like the rest of
     it, and parameter types that refuse a value in Japanese."""
 
-    context_class = JapaneseContext
+    context_class: type[click.Context] = JapaneseContext
 
     def get_help_option(self, ctx: click.Context) -> click.Option | None:
         option = super().get_help_option(ctx)  # type: ignore[misc]
         if option is not None:
             option.help = HELP_OPTION_HELP
-        return option  # type: ignore[no-any-return]
+        return option
 
     def get_params(self, ctx: click.Context) -> list[click.Parameter]:
         # Every path to a parameter (parsing, help, usage, completion) goes through here.
@@ -316,7 +316,6 @@ def _possibilities(names: list[str] | None) -> str:
     return f"（候補: {'、'.join(names)}）" if names else ""
 
 
-_EXTRA_ARGS = re.compile(r"^Got unexpected extra arguments? \((?P<args>.*)\)$", re.S)
 
 
 def error_message(exc: click.ClickException) -> str:
@@ -329,6 +328,8 @@ def error_message(exc: click.ClickException) -> str:
     if isinstance(exc, click.exceptions.NoSuchCommand):
         names = exc.possibilities
         if not names and ctx is not None and isinstance(ctx.command, click.Group):
+            import difflib
+
             names = difflib.get_close_matches(exc.command_name, ctx.command.list_commands(ctx))
         if not names and ctx is not None and isinstance(ctx.command, click.Group):
             names = ctx.command.list_commands(ctx)
@@ -350,7 +351,7 @@ def error_message(exc: click.ClickException) -> str:
         return f"ファイル「{exc.ui_filename}」を開けません。"
     if is_japanese(message):
         return message
-    extra = _EXTRA_ARGS.match(message)
+    extra = re.match(r"^Got unexpected extra arguments? \((?P<args>.*)\)$", message, re.S)
     if extra:
         return f"余分な引数があります: {extra.group('args')}"
     if message == "Missing command.":

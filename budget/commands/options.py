@@ -91,7 +91,7 @@ def tolerance_option(f):
     )(f)
 
 
-def resolve_menu(year: str, menu_path: Path | None):
+def resolve_menu(year: str | int, menu_path: Path | None):
     """(fiscal year as int, menu DataFrame) from the --year and --menu options."""
     from budget.fiscal import parse_fiscal_year
     from budget.menu import load_menu
@@ -100,7 +100,7 @@ def resolve_menu(year: str, menu_path: Path | None):
     return fy, load_menu(fy, menu_path)
 
 
-def make_settings(year: str, menu_path: Path | None, tolerance: int | None):
+def make_settings(year: str | int, menu_path: Path | None, tolerance: int | None):
     """The validation settings from the --year, --menu and --tolerance options."""
     from budget.fiscal import parse_fiscal_year
     from budget.forms import plan as layout
