@@ -658,7 +658,8 @@ def test_protected_area_edited_after_unprotecting(clean_workbook, tmp_path):
         "元の内容に戻してください。")
     assert "本来は「国\n(A)」" in by_cell["H7"].message
     assert by_cell["A1"].message.endswith(
-        "本来は「令和5年度（2023年度） 地域医療介護総合確保基金（介護従事者の確保分） 都道府県計画」）。元の内容に戻してください。")
+        "本来は「令和5年度（2023年度） 地域医療介護総合確保基金（介護従事者の確保分） 都道府県計画」）。"
+        "元の内容に戻してください。")
     assert (by_cell["S8"].value, by_cell["T10"].value) == ("100", "メモ")
     assert not report.accepted
 
