@@ -18,7 +18,7 @@ import sys
 import click
 
 from budget import __version__
-from budget.commands.options import JapaneseHelp
+from budget.commands.japanese import JapaneseGroup, japanise
 from budget.errors import BudgetError, UsageError
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -35,8 +35,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
-class LazyGroup(JapaneseHelp, click.Group):
-    """A group whose subcommands are imported on first use."""
+class LazyGroup(JapaneseGroup, click.Group):
+    """A group whose subcommands are imported on first use. Every word Click prints (help,
+    errors) is Japanese for every subcommand, whatever class it was given
+    (``budget.commands.japanese``)."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return list(COMMANDS)
@@ -45,11 +47,7 @@ class LazyGroup(JapaneseHelp, click.Group):
         if name not in COMMANDS:
             return None
         module = importlib.import_module(f"budget.commands.{COMMANDS[name][0]}")
-        return getattr(module, name)
-
-    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        self.format_option_list(ctx, formatter)
-        self.format_commands(ctx, formatter)
+        return japanise(getattr(module, name))
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         # Short help without importing every command module.
@@ -72,6 +70,7 @@ class LazyGroup(JapaneseHelp, click.Group):
 
 @click.group(cls=LazyGroup, context_settings=CONTEXT_SETTINGS)
 @click.version_option(__version__, "-V", "--version", prog_name="budget",
+                      message="%(prog)s バージョン %(version)s",
                       help="バージョンを表示して終了します。")
 @click.option("--debug", is_flag=True, help="エラー時にトレースバックを表示します（開発者向け）。")
 @click.pass_context

@@ -5,9 +5,10 @@ it), a severity, where it is (file, sheet, cell), the menu leaf it concerns, the
 a Japanese message for the prefecture's clerk. A file with any error is rejected; warnings
 alone accept it.
 
-``CATALOG`` is the one list of codes: each with its severity and message template. Templates
-use ``str.format`` fields; ``location`` and ``leaf`` are filled in by ``Finding.message``'s
-caller (``make``).
+``CATALOG`` is the one list of codes: each with its severity, message template and a short
+Japanese title (what a clerk reads in tables instead of the code, which stays in JSON). Every
+error's message ends with what to do. Templates use ``str.format`` fields; ``location`` and
+``leaf`` are filled in by ``Finding.message``'s caller (``make``).
 """
 
 from __future__ import annotations
@@ -63,7 +64,8 @@ CATALOG: dict[str, Kind] = {
         ERROR, "このファイルの確認中に予期しないエラーが発生しました（{detail}）。ファイルの誤りとは"
         "限りません。厚生労働省の担当者に連絡してください。", "確認中のエラー"),
     "unreadable-file": Kind(
-        ERROR, "ファイルを読み取れません（{detail}）。", "読み取れないファイル"),
+        ERROR, "ファイルを読み取れません（{detail}）。ファイルが開かれたままでないか、読み取りの権限が"
+        "あるかを確認して取り込み直すか、提出元に再送を依頼してください。", "読み取れないファイル"),
     "not-a-budget-workbook": Kind(
         ERROR, "配布した計画様式ではありません（{detail}）。配布した様式に入力して提出してください。",
         "様式ではない"),
@@ -89,26 +91,30 @@ CATALOG: dict[str, Kind] = {
     "menu-mismatch": Kind(
         ERROR, "様式のメニュー（事業一覧）が現在のメニューと異なります。"
         "最新の様式に入力し直してください。", "メニューの不一致"),
-    "missing-sheet": Kind(ERROR, "シート「{sheet_name}」がありません。", "シートがない"),
+    "missing-sheet": Kind(
+        ERROR, "シート「{sheet_name}」がありません。シートを削除・名前変更せず、配布した様式に"
+        "入力し直してください。", "シートがない"),
     "missing-row": Kind(
         ERROR, "{leaf} の行がありません（削除されています）。行を削除せず、"
         "配布した様式に入力し直してください。", "行の削除"),
     "rows-shifted": Kind(
-        ERROR, "表の見出しが {found} 行目にあります（本来は {expected} 行目）。表より上で行を挿入・削除"
-        "しないでください。", "表の位置ずれ"),
-    "duplicate-row": Kind(ERROR, "{leaf} の行が重複しています（{location}）。", "行の重複"),
+        ERROR, "表の見出しが {found} 行目にあります（本来は {expected} 行目）。表より上で挿入・削除した"
+        "行を元に戻すか、配布した様式に入力し直してください。", "表の位置ずれ"),
+    "duplicate-row": Kind(
+        ERROR, "{leaf} の行が重複しています（{location}）。重複している行を削除してください。",
+        "行の重複"),
     "reordered-rows": Kind(
-        ERROR, "事業の行の順序が変更されています（{location} に {leaf}）。行の並べ替えはしないでください。",
-        "行の並べ替え"),
+        ERROR, "事業の行の順序が変更されています（{location} に {leaf}）。行を元の順序に戻すか、"
+        "配布した様式に入力し直してください。", "行の並べ替え"),
     "inserted-row": Kind(
         ERROR, "様式にない行が挿入されています（{location}）。挿入した行を削除してください。",
         "行の挿入"),
     "locked-cell-changed": Kind(
-        ERROR, "変更できないセルが書き換えられています（{location}: 「{value}」、本来は「{expected}」）。",
-        "保護セルの変更"),
+        ERROR, "変更できないセルが書き換えられています（{location}: 「{value}」、本来は「{expected}」）。"
+        "元の内容に戻してください。", "保護セルの変更"),
     "formula-changed": Kind(
         ERROR, "計算式のセルが書き換えられています（{location}: 「{value}」、本来は「{expected}」）。"
-        "計算式は変更しないでください。", "計算式の変更"),
+        "計算式を元に戻してください（計算式のセルには入力しません）。", "計算式の変更"),
     "unexpected-cell": Kind(
         ERROR, "様式の入力欄ではないセル {location} に「{value}」が入力されています。"
         "このセルの内容を削除してください{more}。", "様式外への入力"),
@@ -154,20 +160,22 @@ CATALOG: dict[str, Kind] = {
         ERROR, "{location}（{leaf}）の金額 {value} に小数があります。金額は千円単位の整数です"
         "（円単位で入力していないか確認してください）。", "小数の金額"),
     "amount-too-large": Kind(
-        ERROR, "{location}（{leaf}）の金額 {value} が大きすぎます（千円単位で入力してください）。",
-        "過大な金額"),
+        ERROR, "{location}（{leaf}）の金額 {value} が大きすぎます。円単位で入力していないか確認し、"
+        "千円単位で入力し直してください。", "過大な金額"),
     "national-share": Kind(
         WARNING, "{location}（{leaf}）: 国 (A) {national} は 基金計 (A+B) {fund} の3分の2"
         "（{expected}）から {diff} 千円ずれています（許容 {tolerance} 千円）。確認してください。",
         "国庫負担割合"),
     "public-private-sum": Kind(
         ERROR, "{location}（{leaf}）: 公 {public} + 民 {private} = {sum} が 国 (A) {national} と"
-        "一致しません。", "公＋民≠国"),
+        "一致しません。{fix}", "公＋民≠国"),
     "commissioned-over-private": Kind(
-        ERROR, "{location}（{leaf}）: うち受託事業等 {commissioned} が 民 {private} を超えています。",
+        ERROR, "{location}（{leaf}）: うち受託事業等 {commissioned} が 民 {private} を超えています。"
+        "うち受託事業等 は 民 のうち委託等で実施する額です。民 以下の額を入力してください。",
         "受託＞民"),
     "text-too-long": Kind(
-        ERROR, "{location} の文字数が多すぎます（{length} 文字、上限 {max_length} 文字）。", "文字数超過"),
+        ERROR, "{location} の文字数が多すぎます（{length} 文字、上限 {max_length} 文字）。"
+        "{max_length} 文字以内に短くしてください。", "文字数超過"),
     "missing-contact": Kind(
         WARNING, "担当者の連絡先（{location}）が未入力です。", "連絡先の未入力"),
     "empty-plan": Kind(

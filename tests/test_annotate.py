@@ -153,10 +153,10 @@ def test_merged_cell_is_marked_at_its_top_left(tmp_path):
 
 
 @pytest.mark.parametrize("kind, reason", [
-    ("truncated", "ファイルが壊れているため、返送用の注記ファイルは作成できません（corrupt-workbook）。"),
-    ("billion_laughs", "安全でない XML を含むため、返送用の注記ファイルは作成できません（unsafe-xml）。"),
-    ("encrypted", "パスワードで暗号化されているため、返送用の注記ファイルは作成できません（encrypted-workbook）。"),
-    ("random_bytes", "Excel ブックではないため、返送用の注記ファイルは作成できません（not-a-workbook）。"),
+    ("truncated", "ファイルが壊れているため、返送用の注記ファイルは作成できません。"),
+    ("billion_laughs", "安全でない XML を含むため、返送用の注記ファイルは作成できません。"),
+    ("encrypted", "パスワードで暗号化されているため、返送用の注記ファイルは作成できません。"),
+    ("random_bytes", "Excel ブックではないため、返送用の注記ファイルは作成できません。"),
 ])
 def test_no_copy_of_a_file_that_cannot_be_loaded(kind, reason, bad, tmp_path):
     base = tmp_path / "base.xlsx"
@@ -218,7 +218,7 @@ def test_annotated_bytes_are_the_same_copy_without_writing_anything(bad, copy, t
     empty = hostile.make_empty(tmp_path / "empty.xlsx")
     report = check_bytes(empty.read_bytes(), empty.name, SETTINGS)
     assert annotated_bytes(empty.read_bytes(), report) == (
-        None, "ファイルが空のため、返送用の注記ファイルは作成できません（empty-file）。")
+        None, "ファイルが空のため、返送用の注記ファイルは作成できません。")
     assert list(tmp_path.iterdir()) == [empty]
 
 

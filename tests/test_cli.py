@@ -34,7 +34,7 @@ HEAVY = ("pandas", "pandera", "openpyxl", "xlsxwriter", "numpy")
 
 def test_help_lists_every_command_and_exit_codes(runner):
     out = help_of(runner)
-    assert out.startswith("使い方: budget [OPTIONS] COMMAND [ARGS]...")
+    assert out.startswith("使い方: budget [オプション] コマンド [引数]...")
     for name, (_, one_line) in COMMANDS.items():
         assert f"  {name} " in out
         assert one_line in out
@@ -47,7 +47,7 @@ def test_help_lists_every_command_and_exit_codes(runner):
 @pytest.mark.parametrize("name", list(COMMANDS))
 def test_every_command_has_japanese_help_with_an_example_and_is_in_the_readme(runner, name):
     out = help_of(runner, name)
-    assert out.startswith(f"使い方: budget {name} [OPTIONS]")
+    assert out.startswith(f"使い方: budget {name} [オプション]")
     head, sep, example = out.partition("\n  例:\n")
     assert sep, out
     assert example.splitlines()[0].startswith(f"      budget {name}")
@@ -142,7 +142,7 @@ def test_validate_output_is_that_of_validating_each_file(runner, tmp_path):
 def test_python_dash_m_and_version():
     out = subprocess.run([sys.executable, "-m", "budget", "--version"], capture_output=True,
                          text=True, check=True)
-    assert out.stdout.startswith("budget, version ")
+    assert out.stdout.startswith("budget バージョン ")
 
 
 @pytest.mark.parametrize("args", [["--help"]] + [[name, "--help"] for name in COMMANDS],
@@ -198,7 +198,7 @@ def test_unknown_prefecture_is_a_usage_error(runner, tmp_path):
     assert not list(tmp_path.glob("*.xlsx"))
 
 
-@pytest.mark.parametrize(("year", "message"), [("R3", "同梱されていません"),
+@pytest.mark.parametrize(("year", "message"), [("R3", "令和3年度（2021年度）のメニューはありません（メニューのある年度: R5（令和5年度））"),
                                                 ("next", "読み取れません")])
 def test_unknown_year_is_a_usage_error(runner, tmp_path, year, message):
     result = runner.invoke(cli, ["generate", "--year", year, "--out", str(tmp_path)])
@@ -211,7 +211,7 @@ def test_broken_user_menu_exits_1(runner, tmp_path):
     bad.write_text("leaf_code\nR5-01\n", encoding="utf-8")
     result = runner.invoke(cli, ["generate", "--menu", str(bad), "--out", str(tmp_path)])
     assert result.exit_code == 1
-    assert "Error: メニューファイル menu.csv に列がありません" in result.output
+    assert "エラー: メニューファイル menu.csv に列がありません" in result.output
 
 
 def test_generate_as_a_subprocess(tmp_path):

@@ -59,7 +59,7 @@ def runner() -> CliRunner:
 
 
 def finding_lines(stdout: str, file: str) -> list[list[str]]:
-    """The finding rows of a file's table, split into 場所 (2 parts), 重要度, code, message."""
+    """The finding rows of a file's table, split into 場所 (2 parts), 重要度, 項目, message."""
     return [line.split(maxsplit=4) for line in stdout.splitlines()
             if line.startswith(f"  {file} ")]
 
@@ -75,10 +75,11 @@ def test_validate_prints_each_finding_and_exits_1_on_a_rejected_file(runner, boo
     assert lines[0] == f"{GOOD}: 受理（エラー 0 件、警告 0 件）"
     assert f"{BAD}: 差戻し（エラー 1 件、警告 1 件）" in lines
     assert lines[lines.index(f"{BAD}: 差戻し（エラー 1 件、警告 1 件）") + 1].split() == [
-        "場所", "重要度", "コード", "内容"]
+        "場所", "重要度", "項目", "内容"]
     rows = finding_lines(out, BAD)
-    assert [r[:4] for r in rows] == [[BAD, "計画!H8", "エラー", "negative-amount"],
-                                     [BAD, "計画!Q9", "警告", "leading-formula-character"]]
+    assert [r[:4] for r in rows] == [[BAD, "計画!H8", "エラー", "負の金額"],
+                                     [BAD, "計画!Q9", "警告", "式に見える文字"]]
+    assert "negative-amount" not in out and "leading-formula-character" not in out
     assert rows[0][4].startswith("計画!H8（R5-01 ") and rows[0][4].endswith(
         "の金額 -5 が負の値です。金額は0以上で入力してください（▲・△・－はマイナスとして扱われます）。")
     assert lines[-1] == "2 件中 受理 1 件、差戻し 1 件"
@@ -123,10 +124,11 @@ def test_validate_reports_a_file_that_is_not_a_workbook(runner, tmp_path):
     result = runner.invoke(cli, ["validate", str(memo), "--annotate", str(tmp_path / "r")])
     assert result.exit_code == 1
     assert result.stdout.splitlines()[0] == "memo.pdf: 差戻し（エラー 1 件、警告 0 件）"
-    assert [r[:3] for r in finding_lines(result.stdout, "memo.pdf")] == [
-        ["memo.pdf", "エラー", "not-a-workbook"]]
-    assert ("  返送用ファイルなし: Excel ブックではないため、返送用の注記ファイルは作成できません"
-            "（not-a-workbook）。") in result.stdout.splitlines()
+    assert [r[:4] for r in finding_lines(result.stdout, "memo.pdf")] == [
+        ["memo.pdf", "エラー", "Excel", "ブックではない"]]  # the title, not the code
+    assert ("  返送用ファイルなし: Excel ブックではないため、返送用の注記ファイルは作成できません。"
+            ) in result.stdout.splitlines()
+    assert "not-a-workbook" not in result.stdout
 
 
 def test_validate_tolerance_option(runner, tmp_path):
@@ -138,14 +140,15 @@ def test_validate_tolerance_option(runner, tmp_path):
     assert (default.exit_code, strict.exit_code) == (0, 0)  # a warning does not reject
     assert finding_lines(default.stdout, BAD) == []
     assert [r[:4] for r in finding_lines(strict.stdout, BAD)] == [
-        [BAD, "計画!H10", "警告", "national-share"]]
+        [BAD, "計画!H10", "警告", "国庫負担割合"]]
 
 
 @pytest.mark.parametrize("args, message", [
-    ([], "Missing argument 'FILES...'"),
-    (["nope.xlsx"], "File 'nope.xlsx' does not exist"),
-    (["{good}", "--tolerance", "-1"], "Invalid value for '--tolerance'"),
-    (["{good}", "--year", "R99"], "R99"),
+    ([], "エラー: 引数 ファイル を指定してください。"),
+    (["nope.xlsx"], "ファイル「nope.xlsx」がありません。"),
+    (["{good}", "--tolerance", "-1"],
+     "オプション --tolerance の指定が正しくありません: -1 は指定できる範囲外です。"),
+    (["{good}", "--year", "R99"], "令和99年度（2117年度）のメニューはありません"),
 ])
 def test_validate_usage_errors_exit_2(runner, books, tmp_path, args, message):
     with working_directory(tmp_path):
@@ -196,7 +199,7 @@ def test_ingest_default_folder_db_and_reports(runner, books, tmp_path):
     with working_directory(tmp_path):
         missing = runner.invoke(cli, ["ingest"])
         assert missing.exit_code == 2
-        assert "Directory 'inputs' does not exist" in missing.stderr
+        assert "フォルダ「inputs」がありません。" in missing.stderr
         Path("inputs").mkdir()
         empty = runner.invoke(cli, ["ingest"])
         assert empty.exit_code == 0
@@ -211,7 +214,7 @@ def test_ingest_default_folder_db_and_reports(runner, books, tmp_path):
 def test_ingest_of_a_file_instead_of_a_folder_is_a_usage_error(runner, books):
     result = runner.invoke(cli, ["ingest", str(books["good"])])
     assert result.exit_code == 2
-    assert "is a file" in result.stderr
+    assert "はフォルダではありません。フォルダを指定してください。" in result.stderr
 
 
 def test_ingest_as_a_subprocess(books, tmp_path):
@@ -225,8 +228,8 @@ def test_ingest_as_a_subprocess(books, tmp_path):
     lines = out.stdout.splitlines()
     assert lines[2].split() == [BAD, "東京都", "差戻し", "1", "1", "新規", "1"]
     assert lines[3].split() == ["memo.XLSX", "差戻し", "1", "0", "新規", "2"]
-    assert ("  memo.XLSX: Excel ブックではないため、返送用の注記ファイルは作成できません"
-            "（not-a-workbook）。") in lines
+    assert ("  memo.XLSX: Excel ブックではないため、返送用の注記ファイルは作成できません。"
+            ) in lines
     assert f"  readme.txt: {SKIPPED_NOTE}" in lines
     assert "2 件中 受理 0 件、差戻し 2 件（新規登録 2 件、登録済み（変更なし） 0 件）" in lines
     assert "Traceback" not in out.stderr

@@ -190,9 +190,9 @@ def test_rejected_workbook_gets_a_return_copy_and_junk_gets_a_reason(mixed):
     assert wb["計画"]["H8"].comment is not None
     assert by_name[CSV_NAME].returned is None
     assert by_name[CSV_NAME].note == (
-        "Excel ブックではないため、返送用の注記ファイルは作成できません（not-a-workbook）。")
+        "Excel ブックではないため、返送用の注記ファイルは作成できません。")
     assert by_name["27_大阪府_R5_計画.xlsx"].note == (
-        "ファイルが壊れているため、返送用の注記ファイルは作成できません（corrupt-workbook）。")
+        "ファイルが壊れているため、返送用の注記ファイルは作成できません。")
     assert sorted(p.name for p in run.returns_dir.iterdir()) == ["13_東京都_R5_計画_要修正.xlsx"]
 
 

@@ -499,7 +499,8 @@ def test_missing_plan_sheet(clean_workbook, tmp_path):
 
     report = check_file(edit_workbook(clean_workbook, rename, out=tmp_path / "x.xlsx", sheet=None))
     assert flat(report) == [["missing-sheet", "error", None]]
-    assert report.findings[0].message == "シート「計画」がありません。"
+    assert report.findings[0].message == (
+        "シート「計画」がありません。シートを削除・名前変更せず、配布した様式に入力し直してください。")
 
 
 def test_unhidden_meta_extra_and_reordered_sheets_are_still_accepted(clean_workbook, tmp_path):
@@ -600,7 +601,7 @@ def test_locked_label_edited(clean_workbook, tmp_path):
     assert flat(report) == [["locked-cell-changed", "error", "D9"]]
     assert report.findings[0].message == (
         "変更できないセルが書き換えられています（計画!D9: 「独自の事業名」、本来は"
-        "「市区町村介護人材確保プラットフォーム構築事業」）。")
+        "「市区町村介護人材確保プラットフォーム構築事業」）。元の内容に戻してください。")
 
 
 def test_formula_overwritten_with_a_number(clean_workbook, tmp_path):
@@ -653,10 +654,12 @@ def test_protected_area_edited_after_unprotecting(clean_workbook, tmp_path):
         ["unexpected-cell", "error", "S8"], ["unexpected-cell", "error", "T10"]]
     by_cell = {f.cell: f for f in report.findings}
     assert by_cell["G4"].message == (
-        "変更できないセルが書き換えられています（計画!G4: 「（単位：円）」、本来は「（単位：千円）」）。")
+        "変更できないセルが書き換えられています（計画!G4: 「（単位：円）」、本来は「（単位：千円）」）。"
+        "元の内容に戻してください。")
     assert "本来は「国\n(A)」" in by_cell["H7"].message
     assert by_cell["A1"].message.endswith(
-        "本来は「令和5年度（2023年度） 地域医療介護総合確保基金（介護従事者の確保分） 都道府県計画」）。")
+        "本来は「令和5年度（2023年度） 地域医療介護総合確保基金（介護従事者の確保分） 都道府県計画」）。"
+        "元の内容に戻してください。")
     assert (by_cell["S8"].value, by_cell["T10"].value) == ("100", "メモ")
     assert not report.accepted
 
@@ -681,7 +684,8 @@ def test_every_fixed_text_of_the_form_is_locked(clean_workbook, tmp_path):
     expected = {**form_texts(PLAN, 2023), "A67": "小計（基盤整備）", "A70": "小計（労働環境・処遇の改善）",
                 "A71": "合計"}
     for ref, f in found.items():
-        assert f.value == "変更" and f.message.endswith(f"本来は「{expected[ref]}」）。"), ref
+        assert f.value == "変更" and f.message.endswith(
+            f"本来は「{expected[ref]}」）。元の内容に戻してください。"), ref
 
 
 def test_header_text_deleted(clean_workbook, tmp_path):

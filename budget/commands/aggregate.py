@@ -5,7 +5,7 @@ from pathlib import Path
 
 import click
 
-from budget.commands.options import Command, command_line, db_option, menu_option, year_option
+from budget.commands.options import Command, command_line, db_option, menu_option, say, year_option
 from budget.render.summary_workbook import (  # budget.render.summary_workbook imports no pandas at module top
     DEFAULT_UNIT,
     UNITS,
@@ -30,7 +30,7 @@ from budget.render.summary_workbook import (  # budget.render.summary_workbook i
 @click.option("--strict", is_flag=True,
               help="未提出または受理した計画のない都道府県があれば終了コード 1 で終了します"
                    "（集計表は作成します）。")
-def aggregate(year: str, db_path: Path, menu_path: Path | None, out_dir: Path, unit: str,
+def aggregate(year: int, db_path: Path, menu_path: Path | None, out_dir: Path, unit: str,
               by_bureau: bool, formats: tuple[str, ...], strict: bool) -> None:
     """受理した計画を集計し、年度の集計表（Excel）を作成します。
 
@@ -65,19 +65,19 @@ def aggregate(year: str, db_path: Path, menu_path: Path | None, out_dir: Path, u
                          command_line=command_line("aggregate"))
     summ = run.summary
     n_ok = len(summ.included)
-    click.echo(f"{era_label(fy)}の集計: 集計対象 {n_ok} / 47 都道府県")
+    say(f"{era_label(fy)}の集計: 集計対象 {n_ok} / 47 都道府県")
     for status, label in (("missing", "未提出"), ("rejected", "差戻し（受理できる提出なし）")):
         names = summ.names_with_status(status)
         if names:
-            click.echo(f"  {label} {len(names)}: {'、'.join(names)}（集計に含みません）")
+            say(f"  {label} {len(names)}: {'、'.join(names)}（集計に含みません）")
     for note in summ.notes:
-        click.echo(f"  注意: {note}", err=True)
+        say(f"  注意: {note}", err=True)
     for w in run.written:
-        click.echo(f"{w.kind}: {w.path}")
+        say(f"{w.kind}: {w.path}")
         if w.fallback:
-            click.echo(f"  {w.requested} は他のアプリケーションで開かれているため置き換えられません"
+            say(f"  {w.requested} は他のアプリケーションで開かれているため置き換えられません"
                        f"でした。新しい{w.kind}は {w.path} に書き出しました。", err=True)
     if strict and run.incomplete:
-        click.echo("--strict: 未提出または差戻しの都道府県があるため、終了コード 1 で終了します"
+        say("--strict: 未提出または差戻しの都道府県があるため、終了コード 1 で終了します"
                    "（集計表は書き出しました）。", err=True)
         sys.exit(1)

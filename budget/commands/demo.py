@@ -4,7 +4,7 @@ from pathlib import Path
 
 import click
 
-from budget.commands.options import Command, command_line
+from budget.commands.options import Command, command_line, say
 
 
 @click.command(cls=Command)
@@ -12,19 +12,19 @@ from budget.commands.options import Command, command_line
 @click.option("--seed", type=int, default=None,
               help="サンプルの数値の乱数シード（同じシードなら同じ数値）。既定: 2023。")
 def demo(folder: Path, seed: int | None) -> None:
-    """同梱のサンプルデータで一連の作業を FOLDER（既定: demo/）の中で試します。
+    """同梱のサンプルデータで一連の作業を、指定したフォルダ（既定: demo/）の中で試します。
 
     \b
     47 都道府県の白紙の様式（templates/）と、都道府県から返送されたことにした
     架空の記入済みの計画（inputs/: 45 件、2 都道府県は未提出）を作り、
-    FOLDER/budget.db に取り込み、取込結果、差戻し用の返送ファイル、集計表を
+    フォルダ内の budget.db に取り込み、取込結果、差戻し用の返送ファイル、集計表を
     reports/ に書き出します。いくつかのファイルには誤りを仕込んであります
     （「▲500」、公+民≠国、他の都道府県の様式、全角の「１，２３４」、国が 2/3
     からずれている）。そのため差戻しや警告が出ますが、それがデモの目的で、
     終了コードは 0 です。
 
     \b
-    FOLDER には、新しいフォルダ、空のフォルダ、または以前に `budget demo` で
+    フォルダには、新しいフォルダ、空のフォルダ、または以前に `budget demo` で
     作ったフォルダ（作り直します）を指定してください。
 
     \b
@@ -36,31 +36,31 @@ def demo(folder: Path, seed: int | None) -> None:
 
     run = run_demo(folder, seed=DEFAULT_SEED if seed is None else seed,
                    command_line=command_line("demo"),
-                   progress=lambda text: click.echo(text, err=True))
+                   progress=lambda text: say(text, err=True))
     ing = run.ingest
     summ = run.aggregate.summary
-    click.echo("")
-    click.echo(f"デモの結果（{folder}/、シード {run.seed}）")
-    click.echo(f"  様式（47都道府県）: {folder / 'templates'}/")
-    click.echo(f"  返送された計画（{len(run.inputs)} 件）: {folder / 'inputs'}/")
-    click.echo(f"  データベース: {run.db_path}")
-    click.echo(f"  取り込み: 受理 {len(ing.accepted)} 件、差戻し {len(ing.rejected)} 件")
+    say("")
+    say(f"デモの結果（{folder}/、シード {run.seed}）")
+    say(f"  様式（47都道府県）: {folder / 'templates'}/")
+    say(f"  返送された計画（{len(run.inputs)} 件）: {folder / 'inputs'}/")
+    say(f"  データベース: {run.db_path}")
+    say(f"  取り込み: 受理 {len(ing.accepted)} 件、差戻し {len(ing.rejected)} 件")
     if ing.report_path is not None:
-        click.echo(f"  取り込み結果: {ing.report_path}")
+        say(f"  取り込み結果: {ing.report_path}")
     if ing.returns_dir is not None:
-        click.echo(f"  差戻し用の返送ファイル（誤りのセルに色とコメント）: {ing.returns_dir}/")
+        say(f"  差戻し用の返送ファイル（誤りのセルに色とコメント）: {ing.returns_dir}/")
     for w in run.aggregate.written:
-        click.echo(f"  {w.kind}: {w.path}")
-    click.echo(f"  集計対象: {len(summ.included)} / 47 都道府県"
+        say(f"  {w.kind}: {w.path}")
+    say(f"  集計対象: {len(summ.included)} / 47 都道府県"
                f"（未提出: {'、'.join(summ.names_with_status('missing')) or 'なし'}、"
                f"差戻し: {'、'.join(summ.names_with_status('rejected')) or 'なし'}）")
-    click.echo("")
-    click.echo("仕込んだ誤り（差戻し・警告はデモの想定どおりです）:")
+    say("")
+    say("仕込んだ誤り（差戻し・警告はデモの想定どおりです）:")
     from budget.prefectures import prefecture_by_code
 
     for p in run.planted:
         pref = prefecture_by_code(p.prefecture_code)
         verdict = "差戻し" if p.outcome == "rejected" else "受理（警告）"
-        click.echo(f"  {pref.label if pref else p.prefecture_code}: {p.what} → {verdict}")
-    click.echo("")
-    click.echo(f"次に: {folder / 'reports'} の集計表を Excel で開いてください。")
+        say(f"  {pref.label if pref else p.prefecture_code}: {p.what} → {verdict}")
+    say("")
+    say(f"次に: {folder / 'reports'} の集計表を Excel で開いてください。")

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import click
 
-from budget.commands.options import Command, menu_option, resolve_menu, year_option
+from budget.commands.options import Command, menu_option, resolve_menu, say, year_option
 
 
 @click.command(cls=Command)
@@ -16,7 +16,7 @@ from budget.commands.options import Command, menu_option, resolve_menu, year_opt
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               default=Path("templates"), show_default=True, help="書き出し先のフォルダ。")
 @click.option("--deadline", default=None, help="記入要領シートに記載する提出期限。")
-def generate(year: str, menu_path, prefectures: tuple[str, ...], out_dir: Path,
+def generate(year: int, menu_path, prefectures: tuple[str, ...], out_dir: Path,
              deadline: str | None) -> None:
     """都道府県ごとの計画様式（Excel）を、メニューの全事業を記入した状態で作成します。
 
@@ -33,8 +33,8 @@ def generate(year: str, menu_path, prefectures: tuple[str, ...], out_dir: Path,
     _, df = resolve_menu(year, menu_path)
     guide = GuideInfo(deadline=deadline) if deadline else GuideInfo()
     paths = generate_templates(df, chosen, out_dir, guide=guide)
-    click.echo(f"{len(paths)} 件の計画様式を {out_dir}/ に作成しました。")
+    say(f"{len(paths)} 件の計画様式を {out_dir}/ に作成しました。")
     for p in paths[:3]:
-        click.echo(f"  {p}")
+        say(f"  {p}")
     if len(paths) > 3:
-        click.echo(f"  … ほか {len(paths) - 3} 件")
+        say(f"  … ほか {len(paths) - 3} 件")

@@ -10,6 +10,7 @@ from budget.commands.options import (
     db_option,
     make_settings,
     menu_option,
+    say,
     tolerance_option,
     year_option,
 )
@@ -25,9 +26,9 @@ from budget.commands.options import (
 @click.option("--reports", "reports_dir", type=click.Path(file_okay=False, path_type=Path),
               default=Path("reports"), show_default=True,
               help="取込結果と、差戻しのファイルの返送用コピーを書き出すフォルダ。")
-def ingest(folder: Path, db_path: Path, year: str, menu_path: Path | None,
+def ingest(folder: Path, db_path: Path, year: int, menu_path: Path | None,
            tolerance: int | None, reports_dir: Path) -> None:
-    """FOLDER（既定: inputs/）の計画をすべて検査し、1 件ずつ保存します。
+    """指定したフォルダ（既定: inputs/）の計画をすべて検査し、1 件ずつ保存します。
 
     \b
     計画のファイル（.xlsx、.xlsm、.xls、.xlsb、.ods）は 1 件ずつ提出として保存します
@@ -55,6 +56,6 @@ def ingest(folder: Path, db_path: Path, year: str, menu_path: Path | None,
                            show_pos=True) as bar:
         run = ingest_folder(folder, db_path, settings, reports_dir,
                             progress=lambda _path: bar.update(1))
-    click.echo(ingest_text(run))
+    say(ingest_text(run))
     if not run.all_accepted:
         raise SystemExit(1)

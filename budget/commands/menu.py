@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import click
 
-from budget.commands.options import Command, echo_data, menu_option, resolve_menu, year_option
+from budget.commands.options import Command, echo_data, menu_option, resolve_menu, say, year_option
 
 
 @click.command(cls=Command)
@@ -11,7 +11,7 @@ from budget.commands.options import Command, echo_data, menu_option, resolve_men
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
               show_default=True,
               help="出力形式（table: 表、csv・json: メニューファイルと同じ英語の列名）。")
-def menu(year: str, menu_path, fmt: str) -> None:
+def menu(year: int, menu_path, fmt: str) -> None:
     """年度のメニュー（補助対象の事業）を、細目ごとに 1 行で表示します。
 
     \b
@@ -32,4 +32,4 @@ def menu(year: str, menu_path, fmt: str) -> None:
     elif fmt == "json":
         echo_data(df.to_json(orient="records", force_ascii=False, indent=1))
     else:
-        click.echo(menu_table(df))
+        say(menu_table(df))

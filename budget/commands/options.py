@@ -7,57 +7,71 @@ from pathlib import Path
 
 import click
 
-HELP_OPTION_HELP = "このヘルプを表示して終了します。"
-
-
-class JapaneseHelp:
-    """Mixin for click commands: the help page's own words (usage line, the options
-    heading, ``[default: …]``, the ``--help`` option) in Japanese, like the rest of it."""
-
-    def get_help_option(self, ctx: click.Context) -> click.Option | None:
-        option = super().get_help_option(ctx)  # type: ignore[misc]
-        if option is not None:
-            option.help = HELP_OPTION_HELP
-        return option
-
-    def format_usage(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        pieces = self.collect_usage_pieces(ctx)  # type: ignore[attr-defined]
-        formatter.write_usage(ctx.command_path, " ".join(pieces), prefix="使い方: ")
-
-    def format_option_list(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        rows = []
-        for param in self.get_params(ctx):  # type: ignore[attr-defined]
-            record = param.get_help_record(ctx)
-            if record is None or isinstance(param, click.Argument):
-                continue
-            name, help_ = record
-            text, sep, extra = help_.rpartition("[")
-            if sep and extra.endswith("]"):  # click's "[default: R5; required]" tail
-                extra = extra.replace("default: ", "既定: ").replace("required", "必須")
-                help_ = text + sep + extra
-            rows.append((name, help_))
-        if rows:
-            with formatter.section("オプション"):
-                formatter.write_dl(rows)
-
-    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        self.format_option_list(ctx, formatter)
+from budget.commands.japanese import HELP_OPTION_HELP, JapaneseGroup, JapaneseHelp  # noqa: F401
 
 
 class Command(JapaneseHelp, click.Command):
-    """``@click.command(cls=Command)``: a command whose help page is all Japanese."""
+    """``@click.command(cls=Command)``: a command whose help page and errors are Japanese."""
+
+
+class Group(JapaneseGroup, click.Group):
+    """``@click.group(cls=Group)``: a group of subcommands (``budget db …``), all Japanese."""
+
+    command_class = Command
+
+
+class FiscalYear(click.ParamType):
+    """A fiscal year as typed (``R5``, ``令和5年度``, ``2023``) → its int (2023)."""
+
+    name = "fiscal_year"
+
+    def get_metavar(self, param: click.Parameter, ctx: click.Context) -> str:
+        return "年度"
+
+    def convert(self, value, param, ctx):  # noqa: ANN001, ANN201
+        from budget.errors import UnknownFiscalYear
+        from budget.fiscal import parse_fiscal_year
+
+        try:
+            return parse_fiscal_year(value)
+        except UnknownFiscalYear as exc:
+            self.fail(str(exc), param, ctx)
+
+
+def _year_with_menu(ctx: click.Context, param: click.Parameter, year: int | None) -> int | None:
+    """The --year callback: a year with no menu is a usage error (exit 2) naming the years
+    that have one, unless the command's --menu gives a menu file (processed first: eager)."""
+    if year is None or ctx.resilient_parsing or ctx.params.get("menu_path") is not None:
+        return year
+    from budget.fiscal import era_code, era_label, full_label
+    from budget.menu import shipped_menu_years
+
+    have = shipped_menu_years()
+    if year in have:
+        return year
+    known = "、".join(f"{era_code(y)}（{era_label(y)}）" for y in have) or "なし"
+    hint = ("別の年度は --menu でメニューの CSV ファイルを指定してください。"
+            if any(p.name == "menu_path" for p in ctx.command.params)
+            else "メニューのある年度を指定してください。")
+    raise click.BadParameter(
+        f"{full_label(year)}のメニューはありません（メニューのある年度: {known}）。{hint}",
+        ctx=ctx, param=param)
 
 
 def year_option(f):
+    """--year / -y: a fiscal year that has a menu (else exit 2), passed on as an int."""
     return click.option(
-        "--year", "-y", "year", default="R5", show_default=True,
+        "--year", "-y", "year", type=FiscalYear(), default="R5", show_default=True,
+        callback=_year_with_menu, metavar="年度",
         help="年度: R5、令和5年度 または 2023。",
     )(f)
 
 
 def menu_option(f):
+    # Eager: read before --year, whose check accepts any year when a menu file is given.
     return click.option(
         "--menu", "menu_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        is_eager=True, metavar="ファイル",
         help="同梱のメニューの代わりに使うメニューファイル（CSV）。",
     )(f)
 
@@ -77,7 +91,7 @@ def tolerance_option(f):
     )(f)
 
 
-def resolve_menu(year: str, menu_path: Path | None):
+def resolve_menu(year: str | int, menu_path: Path | None):
     """(fiscal year as int, menu DataFrame) from the --year and --menu options."""
     from budget.fiscal import parse_fiscal_year
     from budget.menu import load_menu
@@ -86,7 +100,7 @@ def resolve_menu(year: str, menu_path: Path | None):
     return fy, load_menu(fy, menu_path)
 
 
-def make_settings(year: str, menu_path: Path | None, tolerance: int | None):
+def make_settings(year: str | int, menu_path: Path | None, tolerance: int | None):
     """The validation settings from the --year, --menu and --tolerance options."""
     from budget.fiscal import parse_fiscal_year
     from budget.forms import plan as layout
@@ -95,6 +109,14 @@ def make_settings(year: str, menu_path: Path | None, tolerance: int | None):
     return Settings(
         share_tolerance=layout.DEFAULT_SHARE_TOLERANCE if tolerance is None else tolerance,
         fiscal_year=parse_fiscal_year(year), menu_path=menu_path)
+
+
+def say(text: object = "", *, err: bool = False) -> None:
+    """Print a line for a person: any control character in it (a file name's ESC…) shown
+    escaped (``budget.render.terminal.shown``); newlines kept."""
+    from budget.render.terminal import shown
+
+    click.echo(shown(text, lines=True), err=err)
 
 
 def echo_data(text: str) -> None:

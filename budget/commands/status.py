@@ -4,7 +4,7 @@ from pathlib import Path
 
 import click
 
-from budget.commands.options import Command, db_option, echo_data, year_option
+from budget.commands.options import Command, db_option, echo_data, say, year_option
 
 
 @click.command(cls=Command)
@@ -12,7 +12,7 @@ from budget.commands.options import Command, db_option, echo_data, year_option
 @db_option
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table",
               show_default=True, help="出力形式（csv: Excel で開けるよう BOM 付き UTF-8）。")
-def status(year: str, db_path: Path, fmt: str) -> None:
+def status(year: int, db_path: Path, fmt: str) -> None:
     """47 都道府県それぞれについて、計画を受け取ったか、受理したかを表示します。
 
     \b
@@ -35,6 +35,6 @@ def status(year: str, db_path: Path, fmt: str) -> None:
     elif fmt == "json":
         echo_data(status_json(df))
     else:
-        click.echo(status_table(df, fy))
+        say(status_table(df, fy))
     if note:
-        click.echo(note, err=True)
+        say(note, err=True)

@@ -9,6 +9,7 @@ from budget.commands.options import (
     echo_data,
     make_settings,
     menu_option,
+    say,
     tolerance_option,
     year_option,
 )
@@ -25,7 +26,7 @@ from budget.commands.options import (
 @click.option("--annotate", "annotate_dir", type=click.Path(file_okay=False, path_type=Path),
               help="指摘のあるファイルごとに、該当セルに色とコメントを付けたコピーを"
                    "このフォルダに書き出します。")
-def validate(files: tuple[Path, ...], year: str, menu_path: Path | None, tolerance: int | None,
+def validate(files: tuple[Path, ...], year: int, menu_path: Path | None, tolerance: int | None,
              fmt: str, annotate_dir: Path | None) -> None:
     """返送された計画を検査し、指摘をすべて表示します。何も保存しません。
 
@@ -53,6 +54,6 @@ def validate(files: tuple[Path, ...], year: str, menu_path: Path | None, toleran
         payload = [report_dict(r, returned.get(i)) for i, r in enumerate(reports)]
         echo_data(json.dumps(payload, ensure_ascii=False, indent=1))
     else:
-        click.echo(validation_text(reports, returned))
+        say(validation_text(reports, returned))
     if any(not r.accepted for r in reports):
         raise SystemExit(1)

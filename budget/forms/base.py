@@ -75,10 +75,17 @@ class HeaderInput:
 @dataclass(frozen=True)
 class RowRule:
     """A row check of the form's schema: the cell its finding points at and the cells it
-    reads (a rule reading a cell that has an error of its own stays quiet)."""
+    reads (a rule reading a cell that has an error of its own stays quiet). ``choose``,
+    when given, decides the cell from the row's amounts and the share tolerance (the cell
+    that is most likely wrong); ``target`` is then its default."""
 
     target: str
     reads: tuple[str, ...]
+    choose: Callable[[Mapping[str, int | None], int], str] | None = None
+
+    def target_of(self, amounts: Mapping[str, int | None], share_tolerance: int) -> str:
+        """The key of the cell this rule's finding points at, for a row's ``amounts``."""
+        return self.target if self.choose is None else self.choose(amounts, share_tolerance)
 
 
 def is_na(value: object) -> bool:

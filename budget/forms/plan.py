@@ -118,6 +118,50 @@ def _national_share_within(df: Any, tolerance: int) -> Any:
     return ~entered | (gap <= 3 * tolerance)
 
 
+def _within_share(national: int, prefectural: int, tolerance: int) -> bool:
+    """国 = 2/3 of (国 + 都道府県 (B)) within ``tolerance`` 千円: |national − 2B| ≤ 3·tolerance
+    (the rule of ``_national_share_within``, for one row's numbers)."""
+    return abs(national - 2 * prefectural) <= 3 * tolerance
+
+
+def public_private_target(v: Mapping[str, int | None], share_tolerance: int) -> str:
+    """The cell a 公 + 民 ≠ 国 (A) finding points at: the one most likely wrong, decided from
+    the row (blank counts 0), in this order:
+
+    * 民 when 公 alone equals 国 (A): 民 was entered on top of a complete 公;
+    * 公 when 民 alone equals 国 (A): the same the other way round;
+    * 国 (A) when 公 + 民 is 2/3 of (公 + 民 + 都道府県 (B)) within the share tolerance and
+      国 (A) is not: the split agrees with 都道府県 (B), 国 (A) does not;
+    * otherwise 公: the split itself is wrong.
+
+    The finding's message says which case it is (``_public_private_fix``)."""
+    a, p, m, b = (v["national"] or 0), v["public"], v["private"], v["prefectural"]
+    if p is not None and p == a:
+        return "private"
+    if m is not None and m == a:
+        return "public"
+    if (b is not None and _within_share((p or 0) + (m or 0), b, share_tolerance)
+            and not _within_share(a, b, share_tolerance)):
+        return "national"
+    return "public"
+
+
+def _public_private_fix(v: Mapping[str, int | None], share_tolerance: int) -> str:
+    """What to do about a 公 + 民 ≠ 国 (A) row: why its cell was chosen, then the fix."""
+    target = public_private_target(v, share_tolerance)
+    if target == "private":
+        return ("公 だけで 国 (A) と同じ額のため、民 の額を誤りとして示しています。"
+                "民 を確認し、公 + 民 が 国 (A) と等しくなるよう入力し直してください。")
+    if target == "national":
+        return (f"公 + 民 は 都道府県 (B) {_money(v['prefectural'])} に対して国の負担割合"
+                "（3 分の 2）に合っているため、国 (A) の額を誤りとして示しています。"
+                "国 (A) を確認し、公 + 民 と等しくなるよう入力し直してください。")
+    if v["private"] is not None and v["private"] == (v["national"] or 0):
+        return ("民 だけで 国 (A) と同じ額のため、公 の額を誤りとして示しています。"
+                "公 を確認し、公 + 民 が 国 (A) と等しくなるよう入力し直してください。")
+    return "公 と 民 の内訳を、合計が 国 (A) と等しくなるよう入力し直してください。"
+
+
 @functools.cache
 def plan_schema(share_tolerance: int) -> Any:
     """The pandera schema of a returned plan's rows at ``share_tolerance`` 千円.
@@ -189,7 +233,7 @@ def _rule_params(check: str, v: Mapping[str, int | None], share_tolerance: int
     if check == "public-private-sum":
         return {"public": _money(v["public"]), "private": _money(v["private"]),
                 "sum": _money((v["public"] or 0) + (v["private"] or 0)),
-                "national": _money(v["national"])}
+                "national": _money(v["national"]), "fix": _public_private_fix(v, share_tolerance)}
     return {"commissioned": _money(v["commissioned"]), "private": _money(v["private"])}
 
 
@@ -285,7 +329,8 @@ PLAN = Form(
     cell_rules=frozenset({"negative-amount", "amount-too-large", "text-too-long"}),
     row_rules={
         "national-share": RowRule("national", ("national", "prefectural")),
-        "public-private-sum": RowRule("public", ("public", "private", "national")),
+        "public-private-sum": RowRule("public", ("public", "private", "national"),
+                                      choose=public_private_target),
         "commissioned-over-private": RowRule("commissioned", ("commissioned", "private")),
     },
     rule_params=_rule_params,

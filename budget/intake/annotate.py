@@ -23,7 +23,7 @@ import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from budget.findings import ERROR, SEVERITY_JA, FileReport, Finding
+from budget.findings import CATALOG, ERROR, SEVERITY_JA, FileReport, Finding
 from budget.paths import safe_file_name
 from budget.textsafe import xml_safe
 
@@ -64,7 +64,7 @@ def blocked_reason(report: FileReport) -> str | None:
     """Why no return copy can be made of this file, or None when one can."""
     for f in report.findings:
         if f.code in CONTAINER_CODES:
-            return f"{CONTAINER_CODES[f.code]}、返送用の注記ファイルは作成できません（{f.code}）。"
+            return f"{CONTAINER_CODES[f.code]}、返送用の注記ファイルは作成できません。"
     return None
 
 
@@ -112,7 +112,7 @@ def annotated_bytes(content: bytes, report: FileReport,
     if container is None:
         codes = [f.code for f in triage] or ["corrupt-workbook"]
         return None, blocked_reason(FileReport(report.file, "", 0, list(triage))) or (
-            f"返送用の注記ファイルは作成できません（{codes[-1]}）。")
+            f"返送用の注記ファイルは作成できません（{CATALOG[codes[-1]].title}）。")
     try:
         ensure_defused()
         wb = _load(content)
@@ -156,6 +156,7 @@ def mark_workbook(wb: "Workbook", report: FileReport) -> None:
 
     for (sheet, coord), found in by_cell.items():
         cell = wb[sheet][coord]
+        _make_inert(cell)
         worst = ERROR if any(f.severity == ERROR for f in found) else "warning"
         cell.fill = fills[worst]
         text = "\n\n".join(f"【{SEVERITY_JA.get(f.severity, f.severity)}】{xml_safe(f.message)}"
@@ -188,6 +189,21 @@ def _target(wb: "Workbook", f: Finding) -> tuple[str, str] | None:
         if coord in rng:
             return f.sheet, rng.start_cell.coordinate
     return f.sheet, coord
+
+
+def _make_inert(cell: Any) -> None:
+    """A sender's own formula in a marked cell (``=HYPERLINK(...)`` typed into an input cell,
+    a formula outside the form) becomes its text, shown as typed and never calculated or
+    followed in the copy we send back. The form's own formulas carry no finding unless
+    changed, and a changed one is the sender's."""
+    if cell.data_type != "f":
+        return
+    value = cell.value
+    text = value if isinstance(value, str) else getattr(value, "text", None) or str(value)
+    cell.value = xml_safe(text)
+    cell.data_type = "s"
+    cell.quotePrefix = True
+    cell.hyperlink = None
 
 
 def _write_errors_sheet(wb: "Workbook", report: FileReport,

@@ -827,9 +827,11 @@ class _Check:
                      value=raw.get((i, key)), **params)
         for check, i in row_cases:
             rule = self.form.row_rules[check]
-            target, involved = rule.target, rule.reads
+            involved = rule.reads
             if any((i, k) in bad for k in involved):
                 continue  # the cell's own error says it; a sum of unusable cells says nothing
+            amounts = {k: int_or_none(plan.at[i, k]) for k in self.form.amount_keys}
+            target = rule.target_of(amounts, self.settings.share_tolerance)
             code, row = plan.at[i, "leaf_code"], int(plan.at[i, "excel_row"])
             self.add(check, sheet=P, cell=C[target].ref(row), leaf=code, menu=menu,
                      value=raw.get((i, target)), **self._row_params(check, plan, i))

@@ -1,15 +1,18 @@
 """What the terminal shows, and the JSON and CSV of ``validate``/``ingest``/``status``.
 
-Plain-text tables count East Asian characters double width."""
+Plain-text tables count East Asian characters double width. Everything meant for a terminal
+shows control characters escaped (``budget.render.terminal.shown``): a file name with an
+escape sequence cannot retitle or clear the user's terminal. JSON and CSV keep text as sent."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from budget.findings import SEVERITY_JA, STATUS_JA, FileReport, Finding
+from budget.findings import CATALOG, SEVERITY_JA, STATUS_JA, FileReport, Finding
 from budget.fiscal import short_time
 from budget.intake.batch import DUPLICATE_JA
+from budget.render.terminal import shown
 from budget.textwidth import display_width, pad
 
 if TYPE_CHECKING:
@@ -20,8 +23,10 @@ if TYPE_CHECKING:
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[object]],
           widths: Sequence[int] | None = None, right: Sequence[bool] | None = None) -> str:
-    """A fixed-width text table; cells are clipped to ``widths`` (default: content width)."""
-    cells = [[("" if v is None else str(v)) for v in row] for row in rows]
+    """A fixed-width text table; cells are clipped to ``widths`` (default: content width);
+    a cell's control characters (and newlines) are shown escaped."""
+    headers = [shown(h) for h in headers]
+    cells = [[("" if v is None else shown(v)) for v in row] for row in rows]
     if widths is None:
         widths = [max([display_width(h)] + [display_width(r[i]) for r in cells])
                   for i, h in enumerate(headers)]
@@ -68,12 +73,18 @@ def verdict_text(status: str, n_errors: int, n_warnings: int) -> str:
     return f"{STATUS_JA[status]}（エラー {n_errors} 件、警告 {n_warnings} 件）"
 
 
-def findings_table(findings: list[Finding], indent: str = "  ") -> str:
-    from budget.render.text import table
+def finding_title(code: str) -> str:
+    """The short Japanese title of a finding code (what a clerk reads instead of the code)."""
+    kind = CATALOG.get(code)
+    return kind.title if kind is not None else "その他の指摘"
 
-    rows = [(f.location, SEVERITY_JA.get(f.severity, f.severity), f.code, f.message)
-            for f in findings]
-    text = table(["場所", "重要度", "コード", "内容"], rows)
+
+def findings_table(findings: list[Finding], indent: str = "  ") -> str:
+    """Findings for a person: the Japanese title (項目) stands for the code, which stays in
+    ``--format json``."""
+    rows = [(f.location, SEVERITY_JA.get(f.severity, f.severity), finding_title(f.code),
+             f.message) for f in findings]
+    text = table(["場所", "重要度", "項目", "内容"], rows)
     return "\n".join(indent + line for line in text.splitlines())
 
 
@@ -83,14 +94,14 @@ def validation_text(reports: list[FileReport],
     returned = returned or {}
     out = []
     for i, r in enumerate(reports):
-        out.append(f"{r.file}: {verdict_text(r.status, len(r.errors), len(r.warnings))}")
+        out.append(f"{shown(r.file)}: {verdict_text(r.status, len(r.errors), len(r.warnings))}")
         if r.findings:
             out.append(findings_table(r.findings))
         copy, why = returned.get(i, (None, None))
         if copy is not None:
-            out.append(f"  返送用ファイル: {copy}")
+            out.append(f"  返送用ファイル: {shown(copy)}")
         elif why:
-            out.append(f"  返送用ファイルなし: {why}")
+            out.append(f"  返送用ファイルなし: {shown(why)}")
         out.append("")
     n_ok = sum(r.accepted for r in reports)
     out.append(f"{len(reports)} 件中 {STATUS_JA['accepted']} {n_ok} 件、{STATUS_JA['rejected']} "
@@ -101,7 +112,6 @@ def validation_text(reports: list[FileReport],
 def ingest_text(run: IngestRun) -> str:
     """What ``budget ingest`` prints after the batch."""
     from budget.prefectures import all_prefectures
-    from budget.render.text import table
 
     names = {p.code: p.name_ja for p in all_prefectures()}
     out = []
@@ -112,13 +122,14 @@ def ingest_text(run: IngestRun) -> str:
                 for r in run.results]
         out.append(table(["ファイル", "都道府県", "状態", "エラー", "警告", "登録", "提出ID"], rows,
                          right=[False, False, False, True, True, False, True]))
-        notes = [f"  {r.file}: {r.note}" for r in run.results if r.note]
+        notes = [f"  {shown(r.file)}: {shown(r.note)}" for r in run.results if r.note]
         if notes:
             out += ["", "注記:", *notes]
     else:
-        out.append(f"フォルダ {run.folder} に取り込むファイルがありません。")
+        out.append(f"フォルダ {shown(run.folder)} に取り込むファイルがありません。")
     if run.skipped:
-        out += ["", "読み飛ばしたもの:", *(f"  {s.path.name}: {s.reason}" for s in run.skipped)]
+        out += ["", "読み飛ばしたもの:",
+                *(f"  {shown(s.path.name)}: {shown(s.reason)}" for s in run.skipped)]
     if run.results:
         new = sum(r.created is True for r in run.results)
         dup = sum(r.created is False for r in run.results)
@@ -126,9 +137,9 @@ def ingest_text(run: IngestRun) -> str:
                     f"{STATUS_JA['rejected']} {len(run.rejected)} 件（新規登録 {new} 件、"
                     f"{DUPLICATE_JA} {dup} 件）"]
     if run.report_path is not None:
-        out.append(f"取込結果: {run.report_path}")
+        out.append(f"取込結果: {shown(run.report_path)}")
     if run.returns_dir is not None:
-        out.append(f"返送用ファイル: {run.returns_dir}/")
+        out.append(f"返送用ファイル: {shown(run.returns_dir)}/")
     return "\n".join(out)
 
 
@@ -141,7 +152,6 @@ STATUS_HEADERS_JA = {
 
 def status_table(df: "pd.DataFrame", year: int) -> str:
     from budget.fiscal import full_label
-    from budget.render.text import table
 
     rows = [(r.prefecture_code, r.prefecture, r.status_ja, r.note, r.file_name,
              short_time(r.received_at),
