@@ -173,6 +173,16 @@ CATALOG: dict[str, Kind] = {
     "empty-plan": Kind(
         WARNING, "金額が1件も入力されていません。計画がない場合はその旨を連絡してください。",
         "金額の入力なし"),
+    # --- added for issue 12 (what arrives in the inbox) ----------------------------------
+    "not-a-regular-file": Kind(
+        ERROR, "このファイルは読み込みません（{detail}）。提出されたファイルそのものを"
+        "指定してください。", "通常のファイルではない"),
+    "control-character": Kind(
+        ERROR, "{location}（{leaf}）の文字に制御文字（{characters}）が含まれています。"
+        "セルの内容を消して、文字だけを入力し直してください。", "制御文字"),
+    "merged-cells": Kind(
+        ERROR, "様式のセルが結合されています（{range}）。結合を解除し、"
+        "配布した様式のとおりに入力し直してください。", "セルの結合"),
 }
 
 

@@ -815,7 +815,9 @@ def test_garbage_bytes_never_raise():
 
 
 def test_unreadable_path(tmp_path):
-    report = check_file(tmp_path)
+    report = check_file(tmp_path)  # a folder: not a regular file, never read
+    assert flat(report) == [["not-a-regular-file", "error", None]]
+    report = check_file(tmp_path / "gone.xlsx")  # the operating system's error
     assert flat(report) == [["unreadable-file", "error", None]]
 
 

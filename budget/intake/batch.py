@@ -32,6 +32,7 @@ import functools
 import hashlib
 import itertools
 import os
+import stat
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +40,7 @@ from typing import TYPE_CHECKING
 
 from budget.errors import BudgetError
 from budget.findings import ERROR, STATUS_JA, WARNING, FileReport, Finding
+from budget.intake.receive import received_name
 
 if TYPE_CHECKING:
 
@@ -62,19 +64,30 @@ WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".xlsb", ".ods")
 
 
 def skip_reason(path: Path) -> str | None:
-    """Why ``path`` is not tried as a submission (a Japanese note), or None to try it."""
-    name = path.name
+    """Why ``path`` is not tried as a submission (a Japanese note), or None to try it. Looks
+    at the entry itself (``lstat``): a link is never followed, only a regular file is tried."""
+    from budget.intake.receive import LINK_JA, NOT_REGULAR_JA
+
+    name = received_name(path)
+    try:
+        st = os.lstat(path)
+    except OSError as exc:
+        return f"ファイルの情報を読み取れないため読み飛ばしました（{exc.strerror or exc}）。"
+    if stat.S_ISLNK(st.st_mode):
+        return (f"{LINK_JA}。読み飛ばしました。提出ファイルであれば、ファイルそのものを"
+                "フォルダに置いてください。")
+    is_dir = stat.S_ISDIR(st.st_mode)
     if name.startswith("~$"):
         return "Excel の作業中ファイル（~$…）のため読み飛ばしました。"
     if name.startswith(".~lock.") and name.endswith("#"):
         return "LibreOffice のロックファイル（.~lock…#）のため読み飛ばしました。"
     if name.startswith("."):
-        kind = "隠しフォルダ" if path.is_dir() else "隠しファイル"
+        kind = "隠しフォルダ" if is_dir else "隠しファイル"
         return f"{kind}のため読み飛ばしました。"
-    if path.is_dir():
+    if is_dir:
         return "フォルダのため読み飛ばしました（フォルダの中は読みません）。"
-    if not path.is_file():
-        return "通常のファイルではないため読み飛ばしました。"
+    if not stat.S_ISREG(st.st_mode):
+        return f"{NOT_REGULAR_JA}。読み飛ばしました。"
     if path.suffix.lower() not in WORKBOOK_SUFFIXES:
         return ("Excel ブック（.xlsx など）ではないため読み飛ばしました（登録していません）。"
                 "提出ファイルであれば、Excel ブック形式で送り直してもらってください。")
@@ -85,6 +98,11 @@ def skip_reason(path: Path) -> str | None:
 class Skipped:
     path: Path
     reason: str  # Japanese
+
+    @property
+    def name(self) -> str:
+        """The entry's name as shown (``receive.received_name``)."""
+        return received_name(self.path)
 
 
 def folder_entries(folder: str | Path) -> tuple[list[Path], list[Skipped]]:
@@ -121,7 +139,9 @@ class FileResult:
 
     @property
     def file(self) -> str:
-        return self.path.name
+        """The file's name as stored and shown (``receive.received_name``; for a return copy
+        sent back, the plan's own name)."""
+        return self.report.file or received_name(self.path)
 
     @property
     def status_ja(self) -> str:
@@ -287,12 +307,19 @@ class _Checked:
     """One file after checking (in a worker or here), before saving."""
 
     path: Path
-    content: bytes | None = None  # None: unreadable
+    content: bytes | None = None  # None: unreadable, or too large to read
     sha256: str | None = None
     report: FileReport | None = None  # None: a known file (not checked again) or a failure
     note: str | None = None  # set: not to be stored, and why (unreadable, check failed)
     copy: bytes | None = None  # the annotated return copy of a rejected file
     copy_note: str | None = None  # why there is no return copy
+    name: str = ""  # as stored and shown (``receive.received_name``)
+    mtime: float | None = None  # the file's modification time
+    too_large: bool = False  # above the size limit: stored as rejected without its bytes
+    size: int | None = None  # of a file too large to read
+
+    def __post_init__(self) -> None:
+        self.name = self.name or received_name(self.path)
 
 
 def internal_error(report: FileReport) -> Finding | None:
@@ -329,12 +356,16 @@ def _check_batch(paths: list[Path], settings: "Settings", known: frozenset | set
     """
     from budget.intake.check import check_many
 
-    items = [_read_item(path) for path in paths]
-    todo = [i for i in items if i.content is not None and (i.sha256, i.path.name) not in known]
+    limit = settings.file_limit()
+    items = [_read_item(path, limit) for path in paths]
+    for item in items:
+        if item.too_large and (item.sha256, item.name) not in known:
+            item.report = _too_large_report(item, limit)
+    todo = [i for i in items if i.content is not None and (i.sha256, i.name) not in known]
     if not todo:
         return items
     try:
-        reports = check_many([(i.content or b"", i.path.name) for i in todo], settings)
+        reports = check_many([(i.content or b"", i.name) for i in todo], settings)
         for item, report in zip(todo, reports, strict=True):
             if report.sha256 != item.sha256:  # the validator hashes what it read: these bytes
                 raise RuntimeError(f"sha256 {report.sha256!r} != {item.sha256!r}")
@@ -369,15 +400,32 @@ def _finish(item: _Checked, report: FileReport, annotate: bool) -> None:
         item.copy, item.copy_note = annotated_bytes(item.content or b"", report)
 
 
-def _read_item(path: Path) -> _Checked:
-    item = _Checked(path)
-    try:
-        item.content = path.read_bytes()
-    except OSError as exc:
-        item.note = f"ファイルを読み取れないため登録できませんでした（{exc.strerror or exc}）。"
-        return item
-    item.sha256 = hashlib.sha256(item.content).hexdigest()
+def _read_item(path: Path, limit: int) -> _Checked:
+    """Read one file of the batch (``receive.read_received``): its bytes, or the note of why
+    it cannot be stored (a link or a special file swapped in since the listing, an error of
+    the operating system); a file above ``limit`` keeps only its streamed hash and size."""
+    from budget.intake.receive import read_received
+
+    got = read_received(path, limit)
+    item = _Checked(path, got.content, got.sha256, name=got.name, mtime=got.mtime,
+                    too_large=got.too_large)
+    if got.refused is not None:
+        item.note = f"{got.refused.rstrip('。')}。読み取れないため登録できませんでした。"
+    elif got.too_large:
+        item.size = got.size
     return item
+
+
+def _too_large_report(item: _Checked, limit: int) -> FileReport:
+    """The report of a file above the size limit: rejected, its bytes not read or stored."""
+    from budget.findings import make
+    from budget.intake.receive import too_large_detail
+
+    size = item.size or 0
+    report = FileReport(item.name, item.sha256 or "", size)
+    report.findings.append(make("oversized-workbook", file=item.name,
+                                detail=too_large_detail(size, limit)))
+    return report
 
 
 def _save(store: "Store", item: _Checked) -> FileResult:
@@ -385,17 +433,19 @@ def _save(store: "Store", item: _Checked) -> FileResult:
     say what happened."""
     path = item.path
     if item.note is not None:  # unreadable, or its check failed: not stored
-        report = item.report or FileReport(path.name, item.sha256 or "",
+        report = item.report or FileReport(item.name, item.sha256 or "",
                                            0 if item.content is None else len(item.content))
-        who = attribution(path.name, report.prefecture_code, report.fiscal_year,
+        who = attribution(item.name, report.prefecture_code, report.fiscal_year,
                           accepted=False)
         return FileResult(path, report, "rejected", who.prefecture_code, note=item.note)
     if item.report is None:  # the same file was ingested before: nothing changes
         known = _known(store, item)
-        return FileResult(path, _stored_report(store, known, path.name), str(known["status"]),
+        return FileResult(path, _stored_report(store, known, item.name), str(known["status"]),
                           _code(known["prefecture_code"]), int(str(known["id"])), False)
     who = attribution_of(item.report)
-    saved = store.save(item.report, item.content or b"", attribution=who)
+    # A file above the size limit is stored without its bytes (its hash was streamed).
+    saved = store.save(item.report, None if item.too_large else item.content or b"",
+                       attribution=who)
     status, code = item.report.status, who.prefecture_code
     if not saved.created:  # another ingest stored the same file a moment ago
         known = _known(store, item)
@@ -404,9 +454,9 @@ def _save(store: "Store", item: _Checked) -> FileResult:
 
 
 def _known(store: "Store", item: _Checked) -> dict[str, object]:
-    known = store.submission_for(item.sha256 or "", item.path.name)
+    known = store.submission_for(item.sha256 or "", item.name)
     if known is None:  # pragma: no cover - submissions are never deleted
-        raise RuntimeError(f"submission {item.sha256} {item.path.name} vanished")
+        raise RuntimeError(f"submission {item.sha256} {item.name!r} vanished")
     return known
 
 
@@ -453,7 +503,7 @@ def _copy_names(files: list[Path]) -> dict[Path, str]:
     from budget.intake.annotate import return_copy_name
 
     used: set[str] = set()
-    return {p: _unique(return_copy_name(p.name), used) for p in files}
+    return {p: _unique(return_copy_name(received_name(p)), used) for p in files}
 
 
 class RunOutputs:

@@ -64,6 +64,17 @@ class Settings:
     menu_path: Path | None = None  # --menu override
     #: the form every file must be; None: the form each file's ``_meta`` names
     form: Form | None = None
+    #: a received file above this many bytes is not read (stored as rejected without its
+    #: bytes); None: the ``BUDGET_MAX_FILE_MB`` setting (``budget.intake.receive``), 50 MB
+    max_file_bytes: int | None = None
+
+    def file_limit(self) -> int:
+        """The size limit of a received file in bytes (``UsageError`` when the environment
+        setting is not a positive number)."""
+        from budget.intake.receive import max_file_bytes_setting
+
+        return self.max_file_bytes if self.max_file_bytes is not None \
+            else max_file_bytes_setting()
 
 
 # --- entry points ------------------------------------------------------------------------
@@ -84,26 +95,34 @@ def check_bytes(content: bytes, file_name: str, settings: Settings = Settings())
 
 
 def check_files(paths: Iterable[str | Path], settings: Settings = Settings()) -> list[FileReport]:
-    """``check_file`` for several files at once (faster: see ``check_many``). A file that
-    cannot be read gets an ``unreadable-file`` report."""
-    items: list[tuple[bytes | None, str, str | None]] = []
-    for path in paths:
-        path = Path(path)
-        try:
-            items.append((path.read_bytes(), path.name, None))
-        except OSError as exc:
-            items.append((None, path.name, exc.strerror or type(exc).__name__))
-    readable = check_many([(c, n) for c, n, _ in items if c is not None], settings)
-    reports = iter(readable)
-    out = []
-    for content, name, why in items:
-        if content is not None:
-            out.append(next(reports))
-        else:
-            report = FileReport(name, "", 0)
-            report.findings.append(make("unreadable-file", file=name, detail=why))
-            out.append(report)
-    return out
+    """``check_file`` for several files at once (faster: see ``check_many``). Each file is
+    read by ``budget.intake.receive.read_received`` (no link followed, regular files only,
+    the size limit checked first): a file not read gets an ``unreadable-file`` report, one
+    above the limit an ``oversized-workbook`` report with its streamed SHA-256."""
+    from budget.intake.receive import read_received
+
+    limit = settings.file_limit()
+    items = [read_received(path, limit) for path in paths]
+    reports = iter(check_many([(i.content, i.name) for i in items if i.content is not None],
+                              settings))
+    return [next(reports) if i.content is not None else unread_report(i, limit)
+            for i in items]
+
+
+def unread_report(item: Any, limit: int) -> FileReport:
+    """The report of a received file that was not read (``receive.Received``): refused
+    (``unreadable-file``), or too large (``oversized-workbook``, with its hash and size)."""
+    from budget.intake.receive import too_large_detail
+
+    report = FileReport(item.name, item.sha256 or "", item.size or 0)
+    if item.too_large:
+        report.findings.append(make("oversized-workbook", file=item.name,
+                                    detail=too_large_detail(item.size or 0, limit)))
+    elif item.special:
+        report.findings.append(make("not-a-regular-file", file=item.name, detail=item.refused))
+    else:
+        report.findings.append(make("unreadable-file", file=item.name, detail=item.refused))
+    return report
 
 
 def check_many(files: Iterable[tuple[bytes, str]],

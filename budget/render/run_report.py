@@ -68,7 +68,7 @@ def write_run_report(run: "IngestRun", path: str | Path, *, exclusive: bool = Fa
             (_relative(r.returned, path.parent), cell), (r.note, wrap),
         ])
     for s in run.skipped:
-        rows.append([(s.path.name, cell), (None, cell), (None, cell), (SKIPPED_JA, cell),
+        rows.append([(s.name, cell), (None, cell), (None, cell), (SKIPPED_JA, cell),
                      (None, cell), (None, cell), (None, cell), (None, cell), (None, cell),
                      (None, cell), (s.reason, wrap)])
     _table(cells, ws, RESULT_HEADERS, rows, head, [36, 14, 6, 8, 18, 6, 6, 7, 20, 40, 60])

@@ -118,7 +118,7 @@ def ingest_text(run: IngestRun) -> str:
     else:
         out.append(f"フォルダ {run.folder} に取り込むファイルがありません。")
     if run.skipped:
-        out += ["", "読み飛ばしたもの:", *(f"  {s.path.name}: {s.reason}" for s in run.skipped)]
+        out += ["", "読み飛ばしたもの:", *(f"  {s.name}: {s.reason}" for s in run.skipped)]
     if run.results:
         new = sum(r.created is True for r in run.results)
         dup = sum(r.created is False for r in run.results)
