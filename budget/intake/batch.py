@@ -430,7 +430,21 @@ def _too_large_report(item: _Checked, limit: int) -> FileReport:
 
 def _save(store: "Store", item: _Checked) -> FileResult:
     """Store a checked file (unless it must not be, or the same file was stored before) and
-    say what happened."""
+    say what happened (a name that is not UTF-8 is said in a note)."""
+    from budget.intake.receive import name_note
+
+    result = _save_one(store, item)
+    add_note(result, name_note(item.path))
+    return result
+
+
+def add_note(result: FileResult, note: str | None) -> None:
+    """Add a Japanese note to a file's result (after any it has)."""
+    if note:
+        result.note = f"{result.note}\n{note}" if result.note else note
+
+
+def _save_one(store: "Store", item: _Checked) -> FileResult:
     path = item.path
     if item.note is not None:  # unreadable, or its check failed: not stored
         report = item.report or FileReport(item.name, item.sha256 or "",
