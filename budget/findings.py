@@ -178,7 +178,7 @@ CATALOG: dict[str, Kind] = {
         ERROR, "このファイルは読み込みません（{detail}）。提出されたファイルそのものを"
         "指定してください。", "通常のファイルではない"),
     "control-character": Kind(
-        ERROR, "{location}（{leaf}）の文字に制御文字（{characters}）が含まれています。"
+        ERROR, "{location} の文字に制御文字（{characters}）が含まれています。"
         "セルの内容を消して、文字だけを入力し直してください。", "制御文字"),
     "merged-cells": Kind(
         ERROR, "様式のセルが結合されています（{range}）。結合を解除し、"

@@ -361,11 +361,30 @@ def _whole(text: str) -> tuple[int | None, list[Issue]]:
     return int(d), []
 
 
+#: Control characters a text input must not hold: C0 but tab, newline and carriage return,
+#: DEL, C1 (also what SpreadsheetML's ``_x0000_``-style escapes decode to: the reader
+#: unescapes them). They would reach CSV, JSON and terminals raw.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def control_characters(text: str) -> list[str]:
+    """The distinct control characters of ``text`` (``_CONTROL``), as ``U+001B``."""
+    return list(dict.fromkeys(f"U+{ord(ch):04X}" for ch in _CONTROL.findall(text)))
+
+
+def visible(text: str | None) -> str | None:
+    """``text`` with every control character written ``\\x1b``: safe to show and store."""
+    if text is None or not _CONTROL.search(text):
+        return text
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
 def normalise_text(cell: Cell | None, is_date: bool = False) -> tuple[str | None, list[Issue]]:
     """A text input cell → (text or None, issues). A number becomes its text; surrounding
     spaces are removed (warning); text that a spreadsheet would run as a formula is kept as
-    text (warning). ``is_date`` (``Sheet.is_date``): the spreadsheet turned what was typed
-    into a date (a phone number or ``3-1`` stored as the serial 46082): not read, a warning."""
+    text (warning); a control character (``_CONTROL``) makes the cell unusable (error).
+    ``is_date`` (``Sheet.is_date``): the spreadsheet turned what was typed into a date (a
+    phone number or ``3-1`` stored as the serial 46082): not read, a warning."""
     from budget.textsafe import is_formula_like
 
     if cell is None or cell.is_empty:
@@ -376,6 +395,9 @@ def normalise_text(cell: Cell | None, is_date: bool = False) -> tuple[str | None
         return None, [("date-in-text", {})]
     text = cell_text(cell) or ""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
+    controls = control_characters(text)
+    if controls:
+        return None, [("control-character", {"characters": "、".join(controls[:5])})]
     issues: list[Issue] = []
     stripped = text.strip()
     if stripped != text:
@@ -620,7 +642,7 @@ class _Check:
             cell = sheet.cell(ref)
             text, issues = normalise_text(cell, sheet.is_date(cell))
             for code, params in issues:
-                self.add(code, sheet=P, cell=ref, value=cell_text(cell), **params)
+                self.add(code, sheet=P, cell=ref, value=visible(cell_text(cell)), **params)
             if text is None:
                 if not any(code in _UNREAD for code, _ in issues):
                     self.add("missing-contact", sheet=P, cell=ref)
@@ -795,12 +817,12 @@ class _Check:
             for key in self.form.text_keys:
                 cell = sheet.column(C[key], row)
                 text_value, issues = normalise_text(cell, sheet.is_date(cell))
-                raw[(i, key)] = cell_text(cell)
+                raw[(i, key)] = visible(cell_text(cell))
                 for issue, params in issues:
                     if _severity(issue) == ERROR:
                         bad.add((i, key))
                     self.add(issue, sheet=P, cell=C[key].ref(row), leaf=code, menu=menu,
-                             value=cell_text(cell), **params)
+                             value=visible(cell_text(cell)), **params)
                 rec[key] = text_value
             for key in self.form.formula_keys:  # recomputed, never read
                 rec[key] = self.form.row_formula_value(key, rec)
