@@ -369,6 +369,21 @@ def test_content_below_the_table_is_not_a_row(clean_workbook, tmp_path, menu):
     assert rows.inserted == [(12, None)]
 
 
+def test_coded_rows_below_the_last_leaf_are_inserted_rows(clean_workbook, tmp_path, menu):
+    """Issue 12 #20: the scan for rows the template does not have runs past the last leaf
+    (row 65) to the sheet's last row: a row with a code of its own just after the last leaf
+    and one below the total (row 71) are rows, not stray cells."""
+    def edit(ws):
+        ws.insert_rows(66)
+        ws["D66"], ws["H66"], ws["R66"] = "独自事業", 500, "R5-98"
+        ws["D74"], ws["H74"], ws["R74"] = "独自事業", 700, "R5-99"  # the total is now row 72
+
+    rows = locate_rows(read(edit_workbook(clean_workbook, edit, out=tmp_path / "x.xlsx")).plan,
+                       menu["leaf_code"], layout.PLAN)
+    assert rows.inserted == [(66, "R5-98"), (74, "R5-99")]
+    assert rows.summary_rows["#total"] == [72]
+
+
 # --- small helpers ----------------------------------------------------------------------------
 
 
