@@ -704,6 +704,47 @@ def test_a_coded_row_added_below_the_leaves_is_one_inserted_row(clean_workbook, 
     assert "挿入した行を削除してください" in report.findings[0].message
 
 
+def test_merged_input_cells_are_an_error_naming_the_range(clean_workbook, tmp_path):
+    """Issue 12 #6: merging H9:I9 hides 都道府県 (B) of R5-02; before, only the 2/3 share
+    warned (B read as blank)."""
+    report = check_file(edit_workbook(clean_workbook, lambda ws: ws.merge_cells("H9:I9"),
+                                      out=tmp_path / "x.xlsx"))
+    assert flat(report) == [["merged-cells", "error", "H9"]]
+    assert report.findings[0].message == (
+        "様式のセルが結合されています（計画!H9:I9）。結合を解除し、"
+        "配布した様式のとおりに入力し直してください。")
+    assert report.findings[0].value == "H9:I9" and not report.accepted
+
+
+def _with_merges(path: Path, out: Path, *refs: str) -> Path:
+    """``path`` with ``<mergeCell>`` elements added to the 計画 sheet's own list, its cells
+    (and the values they hold) untouched: what a sender's application may write."""
+    cells = "".join(f'<mergeCell ref="{r}"/>' for r in refs)
+
+    def edit(xml: str) -> str:
+        head, _, tail = xml.partition('<mergeCells count="')
+        count, _, rest = tail.partition('">')
+        return f'{head}<mergeCells count="{int(count) + len(refs)}">{cells}{rest}'
+
+    return rewrite_parts(path, out, {"xl/worksheets/sheet2.xml": edit})
+
+
+@pytest.mark.parametrize("refs, expected", [
+    (("H8:I8",), [["merged-cells", "error", "H8"]]),  # I8's 7,160 kept but never seen
+    (("O8:Q9",), [["merged-cells", "error", "O8"]]),  # texts of two rows
+    (("D10:D11",), [["merged-cells", "error", "D10"]]),  # the labels of two leaves
+    (("E2:F2",), [["merged-cells", "error", "E2"]]),  # the prefecture cell
+    (("B3:C3",), [["merged-cells", "error", "B3"]]),  # 担当部署's input cell
+    (("G71:H71",), [["merged-cells", "error", "G71"]]),  # a total's formula
+    (("A71:G71",), [["merged-cells", "error", "A71"]]),  # not the template's label span
+    (("T80:U81",), []),  # nowhere near the form: nothing hidden
+    (("A71:F71",), []),  # the template's own (listed twice is still the template's)
+])
+def test_merges_touching_the_forms_cells(clean_workbook, tmp_path, refs, expected):
+    report = check_file(_with_merges(clean_workbook, tmp_path / "x.xlsx", *refs))
+    assert flat(report) == expected
+
+
 def test_content_below_the_table_is_an_unexpected_cell(clean_workbook, tmp_path):
     report = check_file(edit_workbook(clean_workbook, lambda ws: ws.__setitem__("H75", 1000),
                                       out=tmp_path / "x.xlsx"))

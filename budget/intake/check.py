@@ -627,6 +627,7 @@ class _Check:
         rows = locate_rows(sheet, menu.codes, self.form)
         structure_ok = self.check_rows(rows, menu)
         self.check_form(sheet, menu, rows)
+        self.check_merges(sheet, menu, rows)
         for code in menu.codes:
             row = rows.first_row(code)
             if row is not None:
@@ -738,6 +739,47 @@ class _Check:
             more = (f"（ほかに様式の外の {rest} セルにも入力があります）"
                     if i == MAX_UNEXPECTED_CELLS - 1 and rest > 0 else "")
             self.add("unexpected-cell", sheet=P, cell=cell.ref, value=cell_text(cell), more=more)
+
+    def check_merges(self, sheet: Sheet, menu: MenuInfo, rows) -> None:
+        """A merged range touching the form's cells (the header block's texts and inputs,
+        every cell of the header, leaf and summary rows up to the code column) is an error
+        naming the range, unless the template has it (title, header, summary labels): a
+        merge hides all but its first cell (Excel drops what the others held, or keeps a
+        value nobody sees)."""
+        if not sheet.merged:
+            return
+        from budget.xlsx.reader import range_ref, split_ref
+
+        form = self.form
+        P = form.main_sheet
+        code_col = form.code_column.col_index
+        label_col = form.column[form.label_keys[-1]].col_index
+        shift = (rows.header_row or form.header_row) - form.header_row
+        allowed = {(1, 0, 1, form.last_visible.col_index)}  # the title
+        for first, last, _text in form.header_merges():
+            (r1, c1), (r2, c2) = split_ref(first), split_ref(last)
+            allowed.add((r1 + shift, c1, r2 + shift, c2))
+        for found in rows.summary_rows.values():
+            allowed.update((r, form.columns[0].col_index, r, label_col) for r in found)
+        table_rows = {r for found in rows.leaf_rows.values() for r in found}
+        table_rows |= {r for found in rows.summary_rows.values() for r in found}
+        table_rows |= {form.group_header_row + shift, form.header_row + shift}
+        cells = {split_ref(ref) for ref in (
+            *form_texts(form, menu.fiscal_year), form.year_cell, form.prefecture_cell,
+            *(h.input_cell for h in form.header_inputs))}
+        bad = []
+        for merged in sheet.merged:
+            if merged in allowed:
+                continue
+            r1, c1, r2, c2 = merged
+            touches = any(r1 <= r <= r2 and c1 <= c <= c2 for r, c in cells) or (
+                c1 <= code_col and any(r1 <= r <= r2 for r in table_rows))
+            if touches:
+                bad.append(merged)
+        for merged in bad[:MAX_UNEXPECTED_CELLS]:
+            ref = range_ref(merged)
+            self.add("merged-cells", sheet=P, cell=ref.split(":")[0], value=ref,
+                     range=f"{P}!{ref}")
 
     def _locked_text(self, sheet: Sheet, ref: str, expected: str) -> None:
         seen = (cell_text(sheet.cell(ref)) or "").replace("\r\n", "\n")
