@@ -239,6 +239,11 @@ class FileReport:
     plan: object = None  # pandas DataFrame of normalised leaf rows (``Form.row_columns``)
     form: str | None = None  # the workbook kind (``budget.forms``), when identified
     stage: str | None = None  # the stage of the year it belongs to (計画: "plan"), when identified
+    #: when the workbook says it was last saved (``docProps/core.xml``, ISO 8601 UTC), if known
+    saved_at: str | None = None
+    #: the name a return copy of ours (``…_要修正.xlsx``) was sent back under, when ``file``
+    #: is the plan's own name that copy was made from (``budget.intake.returned``)
+    received_as: str | None = None
 
     @property
     def errors(self) -> list[Finding]:

@@ -45,6 +45,7 @@ from budget.intake.receive import received_name
 if TYPE_CHECKING:
 
     from budget.intake.check import Settings
+    from budget.intake.order import RunOrder
     from budget.store import Attribution, Store
 
 NEW_JA = "新規"
@@ -229,12 +230,15 @@ def ingest_folder(
         outputs.check_writable()
     copy_names = _copy_names(files)
 
+    from budget.intake.order import RunOrder
     from budget.intake.workers import checked_files
 
+    order = RunOrder(run.started_at.astimezone(dt.timezone.utc).isoformat(
+        timespec="microseconds"))
     with checked_files(files, settings, known, outputs is not None, workers) as checked, \
             open_store(db_path) as store:
         for item in checked:
-            result = _save(store, item)
+            result = _save(store, item, order)
             if outputs is not None:
                 name = copy_names[item.path]
                 _deliver_copy(result, item, functools.partial(outputs.write_copy, name))
@@ -242,6 +246,7 @@ def ingest_folder(
             run.results.append(result)
             if progress is not None:
                 progress(item.path)
+    order.explain()
     run.finished_at = dt.datetime.now().astimezone()
     if outputs is not None:
         try:
@@ -428,13 +433,19 @@ def _too_large_report(item: _Checked, limit: int) -> FileReport:
     return report
 
 
-def _save(store: "Store", item: _Checked) -> FileResult:
+def _save(store: "Store", item: _Checked, order: "RunOrder | None" = None) -> FileResult:
     """Store a checked file (unless it must not be, or the same file was stored before) and
-    say what happened (a name that is not UTF-8 is said in a note)."""
+    say what happened (a name that is not UTF-8 is said in a note). ``order``: the run's
+    files of one prefecture and year are stored in the order of their last-saved times
+    (``budget.intake.order``); a file stored before that is not current says which is."""
+    from budget.intake.order import RunOrder
     from budget.intake.receive import name_note
 
-    result = _save_one(store, item)
+    order = order or RunOrder(dt.datetime.now(dt.timezone.utc).isoformat())
+    result = _save_one(store, item, order)
     add_note(result, name_note(item.path))
+    if result.created is False and result.status == "accepted":
+        add_note(result, order.not_current_note(store, result))
     return result
 
 
@@ -444,7 +455,7 @@ def add_note(result: FileResult, note: str | None) -> None:
         result.note = f"{result.note}\n{note}" if result.note else note
 
 
-def _save_one(store: "Store", item: _Checked) -> FileResult:
+def _save_one(store: "Store", item: _Checked, order: "RunOrder") -> FileResult:
     path = item.path
     if item.note is not None:  # unreadable, or its check failed: not stored
         report = item.report or FileReport(item.name, item.sha256 or "",
@@ -456,15 +467,25 @@ def _save_one(store: "Store", item: _Checked) -> FileResult:
         known = _known(store, item)
         return FileResult(path, _stored_report(store, known, item.name), str(known["status"]),
                           _code(known["prefecture_code"]), int(str(known["id"])), False)
-    who = attribution_of(item.report)
+    from budget.intake.order import Member
+    from budget.store import PLAN_STAGE
+
+    report = item.report
+    who = attribution_of(report)
+    key = None if who.prefecture_code is None or who.fiscal_year is None else (
+        who.prefecture_code, who.fiscal_year, PLAN_STAGE)
+    received_at = order.received_at(key, report.saved_at, item.mtime)
     # A file above the size limit is stored without its bytes (its hash was streamed).
-    saved = store.save(item.report, None if item.too_large else item.content or b"",
-                       attribution=who)
-    status, code = item.report.status, who.prefecture_code
+    saved = store.save(report, None if item.too_large else item.content or b"",
+                       attribution=who, received_at=received_at)
+    status, code = report.status, who.prefecture_code
     if not saved.created:  # another ingest stored the same file a moment ago
         known = _known(store, item)
         status, code = str(known["status"]), _code(known["prefecture_code"])
-    return FileResult(path, item.report, status, code, saved.submission_id, saved.created)
+    result = FileResult(path, report, status, code, saved.submission_id, saved.created)
+    if saved.created:
+        order.add(key, Member(result, report.saved_at, item.mtime, received_at))
+    return result
 
 
 def _known(store: "Store", item: _Checked) -> dict[str, object]:

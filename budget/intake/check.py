@@ -485,6 +485,7 @@ class _Check:
         self.findings.extend(found)
         if container is None:
             return
+        report.saved_at = container.last_saved()
         self.sheet_order = {name: i for i, name in enumerate(container.sheets)}
         if self.form.meta_sheet not in container.sheets:
             self.add("not-a-budget-workbook",
