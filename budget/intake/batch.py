@@ -444,6 +444,10 @@ def _save(store: "Store", item: _Checked, order: "RunOrder | None" = None) -> Fi
     order = order or RunOrder(dt.datetime.now(dt.timezone.utc).isoformat())
     result = _save_one(store, item, order)
     add_note(result, name_note(item.path))
+    if item.report is not None and item.report.received_as:
+        add_note(result, f"返送用の注記ファイル（{item.report.received_as}）として送り返された"
+                 f"ファイルです。元の計画のファイル名 {item.report.file} で登録しました"
+                 "（受け取ったファイルの中身はそのまま保存しています）。")
     if result.created is False and result.status == "accepted":
         add_note(result, order.not_current_note(store, result))
     return result
@@ -489,9 +493,11 @@ def _save_one(store: "Store", item: _Checked, order: "RunOrder") -> FileResult:
 
 
 def _known(store: "Store", item: _Checked) -> dict[str, object]:
-    known = store.submission_for(item.sha256 or "", item.name)
+    # a return copy sent back is stored under the plan's name
+    name = item.report.file if item.report is not None else item.name
+    known = store.submission_for(item.sha256 or "", name)
     if known is None:  # pragma: no cover - submissions are never deleted
-        raise RuntimeError(f"submission {item.sha256} {item.name!r} vanished")
+        raise RuntimeError(f"submission {item.sha256} {name!r} vanished")
     return known
 
 

@@ -486,6 +486,7 @@ class _Check:
         if container is None:
             return
         report.saved_at = container.last_saved()
+        self.recognise_return_copy(container)
         self.sheet_order = {name: i for i, name in enumerate(container.sheets)}
         if self.form.meta_sheet not in container.sheets:
             self.add("not-a-budget-workbook",
@@ -503,6 +504,23 @@ class _Check:
             self.add("missing-sheet", sheet_name=self.form.main_sheet)
             return
         self.check_plan(wb.plan, menu)
+
+    def recognise_return_copy(self, container: Any) -> None:
+        """A return copy of ours sent back (``budget.intake.returned``): the report takes the
+        plan's own name (``received_as`` keeps the name it came under). Its additions (the
+        list sheet, fills, comments) are never read by the checks."""
+        from dataclasses import replace
+
+        from budget.intake.returned import origin_name
+
+        report = self.report
+        origin = origin_name(container, report.file)
+        if origin is None or origin == report.file:
+            return
+        old, report.received_as, report.file = report.file, report.file, origin
+        self.findings = [replace(f, file=origin, message=(
+            origin + f.message[len(old):] if f.message.startswith(f"{old}: ") else f.message))
+            for f in self.findings]
 
     def identify_form(self, meta: dict[str, str], found: Form) -> bool:
         """Whether the file can be checked as ``found``, the form its ``_meta`` names (a
@@ -608,10 +626,12 @@ class _Check:
             elif seen != pref.label:
                 self.add("locked-cell-changed", sheet=P, cell=self.form.prefecture_cell, value=seen,
                          expected=pref.label)
-        named = file_name_prefectures(self.report.file)
-        if pref.code in named:  # its own name: a short name beside it is rather a surname
-            named = file_name_prefectures(self.report.file, short_names=False)  # (山口修正)
-        other = next((c for c in named if c != pref.code), None)
+        other = None
+        for name in filter(None, (self.report.file, self.report.received_as)):
+            named = file_name_prefectures(name)
+            if pref.code in named:  # its own name: a short name beside it is rather a surname
+                named = file_name_prefectures(name, short_names=False)  # (山口修正)
+            other = other or next((c for c in named if c != pref.code), None)
         if other is not None:
             shown = prefecture_by_code(other)
             self.add("prefecture-mismatch",
