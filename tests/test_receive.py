@@ -251,7 +251,8 @@ def test_validate_refuses_a_fifo_or_a_link_and_returns_at_once(tmp_path, kind):
     else:
         path.symlink_to(write(tmp_path / "real", "13", plan_bytes("13")))
     try:  # before the fix: the FIFO blocks forever, /dev/zero is read without end
-        done = run_cli("validate", str(path), "--format", "json", timeout=60)
+        done = run_cli("validate", str(path), "--format", "json", "--annotate",
+                       str(tmp_path / "returned"), timeout=60)
     except subprocess.TimeoutExpired:
         pytest.fail(f"validate did not return on a {kind}")
     assert done.returncode == 1, done.stderr.decode("utf-8")
@@ -260,3 +261,5 @@ def test_validate_refuses_a_fifo_or_a_link_and_returns_at_once(tmp_path, kind):
     message = report["findings"][0]["message"]
     assert ("シンボリックリンク" if kind != "fifo" else "通常のファイルではありません") in message
     assert message.endswith("提出されたファイルそのものを指定してください。")
+    assert report["returned"] is None and "通常のファイルではないため" in \
+        report["returned_note"]

@@ -55,6 +55,7 @@ CONTAINER_CODES = {
     "oversized-workbook": "内容が大きすぎるため",
     "unsafe-xml": "安全でない XML を含むため",
     "unreadable-file": "ファイルを読み取れないため",
+    "not-a-regular-file": "通常のファイルではないため",
 }
 
 # Characters XML 1.0 cannot carry (openpyxl raises IllegalCharacterError on them).

@@ -216,6 +216,7 @@ def ingest_folder(
 
     settings = settings or Settings()
     check_bytes(b"", "", settings)  # wrong settings raise here; warms the menu cache
+    settings.file_limit()  # (the size limit's setting too)
     folder = Path(folder)
     run = IngestRun(folder, str(db_path), dt.datetime.now().astimezone())
     files, run.skipped = folder_entries(folder)
@@ -634,7 +635,8 @@ Returned = tuple["Path | None", "str | None"]  # (copy written, why not)
 def annotate_reports(paths: Iterable[str | Path], reports: list[FileReport],
                      out_dir: str | Path) -> dict[int, Returned]:
     """A return copy in ``out_dir`` for each report with findings, keyed by report index."""
-    from budget.intake.annotate import return_copy_name, try_annotate
+    from budget.intake.annotate import blocked_reason, return_copy_name, try_annotate
+    from budget.intake.receive import read_received
 
     out = Path(out_dir)
     used: set[str] = set()
@@ -643,11 +645,18 @@ def annotate_reports(paths: Iterable[str | Path], reports: list[FileReport],
         if not report.findings:
             continue
         name = _unique(return_copy_name(report.file, bool(report.errors)), used)
-        try:
-            content = Path(path).read_bytes()
-        except OSError as exc:
-            done[i] = (None, f"ファイルを読み取れません（{exc.strerror or exc}）。")
+        why = blocked_reason(report)  # never read again what could not be read the first time
+        if why is not None:
+            done[i] = (None, why)
             continue
+        got = read_received(path, max(report.size, 1))
+        if got.content is None and got.too_large:
+            done[i] = (None, "確認の後にファイルが変更されたため、返送用ファイルは作成しませんでした。")
+            continue
+        if got.content is None:
+            done[i] = (None, f"ファイルを読み取れません（{got.refused}）。")
+            continue
+        content = got.content
         if hashlib.sha256(content).hexdigest() != report.sha256:
             done[i] = (None, "確認の後にファイルが変更されたため、返送用ファイルは作成しませんでした。")
             continue
