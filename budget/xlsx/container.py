@@ -705,21 +705,21 @@ def last_saved(parts: Mapping[str, bytes]) -> str | None:
     """``Container.last_saved`` of the XML parts triage kept (no second unzip)."""
     import datetime as dt
 
-    from defusedxml import ElementTree as safe_et
+    from budget.xlsx.reader import parse_xml  # C parser, DTD refused (parts scanned already)
 
     by_lower = {name.lower(): name for name in parts}
     member = by_lower.get(_CORE_PROPERTIES.lower())
     rels = by_lower.get("_rels/.rels")
     try:
         if rels is not None:
-            for el in safe_et.fromstring(parts[rels], forbid_dtd=True):
+            for el in parse_xml(parts[rels], rels):
                 if el.get("Type", "").endswith("/core-properties") and \
                         el.get("TargetMode", "") != "External":
                     member = by_lower.get(_resolve(el.get("Target", ""), ""), member)
                     break
         if member is None:
             return None
-        root = safe_et.fromstring(parts[member], forbid_dtd=True)
+        root = parse_xml(parts[member], member)
         el = root.find(f"{{{_NS_DCTERMS}}}modified")
         text = (el.text or "").strip() if el is not None else ""
         if not text:

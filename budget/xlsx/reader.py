@@ -311,6 +311,12 @@ def _xml(data: bytes, part: str) -> ET.Element:
         raise ReadError(f"{part} が XML として読めません（{line} 行目）") from None
 
 
+def parse_xml(data: bytes, part: str) -> ET.Element:
+    """An XML part triage kept, parsed by ElementTree's C parser with any DTD refused
+    (``ReadError`` when it is not well-formed)."""
+    return _xml(data, part)
+
+
 def _namespace(root: ET.Element) -> str:
     """``"{uri}"`` of the root element (transitional or strict SpreadsheetML)."""
     return root.tag[:root.tag.index("}") + 1] if root.tag.startswith("{") else ""
