@@ -65,6 +65,10 @@ def test_received_name_is_lossless_and_leaves_ordinary_names_alone():
     assert receive.received_name(os.fsdecode(b"a\xff.xlsx")) == "a\\xff.xlsx"
     # a literal backslash and an undecodable byte never meet in one stored name
     assert receive.received_name(os.fsdecode(b"a\\xff.xlsx")) == "a\\\\xff.xlsx"
+    # its return copy's name holds no backslash (a folder separator on Windows)
+    from budget.intake.annotate import return_copy_name
+
+    assert return_copy_name("a\\xff.xlsx") == "a_xff_要修正.xlsx"
 
 
 @posix_only
@@ -110,6 +114,10 @@ def test_cli_ingest_and_status_print_a_non_utf8_name_readably(tmp_path):
     assert "Traceback" not in err
     shown = receive.received_name(os.fsdecode(SJIS_NAME))
     assert shown in out and "notes\\xff.txt" in out
+    checked = run_cli("validate", os.fsdecode(os.path.join(os.fsencode(inbox), SJIS_NAME)),
+                      "--format", "json")
+    assert checked.returncode == 0, checked.stderr.decode("utf-8")
+    assert [r["file"] for r in json.loads(checked.stdout.decode("utf-8"))] == [shown]
     status = run_cli("status", "--db", str(tmp_path / "b.db"), "--format", "json")
     assert status.returncode == 0, status.stderr.decode()
     data = json.loads(status.stdout.decode("utf-8"))

@@ -66,6 +66,7 @@ def return_copy_name(file_name: str, has_errors: bool = True) -> str:
     warnings; a return copy's own name loses its suffix first). Always ``.xlsx``: macros are
     not kept in a return copy."""
     stem = Path(plan_name_of(file_name)).stem or "提出ファイル"
+    stem = stem.replace("\\", "_")  # a name shown with \xNN escapes: no folder on Windows
     return f"{stem}_{'要修正' if has_errors else '要確認'}.xlsx"
 
 
