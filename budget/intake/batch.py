@@ -13,13 +13,22 @@ Functions a notebook can call as well as the CLI:
 Which entries of a folder are tried: files named like a spreadsheet (``.xlsx``, ``.xlsm``,
 ``.xls``, ``.xlsb``, ``.ods``, any case), so that a sender who saved in the wrong format gets a
 rejection that says so. Everything else (lock files ``~$…`` and ``.~lock…#``, hidden entries,
-folders, a cover letter ``.pdf``, ``readme.txt``, a ``.csv``…) is skipped with a note.
+folders, a cover letter ``.pdf``, ``readme.txt``, a ``.csv``…) is skipped with a note, and
+so is a symbolic link or anything that is not a regular file (a FIFO, a device): never
+opened (``budget.intake.receive``, the one way a received file is read).
 
 A file that cannot be parsed never stops the batch and is never lost: its bytes are stored
-with status rejected and the finding that says why. Only a file the operating system will
-not let us read, or one whose check failed inside the validator itself (an ``internal-error``
-finding: a bug, not the sender's mistake), is reported without being stored, so that a re-run
-checks it again. The same file twice (the same bytes under the same name) is one submission;
+with status rejected and the finding that says why. A file above the size limit
+(``Settings.max_file_bytes``, ``BUDGET_MAX_FILE_MB``) is not read: it is stored as rejected
+with its streamed SHA-256 and size, without its bytes. A name that is not valid UTF-8 is
+stored and shown with ``\\xNN`` escapes (lossless; ``receive.received_name``). Files of one
+prefecture and year in one run are stored in the order of the workbooks' last-saved times
+(``budget.intake.order``), so the newer becomes current whatever the names say; a return
+copy of ours sent back is stored under the plan's own name (``budget.intake.returned``).
+
+Only a file the operating system will not let us read, or one whose check failed inside the
+validator itself (an ``internal-error`` finding: a bug, not the sender's mistake), is
+reported without being stored, so that a re-run checks it again. The same file twice (the same bytes under the same name) is one submission;
 the second time is reported 「登録済み（変更なし）」 with the verdict stored the first time. The
 same bytes under another name are checked and stored as a submission of their own: the verdict
 depends on the name (the prefecture in it must match the file's).
@@ -202,7 +211,8 @@ def ingest_folder(
     progress: Progress | None = None,
     workers: int | None = None,
 ) -> IngestRun:
-    """Validate and store every workbook of ``folder`` (sorted by name), write a return copy
+    """Validate and store every workbook of ``folder`` (in name order; the versions of one
+    plan in the order of their last-saved times: ``budget.intake.order``), write a return copy
     of each rejected file and the run's report into ``reports_dir`` (None: no files written
     besides the store). ``progress`` is called with each file's path once it is done.
 
