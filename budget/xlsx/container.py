@@ -719,9 +719,8 @@ def last_saved(parts: Mapping[str, bytes]) -> str | None:
                     break
         if member is None:
             return None
-        root = parse_xml(parts[member], member)
-        el = root.find(f"{{{_NS_DCTERMS}}}modified")
-        text = (el.text or "").strip() if el is not None else ""
+        modified = parse_xml(parts[member], member).find(f"{{{_NS_DCTERMS}}}modified")
+        text = (modified.text or "").strip() if modified is not None else ""
         if not text:
             return None
         when = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
