@@ -384,6 +384,20 @@ def test_coded_rows_below_the_last_leaf_are_inserted_rows(clean_workbook, tmp_pa
     assert rows.summary_rows["#total"] == [72]
 
 
+def test_merged_ranges_are_read(clean_workbook):
+    """Issue 12 #6: ``<mergeCells>`` as (first row, first col, last row, last col); a single
+    cell or reversed corners are normalised, what is not a range is left out."""
+    from budget.xlsx.reader import range_ref
+
+    extra = ('<mergeCells count="4"><mergeCell ref="H9:I9"/><mergeCell ref="C3"/>'
+             '<mergeCell ref="B5:A4"/><mergeCell ref="A:A"/></mergeCells>')
+    sheet = parse_sheet(sheet_xml("", extra), [])
+    assert sheet.merged == [(9, 7, 9, 8), (3, 2, 3, 2), (4, 0, 5, 1)]
+    assert [range_ref(m) for m in sheet.merged] == ["H9:I9", "C3:C3", "A4:B5"]
+    plan = read(clean_workbook).plan
+    assert plan is not None and (1, 0, 1, 16) in plan.merged  # the template's title A1:Q1
+
+
 # --- small helpers ----------------------------------------------------------------------------
 
 
