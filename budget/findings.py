@@ -181,6 +181,16 @@ CATALOG: dict[str, Kind] = {
     "empty-plan": Kind(
         WARNING, "金額が1件も入力されていません。計画がない場合はその旨を連絡してください。",
         "金額の入力なし"),
+    # --- added for issue 12 (what arrives in the inbox) ----------------------------------
+    "not-a-regular-file": Kind(
+        ERROR, "このファイルは読み込みません（{detail}）。提出されたファイルそのものを"
+        "指定してください。", "通常のファイルではない"),
+    "control-character": Kind(
+        ERROR, "{location} の文字に制御文字（{characters}）が含まれています。"
+        "セルの内容を消して、文字だけを入力し直してください。", "制御文字"),
+    "merged-cells": Kind(
+        ERROR, "様式のセルが結合されています（{range}）。結合を解除し、"
+        "配布した様式のとおりに入力し直してください。", "セルの結合"),
 }
 
 
@@ -237,6 +247,11 @@ class FileReport:
     plan: object = None  # pandas DataFrame of normalised leaf rows (``Form.row_columns``)
     form: str | None = None  # the workbook kind (``budget.forms``), when identified
     stage: str | None = None  # the stage of the year it belongs to (計画: "plan"), when identified
+    #: when the workbook says it was last saved (``docProps/core.xml``, ISO 8601 UTC), if known
+    saved_at: str | None = None
+    #: the name a return copy of ours (``…_要修正.xlsx``) was sent back under, when ``file``
+    #: is the plan's own name that copy was made from (``budget.intake.returned``)
+    received_as: str | None = None
 
     @property
     def errors(self) -> list[Finding]:

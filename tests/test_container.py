@@ -433,3 +433,38 @@ def test_ingest_refuses_to_start_without_entity_protection(tmp_path, monkeypatch
     assert result.exit_code == 1
     assert "defusedxml がエンティティ展開（billion laughs）を拒否しません" in result.output
     assert not (tmp_path / "b.db").exists()
+
+
+# --- the workbook's own last-saved time (issue 12, item 3) -----------------------------------
+
+
+def test_last_saved_is_read_from_the_core_properties_triage_kept(base: Path) -> None:
+    container, _ = inspect_container(base.read_bytes(), FILE_NAME)
+    assert container is not None
+    core = container.parts["docProps/core.xml"]
+    assert b"<dcterms:modified" in core
+    assert container.last_saved() == "2023-04-01T00:00:00+00:00"  # what generate writes
+
+    def with_core(xml: bytes | None, rels: bytes | None = None) -> str | None:
+        parts = dict(container.parts)
+        if xml is None:
+            del parts["docProps/core.xml"]
+        else:
+            parts["docProps/core.xml"] = xml
+        if rels is not None:
+            parts["_rels/.rels"] = rels
+        return container_module.last_saved(parts)
+
+    def modified(text: str) -> bytes:
+        return core.replace(core[core.index(b"<dcterms:modified"):
+                                 core.index(b"</dcterms:modified>")],
+                            b'<dcterms:modified xsi:type="dcterms:W3CDTF">' + text.encode())
+
+    assert with_core(modified("2026-11-20T10:00:00+09:00")) == "2026-11-20T01:00:00+00:00"
+    assert with_core(modified("2026-11-20T10:00:00")) == "2026-11-20T10:00:00+00:00"
+    assert with_core(modified("yesterday")) is None
+    assert with_core(None) is None
+    moved = container.parts["_rels/.rels"].replace(b"docProps/core.xml", b"docProps/other.xml")
+    parts = {**container.parts, "_rels/.rels": moved,
+             "docProps/other.xml": modified("2026-11-21T10:00:00Z")}
+    assert container_module.last_saved(parts) == "2026-11-21T10:00:00+00:00"  # where .rels

@@ -369,6 +369,35 @@ def test_content_below_the_table_is_not_a_row(clean_workbook, tmp_path, menu):
     assert rows.inserted == [(12, None)]
 
 
+def test_coded_rows_below_the_last_leaf_are_inserted_rows(clean_workbook, tmp_path, menu):
+    """Issue 12 #20: the scan for rows the template does not have runs past the last leaf
+    (row 65) to the sheet's last row: a row with a code of its own just after the last leaf
+    and one below the total (row 71) are rows, not stray cells."""
+    def edit(ws):
+        ws.insert_rows(66)
+        ws["D66"], ws["H66"], ws["R66"] = "独自事業", 500, "R5-98"
+        ws["D74"], ws["H74"], ws["R74"] = "独自事業", 700, "R5-99"  # the total is now row 72
+
+    rows = locate_rows(read(edit_workbook(clean_workbook, edit, out=tmp_path / "x.xlsx")).plan,
+                       menu["leaf_code"], layout.PLAN)
+    assert rows.inserted == [(66, "R5-98"), (74, "R5-99")]
+    assert rows.summary_rows["#total"] == [72]
+
+
+def test_merged_ranges_are_read(clean_workbook):
+    """Issue 12 #6: ``<mergeCells>`` as (first row, first col, last row, last col); a single
+    cell or reversed corners are normalised, what is not a range is left out."""
+    from budget.xlsx.reader import range_ref
+
+    extra = ('<mergeCells count="4"><mergeCell ref="H9:I9"/><mergeCell ref="C3"/>'
+             '<mergeCell ref="B5:A4"/><mergeCell ref="A:A"/></mergeCells>')
+    sheet = parse_sheet(sheet_xml("", extra), [])
+    assert sheet.merged == [(9, 7, 9, 8), (3, 2, 3, 2), (4, 0, 5, 1)]
+    assert [range_ref(m) for m in sheet.merged] == ["H9:I9", "C3:C3", "A4:B5"]
+    plan = read(clean_workbook).plan
+    assert plan is not None and (1, 0, 1, 16) in plan.merged  # the template's title A1:Q1
+
+
 # --- small helpers ----------------------------------------------------------------------------
 
 

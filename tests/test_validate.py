@@ -179,6 +179,45 @@ def test_typed_text(tmp_path, typed, value, expected):
     assert plan_row(report, "R5-01")["implementer"] == value
 
 
+@pytest.mark.parametrize("typed, characters", [
+    ("県\x1b[2J社協", "U+001B"),  # a terminal escape: would clear the screen
+    ("県\x00社協", "U+0000"),
+    ("a\x07b\x08c\x07", "U+0007、U+0008"),
+    ("a\x7fb", "U+007F"),
+    ("a\x85b\x9bc", "U+0085、U+009B"),  # C1
+])
+def test_control_characters_in_a_text_input_are_an_error(tmp_path, typed, characters):
+    """Issue 12 #8: written as SpreadsheetML escapes (``_x001B_``: xlsxwriter writes them as
+    Excel does) and read back as the characters; tab, newline and CR stay allowed."""
+    report = one(tmp_path, {"R5-01": {"implementer": typed}})
+    assert flat(report) == [["control-character", "error", "O8"]]
+    f = report.findings[0]
+    assert f.message == (f"計画!O8 の文字に制御文字（{characters}）が含まれています。"
+                         "セルの内容を消して、文字だけを入力し直してください。")
+    assert f.value is not None and not re.search("[\x00-\x08\x0b-\x1f\x7f-\x9f]", f.value)
+    assert "\\x" in f.value  # shown escaped
+    assert plan_row(report, "R5-01")["implementer"] is None and not report.accepted
+
+
+def test_control_characters_in_the_contact_header_are_an_error(tmp_path):
+    report = one(tmp_path, {}, header={**CONTACT, "department": "介護保険課\x1b]0;x\x07"})
+    assert flat(report) == [["control-character", "error", "B3"]]
+    assert "department" not in report.header
+
+
+def test_a_raw_x0000_escape_in_the_sheet_is_a_control_character(tmp_path):
+    path = write_filled_workbook(tmp_path, rows={**FILLER, "R5-01": {"implementer": "県社協"}})
+    out = rewrite_parts(path, tmp_path / "x.xlsx", {
+        "xl/sharedStrings.xml": lambda xml: xml.replace("県社協", "県_x0000_社協")})
+    report = check_file(out)
+    assert flat(report) == [["control-character", "error", "O8"]]
+    # typed literally in Excel, "_x0000_" is escaped as "_x005F_x0000_": plain text
+    out = rewrite_parts(path, tmp_path / "y.xlsx", {
+        "xl/sharedStrings.xml": lambda xml: xml.replace("県社協", "県_x005F_x0000_社協")})
+    report = check_file(out)
+    assert flat(report) == [] and plan_row(report, "R5-01")["implementer"] == "県_x0000_社協"
+
+
 def set_cells(values: dict[str, tuple[object, str | None]]):
     """An ``edit_workbook`` edit: ref → (value, number format or None to keep it)."""
     def edit(ws):
@@ -296,6 +335,73 @@ def test_public_plus_private_must_equal_national(tmp_path):
     report = one(tmp_path, rows)
     assert flat(report) == [["public-private-sum", "error", "L8"]]
     assert "公 500 + 民 1,000 = 1,500 が 国 (A) 2,000 と一致しません" in report.findings[0].message
+
+
+def test_public_plus_private_above_national_is_an_error_too(tmp_path):
+    """Issue 12 #21: 公 + 民 above 国 (A) fails as 公 + 民 below it does (the check and the
+    rule itself)."""
+    rows = {"R5-01": {"national": 2000, "prefectural": 1000, "public": 1500, "private": 1000},
+            "R5-02": {"national": 2000, "prefectural": 1000, "public": 2000, "private": 1}}
+    report = one(tmp_path, rows)
+    assert flat(report) == [["public-private-sum", "error", "L8"],
+                            ["public-private-sum", "error", "L9"]]
+    assert "公 1,500 + 民 1,000 = 2,500 が 国 (A) 2,000 と一致しません" in report.findings[0].message
+
+
+@pytest.mark.parametrize("public, private, ok", [
+    (1500, 1000, False), (2000, 1, False), (1000, 999, False), (1000, 1000, True),
+    (None, 2000, True), (2000, None, True), (None, None, True)])
+def test_public_private_rule_at_its_own_level(public, private, ok):
+    schema = PLAN.schema(PLAN.default_share_tolerance)
+    frame = _rule_frame(national=2000, prefectural=1000, public=public, private=private)
+    failed = _failed_checks(schema, frame)
+    assert ("public-private-sum" not in failed) is ok
+
+
+def _rule_frame(**amounts) -> pd.DataFrame:
+    """A one-row plan frame (``plan_frame``) with ``amounts``, every other field blank."""
+    from budget.intake.check import plan_frame
+
+    record = {"leaf_code": "R5-01", "excel_row": 8}
+    for key in PLAN.money_keys:
+        record[key] = amounts.get(key)
+    for key in PLAN.text_keys:
+        record[key] = None
+    for key in PLAN.formula_keys:
+        record[key] = PLAN.row_formula_value(key, record)
+    return plan_frame([record], PLAN)
+
+
+def _failed_checks(schema, frame: pd.DataFrame) -> set[str]:
+    import pandera.errors
+
+    try:
+        schema.validate(frame, lazy=True)
+    except pandera.errors.SchemaErrors as exc:
+        return set(exc.failure_cases["check"].astype(str))
+    return set()
+
+
+@pytest.mark.parametrize("national, prefectural, tolerance, warned", [
+    # |A - 2/3 (A+B)| = |A - 2B| / 3 against the tolerance (default 2 千円)
+    (2006, 1000, None, False),  # exactly 2 千円 above 2/3: at the limit, no finding
+    (2007, 1000, None, True),  # one 千円 past it (2.33): one warning
+    (1994, 1000, None, False),  # exactly 2 千円 below
+    (1993, 1000, None, True),
+    (2000, 1000, 0, False),  # an exact 2/3 row passes with tolerance 0
+    (2001, 1000, 0, True),
+    (2009, 1000, 3, False), (2010, 1000, 3, True),
+])
+def test_national_share_tolerance_at_its_edge(tmp_path, national, prefectural, tolerance,
+                                              warned):
+    """Issue 12 #22, through the whole check and at the rule's own level."""
+    settings = {} if tolerance is None else {"share_tolerance": tolerance}
+    report = one(tmp_path, {"R5-01": {"national": national, "prefectural": prefectural}},
+                 **settings)
+    assert flat(report) == ([["national-share", "warning", "H8"]] if warned else [])
+    schema = PLAN.schema(PLAN.default_share_tolerance if tolerance is None else tolerance)
+    failed = _failed_checks(schema, _rule_frame(national=national, prefectural=prefectural))
+    assert ("national-share" in failed) is warned
 
 
 def test_commissioned_must_not_exceed_private(tmp_path):
@@ -578,6 +684,68 @@ def test_row_inserted_with_a_code_of_its_own(clean_workbook, tmp_path):
     assert report.findings[0].value == "R5-99"
 
 
+@pytest.mark.parametrize("where", ["just after the last leaf", "below the total"])
+def test_a_coded_row_added_below_the_leaves_is_one_inserted_row(clean_workbook, tmp_path, where):
+    """Issue 12 #20: a row of the sender's own below the last leaf (row 65) is one row to
+    delete, not three cells to clear: the row scan runs to the sheet's last row."""
+    def edit(ws):
+        if where == "just after the last leaf":
+            ws.insert_rows(66)
+            row = 66
+        else:  # the total is row 71; a row of one's own two rows under it
+            row = 73
+        ws[f"D{row}"], ws[f"H{row}"], ws[f"R{row}"] = "独自事業", 500, "R5-99"
+        return row
+
+    rows: list[int] = []
+    report = check_file(edit_workbook(clean_workbook, lambda ws: rows.append(edit(ws)),
+                                      out=tmp_path / "x.xlsx"))
+    assert flat(report) == [["inserted-row", "error", f"A{rows[0]}"]]
+    assert report.findings[0].value == "R5-99"
+    assert "挿入した行を削除してください" in report.findings[0].message
+
+
+def test_merged_input_cells_are_an_error_naming_the_range(clean_workbook, tmp_path):
+    """Issue 12 #6: merging H9:I9 hides 都道府県 (B) of R5-02; before, only the 2/3 share
+    warned (B read as blank)."""
+    report = check_file(edit_workbook(clean_workbook, lambda ws: ws.merge_cells("H9:I9"),
+                                      out=tmp_path / "x.xlsx"))
+    assert flat(report) == [["merged-cells", "error", "H9"]]
+    assert report.findings[0].message == (
+        "様式のセルが結合されています（計画!H9:I9）。結合を解除し、"
+        "配布した様式のとおりに入力し直してください。")
+    assert report.findings[0].value == "H9:I9" and not report.accepted
+
+
+def _with_merges(path: Path, out: Path, *refs: str) -> Path:
+    """``path`` with ``<mergeCell>`` elements added to the 計画 sheet's own list, its cells
+    (and the values they hold) untouched: what a sender's application may write."""
+    cells = "".join(f'<mergeCell ref="{r}"/>' for r in refs)
+
+    def edit(xml: str) -> str:
+        head, _, tail = xml.partition('<mergeCells count="')
+        count, _, rest = tail.partition('">')
+        return f'{head}<mergeCells count="{int(count) + len(refs)}">{cells}{rest}'
+
+    return rewrite_parts(path, out, {"xl/worksheets/sheet2.xml": edit})
+
+
+@pytest.mark.parametrize("refs, expected", [
+    (("H8:I8",), [["merged-cells", "error", "H8"]]),  # I8's 7,160 kept but never seen
+    (("O8:Q9",), [["merged-cells", "error", "O8"]]),  # texts of two rows
+    (("D10:D11",), [["merged-cells", "error", "D10"]]),  # the labels of two leaves
+    (("E2:F2",), [["merged-cells", "error", "E2"]]),  # the prefecture cell
+    (("B3:C3",), [["merged-cells", "error", "B3"]]),  # 担当部署's input cell
+    (("G71:H71",), [["merged-cells", "error", "G71"]]),  # a total's formula
+    (("A71:G71",), [["merged-cells", "error", "A71"]]),  # not the template's label span
+    (("T80:U81",), []),  # nowhere near the form: nothing hidden
+    (("A71:F71",), []),  # the template's own (listed twice is still the template's)
+])
+def test_merges_touching_the_forms_cells(clean_workbook, tmp_path, refs, expected):
+    report = check_file(_with_merges(clean_workbook, tmp_path / "x.xlsx", *refs))
+    assert flat(report) == expected
+
+
 def test_content_below_the_table_is_an_unexpected_cell(clean_workbook, tmp_path):
     report = check_file(edit_workbook(clean_workbook, lambda ws: ws.__setitem__("H75", 1000),
                                       out=tmp_path / "x.xlsx"))
@@ -819,7 +987,9 @@ def test_garbage_bytes_never_raise():
 
 
 def test_unreadable_path(tmp_path):
-    report = check_file(tmp_path)
+    report = check_file(tmp_path)  # a folder: not a regular file, never read
+    assert flat(report) == [["not-a-regular-file", "error", None]]
+    report = check_file(tmp_path / "gone.xlsx")  # the operating system's error
     assert flat(report) == [["unreadable-file", "error", None]]
 
 

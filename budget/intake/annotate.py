@@ -24,6 +24,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from budget.findings import CATALOG, ERROR, SEVERITY_JA, FileReport, Finding
+from budget.intake.returned import (
+    ERRORS_SHEET,
+    FILL_COLUMN,
+    FIRST_FILL_ROW,
+    MARK,
+    MARK_COLUMN,
+    plan_name_of,
+)
 from budget.paths import safe_file_name
 from budget.textsafe import xml_safe
 
@@ -32,11 +40,11 @@ if TYPE_CHECKING:
 
     from budget.xlsx.container import Container
 
-ERRORS_SHEET = "エラー一覧"
 ERROR_FILL = "FFC7CE"  # light red
 WARNING_FILL = "FFEB9C"  # light yellow
 HEADER_FILL = "DDEBF7"
 COMMENT_AUTHOR = "budget（厚生労働省 自動チェック）"
+KEPT_COMMENT = "\n\n――― 元のコメント ―――\n"  # a sender's own comment, kept below ours
 
 #: Findings that mean the container itself is unsafe or unreadable: never load those.
 CONTAINER_CODES = {
@@ -48,6 +56,7 @@ CONTAINER_CODES = {
     "oversized-workbook": "内容が大きすぎるため",
     "unsafe-xml": "安全でない XML を含むため",
     "unreadable-file": "ファイルを読み取れないため",
+    "not-a-regular-file": "通常のファイルではないため",
 }
 
 # Characters XML 1.0 cannot carry (openpyxl raises IllegalCharacterError on them).
@@ -55,8 +64,10 @@ CONTAINER_CODES = {
 
 def return_copy_name(file_name: str, has_errors: bool = True) -> str:
     """``13_東京都_R5_計画.xlsx`` → ``13_東京都_R5_計画_要修正.xlsx`` (``_要確認`` when only
-    warnings). Always ``.xlsx``: macros are not kept in a return copy."""
-    stem = Path(file_name).stem or "提出ファイル"
+    warnings; a return copy's own name loses its suffix first). Always ``.xlsx``: macros are
+    not kept in a return copy. The name is safe on Windows (``paths.safe_file_name``: a name
+    shown with ``\\xNN`` escapes makes no folder)."""
+    stem = Path(plan_name_of(file_name)).stem or "提出ファイル"
     return safe_file_name(f"{stem}_{'要修正' if has_errors else '要確認'}.xlsx")
 
 
@@ -143,6 +154,7 @@ def mark_workbook(wb: "Workbook", report: FileReport) -> None:
     from openpyxl.comments import Comment
     from openpyxl.styles import PatternFill
 
+    strip_marks(wb)  # a return copy sent back: our old marks off first
     fills = {ERROR: PatternFill("solid", fgColor=ERROR_FILL),
              "warning": PatternFill("solid", fgColor=WARNING_FILL)}
     # Group findings by target cell: one fill (the worst severity) and one comment each.
@@ -154,21 +166,118 @@ def mark_workbook(wb: "Workbook", report: FileReport) -> None:
         if target is not None:
             by_cell.setdefault(target, []).append(f)
 
+    before: list[tuple[str, str]] = []  # (sheet!cell, its fill before ours), for strip_marks
     for (sheet, coord), found in by_cell.items():
         cell = wb[sheet][coord]
         _make_inert(cell)
         worst = ERROR if any(f.severity == ERROR for f in found) else "warning"
+        before.append((f"{sheet}!{coord}", _fill_record(cell.fill)))
         cell.fill = fills[worst]
         text = "\n\n".join(f"【{SEVERITY_JA.get(f.severity, f.severity)}】{xml_safe(f.message)}"
                            for f in found)
         if cell.comment is not None and cell.comment.text:
-            text += "\n\n――― 元のコメント ―――\n" + cell.comment.text
+            text += KEPT_COMMENT + cell.comment.text
         comment = Comment(text[:32000], COMMENT_AUTHOR)
         comment.width = 360
         comment.height = min(600, 80 + 18 * max(1, len(text) // 22))
         cell.comment = comment
 
     _write_errors_sheet(wb, report, targets)
+    _write_marks(wb[ERRORS_SHEET], report.file, before)
+
+
+def _write_marks(ws: Any, file_name: str, before: list[tuple[str, str]]) -> None:
+    """The hidden column that makes the copy recognisable when it is sent back
+    (``budget.intake.returned``): the mark, the plan's name, each filled cell's old fill."""
+    _text(ws, 1, _col(MARK_COLUMN), MARK)
+    _text(ws, 2, _col(MARK_COLUMN), file_name)
+    for i, (where, fill) in enumerate(before):
+        _text(ws, FIRST_FILL_ROW + i, _col(MARK_COLUMN), where)
+        _text(ws, FIRST_FILL_ROW + i, _col(FILL_COLUMN), fill)
+    for letter in (MARK_COLUMN, FILL_COLUMN):
+        ws.column_dimensions[letter].hidden = True
+
+
+def _col(letter: str) -> int:
+    from budget.forms.base import col_index
+
+    return col_index(letter) + 1
+
+
+def _fill_record(fill: Any) -> str:
+    """A cell's fill as JSON text (pattern, foreground and background colours)."""
+    import json
+
+    def color(c: Any) -> dict[str, object] | None:
+        if c is None:
+            return None
+        return {"type": c.type, "value": c.value, "tint": c.tint}
+
+    return json.dumps({"pattern": fill.patternType, "fg": color(fill.fgColor),
+                       "bg": color(fill.bgColor)})
+
+
+def _fill_from(record: str) -> Any:
+    import json
+
+    from openpyxl.styles import Color, PatternFill
+
+    data = json.loads(record)
+
+    def color(c: dict[str, Any] | None) -> Any:
+        if not c or c.get("type") not in ("rgb", "theme", "indexed", "auto"):
+            return None
+        return Color(**{c["type"]: c["value"]}, tint=c.get("tint") or 0.0)
+
+    return PatternFill(patternType=data.get("pattern"), fgColor=color(data.get("fg")),
+                       bgColor=color(data.get("bg")))
+
+
+def _is_ours(fill: Any) -> bool:
+    rgb = getattr(fill.fgColor, "rgb", None)
+    return fill.patternType == "solid" and isinstance(rgb, str) and \
+        rgb[-6:].upper() in (ERROR_FILL, WARNING_FILL)
+
+
+def strip_marks(wb: "Workbook") -> None:
+    """Take off what an earlier return copy of ours added to ``wb`` (nothing when it is not
+    one): the 「エラー一覧」 sheet, our comments (a sender's own comment we had kept below
+    ours comes back) and our fills (each cell's recorded fill comes back, unless the sender
+    has changed the fill since)."""
+    if ERRORS_SHEET not in wb.sheetnames:
+        return
+    ws = wb[ERRORS_SHEET]
+    if ws.cell(1, _col(MARK_COLUMN)).value != MARK:
+        return
+    row = FIRST_FILL_ROW
+    while (where := ws.cell(row, _col(MARK_COLUMN)).value):
+        sheet, _, coord = str(where).rpartition("!")
+        record = ws.cell(row, _col(FILL_COLUMN)).value
+        row += 1
+        if sheet not in wb.sheetnames or not hasattr(wb[sheet], "merged_cells"):
+            continue
+        try:
+            cell = wb[sheet][coord]
+            if _is_ours(cell.fill) and record:
+                cell.fill = _fill_from(str(record))
+        except (ValueError, KeyError, TypeError):
+            continue
+    for sheet in wb.worksheets:
+        if sheet is ws:
+            continue
+        for cells in sheet.iter_rows():
+            for cell in cells:
+                comment = cell.comment
+                if comment is None or comment.author != COMMENT_AUTHOR:
+                    continue
+                text, sep, own = (comment.text or "").partition(KEPT_COMMENT)
+                if sep and own:
+                    from openpyxl.comments import Comment
+
+                    cell.comment = Comment(own, "")
+                else:
+                    cell.comment = None
+    wb.remove(ws)
 
 
 def _target(wb: "Workbook", f: Finding) -> tuple[str, str] | None:

@@ -13,13 +13,22 @@ Functions a notebook can call as well as the CLI:
 Which entries of a folder are tried: files named like a spreadsheet (``.xlsx``, ``.xlsm``,
 ``.xls``, ``.xlsb``, ``.ods``, any case), so that a sender who saved in the wrong format gets a
 rejection that says so. Everything else (lock files ``~$…`` and ``.~lock…#``, hidden entries,
-folders, a cover letter ``.pdf``, ``readme.txt``, a ``.csv``…) is skipped with a note.
+folders, a cover letter ``.pdf``, ``readme.txt``, a ``.csv``…) is skipped with a note, and
+so is a symbolic link or anything that is not a regular file (a FIFO, a device): never
+opened (``budget.intake.receive``, the one way a received file is read).
 
 A file that cannot be parsed never stops the batch and is never lost: its bytes are stored
-with status rejected and the finding that says why. Only a file the operating system will
-not let us read, or one whose check failed inside the validator itself (an ``internal-error``
-finding: a bug, not the sender's mistake), is reported without being stored, so that a re-run
-checks it again. The same file twice (the same bytes under the same name) is one submission;
+with status rejected and the finding that says why. A file above the size limit
+(``Settings.max_file_bytes``, ``BUDGET_MAX_FILE_MB``) is not read: it is stored as rejected
+with its streamed SHA-256 and size, without its bytes. A name that is not valid UTF-8 is
+stored and shown with ``\\xNN`` escapes (lossless; ``receive.received_name``). Files of one
+prefecture and year in one run are stored in the order of the workbooks' last-saved times
+(``budget.intake.order``), so the newer becomes current whatever the names say; a return
+copy of ours sent back is stored under the plan's own name (``budget.intake.returned``).
+
+Only a file the operating system will not let us read, or one whose check failed inside the
+validator itself (an ``internal-error`` finding: a bug, not the sender's mistake), is
+reported without being stored, so that a re-run checks it again. The same file twice (the same bytes under the same name) is one submission;
 the second time is reported 「登録済み（変更なし）」 with the verdict stored the first time. The
 same bytes under another name are checked and stored as a submission of their own: the verdict
 depends on the name (the prefecture in it must match the file's).
@@ -32,6 +41,7 @@ import functools
 import hashlib
 import itertools
 import os
+import stat
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,10 +49,12 @@ from typing import TYPE_CHECKING
 
 from budget.errors import BudgetError
 from budget.findings import ERROR, STATUS_JA, WARNING, FileReport, Finding
+from budget.intake.receive import received_name
 
 if TYPE_CHECKING:
 
     from budget.intake.check import Settings
+    from budget.intake.order import RunOrder
     from budget.store import Attribution, Store
 
 NEW_JA = "新規"
@@ -62,19 +74,30 @@ WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".xlsb", ".ods")
 
 
 def skip_reason(path: Path) -> str | None:
-    """Why ``path`` is not tried as a submission (a Japanese note), or None to try it."""
-    name = path.name
+    """Why ``path`` is not tried as a submission (a Japanese note), or None to try it. Looks
+    at the entry itself (``lstat``): a link is never followed, only a regular file is tried."""
+    from budget.intake.receive import LINK_JA, NOT_REGULAR_JA
+
+    name = received_name(path)
+    try:
+        st = os.lstat(path)
+    except OSError as exc:
+        return f"ファイルの情報を読み取れないため読み飛ばしました（{exc.strerror or exc}）。"
+    if stat.S_ISLNK(st.st_mode):
+        return (f"{LINK_JA}。読み飛ばしました。提出ファイルであれば、ファイルそのものを"
+                "フォルダに置いてください。")
+    is_dir = stat.S_ISDIR(st.st_mode)
     if name.startswith("~$"):
         return "Excel の作業中ファイル（~$…）のため読み飛ばしました。"
     if name.startswith(".~lock.") and name.endswith("#"):
         return "LibreOffice のロックファイル（.~lock…#）のため読み飛ばしました。"
     if name.startswith("."):
-        kind = "隠しフォルダ" if path.is_dir() else "隠しファイル"
+        kind = "隠しフォルダ" if is_dir else "隠しファイル"
         return f"{kind}のため読み飛ばしました。"
-    if path.is_dir():
+    if is_dir:
         return "フォルダのため読み飛ばしました（フォルダの中は読みません）。"
-    if not path.is_file():
-        return "通常のファイルではないため読み飛ばしました。"
+    if not stat.S_ISREG(st.st_mode):
+        return f"{NOT_REGULAR_JA}。読み飛ばしました。"
     if path.suffix.lower() not in WORKBOOK_SUFFIXES:
         return ("Excel ブック（.xlsx など）ではないため読み飛ばしました（登録していません）。"
                 "提出ファイルであれば、Excel ブック形式で送り直してもらってください。")
@@ -85,6 +108,11 @@ def skip_reason(path: Path) -> str | None:
 class Skipped:
     path: Path
     reason: str  # Japanese
+
+    @property
+    def name(self) -> str:
+        """The entry's name as shown (``receive.received_name``)."""
+        return received_name(self.path)
 
 
 def folder_entries(folder: str | Path) -> tuple[list[Path], list[Skipped]]:
@@ -121,7 +149,9 @@ class FileResult:
 
     @property
     def file(self) -> str:
-        return self.path.name
+        """The file's name as stored and shown (``receive.received_name``; for a return copy
+        sent back, the plan's own name)."""
+        return self.report.file or received_name(self.path)
 
     @property
     def status_ja(self) -> str:
@@ -181,7 +211,8 @@ def ingest_folder(
     progress: Progress | None = None,
     workers: int | None = None,
 ) -> IngestRun:
-    """Validate and store every workbook of ``folder`` (sorted by name), write a return copy
+    """Validate and store every workbook of ``folder`` (in name order; the versions of one
+    plan in the order of their last-saved times: ``budget.intake.order``), write a return copy
     of each rejected file and the run's report into ``reports_dir`` (None: no files written
     besides the store). ``progress`` is called with each file's path once it is done.
 
@@ -195,6 +226,7 @@ def ingest_folder(
 
     settings = settings or Settings()
     check_bytes(b"", "", settings)  # wrong settings raise here; warms the menu cache
+    settings.file_limit()  # (the size limit's setting too)
     folder = Path(folder)
     run = IngestRun(folder, str(db_path), dt.datetime.now().astimezone())
     files, run.skipped = folder_entries(folder)
@@ -209,12 +241,15 @@ def ingest_folder(
         outputs.check_writable()
     copy_names = _copy_names(files)
 
+    from budget.intake.order import RunOrder
     from budget.intake.workers import checked_files
 
+    order = RunOrder(run.started_at.astimezone(dt.timezone.utc).isoformat(
+        timespec="microseconds"))
     with checked_files(files, settings, known, outputs is not None, workers) as checked, \
             open_store(db_path) as store:
         for item in checked:
-            result = _save(store, item)
+            result = _save(store, item, order)
             if outputs is not None:
                 name = copy_names[item.path]
                 _deliver_copy(result, item, functools.partial(outputs.write_copy, name))
@@ -222,6 +257,7 @@ def ingest_folder(
             run.results.append(result)
             if progress is not None:
                 progress(item.path)
+    order.explain()
     run.finished_at = dt.datetime.now().astimezone()
     if outputs is not None:
         try:
@@ -287,12 +323,19 @@ class _Checked:
     """One file after checking (in a worker or here), before saving."""
 
     path: Path
-    content: bytes | None = None  # None: unreadable
+    content: bytes | None = None  # None: unreadable, or too large to read
     sha256: str | None = None
     report: FileReport | None = None  # None: a known file (not checked again) or a failure
     note: str | None = None  # set: not to be stored, and why (unreadable, check failed)
     copy: bytes | None = None  # the annotated return copy of a rejected file
     copy_note: str | None = None  # why there is no return copy
+    name: str = ""  # as stored and shown (``receive.received_name``)
+    mtime: float | None = None  # the file's modification time
+    too_large: bool = False  # above the size limit: stored as rejected without its bytes
+    size: int | None = None  # of a file too large to read
+
+    def __post_init__(self) -> None:
+        self.name = self.name or received_name(self.path)
 
 
 def internal_error(report: FileReport) -> Finding | None:
@@ -329,12 +372,16 @@ def _check_batch(paths: list[Path], settings: "Settings", known: frozenset | set
     """
     from budget.intake.check import check_many
 
-    items = [_read_item(path) for path in paths]
-    todo = [i for i in items if i.content is not None and (i.sha256, i.path.name) not in known]
+    limit = settings.file_limit()
+    items = [_read_item(path, limit) for path in paths]
+    for item in items:
+        if item.too_large and (item.sha256, item.name) not in known:
+            item.report = _too_large_report(item, limit)
+    todo = [i for i in items if i.content is not None and (i.sha256, i.name) not in known]
     if not todo:
         return items
     try:
-        reports = check_many([(i.content or b"", i.path.name) for i in todo], settings)
+        reports = check_many([(i.content or b"", i.name) for i in todo], settings)
         for item, report in zip(todo, reports, strict=True):
             if report.sha256 != item.sha256:  # the validator hashes what it read: these bytes
                 raise RuntimeError(f"sha256 {report.sha256!r} != {item.sha256!r}")
@@ -369,44 +416,99 @@ def _finish(item: _Checked, report: FileReport, annotate: bool) -> None:
         item.copy, item.copy_note = annotated_bytes(item.content or b"", report)
 
 
-def _read_item(path: Path) -> _Checked:
-    item = _Checked(path)
-    try:
-        item.content = path.read_bytes()
-    except OSError as exc:
-        item.note = f"ファイルを読み取れないため登録できませんでした（{exc.strerror or exc}）。"
-        return item
-    item.sha256 = hashlib.sha256(item.content).hexdigest()
+def _read_item(path: Path, limit: int) -> _Checked:
+    """Read one file of the batch (``receive.read_received``): its bytes, or the note of why
+    it cannot be stored (a link or a special file swapped in since the listing, an error of
+    the operating system); a file above ``limit`` keeps only its streamed hash and size."""
+    from budget.intake.receive import read_received
+
+    got = read_received(path, limit)
+    item = _Checked(path, got.content, got.sha256, name=got.name, mtime=got.mtime,
+                    too_large=got.too_large)
+    if got.refused is not None:
+        item.note = f"{got.refused.rstrip('。')}。読み取れないため登録できませんでした。"
+    elif got.too_large:
+        item.size = got.size
     return item
 
 
-def _save(store: "Store", item: _Checked) -> FileResult:
+def _too_large_report(item: _Checked, limit: int) -> FileReport:
+    """The report of a file above the size limit: rejected, its bytes not read or stored."""
+    from budget.findings import make
+    from budget.intake.receive import too_large_detail
+
+    size = item.size or 0
+    report = FileReport(item.name, item.sha256 or "", size)
+    report.findings.append(make("oversized-workbook", file=item.name,
+                                detail=too_large_detail(size, limit)))
+    return report
+
+
+def _save(store: "Store", item: _Checked, order: "RunOrder | None" = None) -> FileResult:
     """Store a checked file (unless it must not be, or the same file was stored before) and
-    say what happened."""
+    say what happened (a name that is not UTF-8 is said in a note). ``order``: the run's
+    files of one prefecture and year are stored in the order of their last-saved times
+    (``budget.intake.order``); a file stored before that is not current says which is."""
+    from budget.intake.order import RunOrder
+    from budget.intake.receive import name_note
+
+    order = order or RunOrder(dt.datetime.now(dt.timezone.utc).isoformat())
+    result = _save_one(store, item, order)
+    add_note(result, name_note(item.path))
+    if item.report is not None and item.report.received_as:
+        add_note(result, f"返送用の注記ファイル（{item.report.received_as}）として送り返された"
+                 f"ファイルです。元の計画のファイル名 {item.report.file} で登録しました"
+                 "（受け取ったファイルの中身はそのまま保存しています）。")
+    if result.created is False and result.status == "accepted":
+        add_note(result, order.not_current_note(store, result))
+    return result
+
+
+def add_note(result: FileResult, note: str | None) -> None:
+    """Add a Japanese note to a file's result (after any it has)."""
+    if note:
+        result.note = f"{result.note}\n{note}" if result.note else note
+
+
+def _save_one(store: "Store", item: _Checked, order: "RunOrder") -> FileResult:
     path = item.path
     if item.note is not None:  # unreadable, or its check failed: not stored
-        report = item.report or FileReport(path.name, item.sha256 or "",
+        report = item.report or FileReport(item.name, item.sha256 or "",
                                            0 if item.content is None else len(item.content))
-        who = attribution(path.name, report.prefecture_code, report.fiscal_year,
+        who = attribution(item.name, report.prefecture_code, report.fiscal_year,
                           accepted=False)
         return FileResult(path, report, "rejected", who.prefecture_code, note=item.note)
     if item.report is None:  # the same file was ingested before: nothing changes
         known = _known(store, item)
-        return FileResult(path, _stored_report(store, known, path.name), str(known["status"]),
+        return FileResult(path, _stored_report(store, known, item.name), str(known["status"]),
                           _code(known["prefecture_code"]), int(str(known["id"])), False)
-    who = attribution_of(item.report)
-    saved = store.save(item.report, item.content or b"", attribution=who)
-    status, code = item.report.status, who.prefecture_code
+    from budget.intake.order import Member
+    from budget.store import PLAN_STAGE
+
+    report = item.report
+    who = attribution_of(report)
+    key = None if who.prefecture_code is None or who.fiscal_year is None else (
+        who.prefecture_code, who.fiscal_year, PLAN_STAGE)
+    received_at = order.received_at(key, report.saved_at, item.mtime)
+    # A file above the size limit is stored without its bytes (its hash was streamed).
+    saved = store.save(report, None if item.too_large else item.content or b"",
+                       attribution=who, received_at=received_at)
+    status, code = report.status, who.prefecture_code
     if not saved.created:  # another ingest stored the same file a moment ago
         known = _known(store, item)
         status, code = str(known["status"]), _code(known["prefecture_code"])
-    return FileResult(path, item.report, status, code, saved.submission_id, saved.created)
+    result = FileResult(path, report, status, code, saved.submission_id, saved.created)
+    if saved.created:
+        order.add(key, Member(result, report.saved_at, item.mtime, received_at))
+    return result
 
 
 def _known(store: "Store", item: _Checked) -> dict[str, object]:
-    known = store.submission_for(item.sha256 or "", item.path.name)
+    # a return copy sent back is stored under the plan's name
+    name = item.report.file if item.report is not None else item.name
+    known = store.submission_for(item.sha256 or "", name)
     if known is None:  # pragma: no cover - submissions are never deleted
-        raise RuntimeError(f"submission {item.sha256} {item.path.name} vanished")
+        raise RuntimeError(f"submission {item.sha256} {name!r} vanished")
     return known
 
 
@@ -453,7 +555,7 @@ def _copy_names(files: list[Path]) -> dict[Path, str]:
     from budget.intake.annotate import return_copy_name
 
     used: set[str] = set()
-    return {p: _unique(return_copy_name(p.name), used) for p in files}
+    return {p: _unique(return_copy_name(received_name(p)), used) for p in files}
 
 
 class RunOutputs:
@@ -543,7 +645,8 @@ Returned = tuple["Path | None", "str | None"]  # (copy written, why not)
 def annotate_reports(paths: Iterable[str | Path], reports: list[FileReport],
                      out_dir: str | Path) -> dict[int, Returned]:
     """A return copy in ``out_dir`` for each report with findings, keyed by report index."""
-    from budget.intake.annotate import return_copy_name, try_annotate
+    from budget.intake.annotate import blocked_reason, return_copy_name, try_annotate
+    from budget.intake.receive import read_received
 
     out = Path(out_dir)
     used: set[str] = set()
@@ -552,11 +655,18 @@ def annotate_reports(paths: Iterable[str | Path], reports: list[FileReport],
         if not report.findings:
             continue
         name = _unique(return_copy_name(report.file, bool(report.errors)), used)
-        try:
-            content = Path(path).read_bytes()
-        except OSError as exc:
-            done[i] = (None, f"ファイルを読み取れません（{exc.strerror or exc}）。")
+        why = blocked_reason(report)  # never read again what could not be read the first time
+        if why is not None:
+            done[i] = (None, why)
             continue
+        got = read_received(path, max(report.size, 1))
+        if got.content is None and got.too_large:
+            done[i] = (None, "確認の後にファイルが変更されたため、返送用ファイルは作成しませんでした。")
+            continue
+        if got.content is None:
+            done[i] = (None, f"ファイルを読み取れません（{got.refused}）。")
+            continue
+        content = got.content
         if hashlib.sha256(content).hexdigest() != report.sha256:
             done[i] = (None, "確認の後にファイルが変更されたため、返送用ファイルは作成しませんでした。")
             continue

@@ -64,6 +64,17 @@ class Settings:
     menu_path: Path | None = None  # --menu override
     #: the form every file must be; None: the form each file's ``_meta`` names
     form: Form | None = None
+    #: a received file above this many bytes is not read (stored as rejected without its
+    #: bytes); None: the ``BUDGET_MAX_FILE_MB`` setting (``budget.intake.receive``), 50 MB
+    max_file_bytes: int | None = None
+
+    def file_limit(self) -> int:
+        """The size limit of a received file in bytes (``UsageError`` when the environment
+        setting is not a positive number)."""
+        from budget.intake.receive import max_file_bytes_setting
+
+        return self.max_file_bytes if self.max_file_bytes is not None \
+            else max_file_bytes_setting()
 
 
 # --- entry points ------------------------------------------------------------------------
@@ -84,26 +95,34 @@ def check_bytes(content: bytes, file_name: str, settings: Settings = Settings())
 
 
 def check_files(paths: Iterable[str | Path], settings: Settings = Settings()) -> list[FileReport]:
-    """``check_file`` for several files at once (faster: see ``check_many``). A file that
-    cannot be read gets an ``unreadable-file`` report."""
-    items: list[tuple[bytes | None, str, str | None]] = []
-    for path in paths:
-        path = Path(path)
-        try:
-            items.append((path.read_bytes(), path.name, None))
-        except OSError as exc:
-            items.append((None, path.name, exc.strerror or type(exc).__name__))
-    readable = check_many([(c, n) for c, n, _ in items if c is not None], settings)
-    reports = iter(readable)
-    out = []
-    for content, name, why in items:
-        if content is not None:
-            out.append(next(reports))
-        else:
-            report = FileReport(name, "", 0)
-            report.findings.append(make("unreadable-file", file=name, detail=why))
-            out.append(report)
-    return out
+    """``check_file`` for several files at once (faster: see ``check_many``). Each file is
+    read by ``budget.intake.receive.read_received`` (no link followed, regular files only,
+    the size limit checked first): a file not read gets an ``unreadable-file`` report, one
+    above the limit an ``oversized-workbook`` report with its streamed SHA-256."""
+    from budget.intake.receive import read_received
+
+    limit = settings.file_limit()
+    items = [read_received(path, limit) for path in paths]
+    reports = iter(check_many([(i.content, i.name) for i in items if i.content is not None],
+                              settings))
+    return [next(reports) if i.content is not None else unread_report(i, limit)
+            for i in items]
+
+
+def unread_report(item: Any, limit: int) -> FileReport:
+    """The report of a received file that was not read (``receive.Received``): refused
+    (``unreadable-file``), or too large (``oversized-workbook``, with its hash and size)."""
+    from budget.intake.receive import too_large_detail
+
+    report = FileReport(item.name, item.sha256 or "", item.size or 0)
+    if item.too_large:
+        report.findings.append(make("oversized-workbook", file=item.name,
+                                    detail=too_large_detail(item.size or 0, limit)))
+    elif item.special:
+        report.findings.append(make("not-a-regular-file", file=item.name, detail=item.refused))
+    else:
+        report.findings.append(make("unreadable-file", file=item.name, detail=item.refused))
+    return report
 
 
 def check_many(files: Iterable[tuple[bytes, str]],
@@ -348,11 +367,30 @@ def _whole(text: str) -> tuple[int | None, list[Issue]]:
     return int(d), []
 
 
+#: Control characters a text input must not hold: C0 but tab, newline and carriage return,
+#: DEL, C1 (also what SpreadsheetML's ``_x0000_``-style escapes decode to: the reader
+#: unescapes them). They would reach CSV, JSON and terminals raw.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def control_characters(text: str) -> list[str]:
+    """The distinct control characters of ``text`` (``_CONTROL``), as ``U+001B``."""
+    return list(dict.fromkeys(f"U+{ord(ch):04X}" for ch in _CONTROL.findall(text)))
+
+
+def visible(text: str | None) -> str | None:
+    """``text`` with every control character written ``\\x1b``: safe to show and store."""
+    if text is None or not _CONTROL.search(text):
+        return text
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
 def normalise_text(cell: Cell | None, is_date: bool = False) -> tuple[str | None, list[Issue]]:
     """A text input cell → (text or None, issues). A number becomes its text; surrounding
     spaces are removed (warning); text that a spreadsheet would run as a formula is kept as
-    text (warning). ``is_date`` (``Sheet.is_date``): the spreadsheet turned what was typed
-    into a date (a phone number or ``3-1`` stored as the serial 46082): not read, a warning."""
+    text (warning); a control character (``_CONTROL``) makes the cell unusable (error).
+    ``is_date`` (``Sheet.is_date``): the spreadsheet turned what was typed into a date (a
+    phone number or ``3-1`` stored as the serial 46082): not read, a warning."""
     from budget.textsafe import is_formula_like
 
     if cell is None or cell.is_empty:
@@ -363,6 +401,9 @@ def normalise_text(cell: Cell | None, is_date: bool = False) -> tuple[str | None
         return None, [("date-in-text", {})]
     text = cell_text(cell) or ""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
+    controls = control_characters(text)
+    if controls:
+        return None, [("control-character", {"characters": "、".join(controls[:5])})]
     issues: list[Issue] = []
     stripped = text.strip()
     if stripped != text:
@@ -450,6 +491,8 @@ class _Check:
         self.findings.extend(found)
         if container is None:
             return
+        report.saved_at = container.last_saved()
+        self.recognise_return_copy(container)
         self.sheet_order = {name: i for i, name in enumerate(container.sheets)}
         if self.form.meta_sheet not in container.sheets:
             self.add("not-a-budget-workbook",
@@ -467,6 +510,23 @@ class _Check:
             self.add("missing-sheet", sheet_name=self.form.main_sheet)
             return
         self.check_plan(wb.plan, menu)
+
+    def recognise_return_copy(self, container: Any) -> None:
+        """A return copy of ours sent back (``budget.intake.returned``): the report takes the
+        plan's own name (``received_as`` keeps the name it came under). Its additions (the
+        list sheet, fills, comments) are never read by the checks."""
+        from dataclasses import replace
+
+        from budget.intake.returned import origin_name
+
+        report = self.report
+        origin = origin_name(container, report.file)
+        if origin is None or origin == report.file:
+            return
+        old, report.received_as, report.file = report.file, report.file, origin
+        self.findings = [replace(f, file=origin, message=(
+            origin + f.message[len(old):] if f.message.startswith(f"{old}: ") else f.message))
+            for f in self.findings]
 
     def identify_form(self, meta: dict[str, str], found: Form) -> bool:
         """Whether the file can be checked as ``found``, the form its ``_meta`` names (a
@@ -572,10 +632,12 @@ class _Check:
             elif seen != pref.label:
                 self.add("locked-cell-changed", sheet=P, cell=self.form.prefecture_cell, value=seen,
                          expected=pref.label)
-        named = file_name_prefectures(self.report.file)
-        if pref.code in named:  # its own name: a short name beside it is rather a surname
-            named = file_name_prefectures(self.report.file, short_names=False)  # (山口修正)
-        other = next((c for c in named if c != pref.code), None)
+        other = None
+        for name in filter(None, (self.report.file, self.report.received_as)):
+            named = file_name_prefectures(name)
+            if pref.code in named:  # its own name: a short name beside it is rather a surname
+                named = file_name_prefectures(name, short_names=False)  # (山口修正)
+            other = other or next((c for c in named if c != pref.code), None)
         if other is not None:
             shown = prefecture_by_code(other)
             self.add("prefecture-mismatch",
@@ -592,6 +654,7 @@ class _Check:
         rows = locate_rows(sheet, menu.codes, self.form)
         structure_ok = self.check_rows(rows, menu)
         self.check_form(sheet, menu, rows)
+        self.check_merges(sheet, menu, rows)
         for code in menu.codes:
             row = rows.first_row(code)
             if row is not None:
@@ -607,7 +670,7 @@ class _Check:
             cell = sheet.cell(ref)
             text, issues = normalise_text(cell, sheet.is_date(cell))
             for code, params in issues:
-                self.add(code, sheet=P, cell=ref, value=cell_text(cell), **params)
+                self.add(code, sheet=P, cell=ref, value=visible(cell_text(cell)), **params)
             if text is None:
                 if not any(code in _UNREAD for code, _ in issues):
                     self.add("missing-contact", sheet=P, cell=ref)
@@ -704,6 +767,47 @@ class _Check:
                     if i == MAX_UNEXPECTED_CELLS - 1 and rest > 0 else "")
             self.add("unexpected-cell", sheet=P, cell=cell.ref, value=cell_text(cell), more=more)
 
+    def check_merges(self, sheet: Sheet, menu: MenuInfo, rows) -> None:
+        """A merged range touching the form's cells (the header block's texts and inputs,
+        every cell of the header, leaf and summary rows up to the code column) is an error
+        naming the range, unless the template has it (title, header, summary labels): a
+        merge hides all but its first cell (Excel drops what the others held, or keeps a
+        value nobody sees)."""
+        if not sheet.merged:
+            return
+        from budget.xlsx.reader import range_ref, split_ref
+
+        form = self.form
+        P = form.main_sheet
+        code_col = form.code_column.col_index
+        label_col = form.column[form.label_keys[-1]].col_index
+        shift = (rows.header_row or form.header_row) - form.header_row
+        allowed = {(1, 0, 1, form.last_visible.col_index)}  # the title
+        for first, last, _text in form.header_merges():  # where the template has them, or
+            (r1, c1), (r2, c2) = split_ref(first), split_ref(last)  # moved with the header
+            allowed.update({(r1, c1, r2, c2), (r1 + shift, c1, r2 + shift, c2)})
+        for found in rows.summary_rows.values():
+            allowed.update((r, form.columns[0].col_index, r, label_col) for r in found)
+        table_rows = {r for found in rows.leaf_rows.values() for r in found}
+        table_rows |= {r for found in rows.summary_rows.values() for r in found}
+        table_rows |= {form.group_header_row + shift, form.header_row + shift}
+        cells = {split_ref(ref) for ref in (
+            *form_texts(form, menu.fiscal_year), form.year_cell, form.prefecture_cell,
+            *(h.input_cell for h in form.header_inputs))}
+        bad = []
+        for merged in sheet.merged:
+            if merged in allowed:
+                continue
+            r1, c1, r2, c2 = merged
+            touches = any(r1 <= r <= r2 and c1 <= c <= c2 for r, c in cells) or (
+                c1 <= code_col and any(r1 <= r <= r2 for r in table_rows))
+            if touches:
+                bad.append(merged)
+        for merged in bad[:MAX_UNEXPECTED_CELLS]:
+            ref = range_ref(merged)
+            self.add("merged-cells", sheet=P, cell=ref.split(":")[0], value=ref,
+                     range=f"{P}!{ref}")
+
     def _locked_text(self, sheet: Sheet, ref: str, expected: str) -> None:
         seen = (cell_text(sheet.cell(ref)) or "").replace("\r\n", "\n")
         if seen != expected:
@@ -782,12 +886,12 @@ class _Check:
             for key in self.form.text_keys:
                 cell = sheet.column(C[key], row)
                 text_value, issues = normalise_text(cell, sheet.is_date(cell))
-                raw[(i, key)] = cell_text(cell)
+                raw[(i, key)] = visible(cell_text(cell))
                 for issue, params in issues:
                     if _severity(issue) == ERROR:
                         bad.add((i, key))
                     self.add(issue, sheet=P, cell=C[key].ref(row), leaf=code, menu=menu,
-                             value=cell_text(cell), **params)
+                             value=visible(cell_text(cell)), **params)
                 rec[key] = text_value
             for key in self.form.formula_keys:  # recomputed, never read
                 rec[key] = self.form.row_formula_value(key, rec)

@@ -95,7 +95,7 @@ def write_run_report(run: "IngestRun", path: str | Path, *, exclusive: bool = Fa
             (_relative(r.returned, path.parent), cell), (r.note, wrap),
         ])
     for s in run.skipped:
-        rows.append([(s.path.name, cell), (None, cell), (None, cell), (SKIPPED_JA, cell),
+        rows.append([(s.name, cell), (None, cell), (None, cell), (SKIPPED_JA, cell),
                      (None, cell), (None, cell), (None, cell), (None, cell), (None, cell),
                      (None, cell), (s.reason, wrap)])
     _table(cells, ws, RESULT_HEADERS, rows, head, title, wrap_cols={9: 40, 10: 60},

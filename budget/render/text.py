@@ -129,7 +129,7 @@ def ingest_text(run: IngestRun) -> str:
         out.append(f"フォルダ {shown(run.folder)} に取り込むファイルがありません。")
     if run.skipped:
         out += ["", "読み飛ばしたもの:",
-                *(f"  {shown(s.path.name)}: {shown(s.reason)}" for s in run.skipped)]
+                *(f"  {shown(s.name)}: {shown(s.reason)}" for s in run.skipped)]
     if run.results:
         new = sum(r.created is True for r in run.results)
         dup = sum(r.created is False for r in run.results)

@@ -72,13 +72,14 @@ class Store(Protocol):
 
     # --- writing -----------------------------------------------------------------------
 
-    def save(self, report: "FileReport", content: bytes, *,
+    def save(self, report: "FileReport", content: bytes | None, *,
              attribution: Attribution | None = None, received_at: str | None = None,
              stage: str = PLAN_STAGE) -> Saved:
         """Store one received file, its findings, its contact inputs and (if accepted) its
         values, in one transaction; ``attribution`` (default: the form's own prefecture and
         year) says whose it is. Returns ``Saved``; the same file (the same bytes under the
-        same name) stored before changes nothing (``created`` False)."""
+        same name) stored before changes nothing (``created`` False). ``content`` None:
+        a file too large to keep, recorded without its bytes (``file_bytes`` raises)."""
         ...
 
     # --- reading -----------------------------------------------------------------------

@@ -363,7 +363,7 @@ class SQLiteStore:
 
     # --- writing ------------------------------------------------------------------------
 
-    def save(self, report: FileReport, content: bytes, *,
+    def save(self, report: FileReport, content: bytes | None, *,
              attribution: Attribution | None = None, received_at: str | None = None,
              stage: str = PLAN_STAGE) -> Saved:
         """Store one received file, its findings, contact inputs and (if accepted) its values,
@@ -374,7 +374,7 @@ class SQLiteStore:
         except sqlite3.Error as exc:
             raise self._write_error(exc) from exc
 
-    def _save(self, report: FileReport, content: bytes, who: Attribution, received_at: str,
+    def _save(self, report: FileReport, content: bytes | None, who: Attribution, received_at: str,
               stage: str) -> Saved:
         conn = self.conn
         with self.transaction():
@@ -392,8 +392,9 @@ class SQLiteStore:
                  report.template_version, report.menu_fingerprint, len(report.errors),
                  len(report.warnings)),
             ).fetchone()[0])
-            conn.execute("INSERT INTO files (submission_id, content) VALUES (?, ?)",
-                         (sid, content))
+            if content is not None:  # None: too large to keep (recorded without bytes)
+                conn.execute("INSERT INTO files (submission_id, content) VALUES (?, ?)",
+                             (sid, content))
             conn.executemany(
                 "INSERT INTO findings (submission_id, seq, code, severity, sheet, cell, "
                 "leaf_code, leaf_name, value, message) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",

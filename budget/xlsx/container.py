@@ -96,6 +96,13 @@ class Container:
         """The checked bytes of an XML part (``KeyError`` when triage did not keep it)."""
         return self.parts[member]
 
+    def last_saved(self) -> str | None:
+        """When the workbook says it was last saved: ``dcterms:modified`` of its core
+        properties (``docProps/core.xml``, found through the package relationships; Excel,
+        LibreOffice, openpyxl and xlsxwriter all write it), as an ISO 8601 UTC timestamp;
+        None when the part, the element or a readable time is missing."""
+        return last_saved(self.parts)
+
 
 class _Lazy:
     """A member name shown in a message only when one is written."""
@@ -687,6 +694,41 @@ def _cell_name(row: int, col: int) -> str:
         col, rest = divmod(col - 1, 26)
         letters = chr(65 + rest) + letters
     return f"{letters}{row}"
+
+
+# --- Core properties -----------------------------------------------------------------------
+_CORE_PROPERTIES = "docProps/core.xml"
+_NS_DCTERMS = "http://purl.org/dc/terms/"
+
+
+def last_saved(parts: Mapping[str, bytes]) -> str | None:
+    """``Container.last_saved`` of the XML parts triage kept (no second unzip)."""
+    import datetime as dt
+
+    from budget.xlsx.reader import parse_xml  # C parser, DTD refused (parts scanned already)
+
+    by_lower = {name.lower(): name for name in parts}
+    member = by_lower.get(_CORE_PROPERTIES.lower())
+    rels = by_lower.get("_rels/.rels")
+    try:
+        if rels is not None:
+            for el in parse_xml(parts[rels], rels):
+                if el.get("Type", "").endswith("/core-properties") and \
+                        el.get("TargetMode", "") != "External":
+                    member = by_lower.get(_resolve(el.get("Target", ""), ""), member)
+                    break
+        if member is None:
+            return None
+        modified = parse_xml(parts[member], member).find(f"{{{_NS_DCTERMS}}}modified")
+        text = (modified.text or "").strip() if modified is not None else ""
+        if not text:
+            return None
+        when = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except Exception:  # noqa: BLE001 - a missing or odd time only means "unknown"
+        return None
+    if when.tzinfo is None:  # no zone: the W3CDTF profile of core properties is UTC
+        when = when.replace(tzinfo=dt.timezone.utc)
+    return when.astimezone(dt.timezone.utc).isoformat(timespec="seconds")
 
 
 # --- Message helpers -----------------------------------------------------------------------

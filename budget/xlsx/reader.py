@@ -96,6 +96,9 @@ class Sheet:
     #: style indices whose number format shows a date or a time (``read_workbook`` sets it
     #: from ``xl/styles.xml``)
     date_styles: frozenset[int] = frozenset()
+    #: merged ranges (``<mergeCells>``), in sheet order: (first row, first col, last row,
+    #: last col), 0-based columns; ``range_ref`` gives ``"H9:I9"``
+    merged: list[tuple[int, int, int, int]] = field(default_factory=list)
 
     def cell(self, ref_or_row: str | int, col: int | None = None) -> Cell | None:
         """``sheet.cell("H8")`` or ``sheet.cell(8, 7)``."""
@@ -162,6 +165,22 @@ def column_letter(col: int) -> str:
         col, rest = divmod(col - 1, 26)
         letters = chr(65 + rest) + letters
     return letters
+
+
+def range_ref(merged: tuple[int, int, int, int]) -> str:
+    """(first row, first col, last row, last col) → ``"H9:I9"``."""
+    r1, c1, r2, c2 = merged
+    return f"{column_letter(c1)}{r1}:{column_letter(c2)}{r2}"
+
+
+def _merged_range(ref: str) -> tuple[int, int, int, int] | None:
+    """``"H9:I9"`` (or one cell) → (first row, first col, last row, last col); None when it
+    is not a range of cells (whole rows or columns are beyond any sheet triage lets by)."""
+    first, _, last = ref.strip().partition(":")
+    a, b = _place(first), _place(last or first)
+    if a is None or b is None:
+        return None
+    return min(a[0], b[0]), min(a[1], b[1]), max(a[0], b[0]), max(a[1], b[1])
 
 
 def split_ref(ref: str) -> tuple[int, int]:
@@ -292,6 +311,12 @@ def _xml(data: bytes, part: str) -> ET.Element:
         raise ReadError(f"{part} が XML として読めません（{line} 行目）") from None
 
 
+def parse_xml(data: bytes, part: str) -> ET.Element:
+    """An XML part triage kept, parsed by ElementTree's C parser with any DTD refused
+    (``ReadError`` when it is not well-formed)."""
+    return _xml(data, part)
+
+
 def _namespace(root: ET.Element) -> str:
     """``"{uri}"`` of the root element (transitional or strict SpreadsheetML)."""
     return root.tag[:root.tag.index("}") + 1] if root.tag.startswith("{") else ""
@@ -326,7 +351,8 @@ def _ref_col(ref: str, sheet: str) -> int:
 
 
 def parse_sheet(data: bytes, shared: list[str], name: str = "") -> Sheet:
-    """Every cell of a worksheet that has a value or a formula, and its protection."""
+    """Every cell of a worksheet that has a value or a formula, its protection and its merged
+    ranges."""
     root = _xml(data, f"シート「{name}」")
     ns = _namespace(root)
     sheet = Sheet(name)
@@ -339,6 +365,12 @@ def parse_sheet(data: bytes, shared: list[str], name: str = "") -> Sheet:
             sheet_data = el
         elif el.tag == ns + "sheetProtection":
             sheet.protected = el.get("sheet", "0").lower() in ("1", "true")
+        elif el.tag == ns + "mergeCells":
+            for merge in el:
+                found = _merged_range(merge.get("ref", "")) if merge.tag == ns + "mergeCell" \
+                    else None
+                if found is not None:
+                    sheet.merged.append(found)
     row = 0
     for row_el in (sheet_data if sheet_data is not None else ()):
         r = row_el.get("r")
