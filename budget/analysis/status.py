@@ -31,10 +31,15 @@ def submission_status(store: "Store", year: int) -> "pd.DataFrame":
     """
     import pandas as pd
 
-    from budget.analysis.summary import plan_amounts, submission_overview
+    from budget.analysis.summary import (
+        current_stage_amounts,
+        current_stage_submissions,
+        plan_amounts,
+        submission_overview,
+    )
 
-    ov = submission_overview(store.current_submissions(year))
-    amounts = plan_amounts(store.current_amounts(year))
+    ov = submission_overview(current_stage_submissions(store, year))
+    amounts = plan_amounts(current_stage_amounts(store, year))
     fund = amounts.groupby("prefecture_code")["fund"].sum() if len(amounts) else pd.Series()
     accepted = ov["status"] == "accepted"
     df = pd.DataFrame({
