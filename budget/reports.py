@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from budget.analysis.summary import Summary
+    from budget.analysis.diff import SubmissionDiff
     from budget.analysis.track import Track
     from budget.render.outputs import Written
 
@@ -102,3 +103,34 @@ def track_year(db_path: str | Path, fiscal_year: int, out_dir: str | Path, *,
         written.append(write_track_tidy(track, out / track_tidy_file_name(fiscal_year, fmt),
                                         fmt, now=now))
     return TrackRun(track, written, by_prefecture(track), missing_by_stage(track))
+
+
+@dataclass
+class DiffRun:
+    diff: SubmissionDiff
+    written: Written | None
+
+
+def diff_report(db_path: str | Path, *, prefecture: str | None = None,
+                fiscal_year: int | None = None, from_id: int | None = None,
+                to_id: int | None = None, out_dir: str | Path | None = None,
+                now: dt.datetime | None = None) -> DiffRun:
+    """What changed between two submissions: ``from_id`` → ``to_id``, or the last two
+    accepted of ``prefecture`` (code) in ``fiscal_year`` (``analysis.diff.latest_pair``);
+    the sheet written into ``out_dir`` unless it is None."""
+    from budget.analysis.diff import diff_submissions, latest_pair
+    from budget.render.diff_workbook import diff_file_name, write_diff_workbook
+    from budget.store import open_store
+
+    if (from_id is None) != (to_id is None):
+        raise UsageError("--from と --to は両方指定してください。")
+    with open_store(db_path, create=False) as store:
+        if from_id is None or to_id is None:
+            if prefecture is None or fiscal_year is None:
+                raise UsageError("都道府県を指定するか、--from と --to で提出IDを指定してください。")
+            from_id, to_id = latest_pair(store, prefecture, fiscal_year)
+        diff = diff_submissions(store, from_id, to_id)
+    written = None
+    if out_dir is not None:
+        written = write_diff_workbook(diff, Path(out_dir) / diff_file_name(diff), now=now)
+    return DiffRun(diff, written)

@@ -13,12 +13,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from budget.errors import UsageError
+from budget.errors import BudgetError, UsageError
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from budget.store import Store
+
+class NothingToCompare(BudgetError):
+    """Two submissions to compare are not there (fewer than two accepted, or one of them
+    rejected: its values were never stored)."""
+
 
 #: Field → how a person names it (the forms' headers on one line).
 FIELD_LABELS: dict[str, str] = {
@@ -155,7 +160,7 @@ def compare(before: dict[str, Any], after: dict[str, Any], values: "pd.DataFrame
 
 def _accepted_values(row: dict[str, Any]) -> None:
     if row.get("status") != "accepted":
-        raise UsageError(f"提出ID {row['id']}（{row['file_name']}）は差戻しのため、値が保存されて"
+        raise NothingToCompare(f"提出ID {row['id']}（{row['file_name']}）は差戻しのため、値が保存されて"
                          "いません。受理した提出を指定してください。")
 
 
@@ -195,7 +200,7 @@ def latest_pair(store: "Store", prefecture_code: str, fiscal_year: int) -> tuple
         earlier = next((r for r in rows[i + 1:] if _family_key(r) == key), None)
         if earlier is not None:
             return int(earlier["id"]), int(newest["id"])
-    raise UsageError(f"{name} の受理した提出が 2 件ないため比べられません（受理 {len(rows)} 件）。"
+    raise NothingToCompare(f"{name} の受理した提出が 2 件ないため比べられません（受理 {len(rows)} 件）。"
                      "--from と --to で提出IDを指定することもできます。")
 
 

@@ -15,6 +15,7 @@ from budget.textwidth import display_width, pad
 if TYPE_CHECKING:
     import pandas as pd
 
+    from budget.analysis.diff import SubmissionDiff
     from budget.intake.batch import IngestRun, Returned
 
 
@@ -181,3 +182,25 @@ def status_csv(df: "pd.DataFrame") -> bytes:
         out[col] = out[col].map(neutralise)
     out = out.rename(columns=STATUS_HEADERS_JA)
     return out.to_csv(index=False, lineterminator="\r\n").encode("utf-8-sig")
+
+
+def diff_text(diff: "SubmissionDiff") -> str:
+    """What ``budget diff`` prints: the two submissions, then one line per changed cell
+    (「R5-02 … 国(A) 1,200 → 1,500」)."""
+    from budget.analysis.diff import change_line, format_value
+    from budget.fiscal import local_time
+
+    out = []
+    for label, sub in (("前", diff.before), ("後", diff.after)):
+        out.append(f"{label}: 提出ID {sub['id']} {format_value(sub.get('file_name'))}"
+                   f"（{short_time(local_time(sub.get('received_at')))}）")
+    b, a = diff.before, diff.after
+    if b.get("prefecture_code") != a.get("prefecture_code") \
+            or b.get("fiscal_year") != a.get("fiscal_year"):
+        out.append("注意: 都道府県または年度の異なる提出を比べています。")
+    if diff.changes.empty:
+        out.append("違いはありません。")
+    else:
+        out.append(f"変更 {len(diff.changes)} 件:")
+        out += [f"  {change_line(r)}" for r in diff.changes.to_dict("records")]
+    return "\n".join(out)
