@@ -14,8 +14,8 @@ from budget.errors import UsageError
 if TYPE_CHECKING:
     import pandas as pd
 
-    from budget.analysis.summary import Summary
     from budget.analysis.diff import SubmissionDiff
+    from budget.analysis.summary import Summary
     from budget.analysis.track import Track
     from budget.render.outputs import Written
 

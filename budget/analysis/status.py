@@ -42,7 +42,6 @@ def submission_status(store: "Store", year: int, stage: str | None = None) -> "p
         plan_amounts,
         submission_overview,
     )
-
     from budget.analysis.track import STAGE_JA, _with_sum
     from budget.store import PLAN_STAGE
 
@@ -102,8 +101,10 @@ def contacts(store: "Store", current: "pd.DataFrame", stage: str
     out: dict[str, dict[str, str | None]] = {}
 
     def pick(row: dict[str, object]) -> dict[str, str | None] | None:
-        values = {k: row.get(k) for k in CONTACT_KEYS}
-        values = {k: (v if isinstance(v, str) and v else None) for k, v in values.items()}
+        values: dict[str, str | None] = {}
+        for k in CONTACT_KEYS:
+            v = row.get(k)
+            values[k] = v if isinstance(v, str) and v else None
         return values if any(values.values()) else None
 
     for row in current.to_dict("records"):

@@ -400,9 +400,9 @@ def by_prefecture(track: Track) -> "pd.DataFrame":
     out["low_rate"] = (rate.notna() & (rate.fillna(1e9) < track.low_rate / 100)).astype(bool)
     missing, flags = [], []
     for _, row in out.iterrows():
-        miss = [s for s in ("request", "plan", "actual") if row[f"{s}_status"] != "accepted"]
-        if row["in_rounds"] == 0:
-            miss.insert(1, "allocation")
+        miss = [s for s in ("request", "allocation", "plan", "actual")
+                if (row["in_rounds"] == 0 if s == "allocation"
+                    else row[f"{s}_status"] != "accepted")]
         missing.append(",".join(miss))
         text = []
         if row["over_allocation"]:

@@ -260,7 +260,8 @@ def _sheet_overview(ws: Any, ctx: _Context, extra: dict[str, Any], track: "Track
     w.text(r, 0, "段階ごとの未提出（受理した提出のない都道府県）", s.key)
     r += 1
     for stage, labels in tr.missing_by_stage(track).items():
-        name = tr.STAGE_JA[stage] + ("（どの回にもない）" if stage == "allocation" else "")
+        name = tr.STAGE_JA[stage] + ("（どの回にもない）" if stage == "allocation"
+                                     else "（未提出・差戻し）")
         w.text(r, 0, name, s.key)
         c.count(r, 2, len(labels))
         text = "、".join(labels) if labels else "なし"
