@@ -507,3 +507,59 @@ def test_unknown_stage_is_a_usage_error():
 
     with pytest.raises(UsageError, match="段階「決算」はありません"):
         parse_stage("決算")
+
+
+# --- budget status --stage: whom to remind ---------------------------------------------
+
+
+def test_status_by_stage_shows_the_contact_beside_missing_and_rejected(year):
+    _, db = year
+    result = CliRunner().invoke(cli, ["status", "--stage", "実績", "--db", str(db)])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0] == "令和5年度（2023年度） 実績 提出状況: 受理 4、差戻し 1、未提出 42（47 都道府県）"
+    assert lines[1].split() == ["コード", "都道府県", "状態", "受付日時", "担当部署", "担当者", "電話",
+                                "メール"]
+    rows = {line.split()[0]: line.split() for line in lines[3:3 + 47]}
+    assert rows["01"][:3] == ["01", "北海道", "受理"] and len(rows["01"]) == 5  # no contact
+    # 08 sent a rejected 実績 with its own contact
+    assert rows["08"][2] == "差戻し" and "08" in rows["08"] and "実績担当課" in rows["08"]
+    assert "000-0000" in rows["08"]
+    # 02 sent no 実績: the contact it entered on its plan
+    assert rows["02"][2:] == ["未提出", "健康福祉部", "介護保険課", "厚労", "花子", "03-1234-5678",
+                              "kaigo@example.lg.jp"]
+    # 12 never sent anything: nobody to name
+    assert rows["12"] == ["12", "千葉県", "未提出"]
+
+
+def test_status_by_stage_csv_is_a_reminder_list(year):
+    _, db = year
+    result = CliRunner().invoke(cli, ["status", "--stage", "actual", "--db", str(db),
+                                      "--format", "csv"])
+    assert result.exit_code == 0, result.output
+    rows = list(csv.reader(io.StringIO(result.stdout_bytes.decode("utf-8-sig"))))
+    assert rows[0] == ["コード", "都道府県", "段階", "状態", "備考", "担当部署", "担当者", "電話",
+                       "メール", "連絡先の出典"]
+    assert len(rows) == 1 + 43  # every prefecture without an accepted 実績, and only those
+    by_code = {r[0]: r for r in rows[1:]}
+    assert "01" not in by_code and "06" not in by_code
+    assert by_code["08"][2:8] == ["実績", "差戻し", "受理できる提出なし（差戻し 1 件）。再提出待ち",
+                                  "08 実績担当課", "", "000-0000"]
+    assert by_code["08"][9].startswith("実績の提出（提出ID ")
+    assert by_code["02"][5] == "健康福祉部 介護保険課"
+    assert by_code["02"][9].startswith("令和5年度 変更の提出（提出ID ")  # its newest
+    assert by_code["12"][3:] == ["未提出", "提出なし", "", "", "", "", ""]
+
+
+def test_status_by_stage_json_and_the_refused_stage(year):
+    _, db = year
+    runner = CliRunner()
+    data = json.loads(runner.invoke(cli, ["status", "--stage", "要望", "--db", str(db),
+                                          "--format", "json"]).stdout)
+    assert len(data) == 47 and {d["stage"] for d in data} == {"要望"}
+    assert [d["status"] for d in data[:12]] == ["accepted"] * 10 + ["missing"] * 2
+    assert data[0]["fund_total"] is not None
+    refused = runner.invoke(cli, ["status", "--stage", "内示", "--db", str(db)])
+    assert refused.exit_code == 2 and "内示は厚生労働省が作成する" in refused.stderr
+    unknown = runner.invoke(cli, ["status", "--stage", "決算", "--db", str(db)])
+    assert unknown.exit_code == 2 and "段階「決算」はありません" in unknown.stderr
