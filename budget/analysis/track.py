@@ -107,6 +107,8 @@ class Track:
     plan_rows: "pd.DataFrame"
     low_rate: float = DEFAULT_LOW_RATE  # percent
     notes: list[str] = field(default_factory=list)
+    #: tables made once per track (``by_prefecture``, the leaves joined with the menu)
+    _cache: dict[str, "pd.DataFrame"] = field(default_factory=dict, repr=False)
 
 
 # --- Reading ---------------------------------------------------------------------------
@@ -366,6 +368,8 @@ def by_prefecture(track: Track) -> "pd.DataFrame":
     Japanese text of all of them)."""
     import pandas as pd
 
+    if "by_prefecture" in track._cache:
+        return track._cache["by_prefecture"]
     out = track.prefectures.copy()
     codes = out["prefecture_code"]
     sums = track.leaves.groupby("prefecture_code")[
@@ -418,7 +422,8 @@ def by_prefecture(track: Track) -> "pd.DataFrame":
         flags.append("、".join(text))
     out["missing_stages"] = pd.Series(missing, index=out.index, dtype="string")
     out["flags"] = pd.Series(flags, index=out.index, dtype="string")
-    return out.reset_index(drop=True)
+    track._cache["by_prefecture"] = out.reset_index(drop=True)
+    return track._cache["by_prefecture"]
 
 
 def headline(track: Track) -> "pd.DataFrame":
@@ -471,24 +476,26 @@ def missing_by_stage(track: Track) -> dict[str, list[str]]:
 def _grouped(track: Track, keys: list[str], frame: "pd.DataFrame") -> "pd.DataFrame":
     """``frame`` (one row per group, in display order) + per stage the fund and national
     sums, 執行率 and the 達成状況 counts of the leaves in each group."""
-    import pandas as pd
 
-    menu_cols = ["leaf_code", "category", "mid_category", "owner"]
-    d = track.leaves.merge(track.menu[menu_cols], on="leaf_code", how="inner")
     money = [f"{s}_{k}" for s in MONEY_STAGES for k in ("fund", "national")]
-    # 執行率's denominator: the plans of the prefectures whose 実績 was received
-    d["plan_fund_reporting"] = d["plan_fund"].where(d["reporting"])
+    if "joined" not in track._cache:
+        menu_cols = ["leaf_code", "category", "mid_category", "owner"]
+        joined = track.leaves.merge(track.menu[menu_cols], on="leaf_code", how="inner")
+        # 執行率's denominator: the plans of the prefectures whose 実績 was received
+        joined["plan_fund_reporting"] = joined["plan_fund"].where(joined["reporting"])
+        for a in ACHIEVEMENTS:
+            joined[f"n_{a}"] = (joined["achievement"] == a).astype("int64")
+        track._cache["joined"] = joined
+    d = track._cache["joined"]
+    counts = [f"n_{a}" for a in ACHIEVEMENTS]
     g = d.groupby(keys, sort=False, dropna=False)
     sums = g[[*money, "plan_fund_reporting"]].sum(min_count=1)
+    sums[counts] = g[counts].sum()
+    sums["n_prefectures"] = d[d["plan_fund"].notna()].groupby(keys, sort=False)[
+        "prefecture_code"].nunique()
     out = frame.merge(sums.reset_index(), on=keys, how="left")
-    for a in ACHIEVEMENTS:
-        counts = d[d["achievement"] == a].groupby(keys, sort=False).size().rename(f"n_{a}")
-        out = out.merge(counts.reset_index(), on=keys, how="left")
-        out[f"n_{a}"] = out[f"n_{a}"].fillna(0).astype("int64")
-    planners = d[d["plan_fund"].notna()].groupby(keys, sort=False)["prefecture_code"] \
-        .nunique().rename("n_prefectures")
-    out = out.merge(planners.reset_index(), on=keys, how="left")
-    out["n_prefectures"] = out["n_prefectures"].fillna(0).astype("int64")
+    for col in [*counts, "n_prefectures"]:
+        out[col] = out[col].fillna(0).astype("int64")
     for col in [*money, "plan_fund_reporting"]:
         out[col] = out[col].astype("Int64")
     out["rate_plan"] = _rate(out["actual_fund"], out["plan_fund_reporting"])

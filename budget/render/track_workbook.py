@@ -91,8 +91,9 @@ def oku_pair(fund: Any, national: Any) -> str | None:
 
 
 def _records(df: "pd.DataFrame") -> list[dict[str, Any]]:
-    plain = df.astype(object)
-    return plain.where(df.notna(), None).to_dict("records")
+    """Rows as dicts of plain values, None where missing."""
+    return [{k: None if is_missing(v) else v for k, v in rec.items()}
+            for rec in df.to_dict("records")]
 
 
 class _Cells:
