@@ -563,3 +563,29 @@ def test_status_by_stage_json_and_the_refused_stage(year):
     assert refused.exit_code == 2 and "内示は厚生労働省が作成する" in refused.stderr
     unknown = runner.invoke(cli, ["status", "--stage", "決算", "--db", str(db)])
     assert unknown.exit_code == 2 and "段階「決算」はありません" in unknown.stderr
+
+
+def test_an_empty_year_is_all_missing_never_zero(tmp_path):
+    db = tmp_path / "budget.db"
+    open_store(db).close()
+    result = CliRunner().invoke(cli, ["track", "--db", str(db), "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "内示 0 回" in result.stdout
+    headers, rows = table(openpyxl.load_workbook(tmp_path / "R5_執行管理.xlsx")["都道府県別"])
+    assert headers[1:5] == ["要望", "内示 計", "計画（当初）", "計画（現在）"]
+    assert all(r[1:5] == ("未提出", "なし", "未提出", "未提出") for r in rows[:47])
+    assert rows[-1][:5] == ("合計", None, None, None, None)
+
+
+def test_a_resubmitted_allocation_round_is_compared_with_the_one_it_replaces(tmp_path):
+    from budget.analysis.diff import resubmission_changes
+
+    with open_store(tmp_path / "b.db") as store:
+        save_allocation(store, "1", {"13": (300, 200), "01": (90, 60)})
+        new = save_allocation(store, "1", {"13": (330, 220)})
+        save_allocation(store, "2", {"13": (10, 7)})  # another round: nothing to compare
+        changes = resubmission_changes(store, [new, new + 1])
+    assert [(c["label"], c["field_label"], c["before"], c["after"])
+            for c in changes.to_dict("records")] == [
+        ("13 東京都", "基金規模(A+B)", 300, 330), ("13 東京都", "国費(A)", 200, 220),
+        ("01 北海道", "基金規模(A+B)", 90, None), ("01 北海道", "国費(A)", 60, None)]

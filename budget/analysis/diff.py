@@ -224,7 +224,7 @@ def resubmission_changes(store: "Store", ids: list[int]) -> "pd.DataFrame":
     last: dict[tuple[Any, ...], dict[str, Any]] = {}
     for r in rows:
         key = _family_key(r)
-        if int(r["id"]) in wanted and key in last and r.get("prefecture_code") is not None:
+        if int(r["id"]) in wanted and key in last:
             pairs.append((last[key], r))
         last[key] = r
     if not pairs:
