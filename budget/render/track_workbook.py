@@ -371,7 +371,8 @@ def _sheet_prefectures(ws: Any, ctx: _Context, extra: dict[str, Any], track: "Tr
             c.rate(t, i, head[key]["rate"], total=True)
         else:
             w.text(t, i, "", s.total_text)
-    _page_setup(ws, ctx, h, h, freeze_col=1, repeat_cols=(0, 0))
+    # the 47 prefectures and the total on one landscape page, as the ministry prints them
+    _page_setup(ws, ctx, h, h, freeze_col=1, repeat_cols=(0, 0), fit=(1, 1))
     ws.autofilter(h, 0, t - 1, len(cols))
 
 
