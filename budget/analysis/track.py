@@ -147,7 +147,7 @@ def _exec_year(value: object, fund_year: int) -> int:
         from budget.fiscal import parse_fiscal_year
 
         return parse_fiscal_year(str(value))
-    except Exception:  # noqa: BLE001 - an unreadable year stays the fund year, with a note
+    except Exception:  # noqa: BLE001 - an unreadable year counts as the fund year
         return fund_year
 
 
