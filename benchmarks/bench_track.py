@@ -106,9 +106,10 @@ def build_store(path: Path) -> float:
     return time.perf_counter() - started
 
 
-def time_cli(db: Path, out: Path) -> tuple[float, float, int]:
-    """(median seconds, max seconds, peak RSS in KiB) of RUNS fresh processes."""
-    times, rss = [], 0
+def time_cli(db: Path, out: Path) -> tuple[float, float, int, float]:
+    """(median seconds, max seconds, peak RSS in KiB, median CPU seconds: user + system,
+    what the wall time is on an idle machine) of RUNS fresh processes."""
+    times, cpu, rss = [], [], 0
     cmd = [sys.executable, "-m", "budget", "track", "--year", "R5", "--db", str(db),
            "--out", str(out)]
     for _ in range(RUNS):
@@ -119,7 +120,8 @@ def time_cli(db: Path, out: Path) -> tuple[float, float, int]:
         if os.waitstatus_to_exitcode(status) != 0:
             raise SystemExit(f"budget track failed: {proc.stderr.read().decode()}")
         rss = max(rss, usage.ru_maxrss)  # KiB on Linux
-    return statistics.median(times), max(times), rss
+        cpu.append(usage.ru_utime + usage.ru_stime)
+    return statistics.median(times), max(times), rss, statistics.median(cpu)
 
 
 def split(db: Path) -> tuple[float, float]:
@@ -145,10 +147,11 @@ def main() -> None:
         load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
         print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load average {load}; "
               f"{RUNS} runs, fresh process per run")
-        median, worst, rss = time_cli(db, Path(tmp) / "out")
+        median, worst, rss, cpu = time_cli(db, Path(tmp) / "out")
         load_s, render_s = split(db)
         print(f"47 prefectures, every stage: store {db.stat().st_size / 1e6:.1f} MB (built in "
-              f"{build:.1f} s); budget track median {median:.3f} s (max {worst:.3f} s), "
+              f"{build:.1f} s); budget track median {median:.3f} s (max {worst:.3f} s; "
+              f"CPU {cpu:.3f} s), "
               f"peak RSS {rss / 1024:.0f} MiB; in-process load_track {load_s * 1000:.0f} ms, "
               f"workbook {render_s * 1000:.0f} ms")
         t = [time.perf_counter()]

@@ -54,6 +54,9 @@ DEFAULT_LOW_RATE = 70.0
 PLAN_AMOUNT_INPUTS = ("national", "prefectural", "other", "public", "private", "commissioned")
 ACTUAL_AMOUNT_INPUTS = ("actual_national", "actual_prefectural", "actual_other")
 ACTUAL_TEXTS = ("output_result", "achievement", "reason")
+#: The fields the track reads (a plan's texts are not among them).
+TRACK_FIELDS = (*PLAN_AMOUNT_INPUTS, "fund", "total", *ACTUAL_AMOUNT_INPUTS, "actual_fund",
+                "actual_total", *ACTUAL_TEXTS)
 
 #: Sentences the workbook prints so a reader knows how the figures were made.
 RATE_RULE = ("執行率は 基金 (A+B) の 実績 ÷ 計画（現在）、実績 ÷ 内示（各回の計）。合計の執行率は実績を"
@@ -226,7 +229,7 @@ def load_track(store: "Store", fiscal_year: int, menu: "pd.DataFrame", *,
 
     ids = [int(i) for frame in (request, alloc, plan_current, plan_first, actual)
            for i in frame["id"]]
-    values = store.submission_amounts(ids)
+    values = store.submission_amounts(ids, list(TRACK_FIELDS))
 
     # --- the 47 prefectures and where each stage stands --------------------------------
     prefs = pd.DataFrame({"prefecture_code": [p.code for p in all_prefectures()],
