@@ -589,3 +589,28 @@ def test_a_resubmitted_allocation_round_is_compared_with_the_one_it_replaces(tmp
             for c in changes.to_dict("records")] == [
         ("13 東京都", "基金規模(A+B)", 300, 330), ("13 東京都", "国費(A)", 200, 220),
         ("01 北海道", "基金規模(A+B)", 90, None), ("01 北海道", "国費(A)", 60, None)]
+
+
+def test_store_gives_the_values_of_any_submission(tmp_path):
+    """``Store.submission_amounts``: superseded and ministry submissions too, in the
+    workbook's row order, blank stays blank and 0 stays 0, only the fields asked for."""
+    with open_store(tmp_path / "b.db") as store:
+        old = save_stage(store, "plan", "13", {"R5-02": {"national": 0, "prefectural": 0},
+                                               "R5-01": {"national": 10, "remarks": "x"}})
+        save_stage(store, "plan", "13", {"R5-01": {"national": 20}})  # now current
+        alloc = save_allocation(store, "1", {"47": (30, 20), "01": (9, 6)})
+        rejected = save_stage(store, "plan", "14", {}, accepted=False)
+        every = store.submission_amounts([old, alloc, rejected])
+        some = store.submission_amounts([old], ["national", "remarks", "no-such-field"])
+    assert every["submission_id"].tolist() == [old, old, alloc, alloc]
+    mine = every[every["submission_id"] == old]
+    assert mine["leaf_code"].tolist() == ["R5-01", "R5-02"]
+    assert dict(zip(mine["leaf_code"], mine["seq"])) == {"R5-02": 0, "R5-01": 1}
+    assert mine["national"].tolist() == [10, 0]
+    assert mine["prefectural"].isna().tolist() == [True, False]
+    ministry = every[every["submission_id"] == alloc]
+    assert ministry["prefecture_code"].isna().all()
+    assert sorted(zip(ministry["leaf_code"], ministry["fund"])) == [("01", 9), ("47", 30)]
+    assert list(some.columns) == ["prefecture_code", "submission_id", "leaf_code", "seq",
+                                  "national", "remarks"]
+    assert [None if v is None or v != v else v for v in some["remarks"]] == ["x", None]
