@@ -1,4 +1,5 @@
-"""The summary reports of a fiscal year: store → analysis → render (``budget aggregate``)."""
+"""The reports of a fiscal year: store → analysis → render (``budget aggregate``,
+``budget track``, ``budget diff``)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,11 @@ from typing import TYPE_CHECKING
 from budget.errors import UsageError
 
 if TYPE_CHECKING:
+    import pandas as pd
+
+    from budget.analysis.diff import SubmissionDiff
     from budget.analysis.summary import Summary
+    from budget.analysis.track import Track
     from budget.render.outputs import Written
 
 DEFAULT_UNIT = "千円"
@@ -48,3 +53,84 @@ def aggregate_year(db_path: str | Path, fiscal_year: int, out_dir: str | Path, *
     written = write_reports(summary, out_dir, unit=unit, command_line=command_line,
                             by_bureau=by_bureau, formats=formats, now=now, db_path=location)
     return AggregateRun(summary, written)
+
+
+@dataclass
+class TrackRun:
+    track: Track
+    written: list[Written]
+    prefectures: "pd.DataFrame"  # ``analysis.track.by_prefecture``: what the command prints
+    missing: dict[str, list[str]]  # ``analysis.track.missing_by_stage``
+
+
+def track_year(db_path: str | Path, fiscal_year: int, out_dir: str | Path, *,
+               menu_path: str | Path | None = None, unit: str = DEFAULT_UNIT,
+               formats: Iterable[str] = (), low_rate: float | None = None,
+               command_line: str = "", now: dt.datetime | None = None) -> TrackRun:
+    """Open the store, follow the fund year through its stages (``analysis.track``), write
+    the track workbook ``R5_執行管理.xlsx`` (and the tidy table in each of ``formats``) into
+    ``out_dir``."""
+    from budget.analysis.track import (
+        DEFAULT_LOW_RATE,
+        by_prefecture,
+        load_track,
+        missing_by_stage,
+    )
+    from budget.menu import load_menu
+    from budget.render.track_workbook import (
+        TRACK_UNITS,
+        track_file_name,
+        track_tidy_file_name,
+        write_track_tidy,
+        write_track_workbook,
+    )
+    from budget.store import open_store
+
+    if unit not in TRACK_UNITS:
+        raise UsageError(f"単位「{unit}」は使えません（{'、'.join(TRACK_UNITS)} のいずれか）。")
+    rate = DEFAULT_LOW_RATE if low_rate is None else low_rate
+    if not 0 <= rate <= 1000:
+        raise UsageError(f"--low-rate {rate:g} は範囲外です（0～1000 の百分率で指定してください）。")
+    with open_store(db_path, create=False) as store:
+        menu = load_menu(fiscal_year, menu_path)
+        track = load_track(store, fiscal_year, menu, low_rate=rate)
+        location = store.location
+    out = Path(out_dir)
+    now = now or dt.datetime.now().astimezone()
+    written = [write_track_workbook(track, out / track_file_name(fiscal_year, unit), unit=unit,
+                                    command_line=command_line, now=now, db_path=location)]
+    for fmt in dict.fromkeys(formats):
+        written.append(write_track_tidy(track, out / track_tidy_file_name(fiscal_year, fmt),
+                                        fmt, now=now))
+    return TrackRun(track, written, by_prefecture(track), missing_by_stage(track))
+
+
+@dataclass
+class DiffRun:
+    diff: SubmissionDiff
+    written: Written | None
+
+
+def diff_report(db_path: str | Path, *, prefecture: str | None = None,
+                fiscal_year: int | None = None, from_id: int | None = None,
+                to_id: int | None = None, out_dir: str | Path | None = None,
+                now: dt.datetime | None = None) -> DiffRun:
+    """What changed between two submissions: ``from_id`` → ``to_id``, or the last two
+    accepted of ``prefecture`` (code) in ``fiscal_year`` (``analysis.diff.latest_pair``);
+    the sheet written into ``out_dir`` unless it is None."""
+    from budget.analysis.diff import diff_submissions, latest_pair
+    from budget.render.diff_workbook import diff_file_name, write_diff_workbook
+    from budget.store import open_store
+
+    if (from_id is None) != (to_id is None):
+        raise UsageError("--from と --to は両方指定してください。")
+    with open_store(db_path, create=False) as store:
+        if from_id is None or to_id is None:
+            if prefecture is None or fiscal_year is None:
+                raise UsageError("都道府県を指定するか、--from と --to で提出IDを指定してください。")
+            from_id, to_id = latest_pair(store, prefecture, fiscal_year)
+        diff = diff_submissions(store, from_id, to_id)
+    written = None
+    if out_dir is not None:
+        written = write_diff_workbook(diff, Path(out_dir) / diff_file_name(diff), now=now)
+    return DiffRun(diff, written)

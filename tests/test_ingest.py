@@ -201,7 +201,7 @@ def test_run_report_lists_files_and_findings(mixed):
     assert run.report_path.parent == mixed["root"] / "reports"
     assert run.report_path.name == f"取込結果_{run.stamp}.xlsx"
     wb = openpyxl.load_workbook(run.report_path)
-    assert wb.sheetnames == ["取込結果", "指摘一覧", "実行情報"]
+    assert wb.sheetnames == ["取込結果", "指摘一覧", "変更点", "実行情報"]
     rows = list(wb["取込結果"].iter_rows(values_only=True))
     assert rows[0] == ("ファイル", "都道府県", "年度", "状態", "登録", "エラー", "警告", "提出ID",
                        "SHA-256", "返送ファイル", "備考")

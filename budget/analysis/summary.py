@@ -10,7 +10,8 @@ Rules the tables follow (the summary workbook says them to its readers too):
 * A prefecture *plans* a leaf when any of its amount inputs there (国 A, 都道府県 B, その他 C,
   公, 民, 受託) is non-blank; an entered 0 is a plan of 0. Blank rows are not plans and
   appear in no table; a sum over nothing but blanks stays blank (NA), never 0.
-* Only each prefecture's current (newest accepted) submission is counted. A prefecture with
+* Only each prefecture's current (newest accepted) submission is counted; for the plan,
+  the newest accepted 計画 or 変更 (a 変更 is the plan's next version). A prefecture with
   no accepted submission is *missing* (未提出) or *rejected* (差戻し) and is listed as such,
   never counted as zero.
 * Each leaf has one *owner* (担当課): its bureau, or for an item with several bureaus one
@@ -215,7 +216,7 @@ def considered_submissions(store: "Store", fiscal_year: int, overview: "pd.DataF
 
     stage = stage or PLAN_STAGE
     subs = store.submissions(fiscal_year)
-    subs = subs[subs["stage"] == stage]
+    subs = subs[subs["stage"].isin(_family(stage))]
     names = {p.code: p.name_ja for p in all_prefectures()}
     used_ids = {int(i) for i in overview.loc[overview["status"] == "accepted", "submission_id"]}
     current = {int(r.submission_id): r for r in overview.itertuples(index=False)
@@ -277,6 +278,65 @@ def considered_submissions(store: "Store", fiscal_year: int, overview: "pd.DataF
     return out[list(INPUT_COLUMNS)].reset_index(drop=True)
 
 
+#: The stage of a revised plan (変更): its submissions count as the plan's next versions.
+REVISION_STAGE = "revision"
+
+
+def _family(stage: str | None) -> tuple[str, ...]:
+    """The stages a current submission is chosen among: the plan's are 計画 and 変更."""
+    from budget.store import PLAN_STAGE
+
+    stage = stage or PLAN_STAGE
+    return (PLAN_STAGE, REVISION_STAGE) if stage in (PLAN_STAGE, REVISION_STAGE) else (stage,)
+
+
+def current_stage_submissions(store: "Store", fiscal_year: int, stage: str | None = None
+                              ) -> "pd.DataFrame":
+    """``Store.current_submissions`` of ``stage`` (default the plan), where the plan's
+    current submission is the newest accepted 計画 *or* 変更 (else the newest rejected of
+    either): the same columns, counts (n_submissions, n_rejected) and latest_* over both."""
+    import pandas as pd
+
+    family = _family(stage)
+    frames = [store.current_submissions(fiscal_year, s) for s in family]
+    if len(frames) == 1 or frames[1].empty:
+        return frames[0]
+    if frames[0].empty:
+        return frames[1]
+    both = pd.concat(frames, ignore_index=True)
+    both["_accepted"] = both["status"] == "accepted"
+    pick = both.sort_values(["_accepted", "received_at", "submission_id"], ascending=False,
+                            kind="stable").drop_duplicates("prefecture_code")
+    latest_cols = ["latest_status", "latest_file_name", "latest_received_at"]
+    latest = both.sort_values(["latest_received_at", "submission_id"], ascending=False,
+                              kind="stable").drop_duplicates("prefecture_code")
+    counts = both.groupby("prefecture_code")[["n_submissions", "n_rejected"]].sum()
+    out = pick.drop(columns=[*latest_cols, "n_submissions", "n_rejected", "_accepted"])
+    out = out.merge(latest[["prefecture_code", *latest_cols]], on="prefecture_code")
+    out = out.merge(counts.reset_index(), on="prefecture_code")
+    return out[[c for c in frames[0].columns if c in out.columns]
+               + [c for c in out.columns if c not in frames[0].columns]] \
+        .sort_values("prefecture_code").reset_index(drop=True)
+
+
+def current_stage_amounts(store: "Store", fiscal_year: int, stage: str | None = None
+                          ) -> "pd.DataFrame":
+    """``Store.current_amounts`` of ``stage`` (default the plan), the plan's taken from each
+    prefecture's current 計画 or 変更 (``current_stage_submissions``)."""
+    import pandas as pd
+
+    family = _family(stage)
+    frames = [store.current_amounts(fiscal_year, s) for s in family]
+    if len(frames) == 1 or frames[1].empty:
+        return frames[0]
+    current = current_stage_submissions(store, fiscal_year, stage)
+    ids = set(current.loc[current["status"] == "accepted", "submission_id"].astype(int))
+    both = pd.concat([f for f in frames if not f.empty], ignore_index=True)
+    both = both[both["submission_id"].astype(int).isin(ids)]
+    return both.sort_values(["prefecture_code", "leaf_code"], kind="stable") \
+        .reset_index(drop=True)
+
+
 def plan_amounts(amounts: "pd.DataFrame") -> "pd.DataFrame":
     """``Store.current_amounts`` with every column of the plan form, a field no stored
     submission has (e.g. an empty store) added blank: money as Int64, texts as object."""
@@ -305,10 +365,9 @@ def load_summary(store: "Store", fiscal_year: int, menu: "pd.DataFrame", *,
     from budget.menu import earlier_editions, menu_fingerprint
     from budget.prefectures import all_prefectures
 
-    kwargs = {} if stage is None else {"stage": stage}
     m = menu_with_owners(menu)
-    overview = submission_overview(store.current_submissions(fiscal_year, **kwargs))
-    amounts = plan_amounts(store.current_amounts(fiscal_year, **kwargs))
+    overview = submission_overview(current_stage_submissions(store, fiscal_year, stage))
+    amounts = plan_amounts(current_stage_amounts(store, fiscal_year, stage))
     notes: list[str] = []
 
     planned = amounts[planned_mask(amounts)].copy()

@@ -45,7 +45,7 @@ import stat
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from budget.errors import BudgetError
 from budget.findings import ERROR, STATUS_JA, WARNING, FileReport, Finding
@@ -182,6 +182,7 @@ class IngestRun:
     skipped: list[Skipped] = field(default_factory=list)
     report_path: Path | None = None  # the run's Excel report
     returns_dir: Path | None = None  # folder of the return copies (None: no copy was made)
+    changes: Any = None  # what each resubmission changed (``analysis.diff.resubmission_changes``)
 
     @property
     def accepted(self) -> list[FileResult]:
@@ -257,6 +258,10 @@ def ingest_folder(
             run.results.append(result)
             if progress is not None:
                 progress(item.path)
+        from budget.analysis.diff import resubmission_changes
+
+        run.changes = resubmission_changes(store, [r.submission_id for r in run.results
+                                                   if r.created and r.submission_id is not None])
     order.explain()
     run.finished_at = dt.datetime.now().astimezone()
     if outputs is not None:

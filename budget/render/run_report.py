@@ -1,7 +1,9 @@
 """The Excel report of one ingest run (xlsxwriter).
 
 Sheets: 取込結果 (one row per file, skipped files included), 指摘一覧 (every finding of every
-file), 実行情報 (folder, store, times, counts). Every cell goes through
+file), 変更点 (for every resubmission, what changed against the previous accepted one:
+``IngestRun.changes``, made by ``budget.analysis.diff.resubmission_changes``), 実行情報
+(folder, store, times, counts). Every cell goes through
 ``budget.xlsx.writer.CellWriter``: nothing a sender typed becomes a formula or a link; a
 formula-like text (a finding's 入力値) is shown exactly as sent and kept inert by
 ``quote_prefix``.
@@ -49,6 +51,9 @@ A4, A3 = 9, 8
 _ACROSS = {A4: 140, A3: 205}
 #: Below this print scale a sheet moves from A4 to A3.
 MIN_SCALE = 0.7
+CHANGES_SHEET = "変更点"
+CHANGE_HEADERS = ["ファイル", "都道府県", "提出ID", "前回の提出ID", "前回のファイル", "事業", "項目",
+                  "前回", "今回", "区分"]
 
 
 def write_run_report(run: "IngestRun", path: str | Path, *, exclusive: bool = False) -> Path:
@@ -115,6 +120,9 @@ def write_run_report(run: "IngestRun", path: str | Path, *, exclusive: bool = Fa
                 (f.value, cell), (f.message, wrap),
             ])
     _table(cells, ws, FINDING_HEADERS, rows, head, title, wrap_cols={5: 36, 6: 30, 7: 70})
+
+    _changes_sheet(cells, wb.add_worksheet(CHANGES_SHEET), run, names,
+                   {"head": head, "cell": cell, "wrap": wrap, "warn": warn}, title)
 
     ws = wb.add_worksheet(INFO_SHEET)
     info = [
@@ -198,6 +206,38 @@ def _print_setup(ws: Any, title: str, paper: int, *, across: int, repeat: bool) 
 def _amp(text: str) -> str:
     """Text for a page header: ``&`` doubled (a single one starts a code)."""
     return text.replace("&", "&&")
+
+
+def _changes_sheet(cells: CellWriter, ws: Any, run: "IngestRun", names: dict[str, str],
+                   fmt: dict[str, Any], title: str) -> None:
+    """変更点: one row per cell a resubmission changed against the prefecture's previous
+    accepted submission (amounts as numbers, blank as 空欄, sender text as sent and inert);
+    a resubmission that changed nothing says so in one row."""
+    from budget.analysis.diff import BLANK_JA, KIND_JA
+
+    changes = run.changes
+    files = {r.submission_id: r.file for r in run.results if r.submission_id is not None}
+    rows: list[list[tuple[Any, Any]]] = []
+    records = [] if changes is None else changes.to_dict("records")
+    for c in records:
+        same = c["kind"] == "same"
+        before, after = (None, None) if same else (c["before"], c["after"])
+        rows.append([
+            (files.get(c["submission_id"]), fmt["cell"]),
+            (names.get(c["prefecture_code"] or "", c["prefecture_code"]), fmt["cell"]),
+            (c["submission_id"], fmt["cell"]), (c["previous_id"], fmt["cell"]),
+            (c["previous_file_name"], fmt["cell"]),
+            ("（変更なし）" if same else c["label"], fmt["wrap"]),
+            (None if same else c["field_label"], fmt["cell"]),
+            (None if same else BLANK_JA if before is None else before, fmt["cell"]),
+            (None if same else BLANK_JA if after is None else after, fmt["cell"]),
+            ("変更なし" if same else KIND_JA.get(c["kind"], c["kind"]),
+             fmt["cell"] if same else fmt["warn"]),
+        ])
+    if not rows:
+        rows.append([("この取り込みに再提出（前回受理した提出のある提出）はありません。", fmt["cell"])]
+                    + [(None, fmt["cell"])] * (len(CHANGE_HEADERS) - 1))
+    _table(cells, ws, CHANGE_HEADERS, rows, fmt["head"], title, wrap_cols={0: 36, 4: 30, 5: 44})
 
 
 def _relative(p: Path | None, base: Path) -> str | None:

@@ -18,6 +18,7 @@ from budget.textwidth import display_width, pad
 if TYPE_CHECKING:
     import pandas as pd
 
+    from budget.analysis.diff import SubmissionDiff
     from budget.intake.batch import IngestRun, Returned
 
 
@@ -190,4 +191,75 @@ def status_csv(df: "pd.DataFrame") -> bytes:
     for col in ("prefecture", "status_ja", "note", "file_name"):
         out[col] = out[col].map(neutralise)
     out = out.rename(columns=STATUS_HEADERS_JA)
+    return out.to_csv(index=False, lineterminator="\r\n").encode("utf-8-sig")
+
+
+def diff_text(diff: "SubmissionDiff") -> str:
+    """What ``budget diff`` prints: the two submissions, then one line per changed cell
+    (「R5-02 … 国(A) 1,200 → 1,500」)."""
+    from budget.analysis.diff import change_line, format_value
+    from budget.fiscal import local_time
+
+    out = []
+    for label, sub in (("前", diff.before), ("後", diff.after)):
+        out.append(f"{label}: 提出ID {sub['id']} {format_value(sub.get('file_name'))}"
+                   f"（{short_time(local_time(sub.get('received_at')))}）")
+    b, a = diff.before, diff.after
+    if b.get("prefecture_code") != a.get("prefecture_code") \
+            or b.get("fiscal_year") != a.get("fiscal_year"):
+        out.append("注意: 都道府県または年度の異なる提出を比べています。")
+    if diff.changes.empty:
+        out.append("違いはありません。")
+    else:
+        out.append(f"変更 {len(diff.changes)} 件:")
+        out += [f"  {change_line(r)}" for r in diff.changes.to_dict("records")]
+    return "\n".join(out)
+
+
+def stage_status_table(df: "pd.DataFrame", year: int) -> str:
+    """What ``budget status --stage`` prints: the 47 prefectures' state for the stage, and
+    beside each one not accepted (未提出 / 差戻し) the contact it entered, whom to remind."""
+    from budget.fiscal import full_label
+
+    plain = df.astype(object).where(df.notna(), None)
+    stage = str(plain["stage"].iloc[0]) if len(plain) else ""
+    rows = []
+    for r in plain.to_dict("records"):
+        remind = r["status"] != "accepted"
+        rows.append((r["prefecture_code"], r["prefecture"], r["status_ja"],
+                     short_time(r["received_at"] or ""),
+                     *((r[k] for k in ("department", "contact_name", "phone", "email"))
+                       if remind else ("", "", "", ""))))
+    counts = df["status"].value_counts()
+    head = (f"{full_label(year)} {stage} 提出状況: "
+            + "、".join(f"{STATUS_JA[k]} {counts.get(k, 0)}"
+                       for k in ("accepted", "rejected", "missing"))
+            + "（47 都道府県）")
+    return "\n".join([
+        head,
+        table(["コード", "都道府県", "状態", "受付日時", "担当部署", "担当者", "電話", "メール"], rows,
+              widths=[6, 10, 6, 19, 28, 14, 14, 30]),
+        "連絡先は未提出・差戻しの都道府県だけ表示します（その段階の提出に入力がなければ、"
+        "最も新しい提出に入力された連絡先）。",
+    ])
+
+
+REMINDER_HEADERS_JA = {
+    "prefecture_code": "コード", "prefecture": "都道府県", "stage": "段階", "status_ja": "状態",
+    "note": "備考", "department": "担当部署", "contact_name": "担当者", "phone": "電話",
+    "email": "メール", "contact_source": "連絡先の出典",
+}
+
+
+def reminder_csv(df: "pd.DataFrame") -> bytes:
+    """``budget status --stage … --format csv``: the reminder list, one row per prefecture
+    whose stage is 未提出 or 差戻し with its contact; UTF-8 with BOM, text neutralised."""
+    from budget.textsafe import neutralise
+    from budget.xlsx.writer import is_missing
+
+    out = df.loc[df["status"] != "accepted", list(REMINDER_HEADERS_JA)].copy()
+    for col in out.columns:
+        out[col] = out[col].astype(object).map(lambda v: None if is_missing(v)
+                                               else neutralise(v))
+    out = out.rename(columns=REMINDER_HEADERS_JA)
     return out.to_csv(index=False, lineterminator="\r\n").encode("utf-8-sig")

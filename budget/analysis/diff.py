@@ -1,0 +1,260 @@
+"""What changed between two submissions, cell by cell (``budget diff``, and the ingest run
+report's list of what each resubmission changed).
+
+Pure pandas over ``Store.submissions`` and ``Store.submission_amounts``. A change is one
+(leaf, field) whose value differs: entered → blank and blank → entered count (blank is not
+zero), a formula column (総事業費, 基金計, 執行額の計) does not (it follows its inputs).
+Two submissions are comparable when they are of one prefecture, fund year and stage family
+(計画 and 変更 are one family; a 実績 also of one execution year; a 内示 of one round).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from budget.errors import BudgetError, UsageError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from budget.store import Store
+
+class NothingToCompare(BudgetError):
+    """Two submissions to compare are not there (fewer than two accepted, or one of them
+    rejected: its values were never stored)."""
+
+
+#: Field → how a person names it (the forms' headers on one line).
+FIELD_LABELS: dict[str, str] = {
+    "total": "総事業費(A+B+C)", "national": "国(A)", "prefectural": "都道府県(B)",
+    "fund": "基金計(A+B)", "other": "その他(C)", "public": "公", "private": "民",
+    "commissioned": "うち受託事業等", "implementer": "事業の実施主体",
+    "output": "事業量・アウトプット指標", "remarks": "備考", "reason": "理由",
+    "actual_national": "執行額 国(A)", "actual_prefectural": "執行額 都道府県(B)",
+    "actual_other": "執行額 その他(C)", "actual_fund": "執行額 計(A+B)",
+    "actual_total": "執行額 総額(A+B+C)", "output_result": "アウトプット実績",
+    "achievement": "達成状況",
+}
+#: Labels that differ by stage.
+STAGE_FIELD_LABELS: dict[str, dict[str, str]] = {
+    "allocation": {"fund": "基金規模(A+B)", "national": "国費(A)"},
+    "revision": {"reason": "変更理由"},
+}
+#: Formula columns per stage: not compared (they follow their inputs).
+DERIVED: dict[str, frozenset[str]] = {
+    "allocation": frozenset(),
+    "actual": frozenset({"actual_fund", "actual_total", "total", "fund"}),
+}
+_DEFAULT_DERIVED = frozenset({"total", "fund", "actual_fund", "actual_total"})
+_KEYS = ("prefecture_code", "submission_id", "leaf_code", "seq")
+BLANK_JA = "（空欄）"
+CHANGE_COLUMNS = ["leaf_code", "label", "field", "field_label", "before", "after", "kind"]
+KIND_JA = {"changed": "変更", "added": "追加", "removed": "削除"}
+
+
+@dataclass
+class SubmissionDiff:
+    """Two submissions and the cells that differ (``changes``: ``CHANGE_COLUMNS``; kind
+    changed / added (blank before) / removed (blank after); rows in the workbook's order)."""
+
+    before: dict[str, Any]  # the earlier submission (a row of ``Store.submissions``)
+    after: dict[str, Any]
+    changes: "pd.DataFrame"
+
+
+def field_label(field: str, stage: str | None = None) -> str:
+    """How a person names ``field`` (a registered form's header when this module has none)."""
+    if stage in STAGE_FIELD_LABELS and field in STAGE_FIELD_LABELS[stage]:
+        return STAGE_FIELD_LABELS[stage][field]
+    if field in FIELD_LABELS:
+        return FIELD_LABELS[field]
+    from budget.forms import registered
+
+    for f in registered():
+        column = f.column.get(field)
+        if column is not None:
+            return str(column.header).replace("\n", "")
+    return field
+
+
+def _plain(value: Any) -> Any:
+    if value is None:
+        return None
+    try:
+        if value != value:
+            return None
+    except TypeError:
+        return None
+    item = getattr(value, "item", None)
+    return item() if callable(item) else value
+
+
+def _row(subs: "pd.DataFrame", sid: int) -> dict[str, Any]:
+    found = subs[subs["id"] == sid]
+    if found.empty:
+        raise UsageError(f"提出ID {sid} はデータベースにありません。budget status で提出IDを"
+                         "確認してください。")
+    return {k: _plain(v) for k, v in found.iloc[0].to_dict().items()}
+
+
+def _leaf_labels(fiscal_year: Any, stage: str | None) -> dict[str, str]:
+    """leaf code → 「R5-02 市区町村介護人材確保プラットフォーム構築事業」 (内示: 「13 東京都」)."""
+    from budget.prefectures import all_prefectures
+
+    if stage == "allocation":
+        return {p.code: p.label for p in all_prefectures()}
+    try:
+        from budget.menu import load_menu
+
+        menu = load_menu(int(fiscal_year))
+    except Exception:  # noqa: BLE001 - no menu for the year: codes alone still say it
+        return {}
+    return {r.leaf_code: f"{r.leaf_code} {r.item_name}" + (f"／{r.sub_item_name}"
+                                                           if r.sub_item_name else "")
+            for r in menu.itertuples(index=False)}
+
+
+def _long(values: "pd.DataFrame", sid: int, skip: frozenset[str]) -> dict[tuple[str, str], Any]:
+    part = values[values["submission_id"] == sid]
+    fields = [c for c in values.columns if c not in _KEYS and c not in skip]
+    out: dict[tuple[str, str], Any] = {}
+    for rec in part[["leaf_code", *fields]].astype(object).to_dict("records"):
+        for f in fields:
+            v = _plain(rec[f])
+            if v is not None:
+                out[(str(rec["leaf_code"]), f)] = v
+    return out
+
+
+def compare(before: dict[str, Any], after: dict[str, Any], values: "pd.DataFrame"
+            ) -> SubmissionDiff:
+    """The ``SubmissionDiff`` of two submissions (rows of ``Store.submissions``) from
+    ``values`` (``Store.submission_amounts`` of both)."""
+    import pandas as pd
+
+    stage = str(after.get("stage") or "plan")
+    skip = DERIVED.get(stage, _DEFAULT_DERIVED)
+    a = _long(values, int(before["id"]), skip)
+    b = _long(values, int(after["id"]), skip)
+    fields = [c for c in values.columns if c not in _KEYS and c not in skip]
+    order: dict[str, float] = {}
+    for sid in (int(after["id"]), int(before["id"])):
+        part = values[values["submission_id"] == sid]
+        for leaf, seq in zip(part["leaf_code"], part["seq"] if "seq" in part else range(len(part))):
+            order.setdefault(str(leaf), float(seq))
+    labels = _leaf_labels(after.get("fiscal_year"), stage)
+    rows = []
+    for key in sorted(set(a) | set(b), key=lambda k: (order.get(k[0], 1e9), k[0],
+                                                       fields.index(k[1]))):
+        old, new = a.get(key), b.get(key)
+        if old == new:
+            continue
+        kind = "added" if old is None else "removed" if new is None else "changed"
+        rows.append({"leaf_code": key[0], "label": labels.get(key[0], key[0]), "field": key[1],
+                     "field_label": field_label(key[1], stage), "before": old, "after": new,
+                     "kind": kind})
+    changes = pd.DataFrame(rows, columns=CHANGE_COLUMNS, dtype=object)
+    return SubmissionDiff(before, after, changes)
+
+
+def _accepted_values(row: dict[str, Any]) -> None:
+    if row.get("status") != "accepted":
+        raise NothingToCompare(f"提出ID {row['id']}（{row['file_name']}）は差戻しのため、値が保存されて"
+                         "いません。受理した提出を指定してください。")
+
+
+def diff_submissions(store: "Store", from_id: int, to_id: int) -> SubmissionDiff:
+    """What changed from submission ``from_id`` to ``to_id`` (both accepted; else
+    ``UsageError`` saying which)."""
+    subs = store.submissions()
+    before, after = _row(subs, int(from_id)), _row(subs, int(to_id))
+    for row in (before, after):
+        _accepted_values(row)
+    return compare(before, after, store.submission_amounts([int(from_id), int(to_id)]))
+
+
+def _family_key(row: dict[str, Any]) -> tuple[Any, ...]:
+    """What makes two submissions comparable (see the module docstring)."""
+    stage = str(row.get("stage") or "plan")
+    family = "plan" if stage in ("plan", "revision") else stage
+    extra = row.get("exec_year") if stage == "actual" else row.get("round") \
+        if stage == "allocation" else None
+    return (row.get("prefecture_code"), row.get("fiscal_year"), family,
+            None if extra is None else str(extra).strip())
+
+
+def latest_pair(store: "Store", prefecture_code: str, fiscal_year: int) -> tuple[int, int]:
+    """(earlier id, later id): the prefecture's newest accepted submission of the year that
+    has an earlier accepted one of the same stage family, and that one; ``UsageError`` when
+    there is none."""
+    from budget.prefectures import prefecture_by_code
+
+    subs = store.submissions(fiscal_year)
+    mine = subs[(subs["prefecture_code"] == prefecture_code) & (subs["status"] == "accepted")]
+    rows = [{k: _plain(v) for k, v in r.items()} for r in mine.to_dict("records")]
+    pref = prefecture_by_code(prefecture_code)
+    name = pref.label if pref else prefecture_code
+    for i, newest in enumerate(rows):  # newest first: the newest that has an earlier one
+        key = _family_key(newest)
+        earlier = next((r for r in rows[i + 1:] if _family_key(r) == key), None)
+        if earlier is not None:
+            return int(earlier["id"]), int(newest["id"])
+    raise NothingToCompare(f"{name} の受理した提出が 2 件ないため比べられません（受理 {len(rows)} 件）。"
+                     "--from と --to で提出IDを指定することもできます。")
+
+
+def resubmission_changes(store: "Store", ids: list[int]) -> "pd.DataFrame":
+    """For each accepted submission of ``ids`` that has an earlier accepted one of the same
+    prefecture, year and stage family: what changed against the newest such one. Columns:
+    submission_id, previous_id, previous_file_name, prefecture_code, then
+    ``CHANGE_COLUMNS``; a resubmission that changed nothing has one row with kind "same"."""
+    import pandas as pd
+
+    columns = ["submission_id", "previous_id", "previous_file_name", "prefecture_code",
+               *CHANGE_COLUMNS]
+    wanted = {int(i) for i in ids}
+    if not wanted:
+        return pd.DataFrame(columns=columns)
+    subs = store.submissions()
+    subs = subs[subs["status"] == "accepted"]
+    rows = [{k: _plain(v) for k, v in r.items()} for r in subs.to_dict("records")]
+    rows.sort(key=lambda r: (str(r["received_at"]), int(r["id"])))
+    pairs: list[tuple[dict[str, Any], dict[str, Any]]] = []
+    last: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for r in rows:
+        key = _family_key(r)
+        if int(r["id"]) in wanted and key in last:
+            pairs.append((last[key], r))
+        last[key] = r
+    if not pairs:
+        return pd.DataFrame(columns=columns)
+    values = store.submission_amounts([int(x["id"]) for p in pairs for x in p])
+    out = []
+    for before, after in pairs:
+        d = compare(before, after, values)
+        head = {"submission_id": int(after["id"]), "previous_id": int(before["id"]),
+                "previous_file_name": before["file_name"],
+                "prefecture_code": after.get("prefecture_code")}
+        if d.changes.empty:
+            out.append({**head, **{c: None for c in CHANGE_COLUMNS}, "kind": "same"})
+        out += [{**head, **rec} for rec in d.changes.to_dict("records")]
+    return pd.DataFrame(out, columns=columns, dtype=object)
+
+
+def format_value(value: Any) -> str:
+    """A value as a change line shows it: amounts with thousands separators, blank as
+    （空欄）, control characters as U+FFFD (safe on a terminal)."""
+    import re
+
+    if value is None:
+        return BLANK_JA
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return f"{int(value):,}" if float(value).is_integer() else f"{value:,}"
+    return re.sub("[\x00-\x1f\x7f]", "\ufffd", str(value))
+
+
+def change_line(row: dict[str, Any]) -> str:
+    """「R5-02 市区町村… 国(A) 1,200 → 1,500」."""
+    return (f"{row['label']} {row['field_label']} {format_value(row['before'])} → "
+            f"{format_value(row['after'])}")
