@@ -57,6 +57,12 @@ class PlanValues:
 
     header: dict[str, str] = field(default_factory=dict)
     rows: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: the reference columns' values (row code → key → value, ``reference_values``) and the
+    #: stored submissions they come from (``_meta`` ``reference_ids``)
+    references: dict[str, dict[str, int | None]] = field(default_factory=dict)
+    reference_ids: list[int] = field(default_factory=list)
+    #: other ``_meta`` values of the form (``round``, ``exec_year``)
+    meta: dict[str, str] = field(default_factory=dict)
 
 
 def _number(value: Any) -> int | float | None:
@@ -94,6 +100,9 @@ class _Formats:
         self.text_in = add(locked=False, bg_color=INPUT_FILL, text_wrap=True, num_format="@",
                            **border)
         self.code = add(font_color="#808080", font_size=8)
+        # A reference value from the store: locked, shaded, blank stays blank.
+        self.reference = add(num_format=AMOUNT_FORMAT, bg_color="#EDEDED", font_color="#404040",
+                             **border)
         self.total_label = add(bold=True, bg_color=TOTAL_FILL, **border)
         self.total_amount = add(bold=True, bg_color=TOTAL_FILL, num_format=AMOUNT_FORMAT, **border)
         self.guide_title = add(bold=True, font_size=14)
@@ -103,10 +112,19 @@ class _Formats:
         self.warn = wb.add_format({"bg_color": "#FFEB9C", "font_color": "#9C5700"})
 
 
+def form_rows(form: Form, menu: "pd.DataFrame") -> list[Any]:
+    """The rows of ``form``'s table: the menu's leaves, or the 47 prefectures (内示)."""
+    if form.rows_from == "prefectures":
+        from budget.forms.allocation import prefecture_rows
+
+        return prefecture_rows()
+    return menu_leaves(menu)
+
+
 def write_plan_workbook(
     target: str | Path | IO[bytes],
     menu: "pd.DataFrame",
-    prefecture: Prefecture,
+    prefecture: Prefecture | None,
     *,
     form: Form = PLAN,
     values: PlanValues | None = None,
@@ -114,21 +132,29 @@ def write_plan_workbook(
     guide: GuideInfo = GuideInfo(),
 ) -> None:
     """Write one prefecture's workbook of ``form`` (the plan by default) for the menu's
-    fiscal year. ``share_tolerance`` None: the form's default."""
+    fiscal year. ``share_tolerance`` None: the form's default. ``prefecture`` None: a
+    workbook of every prefecture (the 内示: ``values.meta`` gives its round)."""
     import xlsxwriter
 
     if share_tolerance is None:
         share_tolerance = form.default_share_tolerance
-    leaves = menu_leaves(menu)
+    leaves = form_rows(form, menu)
     year = int(menu["fiscal_year"].iloc[0])
     values = values or PlanValues()
-    fingerprint = menu_fingerprint(menu)
+    if form.rows_from == "prefectures":
+        from budget.forms.allocation import prefecture_fingerprint
+
+        fingerprint = prefecture_fingerprint()
+    else:
+        fingerprint = menu_fingerprint(menu)
+    subject = prefecture.label if prefecture is not None else " ".join(
+        form.meta_cell_text(m.key, values.meta.get(m.key, "")) for m in form.meta_cells)
 
     wb = xlsxwriter.Workbook(target, {"strings_to_formulas": False, "strings_to_urls": False,
                                       "strings_to_numbers": False, "in_memory": True})
     # A fixed creation date: the same inputs give a byte-identical file.
     wb.set_properties({
-        "title": f"{full_label(year)} 都道府県{form.stage_label} {prefecture.label}",
+        "title": f"{full_label(year)} {form.stage_label} {subject}",
         "subject": "地域医療介護総合確保基金（介護従事者の確保分）",
         "author": "budget",
         "created": dt.datetime(year, 4, 1),
@@ -138,13 +164,18 @@ def write_plan_workbook(
     guide_ws = wb.add_worksheet(form.guide_sheet)
     main_ws = wb.add_worksheet(form.main_sheet)
     meta_ws = wb.add_worksheet(form.meta_sheet)
-    _write_guide(guide_ws, fmt, form, year, prefecture, share_tolerance, guide)
-    _write_main(main_ws, fmt, form, leaves, year, prefecture, values, share_tolerance)
+    _write_guide(guide_ws, fmt, form, year, subject, share_tolerance, guide)
+    _write_main(main_ws, fmt, form, leaves, year, prefecture, values, share_tolerance, subject)
+    from budget.forms.base import REFERENCE_IDS, reference_ids_text
+
+    extra = {**{k: "" for k in form.header_meta}, **values.meta,
+             REFERENCE_IDS: reference_ids_text(values.reference_ids)}
     meta = form.meta(
+        **{k: v for k, v in extra.items() if k in form.meta_keys},
         fiscal_year=str(year),
         fiscal_year_label=era_code(year),
-        prefecture_code=prefecture.code,
-        prefecture_name=prefecture.name_ja,
+        prefecture_code=prefecture.code if prefecture is not None else "",
+        prefecture_name=prefecture.name_ja if prefecture is not None else "",
         menu_fingerprint=fingerprint,
         menu_leaf_count=str(len(leaves)),
         first_data_row=str(form.first_data_row),
@@ -162,7 +193,8 @@ def write_plan_workbook(
 
 
 def _write_main(ws: Any, fmt: _Formats, form: Form, leaves: list[MenuLeaf], year: int,
-                prefecture: Prefecture, values: PlanValues, share_tolerance: int) -> None:
+                prefecture: Prefecture | None, values: PlanValues, share_tolerance: int,
+                subject: str) -> None:
     C = form.column
     n = len(leaves)
     for col in form.columns:
@@ -188,7 +220,11 @@ def _write_main(ws: Any, fmt: _Formats, form: Form, leaves: list[MenuLeaf], year
             _check(ws.write_string(ref, text, fmt.note if ref in notes else fmt.label))
     ws.set_row(0, 24)
     _check(ws.write_string(form.year_cell, full_label(year), fmt.value))
-    _check(ws.write_string(form.prefecture_cell, prefecture.label, fmt.value))
+    if prefecture is not None:
+        _check(ws.write_string(form.prefecture_cell, prefecture.label, fmt.value))
+    for m in form.meta_cells:
+        _check(ws.write_string(m.value_cell,
+                               form.meta_cell_text(m.key, values.meta.get(m.key, "")), fmt.value))
     for h in form.header_inputs:
         _write_value(ws, *_cell(h.input_cell), values.header.get(h.key), fmt.input_text)
     ws.set_row(form.header_row - 1, 30)
@@ -203,7 +239,7 @@ def _write_main(ws: Any, fmt: _Formats, form: Form, leaves: list[MenuLeaf], year
             f = fmt.cell_center if key == "item_no" else fmt.cell
             _check((ws.write_number if isinstance(value, int) else ws.write_string)(
                 r, C[key].col_index, value, f))
-        if leaf.description and "item_name" in C:
+        if getattr(leaf, "description", "") and "item_name" in C:
             ws.write_comment(r, C["item_name"].col_index, f"【事業内容】\n{leaf.description}",
                              {"x_scale": 4, "y_scale": 4, "font_name": FONT, "font_size": 9})
         given = values.rows.get(leaf.leaf_code, {})
@@ -211,7 +247,11 @@ def _write_main(ws: Any, fmt: _Formats, form: Form, leaves: list[MenuLeaf], year
             _write_value(ws, r, C[key].col_index, given.get(key), fmt.amount_in)
         for key in form.text_keys:
             _write_value(ws, r, C[key].col_index, given.get(key), fmt.text_in)
+        refs = values.references.get(leaf.leaf_code, {})
+        for key in form.reference_keys:
+            _write_value(ws, r, C[key].col_index, refs.get(key), fmt.reference)
         numbers = {k: _number(given.get(k)) for k in form.amount_keys}
+        numbers.update({k: refs.get(k) for k in form.reference_keys})
         for key in form.formula_keys:
             _check(ws.write_formula(r, C[key].col_index, form.row_formula(key, row),
                                     fmt.amount_formula,
@@ -223,13 +263,16 @@ def _write_main(ws: Any, fmt: _Formats, form: Form, leaves: list[MenuLeaf], year
         ws.set_row(r, max(15, 13.5 * height + 2))
 
     # Subtotals per 大項目 and the grand total, as formulas with their cached values.
-    categories = list(dict.fromkeys(leaf.category for leaf in leaves))
+    categories = ([] if form.rows_from == "prefectures"
+                  else list(dict.fromkeys(leaf.category for leaf in leaves)))
     rows = form.summary_rows(n, categories)
-    money_keys = form.money_keys
+    money_keys = form.summed_keys
     col_values: dict[str, list[tuple[str, int | float]]] = {k: [] for k in money_keys}
     for leaf in leaves:
         given = values.rows.get(leaf.leaf_code, {})
         numbers = {k: _number(given.get(k)) for k in form.amount_keys}
+        numbers.update({k: values.references.get(leaf.leaf_code, {}).get(k)
+                        for k in form.reference_keys})
         for key in money_keys:
             v = (form.row_formula_value(key, numbers) if key in form.formula_keys
                  else numbers[key]) or 0
@@ -237,8 +280,11 @@ def _write_main(ws: Any, fmt: _Formats, form: Form, leaves: list[MenuLeaf], year
     label_span = (form.columns[0].col_index, C[label_keys[-1]].col_index)
     for code, row in rows.items():
         r = row - 1
-        ws.merge_range(r, label_span[0], r, label_span[1], form.summary_label(code),
-                       fmt.total_label)
+        if label_span[0] == label_span[1]:
+            _check(ws.write_string(r, label_span[0], form.summary_label(code), fmt.total_label))
+        else:
+            ws.merge_range(r, label_span[0], r, label_span[1], form.summary_label(code),
+                           fmt.total_label)
         cat = None if code == form.total_code else code.removeprefix(form.subtotal_prefix)
         for key in money_keys:
             cached = sum(v for c, v in col_values[key] if cat is None or c == cat)
@@ -256,6 +302,15 @@ def _write_main(ws: Any, fmt: _Formats, form: Form, leaves: list[MenuLeaf], year
             "validate": "integer", "criteria": ">=", "value": 0,
             "input_title": input_title, "input_message": input_message,
             "error_title": error_title, "error_message": error_message,
+            "error_type": "stop",
+        })
+    for key, allowed in form.choices.items():
+        ci = C[key].col_index
+        ws.data_validation(first, ci, end, ci, {
+            "validate": "list", "source": list(allowed),
+            "input_title": C[key].header, "input_message": "一覧から選んでください。",
+            "error_title": error_title,
+            "error_message": f"{'・'.join(allowed)} のいずれかを選んでください。",
             "error_type": "stop",
         })
     # Conditional formatting: rows that break the form's rules light up while the user types.
@@ -278,13 +333,13 @@ def _write_main(ws: Any, fmt: _Formats, form: Form, leaves: list[MenuLeaf], year
     ws.repeat_rows(form.group_header_row - 1, form.header_row - 1)
     ws.print_area(0, 0, last_row - 1, form.last_visible.col_index)
     ws.set_margins(left=0.4, right=0.4, top=0.5, bottom=0.6)
-    ws.set_footer(_footer(prefecture, year))
+    ws.set_footer(_footer(subject, year))
     ws.set_header(f"&R{form.main_sheet}")
 
 
-def _footer(prefecture: Prefecture, year: int) -> str:
+def _footer(subject: str, year: int) -> str:
     """Prefecture, page x / n and the fiscal year at the foot of every printed page."""
-    return f"&L{prefecture.label.replace('&', '&&')}&C&P / &N ページ&R{full_label(year)}"
+    return f"&L{subject.replace('&', '&&')}&C&P / &N ページ&R{full_label(year)}"
 
 
 def _cell(ref: str) -> tuple[int, int]:
@@ -302,11 +357,11 @@ def _write_value(ws: Any, r: int, c: int, value: Any, cell_format: Any) -> None:
         _check(ws.write_string(r, c, str(value), cell_format))
 
 
-def _write_guide(ws: Any, fmt: _Formats, form: Form, year: int, prefecture: Prefecture,
+def _write_guide(ws: Any, fmt: _Formats, form: Form, year: int, subject: str,
                  share_tolerance: int, guide: GuideInfo) -> None:
     ws.set_column(0, 0, 110)
     ws.hide_gridlines(2)
-    lines = form.guide(year_label=full_label(year), prefecture_label=prefecture.label,
+    lines = form.guide(year_label=full_label(year), prefecture_label=subject,
                        share_tolerance=share_tolerance, submit_to=guide.submit_to,
                        how=guide.how, deadline=guide.deadline)
     row = 0
@@ -325,7 +380,7 @@ def _write_guide(ws: Any, fmt: _Formats, form: Form, year: int, prefecture: Pref
     ws.set_landscape()
     ws.set_paper(9)
     ws.fit_to_pages(1, 0)
-    ws.set_footer(_footer(prefecture, year))
+    ws.set_footer(_footer(subject, year))
 
 
 # --- Many prefectures: render once, stamp each -------------------------------------------

@@ -106,6 +106,13 @@ class Store(Protocol):
         blank, 0 stays 0), text as text (blank missing)."""
         ...
 
+    def amounts_of(self, ids: list[int]) -> "pd.DataFrame":
+        """The values of the given accepted submissions, wide, as ``current_amounts`` gives
+        them (prefecture_code, submission_id, leaf_code, every known field), whatever their
+        stage or prefecture (a 内示 has none): what a later stage's workbook was pre-filled
+        from."""
+        ...
+
     def stored_files(self) -> set[tuple[str, str]]:
         """(SHA-256, file name) of every stored submission: what counts as "the same file"."""
         ...
