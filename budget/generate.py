@@ -458,3 +458,130 @@ def generate_templates(
             data = stamp_prefecture(master, pref)
         paths.append(write_atomically(path, data))
     return paths
+
+
+# --- the stages of the year: pre-filled from the store ------------------------------------
+
+
+@dataclass
+class StageWorkbooks:
+    """What ``generate_stage`` wrote, and the prefectures it could not write for (why)."""
+
+    paths: list[Path]
+    skipped: list[tuple[Prefecture, str]] = field(default_factory=list)
+
+
+def allocation_file_name(fiscal_year: int, round_no: int) -> str:
+    """``"R5_内示_第1回.xlsx"``."""
+    return f"{era_code(fiscal_year)}_内示_第{round_no}回.xlsx"
+
+
+def actual_file_name(prefecture: Prefecture, fiscal_year: int, exec_year: int,
+                     form: Form) -> str:
+    """``"13_東京都_R5_実績.xlsx"``; money of R5 spent in R6: ``"13_東京都_R5_実績_R6執行.xlsx"``."""
+    name = form.file_name(prefecture.code, prefecture.name_ja, era_code(fiscal_year))
+    if exec_year != fiscal_year:
+        name = name.removesuffix(".xlsx") + f"_{era_code(exec_year)}執行.xlsx"
+    return name
+
+
+def stage_values(store: Any, form: Form, fiscal_year: int, prefecture: Prefecture | None, *,
+                 round_no: int | None = None, exec_year: int | None = None
+                 ) -> PlanValues | None:
+    """The values a workbook of ``form`` is generated with, read from the store: the 内示's
+    references (each prefecture's current 要望, the earlier rounds), the 変更's current plan
+    (its values and, as references, its amounts), the 実績's current plan (references) and
+    the plan's contact inputs. None when the prefecture has no accepted plan (変更, 実績)."""
+    from budget import stages
+    from budget.forms.base import reference_values
+
+    if form.rows_from == "prefectures":
+        if round_no is None or round_no < 1:
+            from budget.errors import UsageError
+
+            raise UsageError("内示の様式には回（--round 1 など）を指定してください。")
+        ids: list[int] = []
+        if store is not None:
+            ids = list(stages.current_request_ids(store, fiscal_year).values())
+            ids += [i for r, i in stages.allocation_round_ids(store, fiscal_year).items()
+                    if r < round_no]
+        refs = reference_values(form, stages.sources(store, ids)) if ids else {}
+        return PlanValues(meta={"round": str(round_no)}, references=refs, reference_ids=ids)
+    if form.references is None or prefecture is None:
+        return None
+    plan_id = stages.current_plan_ids(store, fiscal_year).get(prefecture.code)
+    if plan_id is None:
+        return None
+    src = stages.sources(store, [plan_id])
+    values = PlanValues(references=reference_values(form, src), reference_ids=[plan_id])
+    subs = store.submissions(fiscal_year)
+    row = subs[subs["id"] == plan_id].iloc[0].to_dict()
+    values.header = {h.key: str(row[h.key]) for h in form.header_inputs
+                     if isinstance(row.get(h.key), str) and row[h.key]}
+    if form.stage == "revision":
+        keep = [k for k in form.input_keys if k in src.columns]
+        for rec in src.to_dict("records"):
+            given = {k: (None if _blank(rec[k]) else
+                         int(rec[k]) if k in form.amount_keys else str(rec[k])) for k in keep}
+            if any(v is not None for v in given.values()):
+                values.rows[str(rec["leaf_code"])] = given
+    if form.stage == "actual":
+        values.meta["exec_year"] = str(exec_year or fiscal_year)
+    return values
+
+
+def _blank(value: Any) -> bool:
+    from budget.forms.base import is_na
+
+    return is_na(value)
+
+
+def generate_stage(
+    form: Form,
+    menu: "pd.DataFrame",
+    out_dir: str | Path,
+    *,
+    store: Any = None,
+    prefectures: Iterable[Prefecture] = (),
+    round_no: int | None = None,
+    exec_year: int | None = None,
+    share_tolerance: int | None = None,
+    guide: GuideInfo = GuideInfo(),
+) -> StageWorkbooks:
+    """Write the workbooks of ``form`` for the menu's year into ``out_dir``: one per
+    prefecture (要望 and 計画: blank; 変更 and 実績: pre-filled from ``store``, for the
+    prefectures with an accepted plan only) or, for the 内示, the one workbook of round
+    ``round_no``. ``exec_year`` (実績): the execution year, default the fund year."""
+    year = int(menu["fiscal_year"].iloc[0])
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    if form.rows_from == "prefectures":
+        values = stage_values(store, form, year, None, round_no=round_no)
+        path = out / allocation_file_name(year, int(round_no or 0))
+        buf = io.BytesIO()
+        write_plan_workbook(buf, menu, None, form=form, values=values,
+                            share_tolerance=share_tolerance, guide=guide)
+        return StageWorkbooks([write_atomically(path, buf.getvalue())])
+    if form.references is None:
+        return StageWorkbooks(generate_templates(menu, prefectures, out, form=form,
+                                                 share_tolerance=share_tolerance, guide=guide))
+    if exec_year is not None and exec_year < year:
+        from budget.errors import UsageError
+
+        raise UsageError(f"執行年度（{full_label(exec_year)}）が基金年度（{full_label(year)}）より"
+                         "前です。")
+    done = StageWorkbooks([])
+    for pref in prefectures:
+        values = stage_values(store, form, year, pref, exec_year=exec_year)
+        if values is None:
+            done.skipped.append((pref, "受理済みの計画がないため作成しませんでした"))
+            continue
+        if form.stage == "actual":
+            name = actual_file_name(pref, year, exec_year or year, form)
+        else:
+            name = form.file_name(pref.code, pref.name_ja, era_code(year))
+        buf = io.BytesIO()
+        write_plan_workbook(buf, menu, pref, form=form, values=values,
+                            share_tolerance=share_tolerance, guide=guide)
+        done.paths.append(write_atomically(out / name, buf.getvalue()))
+    return done

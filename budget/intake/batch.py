@@ -35,7 +35,7 @@ import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from budget.errors import BudgetError
 from budget.findings import ERROR, STATUS_JA, WARNING, FileReport, Finding
@@ -394,13 +394,57 @@ def _save(store: "Store", item: _Checked) -> FileResult:
         known = _known(store, item)
         return FileResult(path, _stored_report(store, known, path.name), str(known["status"]),
                           _code(known["prefecture_code"]), int(str(known["id"])), False)
+    add_stage_findings(store, item)
     who = attribution_of(item.report)
-    saved = store.save(item.report, item.content or b"", attribution=who)
+    saved = store.save(_as_stored(item.report), item.content or b"", attribution=who,
+                       stage=item.report.stage or "plan")
     status, code = item.report.status, who.prefecture_code
     if not saved.created:  # another ingest stored the same file a moment ago
         known = _known(store, item)
         status, code = str(known["status"]), _code(known["prefecture_code"])
     return FileResult(path, item.report, status, code, saved.submission_id, saved.created)
+
+
+def add_stage_findings(store: "Store", item: _Checked) -> None:
+    """Add to a checked file's report what the store says against it (``budget.stages``: its
+    reference columns, a 計画 above its 内示, a 実績 without a plan), in the parent, just
+    before it is saved, so that it sees every file saved before it. A cell that has an error
+    of its own gets no second one; a return copy made before is made again."""
+    from budget.intake.check import _ordered
+    from budget.stages import stage_findings
+
+    report = item.report
+    assert report is not None
+    found = stage_findings(store, report)
+    if not found:
+        return
+    taken = {(f.sheet, f.cell) for f in report.findings if f.cell and f.severity == ERROR}
+    new = [f for f in found if (f.sheet, f.cell) not in taken]
+    order = {name: i for i, name in enumerate(dict.fromkeys(
+        f.sheet for f in report.findings + new if f.sheet))}
+    report.findings = _ordered(report.findings + new, order)
+    item.copy = item.copy_note = None
+
+
+def _as_stored(report: FileReport) -> FileReport:
+    """The report as stored: a form's reference columns are not values of the submission
+    (its ``reference_ids`` input says where they came from); a 内示 keeps only the rows of
+    the prefectures in that round (a blank row is not in it)."""
+    import dataclasses
+
+    from budget.forms import form as form_of
+
+    plan: Any = report.plan
+    if plan is None or report.form is None:
+        return report
+    form = form_of(report.form)
+    refs = [k for k in form.reference_keys if k in plan.columns]
+    if not refs and form.rows_from != "prefectures":
+        return report
+    plan = plan.drop(columns=refs)
+    if form.rows_from == "prefectures":
+        plan = plan[plan[list(form.amount_keys)].notna().any(axis=1)].reset_index(drop=True)
+    return dataclasses.replace(report, plan=plan)
 
 
 def _known(store: "Store", item: _Checked) -> dict[str, object]:
