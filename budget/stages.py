@@ -140,7 +140,7 @@ def reference_findings(store: "Store", report: FileReport, form: Any) -> list[Fi
     workbook, of that prefecture)."""
     from budget.forms.base import reference_values
 
-    ids = parse_reference_ids(report.header.get(REFERENCE_IDS))
+    ids = parse_reference_ids(report.header.get(REFERENCE_IDS, ""))  # none: a blank form
     where = {"file": report.file, "sheet": form.meta_sheet,
              "cell": f"B{form.meta_keys.index(REFERENCE_IDS) + 1}"}
     if ids is None:
@@ -164,6 +164,7 @@ def reference_findings(store: "Store", report: FileReport, form: Any) -> list[Fi
                      detail=f"参照元の提出 {', '.join(map(str, bad))} がこの様式の年度・都道府県の"
                             "受理済みの提出ではありません")]
     expected = reference_values(form, src)
+    names = _row_names(form, int(report.fiscal_year or 0))
     plan: Any = report.plan
     out: list[Finding] = []
     for rec in plan.to_dict("records"):
@@ -175,10 +176,23 @@ def reference_findings(store: "Store", report: FileReport, form: Any) -> list[Fi
                 out.append(make(
                     "reference-changed", file=report.file, sheet=form.main_sheet,
                     cell=col.ref(int(rec["excel_row"])), leaf_code=str(rec["leaf_code"]),
+                    leaf_name=names.get(str(rec["leaf_code"])),
                     value="空欄" if seen is None else f"{seen:,}",
                     expected="空欄" if should is None else f"{should:,}",
-                    column=col.header.replace("\n", "")))
+                    column=col.header.replace("\n", " ")))
     return out
+
+
+def _row_names(form: Any, fiscal_year: int) -> dict[str, str]:
+    """Row code → the name findings show beside it (a menu item's, a prefecture's)."""
+    from budget.intake.check import prefecture_menu, shipped_menu
+
+    if form.rows_from == "prefectures":
+        return prefecture_menu(fiscal_year).names
+    try:
+        return shipped_menu(fiscal_year).names
+    except Exception:  # noqa: BLE001 - no shipped menu: the code alone
+        return {}
 
 
 def _plan_over_allocation(store: "Store", report: FileReport, form: Any) -> list[Finding]:

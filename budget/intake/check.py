@@ -850,7 +850,7 @@ class _Check:
                     bad.add((i, key))
                     self.add("reference-changed", sheet=P, cell=C[key].ref(row), leaf=code,
                              menu=menu, value=cell_text(cell), expected="登録済みの値",
-                             column=C[key].header.replace("\n", ""))
+                             column=C[key].header.replace("\n", " "))
             for key in self.form.formula_keys:  # recomputed, never read
                 rec[key] = self.form.row_formula_value(key, rec)
             records.append(rec)
