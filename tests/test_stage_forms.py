@@ -17,6 +17,7 @@ from click.testing import CliRunner
 
 from budget.cli import cli
 from budget.forms import ACTUAL, ALLOCATION, PLAN, REQUEST, REVISION, form_of_stage, identify
+from budget.forms.base import is_na
 from budget.generate import PlanValues, generate_stage, write_plan_workbook
 from budget.intake.batch import ingest_folder
 from budget.intake.check import Settings, check_bytes
@@ -328,7 +329,7 @@ def test_a_revision_is_the_next_version_of_the_plan(db, tmp_path, menu):
         assert "plan_national" not in stored.columns  # references are not values
     assert int(stored.at["R5-01", "fund"]) == 27000
     assert stored.at["R5-01", "reason"] == "補正予算による増額"
-    assert stored.at["R5-02", "reason"] is None  # blank stays blank
+    assert is_na(stored.at["R5-02", "reason"])  # blank stays blank
     assert submissions(db)[-1][1:] == ("revision", TOKYO, "accepted")
 
 

@@ -63,10 +63,10 @@ def form_of_stage(stage: str) -> Form:
 
 register(PLAN)
 # The other stages of the year (domain.md §3), in the order of the cycle.
-from budget.forms.request import REQUEST  # noqa: E402
-from budget.forms.allocation import ALLOCATION  # noqa: E402
-from budget.forms.revision import REVISION  # noqa: E402
 from budget.forms.actual import ACTUAL  # noqa: E402
+from budget.forms.allocation import ALLOCATION  # noqa: E402
+from budget.forms.request import REQUEST  # noqa: E402
+from budget.forms.revision import REVISION  # noqa: E402
 
 for _stage_form in (REQUEST, ALLOCATION, REVISION, ACTUAL):
     register(_stage_form)
