@@ -507,27 +507,48 @@ def stage_values(store: Any, form: Form, fiscal_year: int, prefecture: Prefectur
                     if r < round_no]
         refs = reference_values(form, stages.sources(store, ids)) if ids else {}
         return PlanValues(meta={"round": str(round_no)}, references=refs, reference_ids=ids)
-    if form.references is None or prefecture is None:
+    if prefecture is None:
         return None
-    plan_id = stages.current_plan_ids(store, fiscal_year).get(prefecture.code)
-    if plan_id is None:
-        return None
-    src = stages.sources(store, [plan_id])
-    values = PlanValues(references=reference_values(form, src), reference_ids=[plan_id])
-    subs = store.submissions(fiscal_year)
-    row = subs[subs["id"] == plan_id].iloc[0].to_dict()
-    values.header = {h.key: str(row[h.key]) for h in form.header_inputs
-                     if isinstance(row.get(h.key), str) and row[h.key]}
-    if form.stage == "revision":
-        keep = [k for k in form.input_keys if k in src.columns]
-        for rec in src.to_dict("records"):
-            given = {k: (None if _blank(rec[k]) else
-                         int(rec[k]) if k in form.amount_keys else str(rec[k])) for k in keep}
-            if any(v is not None for v in given.values()):
-                values.rows[str(rec["leaf_code"])] = given
-    if form.stage == "actual":
-        values.meta["exec_year"] = str(exec_year or fiscal_year)
-    return values
+    return prefecture_stage_values(store, form, fiscal_year, [prefecture],
+                                   exec_year=exec_year).get(prefecture.code)
+
+
+def prefecture_stage_values(store: Any, form: Form, fiscal_year: int,
+                            prefectures: Iterable[Prefecture], *, exec_year: int | None = None
+                            ) -> dict[str, PlanValues]:
+    """``stage_values`` of a prefecture's form (変更, 実績) for several prefectures, reading
+    the store once: prefecture code → values; a prefecture without an accepted plan is
+    absent."""
+    from budget import stages
+    from budget.forms.base import reference_values
+
+    if form.references is None:
+        return {}
+    plan_ids = stages.current_plan_ids(store, fiscal_year)
+    wanted = {p.code: plan_ids[p.code] for p in prefectures if p.code in plan_ids}
+    if not wanted:
+        return {}
+    src_all = stages.sources(store, list(wanted.values()))
+    subs = store.submissions(fiscal_year).set_index("id")
+    out: dict[str, PlanValues] = {}
+    for code, plan_id in wanted.items():
+        src = src_all[src_all["submission_id"] == plan_id]
+        values = PlanValues(references=reference_values(form, src), reference_ids=[plan_id])
+        row = subs.loc[plan_id].to_dict()
+        values.header = {h.key: str(row[h.key]) for h in form.header_inputs
+                         if isinstance(row.get(h.key), str) and row[h.key]}
+        if form.stage == "revision":
+            keep = [k for k in form.input_keys if k in src.columns]
+            for rec in src.to_dict("records"):
+                given = {k: (None if _blank(rec[k]) else
+                             int(rec[k]) if k in form.amount_keys else str(rec[k]))
+                         for k in keep}
+                if any(v is not None for v in given.values()):
+                    values.rows[str(rec["leaf_code"])] = given
+        if form.stage == "actual":
+            values.meta["exec_year"] = str(exec_year or fiscal_year)
+        out[code] = values
+    return out
 
 
 def _blank(value: Any) -> bool:
@@ -571,8 +592,10 @@ def generate_stage(
         raise UsageError(f"執行年度（{full_label(exec_year)}）が基金年度（{full_label(year)}）より"
                          "前です。")
     done = StageWorkbooks([])
+    prefectures = list(prefectures)
+    found = prefecture_stage_values(store, form, year, prefectures, exec_year=exec_year)
     for pref in prefectures:
-        values = stage_values(store, form, year, pref, exec_year=exec_year)
+        values = found.get(pref.code)
         if values is None:
             done.skipped.append((pref, "受理済みの計画がないため作成しませんでした"))
             continue

@@ -28,9 +28,15 @@ if TYPE_CHECKING:
 PLAN_STAGES = ("plan", "revision")
 
 
-def _accepted(store: "Store", fiscal_year: int, stages: tuple[str, ...]) -> "pd.DataFrame":
-    df = store.submissions(fiscal_year)
-    return df[(df["status"] == "accepted") & df["stage"].isin(stages)]
+def _accepted(store: "Store | pd.DataFrame", fiscal_year: int, stages: tuple[str, ...]
+              ) -> "pd.DataFrame":
+    """The accepted submissions of the year and stages; ``store`` may be the year's
+    ``Store.submissions`` already read (one read serves every question of one file)."""
+    import pandas as pd
+
+    df = store if isinstance(store, pd.DataFrame) else store.submissions(fiscal_year)
+    return df[(df["status"] == "accepted") & df["stage"].isin(stages)
+              & (df["fiscal_year"] == fiscal_year)]
 
 
 def _newest(df: "pd.DataFrame", by: str) -> dict[Any, int]:
@@ -38,26 +44,26 @@ def _newest(df: "pd.DataFrame", by: str) -> dict[Any, int]:
     return {key: int(group["id"].iloc[-1]) for key, group in df.groupby(by)}
 
 
-def current_plan_ids(store: "Store", fiscal_year: int) -> dict[str, int]:
+def current_plan_ids(store: "Store | pd.DataFrame", fiscal_year: int) -> dict[str, int]:
     """Prefecture code → the id of its current plan (newest accepted 計画 or 変更)."""
     df = _accepted(store, fiscal_year, PLAN_STAGES)
     return _newest(df[df["prefecture_code"].notna()], "prefecture_code")
 
 
-def first_plan_ids(store: "Store", fiscal_year: int) -> dict[str, int]:
+def first_plan_ids(store: "Store | pd.DataFrame", fiscal_year: int) -> dict[str, int]:
     """Prefecture code → the id of its first plan (oldest accepted 計画)."""
     df = _accepted(store, fiscal_year, ("plan",))
     df = df[df["prefecture_code"].notna()].sort_values(["received_at", "id"], kind="stable")
     return {code: int(group["id"].iloc[0]) for code, group in df.groupby("prefecture_code")}
 
 
-def current_request_ids(store: "Store", fiscal_year: int) -> dict[str, int]:
+def current_request_ids(store: "Store | pd.DataFrame", fiscal_year: int) -> dict[str, int]:
     """Prefecture code → the id of its current 要望."""
     df = _accepted(store, fiscal_year, ("request",))
     return _newest(df[df["prefecture_code"].notna()], "prefecture_code")
 
 
-def allocation_round_ids(store: "Store", fiscal_year: int) -> dict[int, int]:
+def allocation_round_ids(store: "Store | pd.DataFrame", fiscal_year: int) -> dict[int, int]:
     """Round → the id of its current 内示 workbook (newest accepted of that round)."""
     df = _accepted(store, fiscal_year, ("allocation",))
     if df.empty or "round" not in df.columns:
@@ -68,21 +74,18 @@ def allocation_round_ids(store: "Store", fiscal_year: int) -> dict[int, int]:
 
 
 def sources(store: "Store", ids: list[int]) -> "pd.DataFrame":
-    """The stored values of the submissions ``ids`` (``Store.amounts_of``) with their
-    ``stage``, ``fiscal_year`` and (whose) ``prefecture_code``."""
-    values = store.amounts_of(sorted(set(ids)))
-    if values.empty:
-        return values.assign(stage=[], fiscal_year=[])
-    subs = store.submissions()
-    info = subs.set_index("id")[["stage", "fiscal_year"]]
-    return values.join(info, on="submission_id")
+    """The stored values of the submissions ``ids`` (``Store.amounts_of``: with their
+    ``stage``, ``fiscal_year`` and (whose) ``prefecture_code``)."""
+    return store.amounts_of(sorted(set(ids)))
 
 
-def allocation_totals(store: "Store", fiscal_year: int, before_round: int | None = None
+def allocation_totals(store: "Store", fiscal_year: int, before_round: int | None = None, *,
+                      subs: "pd.DataFrame | None" = None
                       ) -> dict[str, tuple[int | None, int | None]]:
     """Prefecture code → (基金規模, 国費) summed over the year's 内示 rounds (those before
-    ``before_round`` when given); a prefecture in no round is absent."""
-    rounds = allocation_round_ids(store, fiscal_year)
+    ``before_round`` when given); a prefecture in no round is absent. ``subs``: the year's
+    submissions, when already read."""
+    rounds = allocation_round_ids(store if subs is None else subs, fiscal_year)
     ids = [i for r, i in rounds.items() if before_round is None or r < before_round]
     if not ids:
         return {}
@@ -106,13 +109,16 @@ def stage_findings(store: "Store", report: FileReport) -> list[Finding]:
     if report.plan is None or report.form is None or report.fiscal_year is None:
         return []
     form = form_of(report.form)
+    if form.stage not in ("actual", *PLAN_STAGES) and form.references is None:
+        return []  # a 要望: nothing to compare with
+    subs = store.submissions(report.fiscal_year)  # read once for every question below
     found: list[Finding] = []
     if form.stage == "actual":
-        found += _actual_without_plan(store, report, form)
+        found += _actual_without_plan(subs, report, form)
     if form.references is not None:
-        found += reference_findings(store, report, form)
+        found += reference_findings(store, report, form, subs)
     if form.stage in PLAN_STAGES:
-        found += _plan_over_allocation(store, report, form)
+        found += _plan_over_allocation(store, report, form, subs)
     return found
 
 
@@ -120,9 +126,9 @@ def _where(report: FileReport, form: Any, cell: str | None = None) -> dict[str, 
     return {"file": report.file, "sheet": form.main_sheet, "cell": cell}
 
 
-def _actual_without_plan(store: "Store", report: FileReport, form: Any) -> list[Finding]:
+def _actual_without_plan(subs: "pd.DataFrame", report: FileReport, form: Any) -> list[Finding]:
     code = report.prefecture_code
-    if code is None or code in current_plan_ids(store, int(report.fiscal_year or 0)):
+    if code is None or code in current_plan_ids(subs, int(report.fiscal_year or 0)):
         return []
     from budget.fiscal import full_label
     from budget.prefectures import prefecture_by_code
@@ -133,7 +139,8 @@ def _actual_without_plan(store: "Store", report: FileReport, form: Any) -> list[
                  year=full_label(int(report.fiscal_year or 0)))]
 
 
-def reference_findings(store: "Store", report: FileReport, form: Any) -> list[Finding]:
+def reference_findings(store: "Store", report: FileReport, form: Any,
+                       subs: "pd.DataFrame | None" = None) -> list[Finding]:
     """Each reference cell whose value is not what the store says of the submissions the
     workbook was filled from (``_meta`` ``reference_ids``): an error naming the cell. The
     sources must be accepted submissions of the file's year (and, for a prefecture's
@@ -151,8 +158,8 @@ def reference_findings(store: "Store", report: FileReport, form: Any) -> list[Fi
     missing = sorted(set(ids) - got)
     if missing:
         # an accepted source with no rows at all (a 内示 of nobody) cannot be told apart here
-        subs = store.submissions()
-        known = subs[subs["id"].isin(missing) & (subs["status"] == "accepted")]
+        every = store.submissions()
+        known = every[every["id"].isin(missing) & (every["status"] == "accepted")]
         missing = sorted(set(missing) - set(int(i) for i in known["id"]))
     wrong = src[(src["fiscal_year"] != report.fiscal_year)] if len(src) else src
     if form.per_prefecture and len(src):
@@ -195,13 +202,14 @@ def _row_names(form: Any, fiscal_year: int) -> dict[str, str]:
         return {}
 
 
-def _plan_over_allocation(store: "Store", report: FileReport, form: Any) -> list[Finding]:
+def _plan_over_allocation(store: "Store", report: FileReport, form: Any,
+                          subs: "pd.DataFrame") -> list[Finding]:
     """A plan whose 基金 (A+B) total exceeds the prefecture's 内示 so far: a warning at its
     total cell. No 内示 for the prefecture yet: nothing to compare (missing, not 0)."""
     code = report.prefecture_code
     if code is None:
         return []
-    totals = allocation_totals(store, int(report.fiscal_year or 0))
+    totals = allocation_totals(store, int(report.fiscal_year or 0), subs=subs)
     allocated = totals.get(code, (None, None))[0]
     plan: Any = report.plan
     fund = int_or_none(plan["fund"].sum(min_count=1))
@@ -215,7 +223,7 @@ def _plan_over_allocation(store: "Store", report: FileReport, form: Any) -> list
     except Exception:  # noqa: BLE001 - a menu given with --menu: point at the sheet
         total_row = None
     cell = None if total_row is None else form.column["fund"].ref(total_row)
-    rounds = len(allocation_round_ids(store, int(report.fiscal_year or 0)))
+    rounds = len(allocation_round_ids(subs, int(report.fiscal_year or 0)))
     return [make("plan-over-allocation", **_where(report, form, cell), value=f"{fund:,}",
                  fund=f"{fund:,}", allocated=f"{allocated:,}", rounds=rounds,
                  over=f"{fund - allocated:,}")]

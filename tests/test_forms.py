@@ -31,7 +31,7 @@ def test_the_plan_is_registered_and_named_by_meta():
     assert (PLAN.kind, PLAN.stage, PLAN.stage_label) == ("plan", "plan", "計画")
     assert PLAN.template_version == "2" and PLAN.accepted_versions == ("1",)
     with pytest.raises(KeyError):
-        form("request")
+        form("no-such-form")
 
 
 def test_a_form_is_frozen():

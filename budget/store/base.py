@@ -108,7 +108,8 @@ class Store(Protocol):
 
     def amounts_of(self, ids: list[int]) -> "pd.DataFrame":
         """The values of the given accepted submissions, wide, as ``current_amounts`` gives
-        them (prefecture_code, submission_id, leaf_code, every known field), whatever their
+        them (prefecture_code, submission_id, leaf_code, stage, fiscal_year, every known
+        field), whatever their
         stage or prefecture (a 内示 has none): what a later stage's workbook was pre-filled
         from."""
         ...

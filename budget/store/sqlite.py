@@ -546,7 +546,7 @@ class SQLiteStore:
         ids = [int(i) for i in ids]
         marks = ", ".join("?" * len(ids)) or "NULL"
         leaves = self._frame(f"""
-            SELECT s.prefecture_code, l.submission_id, l.leaf_code
+            SELECT s.prefecture_code, l.submission_id, l.leaf_code, s.stage, s.fiscal_year
             FROM submission_leaves l JOIN submissions s ON s.id = l.submission_id
             WHERE l.submission_id IN ({marks}) AND s.status = 'accepted'""", ids)
         cells = self._frame(f"""
