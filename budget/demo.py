@@ -507,8 +507,8 @@ class YearFlow:
                 row: dict[str, Any] = {
                     "actual_national": round((a or 0) * rate),
                     "actual_prefectural": round((b or 0) * rate),
-                    "actual_other": (None if ref.get("plan_other") is None
-                                     else round(ref["plan_other"] * rate)),
+                    "actual_other": (None if (other := ref.get("plan_other")) is None
+                                     else round(other * rate)),
                     "achievement": done}
                 if done != "達成":
                     row["reason"] = "参加者が見込みを下回ったため"

@@ -55,6 +55,17 @@ def demo(folder: Path, seed: int | None) -> None:
                f"（未提出: {'、'.join(summ.names_with_status('missing')) or 'なし'}、"
                f"差戻し: {'、'.join(summ.names_with_status('rejected')) or 'なし'}）")
     click.echo("")
+    click.echo("年度の流れ（要望 → 内示 → 計画 → 変更 → 実績）:")
+    from budget.demo import YEAR_FOLDERS
+
+    for label, stage_run in run.stages.items():
+        click.echo(f"  {label}: 受理 {len(stage_run.accepted)} 件、差戻し {len(stage_run.rejected)} 件"
+                   + (f"（取込結果: {stage_run.report_path}）" if stage_run.report_path else ""))
+    for stage_folder in YEAR_FOLDERS.values():
+        click.echo(f"  返送されたファイル（{stage_folder.split('_', 1)[-1]}）: {folder / stage_folder}/")
+    for label, path in run.outputs:
+        click.echo(f"  {label}: {path}")
+    click.echo("")
     click.echo("仕込んだ誤り（差戻し・警告はデモの想定どおりです）:")
     from budget.prefectures import prefecture_by_code
 
@@ -62,5 +73,11 @@ def demo(folder: Path, seed: int | None) -> None:
         pref = prefecture_by_code(p.prefecture_code)
         verdict = "差戻し" if p.outcome == "rejected" else "受理（警告）"
         click.echo(f"  {pref.label if pref else p.prefecture_code}: {p.what} → {verdict}")
+    stage_ja = {"plan": "計画", "revision": "変更", "actual": "実績"}
+    for p in run.year_planted:
+        pref = prefecture_by_code(p.prefecture_code)
+        verdict = {"rejected": "差戻し", "accepted": "受理（警告）"}.get(p.outcome, "未提出")
+        click.echo(f"  {pref.label if pref else p.prefecture_code}（{stage_ja.get(p.stage, p.stage)}）:"
+                   f" {p.what} → {verdict}")
     click.echo("")
     click.echo(f"次に: {folder / 'reports'} の集計表を Excel で開いてください。")
