@@ -43,6 +43,7 @@ from budget.findings import ERROR, STATUS_JA, WARNING, FileReport, Finding
 if TYPE_CHECKING:
 
     from budget.intake.check import Settings
+    from budget.stages import StageReads
     from budget.store import Attribution, Store
 
 NEW_JA = "新規"
@@ -210,11 +211,13 @@ def ingest_folder(
     copy_names = _copy_names(files)
 
     from budget.intake.workers import checked_files
+    from budget.stages import StageReads
 
     with checked_files(files, settings, known, outputs is not None, workers) as checked, \
             open_store(db_path) as store:
+        reads = StageReads(store)
         for item in checked:
-            result = _save(store, item)
+            result = _save(store, item, reads)
             if outputs is not None:
                 name = copy_names[item.path]
                 _deliver_copy(result, item, functools.partial(outputs.write_copy, name))
@@ -380,7 +383,7 @@ def _read_item(path: Path) -> _Checked:
     return item
 
 
-def _save(store: "Store", item: _Checked) -> FileResult:
+def _save(store: "Store", item: _Checked, reads: "StageReads | None" = None) -> FileResult:
     """Store a checked file (unless it must not be, or the same file was stored before) and
     say what happened."""
     path = item.path
@@ -394,10 +397,12 @@ def _save(store: "Store", item: _Checked) -> FileResult:
         known = _known(store, item)
         return FileResult(path, _stored_report(store, known, path.name), str(known["status"]),
                           _code(known["prefecture_code"]), int(str(known["id"])), False)
-    add_stage_findings(store, item)
+    add_stage_findings(store, item, reads)
     who = attribution_of(item.report)
     saved = store.save(_as_stored(item.report), item.content or b"", attribution=who,
                        stage=item.report.stage or "plan")
+    if reads is not None:
+        reads.saved(item.report)
     status, code = item.report.status, who.prefecture_code
     if not saved.created:  # another ingest stored the same file a moment ago
         known = _known(store, item)
@@ -405,7 +410,8 @@ def _save(store: "Store", item: _Checked) -> FileResult:
     return FileResult(path, item.report, status, code, saved.submission_id, saved.created)
 
 
-def add_stage_findings(store: "Store", item: _Checked) -> None:
+def add_stage_findings(store: "Store", item: _Checked,
+                       reads: "StageReads | None" = None) -> None:
     """Add to a checked file's report what the store says against it (``budget.stages``: its
     reference columns, a 計画 above its 内示, a 実績 without a plan), in the parent, just
     before it is saved, so that it sees every file saved before it. A cell that has an error
@@ -415,7 +421,7 @@ def add_stage_findings(store: "Store", item: _Checked) -> None:
 
     report = item.report
     assert report is not None
-    found = stage_findings(store, report)
+    found = stage_findings(store, report, reads)
     if not found:
         return
     taken = {(f.sheet, f.cell) for f in report.findings if f.cell and f.severity == ERROR}
