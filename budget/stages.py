@@ -171,7 +171,7 @@ def stage_findings(store: "Store", report: FileReport, reads: StageReads | None 
         found += _actual_without_plan(reads, report, form)
     if form.references is not None:
         found += reference_findings(store, report, form, reads)
-    if form.stage in PLAN_STAGES:
+    if form.stage in PLAN_STAGES and not report.errors:  # a rejected plan counts for nothing
         found += _plan_over_allocation(reads, report, form)
     return found
 
