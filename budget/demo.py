@@ -515,7 +515,8 @@ class YearFlow:
                 values.rows[leaf] = row
             write_plan_workbook(folder / actual_file_name(pref, DEMO_YEAR, DEMO_YEAR, ACTUAL),
                                 self.menu, pref, form=ACTUAL, values=values)
-        self.planted.append(Planted(NO_ACTUAL, "実績を提出しない（未提出）", "missing", ""))
+        self.planted.append(Planted(NO_ACTUAL, "実績を提出しない（未提出）", "missing", "",
+                                    stage="actual"))
         self._ingest("実績", "actual")
 
     def track(self, command_line: str) -> None:
