@@ -205,9 +205,11 @@ REQUEST = Form(
 
 @pytest.fixture
 def request_form():
+    shipped = form(REQUEST.kind)  # the shipped 要望 form, put back afterwards
     register(REQUEST)
     yield REQUEST
     unregister(REQUEST.kind)
+    register(shipped)
 
 
 def _request_workbook(tmp_path: Path, menu, rows: dict) -> Path:
