@@ -92,6 +92,7 @@ class Planted:
     finding_code: str
     leaf_code: str | None = None
     column: str | None = None  # the form's column key of the cell, when a cell is concerned
+    stage: str = "plan"  # the stage of the submission it is planted in
 
     def cell(self, menu: "pd.DataFrame", form: Form = PLAN) -> str | None:
         """``"I12"``: where the finding points (None when not a cell)."""
@@ -107,6 +108,21 @@ MISSING = ("30", "46")
 WRONG_TEMPLATE = ("41", "42")
 
 
+#: The stages of the demo's year besides the plan, in order: (stage, folder of what came back)
+YEAR_FOLDERS = {"request": "1_要望", "allocation": "2_内示", "revision": "4_変更",
+                "actual": "5_実績"}
+#: 千葉県 plans above its 内示 (its allocation is 90% of its plan).
+OVER_ALLOCATION = "12"
+#: 神奈川県 sends one 変更, one of its changed rows without a reason.
+REVISED = "14"
+#: 北海道 spends above its plan on one item.
+OVERSPENT = "01"
+#: 沖縄県 sends no 実績.
+NO_ACTUAL = "47"
+#: Prefectures whose 内示 comes in two rounds (the rest get all of it in round 1).
+SECOND_ROUND = ("04", "08", "13", "23", "27", "40")
+
+
 @dataclass
 class DemoRun:
     folder: Path
@@ -118,6 +134,12 @@ class DemoRun:
     aggregate: "AggregateRun"
     db_path: Path
     missing: tuple[str, ...] = field(default=MISSING)
+    #: the other stages' ingests (要望, 内示 rounds, 変更, 実績), by a Japanese label
+    stages: dict[str, "IngestRun"] = field(default_factory=dict)
+    #: the mistakes planted in the other stages (a plan above its 内示 is a plan's)
+    year_planted: list[Planted] = field(default_factory=list)
+    #: further outputs (Japanese label, path): the stage workbooks, the track report
+    outputs: list[tuple[str, Path]] = field(default_factory=list)
 
 
 def _pick_leaf(rows: dict[str, dict[str, Any]], rng: random.Random,
@@ -285,7 +307,7 @@ def _prepare(folder: Path) -> None:
         if not (folder / MARKER).is_file():
             raise UsageError(f"フォルダ {folder} は空ではありません（budget demo が作ったものでも"
                              "ありません）。空のフォルダか新しいフォルダを指定してください。")
-        for name in ("templates", "inputs", "reports"):
+        for name in ("templates", "inputs", "reports", *YEAR_FOLDERS.values()):
             shutil.rmtree(folder / name, ignore_errors=True)
         for name in ("budget.db", "budget.db-wal", "budget.db-shm"):
             (folder / name).unlink(missing_ok=True)
@@ -318,7 +340,7 @@ def run_demo(folder: str | Path = "demo", *, seed: int = DEFAULT_SEED,
     say("1/4 様式（47都道府県）を作成しています…")
     templates = generate_templates(menu, prefs, folder / "templates")
 
-    say("2/4 都道府県から返送された想定の計画（サンプルデータ）を作成しています…")
+    say("2/4 都道府県から返送された想定の要望・計画（サンプルデータ）を作成しています…")
     plans, planted = sample_plans(menu, seed)
     sender, owner = WRONG_TEMPLATE
     inputs_dir = folder / "inputs"
@@ -332,10 +354,15 @@ def run_demo(folder: str | Path = "demo", *, seed: int = DEFAULT_SEED,
     write_plan_workbook(path, menu, wrong, values=plans[sender])
     inputs = sorted([*inputs, path])
 
-    say("3/4 取り込み・検査をしています…")
+    say("3/4 取り込み・検査をしています（要望 → 内示 → 計画 → 変更 → 実績）…")
     db_path = folder / "budget.db"
     reports = folder / "reports"
+    year = YearFlow(folder, menu, db_path, reports, seed, plans)
+    year.requests()
+    year.allocations()
     ingest = ingest_folder(inputs_dir, db_path, Settings(), reports)
+    year.revision()
+    year.actuals()
 
     say("4/4 集計表を作成しています…")
     from budget.analysis.summary import load_summary
@@ -345,5 +372,200 @@ def run_demo(folder: str | Path = "demo", *, seed: int = DEFAULT_SEED,
         summary = load_summary(store, DEMO_YEAR, menu)
     written = write_reports(summary, reports, command_line=command_line, formats=("csv",),
                             db_path=db_path)
+    year.track(command_line)
     return DemoRun(folder, seed, templates, inputs, planted, ingest,
-                   AggregateRun(summary, written), db_path)
+                   AggregateRun(summary, written), db_path, stages=year.runs,
+                   year_planted=year.planted, outputs=year.outputs)
+
+
+class YearFlow:
+    """The demo's stages around the plan: 要望 from every prefecture, 内示 in two rounds
+    (built from the plans, 千葉県's below its plan), one 変更 (神奈川県), 実績 from every
+    prefecture with an accepted plan but 沖縄県 (北海道 above its plan on one item). Each
+    stage's workbooks are generated from the store as ``budget generate --stage`` makes them,
+    filled, and ingested into ``FOLDER/<n>_<stage>/``; their run reports go to
+    ``reports/<stage>/``."""
+
+    def __init__(self, folder: Path, menu: "pd.DataFrame", db_path: Path, reports: Path,
+                 seed: int, plans: dict[str, "PlanValues"]) -> None:
+        self.folder, self.menu, self.db_path, self.reports = folder, menu, db_path, reports
+        self.rng = random.Random(seed + 1)
+        self.plans = plans
+        self.runs: dict[str, "IngestRun"] = {}
+        self.planted: list[Planted] = []
+        self.outputs: list[tuple[str, Path]] = []
+
+    def _ingest(self, label: str, stage: str) -> "IngestRun":
+        from budget.intake.batch import ingest_folder
+        from budget.intake.check import Settings
+
+        run = ingest_folder(self.folder / YEAR_FOLDERS[stage], self.db_path, Settings(),
+                            self.reports / label)
+        self.runs[label] = run
+        return run
+
+    def _store(self) -> Any:
+        from budget.store import open_store
+
+        return open_store(self.db_path)
+
+    def requests(self) -> None:
+        """Every prefecture asks for about what it will plan (a plan of its own, drawn
+        from the next seed)."""
+        from budget.forms import REQUEST
+        from budget.generate import generate_templates
+        from budget.prefectures import all_prefectures
+
+        prefs = list(all_prefectures())
+        values = {p.code: sample_plan(self.menu, p.code, self.rng) for p in prefs}
+        generate_templates(self.menu, prefs, self.folder / YEAR_FOLDERS["request"],
+                           values=values, form=REQUEST)
+        self._ingest("要望", "request")
+
+    def _targets(self) -> dict[str, int]:
+        """Each prefecture's whole 内示 (基金規模, 千円): its plan's 基金 with a margin, or
+        its request's where it sends no plan; 千葉県 90% of its plan."""
+        import math
+
+        out: dict[str, int] = {}
+        with self._store() as store:
+            requested = store.current_amounts(DEMO_YEAR, "request")
+        by_request = requested.groupby("prefecture_code")["fund"].sum()
+        for code in POPULATION:
+            plan = self.plans.get(code)
+            fund = sum(_int(r.get("national")) + _int(r.get("prefectural"))
+                       for r in plan.rows.values()) if plan else int(by_request.get(code, 0))
+            if code == OVER_ALLOCATION:
+                out[code] = fund * 9 // 10 // 1000 * 1000
+            else:
+                out[code] = math.ceil(fund * 1.05 / 1000) * 1000
+        return out
+
+    def allocations(self) -> None:
+        """Two rounds: most prefectures get their whole 内示 in round 1, a few in two."""
+        from budget.forms import ALLOCATION
+        from budget.generate import allocation_file_name, stage_values, write_plan_workbook
+
+        targets = self._targets()
+        rounds = {1: {}, 2: {}}  # type: dict[int, dict[str, int]]
+        for code, fund in targets.items():
+            if code in SECOND_ROUND:
+                first = round(fund * 0.85 / 1000) * 1000
+                rounds[1][code], rounds[2][code] = first, fund - first
+            else:
+                rounds[1][code] = fund
+        folder = self.folder / YEAR_FOLDERS["allocation"]
+        for n, given in rounds.items():
+            with self._store() as store:
+                values = stage_values(store, ALLOCATION, DEMO_YEAR, None, round_no=n)
+            assert values is not None
+            values.rows = {code: {"fund": fund, "national": round(fund * 2 / 3)}
+                           for code, fund in given.items()}
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir(parents=True)
+            write_plan_workbook(folder / allocation_file_name(DEMO_YEAR, n), self.menu, None,
+                                form=ALLOCATION, values=values)
+            self._ingest(f"内示 第{n}回", "allocation")
+        self.outputs.append(("内示（第2回）の様式", folder / allocation_file_name(DEMO_YEAR, 2)))
+        self.planted.append(Planted(OVER_ALLOCATION, "計画の基金 (A+B) 合計が内示額を上回る（警告）",
+                                    "accepted", "plan-over-allocation"))
+
+    def revision(self) -> None:
+        """神奈川県 raises two items: one with a reason, one without (a warning)."""
+        from budget.forms import REVISION
+        from budget.generate import stage_values, write_plan_workbook
+        from budget.prefectures import prefecture_by_code
+
+        pref = prefecture_by_code(REVISED)
+        assert pref is not None
+        with self._store() as store:
+            values = stage_values(store, REVISION, DEMO_YEAR, pref)
+        assert values is not None
+        changed = sorted(code for code, r in values.rows.items()
+                         if _int(r.get("national")) > 300)[:2]
+        for i, leaf in enumerate(changed):
+            row = values.rows[leaf]
+            fund = (_int(row.get("national")) + _int(row.get("prefectural"))) * 6 // 5
+            row["national"] = round(fund * 2 / 3)
+            row["prefectural"] = fund - row["national"]
+            row["private"] = row["national"] - _int(row.get("public"))
+            row["commissioned"] = None
+            if i == 0:
+                row["reason"] = "補正予算による増額"
+            else:
+                self.planted.append(Planted(REVISED, "変更した事業に変更理由がない（警告）",
+                                            "accepted", "revision-without-reason", leaf,
+                                            "reason", stage="revision"))
+        folder = self.folder / YEAR_FOLDERS["revision"]
+        folder.mkdir(parents=True, exist_ok=True)
+        write_plan_workbook(folder / REVISION.file_name(pref.code, pref.name_ja,
+                                                        era_code_of(DEMO_YEAR)),
+                            self.menu, pref, form=REVISION, values=values)
+        self._ingest("変更", "revision")
+
+    def actuals(self) -> None:
+        """Every prefecture with an accepted plan reports what it spent (60–100% of each
+        planned item), but 沖縄県; 北海道 spends 120% on one item."""
+        from budget.forms import ACTUAL
+        from budget.generate import (
+            actual_file_name,
+            prefecture_stage_values,
+            write_plan_workbook,
+        )
+        from budget.prefectures import all_prefectures
+
+        folder = self.folder / YEAR_FOLDERS["actual"]
+        folder.mkdir(parents=True, exist_ok=True)
+        with self._store() as store:
+            found = prefecture_stage_values(store, ACTUAL, DEMO_YEAR, all_prefectures())
+        for pref in all_prefectures():
+            values = found.get(pref.code)
+            if pref.code == NO_ACTUAL or values is None:
+                continue
+            first = True
+            for leaf, ref in values.references.items():
+                a, b = ref.get("plan_national"), ref.get("plan_prefectural")
+                if a is None and b is None:
+                    continue
+                rate = self.rng.uniform(0.6, 1.0)
+                if pref.code == OVERSPENT and first and (a or 0) + (b or 0) > 0:
+                    rate = 1.2
+                    self.planted.append(Planted(OVERSPENT, "計画を上回る執行（警告）",
+                                                "accepted", "actual-over-plan", leaf,
+                                                "actual_fund", stage="actual"))
+                    first = False
+                done = "達成" if rate > 0.9 else self.rng.choice(("達成", "一部達成"))
+                row: dict[str, Any] = {
+                    "actual_national": round((a or 0) * rate),
+                    "actual_prefectural": round((b or 0) * rate),
+                    "actual_other": (None if (other := ref.get("plan_other")) is None
+                                     else round(other * rate)),
+                    "achievement": done}
+                if done != "達成":
+                    row["reason"] = "参加者が見込みを下回ったため"
+                values.rows[leaf] = row
+            write_plan_workbook(folder / actual_file_name(pref, DEMO_YEAR, DEMO_YEAR, ACTUAL),
+                                self.menu, pref, form=ACTUAL, values=values)
+        self.planted.append(Planted(NO_ACTUAL, "実績を提出しない（未提出）", "missing", "",
+                                    stage="actual"))
+        self._ingest("実績", "actual")
+
+    def track(self, command_line: str) -> None:
+        """The year's 執行管理 report (``budget.reports.track_year``) into the reports folder."""
+        from budget.reports import track_year
+
+        run = track_year(self.db_path, DEMO_YEAR, self.reports, command_line=command_line)
+        for w in run.written:
+            self.outputs.append((w.kind, Path(w.path)))
+
+
+def _int(value: Any) -> int:
+    """An amount of the sample values (an int, or text typed as a planted mistake) as a
+    number; 0 for blank or text."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def era_code_of(year: int) -> str:
+    from budget.fiscal import era_code
+
+    return era_code(year)

@@ -191,6 +191,36 @@ CATALOG: dict[str, Kind] = {
     "merged-cells": Kind(
         ERROR, "様式のセルが結合されています（{range}）。結合を解除し、"
         "配布した様式のとおりに入力し直してください。", "セルの結合"),
+    # --- the stages of the year (要望, 内示, 変更, 実績) and the checks across them ----------
+    "reference-changed": Kind(
+        ERROR, "{location}（{leaf}）の参照欄「{column}」が登録済みの値から書き換えられています"
+        "（ファイル: {value}、登録済み: {expected}）。参照欄は変更できません。配布した様式の値に"
+        "戻して再提出してください。", "参照欄の変更"),
+    "reference-source-missing": Kind(
+        ERROR, "参照欄の元になった登録済みの提出を確認できません（{detail}）。"
+        "様式を作成し直して提出してください。", "参照元の不明"),
+    "plan-over-allocation": Kind(
+        WARNING, "{location}: 基金 (A+B) の合計 {fund} 千円が、内示額（{rounds} 回分の合計）"
+        "{allocated} 千円を {over} 千円超えています。確認してください。", "計画＞内示"),
+    "revision-without-reason": Kind(
+        WARNING, "{location}（{leaf}）: 計画から金額を変更した行に変更理由が入力されていません。"
+        "変更理由を入力してください。", "変更理由の未入力"),
+    "actual-over-plan": Kind(
+        WARNING, "{location}（{leaf}）: 執行額 (A+B) {actual} 千円が計画額 (A+B) {plan} 千円を"
+        "超えています{rate}。確認してください。", "執行＞計画"),
+    "actual-unplanned": Kind(
+        WARNING, "{location}（{leaf}）: 計画のない事業に執行額が入力されています（計画外の執行）。"
+        "確認してください。", "計画外の執行"),
+    "actual-without-plan": Kind(
+        ERROR, "{prefecture} の{year}の計画が受理されていないため、実績を登録できません。"
+        "先に計画を提出してください。", "計画のない実績"),
+    "invalid-choice": Kind(
+        ERROR, "{location}（{leaf}）の「{value}」は選択肢にありません。{choices} から選んでください。",
+        "選択肢にない値"),
+    "allocation-share": Kind(
+        WARNING, "{location}（{leaf}）: 国費 (A) {national} は 基金規模 (A+B) {fund} の3分の2"
+        "（{expected}）から {diff} 千円ずれています（許容 {tolerance} 千円）。確認してください。",
+        "国費の割合"),
 }
 
 

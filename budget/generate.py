@@ -57,6 +57,12 @@ class PlanValues:
 
     header: dict[str, str] = field(default_factory=dict)
     rows: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: the reference columns' values (row code → key → value, ``reference_values``) and the
+    #: stored submissions they come from (``_meta`` ``reference_ids``)
+    references: dict[str, dict[str, int | None]] = field(default_factory=dict)
+    reference_ids: list[int] = field(default_factory=list)
+    #: other ``_meta`` values of the form (``round``, ``exec_year``)
+    meta: dict[str, str] = field(default_factory=dict)
 
 
 def _number(value: Any) -> int | float | None:
@@ -96,6 +102,9 @@ class _Formats:
         self.text_in = add(locked=False, bg_color=INPUT_FILL, text_wrap=True, num_format="@",
                            **border)
         self.code = add(font_color="#808080", font_size=8)
+        # A reference value from the store: locked, shaded, blank stays blank.
+        self.reference = add(num_format=AMOUNT_FORMAT, bg_color="#EDEDED", font_color="#404040",
+                             **border)
         self.total_label = add(bold=True, bg_color=TOTAL_FILL, **border)
         self.total_amount = add(bold=True, bg_color=TOTAL_FILL, num_format=AMOUNT_FORMAT, **border)
         self.guide_title = add(bold=True, font_size=14)
@@ -105,10 +114,19 @@ class _Formats:
         self.warn = wb.add_format({"bg_color": "#FFEB9C", "font_color": "#9C5700"})
 
 
+def form_rows(form: Form, menu: "pd.DataFrame") -> list[Any]:
+    """The rows of ``form``'s table: the menu's leaves, or the 47 prefectures (内示)."""
+    if form.rows_from == "prefectures":
+        from budget.forms.allocation import prefecture_rows
+
+        return prefecture_rows()
+    return menu_leaves(menu)
+
+
 def write_plan_workbook(
     target: str | Path | IO[bytes],
     menu: "pd.DataFrame",
-    prefecture: Prefecture,
+    prefecture: Prefecture | None,
     *,
     form: Form = PLAN,
     values: PlanValues | None = None,
@@ -116,21 +134,29 @@ def write_plan_workbook(
     guide: GuideInfo = GuideInfo(),
 ) -> None:
     """Write one prefecture's workbook of ``form`` (the plan by default) for the menu's
-    fiscal year. ``share_tolerance`` None: the form's default."""
+    fiscal year. ``share_tolerance`` None: the form's default. ``prefecture`` None: a
+    workbook of every prefecture (the 内示: ``values.meta`` gives its round)."""
     import xlsxwriter
 
     if share_tolerance is None:
         share_tolerance = form.default_share_tolerance
-    leaves = menu_leaves(menu)
+    leaves = form_rows(form, menu)
     year = int(menu["fiscal_year"].iloc[0])
     values = values or PlanValues()
-    fingerprint = menu_fingerprint(menu)
+    if form.rows_from == "prefectures":
+        from budget.forms.allocation import prefecture_fingerprint
+
+        fingerprint = prefecture_fingerprint()
+    else:
+        fingerprint = menu_fingerprint(menu)
+    subject = prefecture.label if prefecture is not None else " ".join(
+        form.meta_cell_text(m.key, values.meta.get(m.key, "")) for m in form.meta_cells)
 
     wb = xlsxwriter.Workbook(target, {"strings_to_formulas": False, "strings_to_urls": False,
                                       "strings_to_numbers": False, "in_memory": True})
     # A fixed creation date: the same inputs give a byte-identical file.
     wb.set_properties({
-        "title": f"{full_label(year)} 都道府県{form.stage_label} {prefecture.label}",
+        "title": f"{full_label(year)} {form.stage_label} {subject}",
         "subject": "地域医療介護総合確保基金（介護従事者の確保分）",
         "author": "budget",
         "created": dt.datetime(year, 4, 1),
@@ -140,13 +166,18 @@ def write_plan_workbook(
     guide_ws = wb.add_worksheet(form.guide_sheet)
     main_ws = wb.add_worksheet(form.main_sheet)
     meta_ws = wb.add_worksheet(form.meta_sheet)
-    _write_guide(guide_ws, fmt, form, year, prefecture, share_tolerance, guide)
-    _write_main(main_ws, fmt, form, leaves, year, prefecture, values, share_tolerance)
+    _write_guide(guide_ws, fmt, form, year, subject, share_tolerance, guide)
+    _write_main(main_ws, fmt, form, leaves, year, prefecture, values, share_tolerance, subject)
+    from budget.forms.base import REFERENCE_IDS, reference_ids_text
+
+    extra = {**{k: "" for k in form.header_meta}, **values.meta,
+             REFERENCE_IDS: reference_ids_text(values.reference_ids)}
     meta = form.meta(
+        **{k: v for k, v in extra.items() if k in form.meta_keys},
         fiscal_year=str(year),
         fiscal_year_label=era_code(year),
-        prefecture_code=prefecture.code,
-        prefecture_name=prefecture.name_ja,
+        prefecture_code=prefecture.code if prefecture is not None else "",
+        prefecture_name=prefecture.name_ja if prefecture is not None else "",
         menu_fingerprint=fingerprint,
         menu_leaf_count=str(len(leaves)),
         first_data_row=str(form.first_data_row),
@@ -164,7 +195,8 @@ def write_plan_workbook(
 
 
 def _write_main(ws: Any, fmt: _Formats, form: Form, leaves: list[MenuLeaf], year: int,
-                prefecture: Prefecture, values: PlanValues, share_tolerance: int) -> None:
+                prefecture: Prefecture | None, values: PlanValues, share_tolerance: int,
+                subject: str) -> None:
     C = form.column
     n = len(leaves)
     for col in form.columns:
@@ -190,7 +222,11 @@ def _write_main(ws: Any, fmt: _Formats, form: Form, leaves: list[MenuLeaf], year
             _check(ws.write_string(ref, text, fmt.note if ref in notes else fmt.label))
     ws.set_row(0, 24)
     _check(ws.write_string(form.year_cell, full_label(year), fmt.value))
-    _check(ws.write_string(form.prefecture_cell, prefecture.label, fmt.value))
+    if prefecture is not None:
+        _check(ws.write_string(form.prefecture_cell, prefecture.label, fmt.value))
+    for m in form.meta_cells:
+        _check(ws.write_string(m.value_cell,
+                               form.meta_cell_text(m.key, values.meta.get(m.key, "")), fmt.value))
     spans = dict(form.input_merges)
     for h in form.header_inputs:
         typed = values.header.get(h.key)
@@ -214,7 +250,7 @@ def _write_main(ws: Any, fmt: _Formats, form: Form, leaves: list[MenuLeaf], year
             f = fmt.cell_center if key == "item_no" else fmt.cell
             _check((ws.write_number if isinstance(value, int) else ws.write_string)(
                 r, C[key].col_index, value, f))
-        if leaf.description and "item_name" in C:
+        if getattr(leaf, "description", "") and "item_name" in C:
             ws.write_comment(r, C["item_name"].col_index, f"【事業内容】\n{leaf.description}",
                              {"x_scale": 4, "y_scale": 4, "font_name": FONT, "font_size": 9})
         given = values.rows.get(leaf.leaf_code, {})
@@ -222,7 +258,11 @@ def _write_main(ws: Any, fmt: _Formats, form: Form, leaves: list[MenuLeaf], year
             _write_value(ws, r, C[key].col_index, given.get(key), fmt.amount_in)
         for key in form.text_keys:
             _write_value(ws, r, C[key].col_index, given.get(key), fmt.text_in)
+        refs = values.references.get(leaf.leaf_code, {})
+        for key in form.reference_keys:
+            _write_value(ws, r, C[key].col_index, refs.get(key), fmt.reference)
         numbers = {k: _number(given.get(k)) for k in form.amount_keys}
+        numbers.update({k: refs.get(k) for k in form.reference_keys})
         for key in form.formula_keys:
             _check(ws.write_formula(r, C[key].col_index, form.row_formula(key, row),
                                     fmt.amount_formula,
@@ -234,13 +274,16 @@ def _write_main(ws: Any, fmt: _Formats, form: Form, leaves: list[MenuLeaf], year
         ws.set_row(r, max(15, 13.5 * height + 2))
 
     # Subtotals per 大項目 and the grand total, as formulas with their cached values.
-    categories = list(dict.fromkeys(leaf.category for leaf in leaves))
+    categories = ([] if form.rows_from == "prefectures"
+                  else list(dict.fromkeys(leaf.category for leaf in leaves)))
     rows = form.summary_rows(n, categories)
-    money_keys = form.money_keys
+    money_keys = form.summed_keys
     col_values: dict[str, list[tuple[str, int | float]]] = {k: [] for k in money_keys}
     for leaf in leaves:
         given = values.rows.get(leaf.leaf_code, {})
         numbers = {k: _number(given.get(k)) for k in form.amount_keys}
+        numbers.update({k: values.references.get(leaf.leaf_code, {}).get(k)
+                        for k in form.reference_keys})
         for key in money_keys:
             v = (form.row_formula_value(key, numbers) if key in form.formula_keys
                  else numbers[key]) or 0
@@ -248,8 +291,11 @@ def _write_main(ws: Any, fmt: _Formats, form: Form, leaves: list[MenuLeaf], year
     label_span = (form.columns[0].col_index, C[label_keys[-1]].col_index)
     for code, row in rows.items():
         r = row - 1
-        ws.merge_range(r, label_span[0], r, label_span[1], form.summary_label(code),
-                       fmt.total_label)
+        if label_span[0] == label_span[1]:
+            _check(ws.write_string(r, label_span[0], form.summary_label(code), fmt.total_label))
+        else:
+            ws.merge_range(r, label_span[0], r, label_span[1], form.summary_label(code),
+                           fmt.total_label)
         cat = None if code == form.total_code else code.removeprefix(form.subtotal_prefix)
         for key in money_keys:
             cached = sum(v for c, v in col_values[key] if cat is None or c == cat)
@@ -267,6 +313,15 @@ def _write_main(ws: Any, fmt: _Formats, form: Form, leaves: list[MenuLeaf], year
             "validate": "integer", "criteria": ">=", "value": 0,
             "input_title": input_title, "input_message": input_message,
             "error_title": error_title, "error_message": error_message,
+            "error_type": "stop",
+        })
+    for key, allowed in form.choices.items():
+        ci = C[key].col_index
+        ws.data_validation(first, ci, end, ci, {
+            "validate": "list", "source": list(allowed),
+            "input_title": C[key].header, "input_message": "一覧から選んでください。",
+            "error_title": error_title,
+            "error_message": f"{'・'.join(allowed)} のいずれかを選んでください。",
             "error_type": "stop",
         })
     # Conditional formatting: rows that break the form's rules light up while the user types.
@@ -291,13 +346,13 @@ def _write_main(ws: Any, fmt: _Formats, form: Form, leaves: list[MenuLeaf], year
     ws.repeat_rows(form.group_header_row - 1, form.header_row - 1)
     ws.print_area(0, 0, last_row - 1, form.last_visible.col_index)
     ws.set_margins(left=0.4, right=0.4, top=0.5, bottom=0.6)
-    ws.set_footer(_footer(prefecture, year))
+    ws.set_footer(_footer(subject, year))
     ws.set_header(f"&R{form.main_sheet}")
 
 
-def _footer(prefecture: Prefecture, year: int) -> str:
+def _footer(subject: str, year: int) -> str:
     """Prefecture, page x / n and the fiscal year at the foot of every printed page."""
-    return f"&L{prefecture.label.replace('&', '&&')}&C&P / &N ページ&R{full_label(year)}"
+    return f"&L{subject.replace('&', '&&')}&C&P / &N ページ&R{full_label(year)}"
 
 
 def _cell(ref: str) -> tuple[int, int]:
@@ -315,11 +370,11 @@ def _write_value(ws: Any, r: int, c: int, value: Any, cell_format: Any) -> None:
         _check(ws.write_string(r, c, str(value), cell_format))
 
 
-def _write_guide(ws: Any, fmt: _Formats, form: Form, year: int, prefecture: Prefecture,
+def _write_guide(ws: Any, fmt: _Formats, form: Form, year: int, subject: str,
                  share_tolerance: int, guide: GuideInfo) -> None:
     ws.set_column(0, 0, 110)
     ws.hide_gridlines(2)
-    lines = form.guide(year_label=full_label(year), prefecture_label=prefecture.label,
+    lines = form.guide(year_label=full_label(year), prefecture_label=subject,
                        share_tolerance=share_tolerance, submit_to=guide.submit_to,
                        how=guide.how, deadline=guide.deadline)
     row = 0
@@ -341,7 +396,7 @@ def _write_guide(ws: Any, fmt: _Formats, form: Form, year: int, prefecture: Pref
     ws.set_paper(9)
     ws.fit_to_pages(1, 1)
     ws.set_margins(left=0.5, right=0.5, top=0.5, bottom=0.6)
-    ws.set_footer(_footer(prefecture, year))
+    ws.set_footer(_footer(subject, year))
 
 
 # --- Many prefectures: render once, stamp each -------------------------------------------
@@ -419,3 +474,153 @@ def generate_templates(
             data = stamp_prefecture(master, pref)
         paths.append(write_atomically(path, data))
     return paths
+
+
+# --- the stages of the year: pre-filled from the store ------------------------------------
+
+
+@dataclass
+class StageWorkbooks:
+    """What ``generate_stage`` wrote, and the prefectures it could not write for (why)."""
+
+    paths: list[Path]
+    skipped: list[tuple[Prefecture, str]] = field(default_factory=list)
+
+
+def allocation_file_name(fiscal_year: int, round_no: int) -> str:
+    """``"R5_内示_第1回.xlsx"``."""
+    return f"{era_code(fiscal_year)}_内示_第{round_no}回.xlsx"
+
+
+def actual_file_name(prefecture: Prefecture, fiscal_year: int, exec_year: int,
+                     form: Form) -> str:
+    """``"13_東京都_R5_実績.xlsx"``; money of R5 spent in R6: ``"13_東京都_R5_実績_R6執行.xlsx"``."""
+    name = form.file_name(prefecture.code, prefecture.name_ja, era_code(fiscal_year))
+    if exec_year != fiscal_year:
+        name = name.removesuffix(".xlsx") + f"_{era_code(exec_year)}執行.xlsx"
+    return name
+
+
+def stage_values(store: Any, form: Form, fiscal_year: int, prefecture: Prefecture | None, *,
+                 round_no: int | None = None, exec_year: int | None = None
+                 ) -> PlanValues | None:
+    """The values a workbook of ``form`` is generated with, read from the store: the 内示's
+    references (each prefecture's current 要望, the earlier rounds), the 変更's current plan
+    (its values and, as references, its amounts), the 実績's current plan (references) and
+    the plan's contact inputs. None when the prefecture has no accepted plan (変更, 実績)."""
+    from budget import stages
+    from budget.forms.base import reference_values
+
+    if form.rows_from == "prefectures":
+        if round_no is None or round_no < 1:
+            from budget.errors import UsageError
+
+            raise UsageError("内示の様式には回（--round 1 など）を指定してください。")
+        ids: list[int] = []
+        if store is not None:
+            ids = list(stages.current_request_ids(store, fiscal_year).values())
+            ids += [i for r, i in stages.allocation_round_ids(store, fiscal_year).items()
+                    if r < round_no]
+        refs = reference_values(form, stages.sources(store, ids)) if ids else {}
+        return PlanValues(meta={"round": str(round_no)}, references=refs, reference_ids=ids)
+    if prefecture is None:
+        return None
+    return prefecture_stage_values(store, form, fiscal_year, [prefecture],
+                                   exec_year=exec_year).get(prefecture.code)
+
+
+def prefecture_stage_values(store: Any, form: Form, fiscal_year: int,
+                            prefectures: Iterable[Prefecture], *, exec_year: int | None = None
+                            ) -> dict[str, PlanValues]:
+    """``stage_values`` of a prefecture's form (変更, 実績) for several prefectures, reading
+    the store once: prefecture code → values; a prefecture without an accepted plan is
+    absent."""
+    from budget import stages
+    from budget.forms.base import reference_values
+
+    if form.references is None:
+        return {}
+    plan_ids = stages.current_plan_ids(store, fiscal_year)
+    wanted = {p.code: plan_ids[p.code] for p in prefectures if p.code in plan_ids}
+    if not wanted:
+        return {}
+    src_all = stages.sources(store, list(wanted.values()))
+    subs = store.submissions(fiscal_year).set_index("id")
+    out: dict[str, PlanValues] = {}
+    for code, plan_id in wanted.items():
+        src = src_all[src_all["submission_id"] == plan_id]
+        values = PlanValues(references=reference_values(form, src), reference_ids=[plan_id])
+        row = subs.loc[plan_id].to_dict()
+        values.header = {h.key: str(row[h.key]) for h in form.header_inputs
+                         if isinstance(row.get(h.key), str) and row[h.key]}
+        if form.stage == "revision":
+            keep = [k for k in form.input_keys if k in src.columns]
+            for rec in src.to_dict("records"):
+                given = {k: (None if _blank(rec[k]) else
+                             int(rec[k]) if k in form.amount_keys else str(rec[k]))
+                         for k in keep}
+                if any(v is not None for v in given.values()):
+                    values.rows[str(rec["leaf_code"])] = given
+        if form.stage == "actual":
+            values.meta["exec_year"] = str(exec_year or fiscal_year)
+        out[code] = values
+    return out
+
+
+def _blank(value: Any) -> bool:
+    from budget.forms.base import is_na
+
+    return is_na(value)
+
+
+def generate_stage(
+    form: Form,
+    menu: "pd.DataFrame",
+    out_dir: str | Path,
+    *,
+    store: Any = None,
+    prefectures: Iterable[Prefecture] = (),
+    round_no: int | None = None,
+    exec_year: int | None = None,
+    share_tolerance: int | None = None,
+    guide: GuideInfo = GuideInfo(),
+) -> StageWorkbooks:
+    """Write the workbooks of ``form`` for the menu's year into ``out_dir``: one per
+    prefecture (要望 and 計画: blank; 変更 and 実績: pre-filled from ``store``, for the
+    prefectures with an accepted plan only) or, for the 内示, the one workbook of round
+    ``round_no``. ``exec_year`` (実績): the execution year, default the fund year."""
+    year = int(menu["fiscal_year"].iloc[0])
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    if form.rows_from == "prefectures":
+        values = stage_values(store, form, year, None, round_no=round_no)
+        path = out / allocation_file_name(year, int(round_no or 0))
+        buf = io.BytesIO()
+        write_plan_workbook(buf, menu, None, form=form, values=values,
+                            share_tolerance=share_tolerance, guide=guide)
+        return StageWorkbooks([write_atomically(path, buf.getvalue())])
+    if form.references is None:
+        return StageWorkbooks(generate_templates(menu, prefectures, out, form=form,
+                                                 share_tolerance=share_tolerance, guide=guide))
+    if exec_year is not None and exec_year < year:
+        from budget.errors import UsageError
+
+        raise UsageError(f"執行年度（{full_label(exec_year)}）が基金年度（{full_label(year)}）より"
+                         "前です。")
+    done = StageWorkbooks([])
+    prefectures = list(prefectures)
+    found = prefecture_stage_values(store, form, year, prefectures, exec_year=exec_year)
+    for pref in prefectures:
+        values = found.get(pref.code)
+        if values is None:
+            done.skipped.append((pref, "受理済みの計画がないため作成しませんでした"))
+            continue
+        if form.stage == "actual":
+            name = actual_file_name(pref, year, exec_year or year, form)
+        else:
+            name = form.file_name(pref.code, pref.name_ja, era_code(year))
+        buf = io.BytesIO()
+        write_plan_workbook(buf, menu, pref, form=form, values=values,
+                            share_tolerance=share_tolerance, guide=guide)
+        done.paths.append(write_atomically(out / name, buf.getvalue()))
+    return done

@@ -24,6 +24,11 @@ def demo(folder: Path, seed: int | None) -> None:
     終了コードは 0 です。
 
     \b
+    年度の流れ（要望 → 内示 2 回 → 計画 → 変更 1 件 → 実績）も通して行い、各段階の
+    ファイルを フォルダ/1_要望/ … 5_実績/ に、取込結果を reports/<段階>/ に書き出します
+    （計画が内示を上回る、変更理由のない変更、計画を上回る執行、実績の未提出を含みます）。
+
+    \b
     フォルダには、新しいフォルダ、空のフォルダ、または以前に `budget demo` で
     作ったフォルダ（作り直します）を指定してください。
 
@@ -55,6 +60,17 @@ def demo(folder: Path, seed: int | None) -> None:
                f"（未提出: {'、'.join(summ.names_with_status('missing')) or 'なし'}、"
                f"差戻し: {'、'.join(summ.names_with_status('rejected')) or 'なし'}）")
     say("")
+    say("年度の流れ（要望 → 内示 → 計画 → 変更 → 実績）:")
+    from budget.demo import YEAR_FOLDERS
+
+    for label, stage_run in run.stages.items():
+        say(f"  {label}: 受理 {len(stage_run.accepted)} 件、差戻し {len(stage_run.rejected)} 件"
+                   + (f"（取込結果: {stage_run.report_path}）" if stage_run.report_path else ""))
+    for stage_folder in YEAR_FOLDERS.values():
+        say(f"  返送されたファイル（{stage_folder.split('_', 1)[-1]}）: {folder / stage_folder}/")
+    for label, path in run.outputs:
+        say(f"  {label}: {path}")
+    say("")
     say("仕込んだ誤り（差戻し・警告はデモの想定どおりです）:")
     from budget.prefectures import prefecture_by_code
 
@@ -62,5 +78,11 @@ def demo(folder: Path, seed: int | None) -> None:
         pref = prefecture_by_code(p.prefecture_code)
         verdict = "差戻し" if p.outcome == "rejected" else "受理（警告）"
         say(f"  {pref.label if pref else p.prefecture_code}: {p.what} → {verdict}")
+    stage_ja = {"plan": "計画", "revision": "変更", "actual": "実績"}
+    for p in run.year_planted:
+        pref = prefecture_by_code(p.prefecture_code)
+        verdict = {"rejected": "差戻し", "accepted": "受理（警告）"}.get(p.outcome, "未提出")
+        say(f"  {pref.label if pref else p.prefecture_code}（{stage_ja.get(p.stage, p.stage)}）:"
+                   f" {p.what} → {verdict}")
     say("")
     say(f"次に: {folder / 'reports'} の集計表を Excel で開いてください。")

@@ -28,7 +28,12 @@ from budget.commands.options import (
               help="取込結果と、差戻しのファイルの返送用コピーを書き出すフォルダ。")
 def ingest(folder: Path, db_path: Path, year: int, menu_path: Path | None,
            tolerance: int | None, reports_dir: Path) -> None:
-    """指定したフォルダ（既定: inputs/）の計画をすべて検査し、1 件ずつ保存します。
+    """指定したフォルダ（既定: inputs/）の様式をすべて検査し、1 件ずつ保存します。
+
+    \b
+    様式の種類（要望・内示・計画・変更・実績）はファイルの中の識別情報で判別します
+    （ファイル名では判別しません）。変更・実績・内示の参照欄は登録済みの値と照合し、
+    計画が内示額を上回る場合や、計画のない実績などもあわせて確認します。
 
     \b
     計画のファイル（.xlsx、.xlsm、.xls、.xlsb、.ods）は 1 件ずつ提出として保存します

@@ -16,7 +16,8 @@ from collections.abc import Mapping
 from budget.forms.base import META_SHEET, Form
 from budget.forms.plan import PLAN
 
-__all__ = ["META_SHEET", "Form", "PLAN", "form", "identify", "register", "registered"]
+__all__ = ["ACTUAL", "ALLOCATION", "META_SHEET", "Form", "PLAN", "REQUEST", "REVISION", "form",
+           "form_of_stage", "identify", "register", "registered"]
 
 _FORMS: dict[str, Form] = {}
 
@@ -51,4 +52,21 @@ def identify(meta: Mapping[str, str]) -> Form:
     return _FORMS.get(kind, PLAN)
 
 
+def form_of_stage(stage: str) -> Form:
+    """The registered form of a stage, given by its code ("actual") or Japanese name
+    (「実績」); ``KeyError`` when there is none."""
+    for f in _FORMS.values():
+        if stage in (f.stage, f.stage_label):
+            return f
+    raise KeyError(stage)
+
+
 register(PLAN)
+# The other stages of the year (domain.md §3), in the order of the cycle.
+from budget.forms.actual import ACTUAL  # noqa: E402
+from budget.forms.allocation import ALLOCATION  # noqa: E402
+from budget.forms.request import REQUEST  # noqa: E402
+from budget.forms.revision import REVISION  # noqa: E402
+
+for _stage_form in (REQUEST, ALLOCATION, REVISION, ACTUAL):
+    register(_stage_form)

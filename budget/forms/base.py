@@ -26,7 +26,11 @@ if TYPE_CHECKING:
 #: identified by it before its form is known).
 META_SHEET = "_meta"
 
-Kind = Literal["label", "formula", "amount", "text", "code"]
+Kind = Literal["label", "formula", "amount", "text", "code", "reference"]
+
+#: The ``_meta`` key listing the stored submissions a workbook's reference columns were filled
+#: from (comma-separated ids): the check at ingest recomputes them from exactly those.
+REFERENCE_IDS = "reference_ids"
 
 
 def col_index(letter: str) -> int:
@@ -70,6 +74,17 @@ class HeaderInput:
     input_cell: str
     label: str
     max_length: int
+
+
+@dataclass(frozen=True)
+class MetaCell:
+    """A locked header cell showing a ``_meta`` value (the 内示's round, the 実績's execution
+    year): its label cell and text, and the cell showing the value (``Form.meta_cell_text``)."""
+
+    key: str
+    label_cell: str
+    value_cell: str
+    label: str
 
 
 @dataclass(frozen=True)
@@ -186,6 +201,21 @@ class Form:
     #: header input cells drawn merged with their empty neighbours, (first, last): wider
     input_merges: tuple[tuple[str, str], ...] = ()
     meta_sheet: str = META_SHEET
+    #: a prefecture's workbook (True) or the ministry's own, covering every prefecture (the
+    #: 内示: no prefecture in ``_meta``, its subject cell shows the round)
+    per_prefecture: bool = True
+    #: where the table's rows come from: "menu" (one per menu leaf, subtotals per 大項目) or
+    #: "prefectures" (one per prefecture, 「01 北海道」…, a grand total only)
+    rows_from: Literal["menu", "prefectures"] = "menu"
+    #: ``_meta`` keys copied into ``FileReport.header`` at ingest (``round``, ``exec_year``,
+    #: ``reference_ids``): what the stage needs to know beside the contact inputs
+    header_meta: tuple[str, ...] = ()
+    #: text columns whose input is chosen from a list (key → the allowed texts)
+    choices: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    #: the reference columns' values from their sources (see ``reference_values``)
+    references: Callable[[Any], dict[str, dict[str, int | None]]] | None = None
+    #: locked header cells showing ``_meta`` values
+    meta_cells: tuple[MetaCell, ...] = ()
 
     # --- columns --------------------------------------------------------------------------
 
@@ -222,6 +252,21 @@ class Form:
     def label_keys(self) -> tuple[str, ...]:
         return self.keys("label")
 
+    @property
+    def reference_keys(self) -> tuple[str, ...]:
+        """Keys of the locked reference columns (see ``reference_columns``)."""
+        return self.keys("reference")
+
+    @property
+    def summed_keys(self) -> tuple[str, ...]:
+        """Columns the subtotal and total rows add up: money and reference columns."""
+        return self.keys("amount", "formula", "reference")
+
+    @property
+    def numeric_keys(self) -> tuple[str, ...]:
+        """Every integer column of the checked rows: money, then references."""
+        return self.money_keys + self.reference_keys
+
     @functools.cached_property
     def code_column(self) -> Column:
         """The hidden column holding each row's code."""
@@ -235,7 +280,8 @@ class Form:
     @property
     def row_columns(self) -> tuple[str, ...]:
         """Columns of the checked rows (``FileReport.plan``): code, row, money, texts."""
-        return ("leaf_code", "excel_row", *self.money_keys, *self.text_keys)
+        return ("leaf_code", "excel_row", *self.money_keys, *self.text_keys,
+                *self.reference_keys)
 
     # --- the texts of the sheet: one definition, written by generate, checked by intake ----
 
@@ -289,9 +335,25 @@ class Form:
                  self.prefecture_label_cell: self.prefecture_label}
         for h in self.header_inputs:
             texts[h.label_cell] = h.label
+        for m in self.meta_cells:
+            texts[m.label_cell] = m.label
         texts.update(dict(self.notes))
         texts.update(self.header_row_texts())
         return texts
+
+    @staticmethod
+    def meta_cell_text(key: str, value: str) -> str:
+        """What a ``MetaCell`` shows of a ``_meta`` value: 「第1回」, 「令和6年度（2024年度）」."""
+        if key == "round":
+            return f"第{value}回"
+        if key == "exec_year":
+            from budget.fiscal import full_label
+
+            try:
+                return full_label(int(value))
+            except Exception:  # noqa: BLE001 - a hand-edited _meta: shown as it is
+                return value
+        return value
 
     # --- rows ------------------------------------------------------------------------------
 
@@ -366,6 +428,49 @@ class Form:
         given = {"template_version": self.template_version, "form": self.kind,
                  "stage": self.stage, **values}
         return {k: given[k] for k in self.meta_keys}
+
+
+# --- reference columns -------------------------------------------------------------------
+#
+# A reference column shows, beside the inputs, a value the store already holds (the 変更's
+# plan before the change, the 実績's plan, the 内示's 要望 and earlier rounds; next year's
+# 前年度計画): filled at generation from given stored submissions, locked, and verified
+# unchanged at ingest against what the store says of the same submissions. One mechanism:
+#   * the form's columns of kind "reference" and its ``references`` function, which computes
+#     every row's reference values from the source submissions' stored values (a wide frame
+#     as ``Store.current_amounts`` gives, with a ``stage`` column);
+#   * ``generate`` writes them (``reference_values`` of the sources it read), their ids in
+#     ``_meta`` ``reference_ids``;
+#   * ``budget.intake.check`` reads the cells as they are (a cell that is not a whole number
+#     is an error on its own) and ``budget.stages.reference_findings`` compares them, at
+#     ingest, with ``reference_values`` of the same ids read from the store again.
+
+
+def reference_ids_text(ids: list[int]) -> str:
+    """The ``_meta`` ``reference_ids`` value of the given submission ids (sorted, unique)."""
+    return ",".join(str(i) for i in sorted(set(ids)))
+
+
+def parse_reference_ids(text: str | None) -> list[int] | None:
+    """The ids of a ``reference_ids`` value; None when it is not a list of ids."""
+    if text is None:
+        return None
+    text = text.strip()
+    if not text:
+        return []
+    try:
+        return [int(part) for part in text.split(",")]
+    except ValueError:
+        return None
+
+
+def reference_values(form: Form, sources: Any) -> dict[str, dict[str, int | None]]:
+    """Row code → reference key → value of ``form`` from the source submissions' values
+    (``sources``: a wide frame with ``stage``); rows without a source value are absent, a
+    key without one is None (blank: never 0)."""
+    if form.references is None or sources is None or len(sources) == 0:
+        return {}
+    return form.references(sources)
 
 
 _TEMPLATE_NAME = re.compile(r"^(\d{1,2})(?!\d)(?:_[^_]*_([RH]\d+)_)?")

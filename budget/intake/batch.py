@@ -55,6 +55,7 @@ if TYPE_CHECKING:
 
     from budget.intake.check import Settings
     from budget.intake.order import RunOrder
+    from budget.stages import StageReads
     from budget.store import Attribution, Store
 
 NEW_JA = "新規"
@@ -244,13 +245,15 @@ def ingest_folder(
 
     from budget.intake.order import RunOrder
     from budget.intake.workers import checked_files
+    from budget.stages import StageReads
 
     order = RunOrder(run.started_at.astimezone(dt.timezone.utc).isoformat(
         timespec="microseconds"))
     with checked_files(files, settings, known, outputs is not None, workers) as checked, \
             open_store(db_path) as store:
+        reads = StageReads(store)
         for item in checked:
-            result = _save(store, item, order)
+            result = _save(store, item, order, reads)
             if outputs is not None:
                 name = copy_names[item.path]
                 _deliver_copy(result, item, functools.partial(outputs.write_copy, name))
@@ -449,7 +452,8 @@ def _too_large_report(item: _Checked, limit: int) -> FileReport:
     return report
 
 
-def _save(store: "Store", item: _Checked, order: "RunOrder | None" = None) -> FileResult:
+def _save(store: "Store", item: _Checked, order: "RunOrder | None" = None,
+          reads: "StageReads | None" = None) -> FileResult:
     """Store a checked file (unless it must not be, or the same file was stored before) and
     say what happened (a name that is not UTF-8 is said in a note). ``order``: the run's
     files of one prefecture and year are stored in the order of their last-saved times
@@ -458,7 +462,7 @@ def _save(store: "Store", item: _Checked, order: "RunOrder | None" = None) -> Fi
     from budget.intake.receive import name_note
 
     order = order or RunOrder(dt.datetime.now(dt.timezone.utc).isoformat())
-    result = _save_one(store, item, order)
+    result = _save_one(store, item, order, reads)
     add_note(result, name_note(item.path))
     if item.report is not None and item.report.received_as:
         add_note(result, f"返送用の注記ファイル（{item.report.received_as}）として送り返された"
@@ -475,7 +479,8 @@ def add_note(result: FileResult, note: str | None) -> None:
         result.note = f"{result.note}\n{note}" if result.note else note
 
 
-def _save_one(store: "Store", item: _Checked, order: "RunOrder") -> FileResult:
+def _save_one(store: "Store", item: _Checked, order: "RunOrder",
+              reads: "StageReads | None" = None) -> FileResult:
     path = item.path
     if item.note is not None:  # unreadable, or its check failed: not stored
         report = item.report or FileReport(item.name, item.sha256 or "",
@@ -488,16 +493,19 @@ def _save_one(store: "Store", item: _Checked, order: "RunOrder") -> FileResult:
         return FileResult(path, _stored_report(store, known, item.name), str(known["status"]),
                           _code(known["prefecture_code"]), int(str(known["id"])), False)
     from budget.intake.order import Member
-    from budget.store import PLAN_STAGE
 
+    add_stage_findings(store, item, reads)
     report = item.report
+    stage = report.stage or "plan"
     who = attribution_of(report)
     key = None if who.prefecture_code is None or who.fiscal_year is None else (
-        who.prefecture_code, who.fiscal_year, PLAN_STAGE)
+        who.prefecture_code, who.fiscal_year, stage)
     received_at = order.received_at(key, report.saved_at, item.mtime)
     # A file above the size limit is stored without its bytes (its hash was streamed).
-    saved = store.save(report, None if item.too_large else item.content or b"",
-                       attribution=who, received_at=received_at)
+    saved = store.save(_as_stored(report), None if item.too_large else item.content or b"",
+                       attribution=who, received_at=received_at, stage=stage)
+    if reads is not None:
+        reads.saved(report)
     status, code = report.status, who.prefecture_code
     if not saved.created:  # another ingest stored the same file a moment ago
         known = _known(store, item)
@@ -506,6 +514,49 @@ def _save_one(store: "Store", item: _Checked, order: "RunOrder") -> FileResult:
     if saved.created:
         order.add(key, Member(result, report.saved_at, item.mtime, received_at))
     return result
+
+
+def add_stage_findings(store: "Store", item: _Checked,
+                       reads: "StageReads | None" = None) -> None:
+    """Add to a checked file's report what the store says against it (``budget.stages``: its
+    reference columns, a 計画 above its 内示, a 実績 without a plan), in the parent, just
+    before it is saved, so that it sees every file saved before it. A cell that has an error
+    of its own gets no second one; a return copy made before is made again."""
+    from budget.intake.check import _ordered
+    from budget.stages import stage_findings
+
+    report = item.report
+    assert report is not None
+    found = stage_findings(store, report, reads)
+    if not found:
+        return
+    taken = {(f.sheet, f.cell) for f in report.findings if f.cell and f.severity == ERROR}
+    new = [f for f in found if (f.sheet, f.cell) not in taken]
+    order = {name: i for i, name in enumerate(dict.fromkeys(
+        f.sheet for f in report.findings + new if f.sheet))}
+    report.findings = _ordered(report.findings + new, order)
+    item.copy = item.copy_note = None
+
+
+def _as_stored(report: FileReport) -> FileReport:
+    """The report as stored: a form's reference columns are not values of the submission
+    (its ``reference_ids`` input says where they came from); a 内示 keeps only the rows of
+    the prefectures in that round (a blank row is not in it)."""
+    import dataclasses
+
+    from budget.forms import form as form_of
+
+    plan: Any = report.plan
+    if plan is None or report.form is None:
+        return report
+    form = form_of(report.form)
+    refs = [k for k in form.reference_keys if k in plan.columns]
+    if not refs and form.rows_from != "prefectures":
+        return report
+    plan = plan.drop(columns=refs)
+    if form.rows_from == "prefectures":
+        plan = plan[plan[list(form.amount_keys)].notna().any(axis=1)].reset_index(drop=True)
+    return dataclasses.replace(report, plan=plan)
 
 
 def _known(store: "Store", item: _Checked) -> dict[str, object]:

@@ -275,6 +275,23 @@ def _label_text(value: object) -> str:
     return "" if value is None else str(value)
 
 
+@lru_cache(maxsize=8)
+def prefecture_menu(year: int) -> MenuInfo:
+    """The rows of a form whose rows are the 47 prefectures (the 内示), as a ``MenuInfo``:
+    codes "01"…"47", each labelled 「01 北海道」, a grand total only."""
+    from budget.forms.allocation import prefecture_fingerprint, prefecture_rows
+
+    rows = prefecture_rows()
+    return MenuInfo(
+        fiscal_year=year,
+        codes=tuple(r.leaf_code for r in rows),
+        names={r.leaf_code: r.label.split(" ", 1)[-1] for r in rows},
+        labels={r.leaf_code: {"prefecture": r.label} for r in rows},
+        fingerprint=prefecture_fingerprint(),
+        categories=(),
+    )
+
+
 
 
 @lru_cache(maxsize=32)
@@ -350,6 +367,19 @@ def normalise_amount(cell: Cell | None, is_date: bool = False) -> tuple[int | No
     if value >= 0:  # a negative is an error of the plan rules: nothing to warn about
         issues.append((kind, {"normalised": value}))
     return value, issues
+
+
+def reference_value(cell: Cell | None) -> tuple[int | None, bool]:
+    """A reference cell's value as the workbook was generated with it: (whole number or
+    None when empty, True), or (None, False) when it holds anything else (text, a formula,
+    a fraction): such a cell was edited."""
+    if cell is None or cell.is_empty:
+        return None, True
+    if cell.formula is None and cell.type == "n":
+        value, errors = _whole(cell.value or "")
+        if not errors:
+            return value, True
+    return None, False
 
 
 def _whole(text: str) -> tuple[int | None, list[Issue]]:
@@ -554,7 +584,8 @@ class _Check:
         when the file cannot be checked further."""
         report, settings = self.report, self.settings
         P = self.form.main_sheet
-        missing = [k for k in REQUIRED_META if not meta.get(k)]
+        missing = [k for k in REQUIRED_META if not meta.get(k)
+                   and (k != "prefecture_code" or self.form.per_prefecture)]
         if missing:
             self.add("not-a-budget-workbook", sheet=self.form.meta_sheet,
                      detail=f"様式の識別情報（{', '.join(missing)}）がありません")
@@ -568,7 +599,8 @@ class _Check:
         report.fiscal_year = year
         report.template_version = meta["template_version"]
         report.menu_fingerprint = meta["menu_fingerprint"]
-        self.identify_prefecture(meta["prefecture_code"], plan)
+        if self.form.per_prefecture:
+            self.identify_prefecture(meta["prefecture_code"], plan)
 
         from budget.fiscal import full_label
 
@@ -585,6 +617,8 @@ class _Check:
             self.add("wrong-fiscal-year", **self.header_cell(self.form.year_cell, "fiscal_year"),
                      value=year, expected=_year_label(expected_year), found=_year_label(year))
             return None
+        if self.form.rows_from == "prefectures":
+            menu = prefecture_menu(year)
         if menu is None:
             from budget.errors import UnknownFiscalYear
             from budget.fiscal import era_code
@@ -606,7 +640,32 @@ class _Check:
             if seen != full_label(year):
                 self.add("locked-cell-changed", sheet=P, cell=self.form.year_cell, value=seen,
                          expected=full_label(year))
+        if not self.identify_stage(meta, plan, year):
+            return None
         return menu
+
+    def identify_stage(self, meta: dict[str, str], plan: Sheet | None, year: int) -> bool:
+        """The stage's own ``_meta`` values (the 内示's round, the 実績's execution year, the
+        reference columns' sources) into ``report.header``, and the locked cells showing
+        them; False when one cannot be read."""
+        for key in self.form.header_meta:
+            value = (meta.get(key) or "").strip()
+            if key in ("round", "exec_year"):
+                number = int(value) if value.isdigit() else None
+                if number is None or number < 1 or (key == "exec_year" and number < year):
+                    self.add("not-a-budget-workbook", **self.meta_cell(key), value=value,
+                             detail=f"様式の識別情報（{key}）「{value[:20]}」を読み取れません")
+                    return False
+            if value:
+                self.report.header[key] = value
+        if plan is not None:
+            for m in self.form.meta_cells:
+                expected = self.form.meta_cell_text(m.key, (meta.get(m.key) or "").strip())
+                seen = cell_text(plan.cell(m.value_cell)) or ""
+                if seen != expected:
+                    self.add("locked-cell-changed", sheet=self.form.main_sheet,
+                             cell=m.value_cell, value=seen, expected=expected)
+        return True
 
     def identify_prefecture(self, code: str, plan: Sheet | None) -> None:
         from budget.prefectures import prefecture_by_code
@@ -733,7 +792,8 @@ class _Check:
         top = self.form.header_row if in_place else rows.header_row
         expected = form_texts(self.form, menu.fiscal_year) if in_place else {}
         elsewhere = {self.form.year_cell, self.form.prefecture_cell,
-                     *(h.input_cell for h in self.form.header_inputs)}
+                     *(h.input_cell for h in self.form.header_inputs),
+                     *(m.value_cell for m in self.form.meta_cells)}
         for ref, text in expected.items():
             self._locked_text(sheet, ref, text)
         summary = {r: code for code, found in rows.summary_rows.items() for r in found}
@@ -741,7 +801,7 @@ class _Check:
         for row, code in summary.items():
             self._locked_text(sheet, label_col.ref(row), self.form.summary_label(code))
         summary_cols = {label_col.col_index, code_col,
-                        *(self.form.column[k].col_index for k in self.form.money_keys)}
+                        *(self.form.column[k].col_index for k in self.form.summed_keys)}
         leaf_rows = {r for found in rows.leaf_rows.values() for r in found}
         inserted = {r for r, _ in rows.inserted}
         outside: list[Cell] = []
@@ -841,7 +901,7 @@ class _Check:
                     cell=f"{self.form.columns[0].letter}{template_rows[code]}",
                     leaf_name=self.form.summary_label(code)))
                 continue
-            for key in self.form.money_keys:
+            for key in self.form.summed_keys:
                 if code == self.form.total_code:
                     formula = self.form.total_formula(key, n)
                 else:
@@ -893,6 +953,14 @@ class _Check:
                     self.add(issue, sheet=P, cell=C[key].ref(row), leaf=code, menu=menu,
                              value=visible(cell_text(cell)), **params)
                 rec[key] = text_value
+            for key in self.form.reference_keys:  # verified against the store at ingest
+                cell = sheet.column(C[key], row)
+                rec[key], readable = reference_value(cell)
+                if not readable:
+                    bad.add((i, key))
+                    self.add("reference-changed", sheet=P, cell=C[key].ref(row), leaf=code,
+                             menu=menu, value=cell_text(cell), expected="登録済みの値",
+                             column=C[key].header.replace("\n", " "))
             for key in self.form.formula_keys:  # recomputed, never read
                 rec[key] = self.form.row_formula_value(key, rec)
             records.append(rec)
@@ -927,6 +995,8 @@ class _Check:
             params: dict[str, object] = {}
             if check == "text-too-long":
                 params = {"length": len(plan.at[i, key]), "max_length": C[key].max_length}
+            elif check == "invalid-choice":
+                params = {"choices": "・".join(self.form.choices.get(key, ()))}
             self.add(check, sheet=P, cell=C[key].ref(row), leaf=code, menu=menu,
                      value=raw.get((i, key)), **params)
         for check, i in row_cases:
@@ -941,7 +1011,7 @@ class _Check:
                      value=raw.get((i, target)), **self._row_params(check, plan, i))
 
     def _row_params(self, check: str, plan: pd.DataFrame, i: int) -> dict[str, object]:
-        v = {k: int_or_none(plan.at[i, k]) for k in self.form.amount_keys}
+        v = {k: int_or_none(plan.at[i, k]) for k in self.form.numeric_keys}
         return self.form.rule_params(check, v, self.settings.share_tolerance)
 
 
@@ -978,6 +1048,8 @@ def plan_frame(records: list[dict[str, Any]], form: Form = PLAN) -> pd.DataFrame
         data[key] = pd.array([r[key] for r in records], dtype="Int64")
     for key in form.text_keys:
         data[key] = pd.Series([r[key] for r in records], dtype=object)
+    for key in form.reference_keys:
+        data[key] = pd.array([r[key] for r in records], dtype="Int64")
     return pd.DataFrame(data, columns=list(form.row_columns))
 
 

@@ -116,6 +116,14 @@ class Store(Protocol):
         ``fields`` that it knows, when given)."""
         ...
 
+    def amounts_of(self, ids: list[int]) -> "pd.DataFrame":
+        """The values of the given accepted submissions, wide, as ``current_amounts`` gives
+        them (prefecture_code, submission_id, leaf_code, stage, fiscal_year, every known
+        field), whatever their
+        stage or prefecture (a 内示 has none): what a later stage's workbook was pre-filled
+        from."""
+        ...
+
     def stored_files(self) -> set[tuple[str, str]]:
         """(SHA-256, file name) of every stored submission: what counts as "the same file"."""
         ...

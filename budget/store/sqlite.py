@@ -572,6 +572,20 @@ class SQLiteStore:
                            pd.concat(cells, ignore_index=True) if len(cells) > 1 else cells[0],
                            known)
 
+    def amounts_of(self, ids: list[int]) -> "pd.DataFrame":
+        """The values of the given submissions, wide; see ``Store.amounts_of``."""
+        ids = [int(i) for i in ids]
+        marks = ", ".join("?" * len(ids)) or "NULL"
+        leaves = self._frame(f"""
+            SELECT s.prefecture_code, l.submission_id, l.leaf_code, s.stage, s.fiscal_year
+            FROM submission_leaves l JOIN submissions s ON s.id = l.submission_id
+            WHERE l.submission_id IN ({marks}) AND s.status = 'accepted'""", ids)
+        cells = self._frame(f"""
+            SELECT submission_id, leaf_code, field, number, text FROM submission_values
+            WHERE submission_id IN ({marks})""", ids)
+        fields = self._rows("SELECT field, kind FROM value_fields ORDER BY position, field")
+        return wide_values(leaves, cells, fields)
+
     def stored_files(self) -> set[tuple[str, str]]:
         """(SHA-256, file name) of every stored submission."""
         return {(str(a), str(b)) for a, b in self._rows(

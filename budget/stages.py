@@ -1,0 +1,285 @@
+"""What the store knows of a year's stages (要望 → 内示 → 計画 → 変更 → 実績), read through the
+``Store`` interface: for pre-filling a later stage's workbook and for checking one at ingest.
+
+* ``current_plan_ids``: a prefecture's current plan is its newest accepted submission of
+  stage 計画 or 変更 (by received time); ``first_plan_ids`` its oldest accepted 計画.
+* ``allocation_round_ids``: the newest accepted 内示 workbook of each round.
+* ``allocation_totals``: each prefecture's 内示 summed over the rounds so far (a prefecture in
+  no round has none: missing, never 0).
+* ``sources``: the stored values of given submissions, with their stage, from which a form's
+  reference columns are computed (``budget.forms.base.reference_values``).
+* ``stage_findings``: the checks across stages of one checked file at ingest (the reference
+  columns against the store, a 計画 above its 内示, a 実績 without a plan).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from budget.findings import ERROR, FileReport, Finding, make
+from budget.forms.base import REFERENCE_IDS, int_or_none, parse_reference_ids
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from budget.store import Store
+
+#: Stages whose accepted submissions are a prefecture's plan (the newest is current).
+PLAN_STAGES = ("plan", "revision")
+
+
+def _accepted(store: "Store | pd.DataFrame", fiscal_year: int, stages: tuple[str, ...]
+              ) -> "pd.DataFrame":
+    """The accepted submissions of the year and stages; ``store`` may be the year's
+    ``Store.submissions`` already read (one read serves every question of one file)."""
+    import pandas as pd
+
+    df = store if isinstance(store, pd.DataFrame) else store.submissions(fiscal_year)
+    return df[(df["status"] == "accepted") & df["stage"].isin(stages)
+              & (df["fiscal_year"] == fiscal_year)]
+
+
+def _newest(df: "pd.DataFrame", by: str) -> dict[Any, int]:
+    df = df.sort_values(["received_at", "id"], kind="stable")
+    return {key: int(group["id"].iloc[-1]) for key, group in df.groupby(by)}
+
+
+def current_plan_ids(store: "Store | pd.DataFrame", fiscal_year: int) -> dict[str, int]:
+    """Prefecture code → the id of its current plan (newest accepted 計画 or 変更)."""
+    df = _accepted(store, fiscal_year, PLAN_STAGES)
+    return _newest(df[df["prefecture_code"].notna()], "prefecture_code")
+
+
+def first_plan_ids(store: "Store | pd.DataFrame", fiscal_year: int) -> dict[str, int]:
+    """Prefecture code → the id of its first plan (oldest accepted 計画)."""
+    df = _accepted(store, fiscal_year, ("plan",))
+    df = df[df["prefecture_code"].notna()].sort_values(["received_at", "id"], kind="stable")
+    return {code: int(group["id"].iloc[0]) for code, group in df.groupby("prefecture_code")}
+
+
+def current_request_ids(store: "Store | pd.DataFrame", fiscal_year: int) -> dict[str, int]:
+    """Prefecture code → the id of its current 要望."""
+    df = _accepted(store, fiscal_year, ("request",))
+    return _newest(df[df["prefecture_code"].notna()], "prefecture_code")
+
+
+def allocation_round_ids(store: "Store | pd.DataFrame", fiscal_year: int) -> dict[int, int]:
+    """Round → the id of its current 内示 workbook (newest accepted of that round)."""
+    df = _accepted(store, fiscal_year, ("allocation",))
+    if df.empty or "round" not in df.columns:
+        return {}
+    df = df.assign(round_no=[int_or_none(v) for v in df["round"]])
+    df = df[df["round_no"].notna()]
+    return {int(k): v for k, v in _newest(df, "round_no").items()}
+
+
+def sources(store: "Store", ids: list[int]) -> "pd.DataFrame":
+    """The stored values of the submissions ``ids`` (``Store.amounts_of``: with their
+    ``stage``, ``fiscal_year`` and (whose) ``prefecture_code``)."""
+    return store.amounts_of(sorted(set(ids)))
+
+
+def allocation_totals(store: "Store", fiscal_year: int, before_round: int | None = None, *,
+                      subs: "pd.DataFrame | None" = None
+                      ) -> dict[str, tuple[int | None, int | None]]:
+    """Prefecture code → (基金規模, 国費) summed over the year's 内示 rounds (those before
+    ``before_round`` when given); a prefecture in no round is absent. ``subs``: the year's
+    submissions, when already read."""
+    rounds = allocation_round_ids(store if subs is None else subs, fiscal_year)
+    ids = [i for r, i in rounds.items() if before_round is None or r < before_round]
+    if not ids:
+        return {}
+    values = store.amounts_of(ids)
+    out: dict[str, tuple[int | None, int | None]] = {}
+    for code, group in values.groupby("leaf_code"):
+        fund = group["fund"].sum(min_count=1) if "fund" in group else None
+        national = group["national"].sum(min_count=1) if "national" in group else None
+        out[str(code)] = (int_or_none(fund), int_or_none(national))
+    return out
+
+
+# --- checks across stages at ingest ---------------------------------------------------------
+
+
+class StageReads:
+    """What the checks across stages read of the store during one ingest run: each read
+    once, and again only after a saved file changed it (``saved``). A batch of 47 実績 reads
+    the current plans once, not 47 times."""
+
+    def __init__(self, store: "Store") -> None:
+        self.store = store
+        self._subs: dict[int, "pd.DataFrame"] = {}
+        self._plans: dict[int, tuple[dict[str, int], "pd.DataFrame"]] = {}
+        self._allocation: dict[int, tuple[dict[str, tuple[int | None, int | None]], int]] = {}
+
+    def submissions(self, fiscal_year: int) -> "pd.DataFrame":
+        if fiscal_year not in self._subs:
+            self._subs[fiscal_year] = self.store.submissions(fiscal_year)
+        return self._subs[fiscal_year]
+
+    def plans(self, fiscal_year: int) -> tuple[dict[str, int], "pd.DataFrame"]:
+        """(prefecture → its current plan's id, the values of those plans)."""
+        if fiscal_year not in self._plans:
+            ids = current_plan_ids(self.submissions(fiscal_year), fiscal_year)
+            self._plans[fiscal_year] = (ids, sources(self.store, list(ids.values())))
+        return self._plans[fiscal_year]
+
+    def values(self, fiscal_year: int, ids: list[int]) -> "pd.DataFrame":
+        """``sources`` of ``ids``, from the current plans when they are all among them."""
+        plan_ids, values = self.plans(fiscal_year)
+        if ids and set(ids) <= set(plan_ids.values()):
+            return values[values["submission_id"].isin(ids)]
+        return sources(self.store, ids)
+
+    def allocation(self, fiscal_year: int) -> tuple[dict[str, tuple[int | None, int | None]], int]:
+        """(``allocation_totals``, the number of rounds so far)."""
+        if fiscal_year not in self._allocation:
+            subs = self.submissions(fiscal_year)
+            self._allocation[fiscal_year] = (
+                allocation_totals(self.store, fiscal_year, subs=subs),
+                len(allocation_round_ids(subs, fiscal_year)))
+        return self._allocation[fiscal_year]
+
+    def saved(self, report: FileReport) -> None:
+        """Forget what a saved file changed: an accepted 計画 or 変更 the current plans, a 内示
+        the allocations, any accepted file of a stage the list of submissions."""
+        year = report.fiscal_year
+        if year is None or not report.accepted or report.stage == "actual":
+            return
+        self._subs.pop(year, None)
+        if report.stage in PLAN_STAGES:
+            self._plans.pop(year, None)
+        if report.stage == "allocation":
+            self._allocation.pop(year, None)
+
+
+def stage_findings(store: "Store", report: FileReport, reads: StageReads | None = None
+                   ) -> list[Finding]:
+    """The findings of the checks across stages of one checked file (none for a file that
+    could not be read into rows): what the store says against what the file says. ``reads``:
+    the run's reads of the store (``StageReads``), None to read afresh."""
+    from budget.forms import form as form_of
+
+    if report.plan is None or report.form is None or report.fiscal_year is None:
+        return []
+    form = form_of(report.form)
+    if form.stage not in ("actual", *PLAN_STAGES) and form.references is None:
+        return []  # a 要望: nothing to compare with
+    reads = reads or StageReads(store)
+    found: list[Finding] = []
+    if form.stage == "actual":
+        found += _actual_without_plan(reads, report, form)
+    if form.references is not None:
+        found += reference_findings(store, report, form, reads)
+    if form.stage in PLAN_STAGES and not report.errors:  # a rejected plan counts for nothing
+        found += _plan_over_allocation(reads, report, form)
+    return found
+
+
+def _where(report: FileReport, form: Any, cell: str | None = None) -> dict[str, Any]:
+    return {"file": report.file, "sheet": form.main_sheet, "cell": cell}
+
+
+def _actual_without_plan(reads: StageReads, report: FileReport, form: Any) -> list[Finding]:
+    code = report.prefecture_code
+    if code is None or code in reads.plans(int(report.fiscal_year or 0))[0]:
+        return []
+    from budget.fiscal import full_label
+    from budget.prefectures import prefecture_by_code
+
+    pref = prefecture_by_code(code)
+    return [make("actual-without-plan", **_where(report, form, form.prefecture_cell),
+                 prefecture=pref.label if pref else code,
+                 year=full_label(int(report.fiscal_year or 0)))]
+
+
+def reference_findings(store: "Store", report: FileReport, form: Any,
+                       reads: StageReads | None = None) -> list[Finding]:
+    """Each reference cell whose value is not what the store says of the submissions the
+    workbook was filled from (``_meta`` ``reference_ids``): an error naming the cell. The
+    sources must be accepted submissions of the file's year (and, for a prefecture's
+    workbook, of that prefecture)."""
+    from budget.forms.base import reference_values
+
+    ids = parse_reference_ids(report.header.get(REFERENCE_IDS, ""))  # none: a blank form
+    where = {"file": report.file, "sheet": form.meta_sheet,
+             "cell": f"B{form.meta_keys.index(REFERENCE_IDS) + 1}"}
+    if ids is None:
+        return [make("reference-source-missing", **where,
+                     value=report.header.get(REFERENCE_IDS), detail="参照元の記録を読み取れません")]
+    src = (reads or StageReads(store)).values(int(report.fiscal_year or 0), ids)
+    got = set(int(i) for i in src["submission_id"].unique()) if len(src) else set()
+    missing = sorted(set(ids) - got)
+    if missing:
+        # an accepted source with no rows at all (a 内示 of nobody) cannot be told apart here
+        every = store.submissions()
+        known = every[every["id"].isin(missing) & (every["status"] == "accepted")]
+        missing = sorted(set(missing) - set(int(i) for i in known["id"]))
+    wrong = src[(src["fiscal_year"] != report.fiscal_year)] if len(src) else src
+    if form.per_prefecture and len(src):
+        wrong = src[(src["fiscal_year"] != report.fiscal_year)
+                    | (src["prefecture_code"] != report.prefecture_code)]
+    if missing or len(wrong):
+        bad = missing or sorted(set(int(i) for i in wrong["submission_id"]))
+        return [make("reference-source-missing", **where, value=report.header.get(REFERENCE_IDS),
+                     detail=f"参照元の提出 {', '.join(map(str, bad))} がこの様式の年度・都道府県の"
+                            "受理済みの提出ではありません")]
+    expected = reference_values(form, src)
+    names = _row_names(form, int(report.fiscal_year or 0))
+    plan: Any = report.plan
+    out: list[Finding] = []
+    for rec in plan.to_dict("records"):
+        want = expected.get(str(rec["leaf_code"]), {})
+        for key in form.reference_keys:
+            seen, should = int_or_none(rec.get(key)), want.get(key)
+            if seen != should:
+                col = form.column[key]
+                out.append(make(
+                    "reference-changed", file=report.file, sheet=form.main_sheet,
+                    cell=col.ref(int(rec["excel_row"])), leaf_code=str(rec["leaf_code"]),
+                    leaf_name=names.get(str(rec["leaf_code"])),
+                    value="空欄" if seen is None else f"{seen:,}",
+                    expected="空欄" if should is None else f"{should:,}",
+                    column=col.header.replace("\n", " ")))
+    return out
+
+
+def _row_names(form: Any, fiscal_year: int) -> dict[str, str]:
+    """Row code → the name findings show beside it (a menu item's, a prefecture's)."""
+    from budget.intake.check import prefecture_menu, shipped_menu
+
+    if form.rows_from == "prefectures":
+        return prefecture_menu(fiscal_year).names
+    try:
+        return shipped_menu(fiscal_year).names
+    except Exception:  # noqa: BLE001 - no shipped menu: the code alone
+        return {}
+
+
+def _plan_over_allocation(reads: StageReads, report: FileReport, form: Any) -> list[Finding]:
+    """A plan whose 基金 (A+B) total exceeds the prefecture's 内示 so far: a warning at its
+    total cell. No 内示 for the prefecture yet: nothing to compare (missing, not 0)."""
+    code = report.prefecture_code
+    if code is None:
+        return []
+    totals, rounds = reads.allocation(int(report.fiscal_year or 0))
+    allocated = totals.get(code, (None, None))[0]
+    plan: Any = report.plan
+    fund = int_or_none(plan["fund"].sum(min_count=1))
+    if allocated is None or fund is None or fund <= allocated:
+        return []
+    from budget.intake.check import shipped_menu
+
+    try:
+        menu = shipped_menu(int(report.fiscal_year or 0))
+        total_row = form.summary_rows(len(menu.codes), list(menu.categories))[form.total_code]
+    except Exception:  # noqa: BLE001 - a menu given with --menu: point at the sheet
+        total_row = None
+    cell = None if total_row is None else form.column["fund"].ref(total_row)
+    return [make("plan-over-allocation", **_where(report, form, cell), value=f"{fund:,}",
+                 fund=f"{fund:,}", allocated=f"{allocated:,}", rounds=rounds,
+                 over=f"{fund - allocated:,}")]
+
+
+def has_errors(findings: list[Finding]) -> bool:
+    return any(f.severity == ERROR for f in findings)
