@@ -846,6 +846,9 @@ class _Check:
         for first, last, _text in form.header_merges():  # where the template has them, or
             (r1, c1), (r2, c2) = split_ref(first), split_ref(last)  # moved with the header
             allowed.update({(r1, c1, r2, c2), (r1 + shift, c1, r2 + shift, c2)})
+        for first, last in form.input_merges:  # a header input spanning cells (担当部署)
+            (r1, c1), (r2, c2) = split_ref(first), split_ref(last)
+            allowed.add((r1, c1, r2, c2))
         for found in rows.summary_rows.values():
             allowed.update((r, form.columns[0].col_index, r, label_col) for r in found)
         table_rows = {r for found in rows.leaf_rows.values() for r in found}
