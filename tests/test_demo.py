@@ -145,14 +145,18 @@ def test_summary_matches_the_inputs_summed_by_hand(demo):
     col = {k: layout.col_index(layout.COLUMN[k].letter) for k in
            ("category", "national", "prefectural", "other", "leaf_code")}
     by_cat, by_pref, total = defaultdict(int), defaultdict(int), defaultdict(int)
+    # 神奈川県's current plan is its 変更 (the same columns G..N, more to the right)
+    revisions = {p.name[:2]: p for p in (folder / "4_変更").glob("*.xlsx")}
+    assert list(revisions) == ["14"]
     for path in sorted((folder / "inputs").glob("*.xlsx")):
         code = path.name[:2]
         if code in rejected:
             continue
+        path, sheet = (revisions[code], "変更") if code in revisions else (path, layout.PLAN_SHEET)
         wb = openpyxl.load_workbook(path, read_only=True)
-        for row in wb[layout.PLAN_SHEET].iter_rows(min_row=layout.FIRST_DATA_ROW, max_row=65,
-                                                   values_only=True):
-            assert str(row[col["leaf_code"]]).startswith("R5-")
+        for row in wb[sheet].iter_rows(min_row=layout.FIRST_DATA_ROW, max_row=65,
+                                       values_only=True):
+            assert str(row[-1] if code in revisions else row[col["leaf_code"]]).startswith("R5-")
             a, b, c = (_number(row[col[k]]) for k in ("national", "prefectural", "other"))
             if a is None and b is None and c is None:
                 continue
@@ -234,18 +238,31 @@ def by_hand(demo):
     with sqlite3.connect(folder / "budget.db") as conn:
         status = dict(conn.execute("SELECT file_name, status FROM submissions "
                                  "WHERE stage = 'plan'").fetchall())
+        # the current plan of a prefecture that sent an accepted 変更 is that 変更
+        revised = {name[:2]: name for (name,) in conn.execute(
+            "SELECT file_name FROM submissions WHERE stage = 'revision' "
+            "AND status = 'accepted'")}
     accepted = sorted(name for name, st in status.items() if st == "accepted")
     assert len(accepted) == len({n[:2] for n in accepted}) == 42  # one current file each
+    assert list(revised) == ["14"]  # the demo's one 変更
     col = {c.key: layout.col_index(c.letter) for c in layout.COLUMNS}
     sums = HandSums()
     leaves, categories, cat_leaves = [], [], defaultdict(int)
     info, planned_rows, fullwidth = {}, {}, []
     for name in accepted:
         code = name[:2]
-        wb = openpyxl.load_workbook(folder / "inputs" / name, read_only=True)
-        rows = wb[layout.PLAN_SHEET].iter_rows(min_row=layout.FIRST_DATA_ROW, values_only=True)
+        if code in revised:
+            wb = openpyxl.load_workbook(folder / "4_変更" / revised[code], read_only=True)
+            ws = wb["変更"]
+        else:
+            wb = openpyxl.load_workbook(folder / "inputs" / name, read_only=True)
+            ws = wb[layout.PLAN_SHEET]
+        header = next(ws.iter_rows(min_row=layout.HEADER_ROW, max_row=layout.HEADER_ROW,
+                                   values_only=True))
+        code_col = header.index("leaf_code")  # the hidden code column (the 変更 has more)
+        rows = ws.iter_rows(min_row=layout.FIRST_DATA_ROW, values_only=True)
         for row in rows:
-            leaf = row[col["leaf_code"]]
+            leaf = row[code_col]
             if not (isinstance(leaf, str) and leaf.startswith("R5-")):
                 break
             cat, mid = row[col["category"]], row[col["mid_category"]] or ""

@@ -344,7 +344,7 @@ def test_public_plus_private_above_national_is_an_error_too(tmp_path):
             "R5-02": {"national": 2000, "prefectural": 1000, "public": 2000, "private": 1}}
     report = one(tmp_path, rows)
     assert flat(report) == [["public-private-sum", "error", "L8"],
-                            ["public-private-sum", "error", "L9"]]
+                            ["public-private-sum", "error", "M9"]]
     assert "公 1,500 + 民 1,000 = 2,500 が 国 (A) 2,000 と一致しません" in report.findings[0].message
 
 
@@ -735,7 +735,7 @@ def _with_merges(path: Path, out: Path, *refs: str) -> Path:
     (("O8:Q9",), [["merged-cells", "error", "O8"]]),  # texts of two rows
     (("D10:D11",), [["merged-cells", "error", "D10"]]),  # the labels of two leaves
     (("E2:F2",), [["merged-cells", "error", "E2"]]),  # the prefecture cell
-    (("B3:C3",), [["merged-cells", "error", "B3"]]),  # 担当部署's input cell
+    (("E3:F3",), [["merged-cells", "error", "E3"]]),  # 担当者名's input cell (B3:C3 is the form's own)
     (("G71:H71",), [["merged-cells", "error", "G71"]]),  # a total's formula
     (("A71:G71",), [["merged-cells", "error", "A71"]]),  # not the template's label span
     (("T80:U81",), []),  # nowhere near the form: nothing hidden
