@@ -326,8 +326,7 @@ def run_demo(folder: str | Path = "demo", *, seed: int = DEFAULT_SEED,
     from budget.intake.check import Settings
     from budget.menu import load_menu
     from budget.prefectures import all_prefectures, prefecture_by_code
-    from budget.render.outputs import write_reports
-    from budget.reports import AggregateRun
+    from budget.reports import AggregateRun, write_reports
 
     def say(text: str) -> None:
         if progress is not None:

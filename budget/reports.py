@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from budget.errors import UsageError
+from budget.render.outputs import DEFAULT_UNIT
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -19,7 +20,6 @@ if TYPE_CHECKING:
     from budget.analysis.track import Track
     from budget.render.outputs import Written
 
-DEFAULT_UNIT = "千円"
 
 
 @dataclass
@@ -40,7 +40,6 @@ def aggregate_year(db_path: str | Path, fiscal_year: int, out_dir: str | Path, *
     """Open the store, load the year's current accepted plans, write the reports."""
     from budget.analysis.summary import load_summary
     from budget.menu import load_menu
-    from budget.render.outputs import write_reports
     from budget.render.summary_workbook import UNITS
     from budget.store import open_store
 
@@ -134,3 +133,30 @@ def diff_report(db_path: str | Path, *, prefecture: str | None = None,
     if out_dir is not None:
         written = write_diff_workbook(diff, Path(out_dir) / diff_file_name(diff), now=now)
     return DiffRun(diff, written)
+
+
+def write_reports(summary: "Summary", out_dir: str | Path, *, unit: str = DEFAULT_UNIT,
+                  command_line: str = "", by_bureau: bool = False,
+                  formats: Iterable[str] = (), now: dt.datetime | None = None,
+                  db_path: str | Path = "") -> "list[Written]":
+    """The summary workbook, optionally one per 担当課, and the tidy table in each of
+    ``formats`` ("csv", "json"), written into ``out_dir``; returns them in that order."""
+    from budget.analysis import summary as ag
+    from budget.render.summary_workbook import summary_file_name, write_summary_workbook
+    from budget.render.tidy import tidy_file_name, write_tidy
+
+    out = Path(out_dir)
+    now = now or dt.datetime.now().astimezone()
+    written = [write_summary_workbook(
+        summary, out / summary_file_name(summary.fiscal_year, unit), unit=unit,
+        command_line=command_line, now=now, db_path=db_path)]
+    if by_bureau:
+        for bureau in ag.bureaus_of(summary):
+            part = ag.summary_for_bureau(summary, bureau)
+            written.append(write_summary_workbook(
+                part, out / summary_file_name(summary.fiscal_year, unit, bureau), unit=unit,
+                command_line=command_line, now=now, db_path=db_path, kind="担当課別集計表"))
+    for fmt in dict.fromkeys(formats):
+        written.append(write_tidy(summary, out / tidy_file_name(summary.fiscal_year, fmt), fmt,
+                                  now=now))
+    return written

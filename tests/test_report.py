@@ -36,7 +36,7 @@ from budget.forms import plan as layout
 from budget.menu import load_menu, menu_fingerprint
 from budget.prefectures import all_prefectures
 from budget.render import summary_workbook as report
-from budget.render.outputs import write_reports
+from budget.reports import write_reports
 from budget.store import open_store
 from tests.conftest import expected_money
 from tests.libreoffice import convert, pdf_page_count, requires_libreoffice

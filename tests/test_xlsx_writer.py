@@ -28,9 +28,9 @@ from budget.findings import FileReport, make
 from budget.generate import PlanValues
 from budget.intake.batch import FileResult, IngestRun, Skipped
 from budget.menu import load_menu
-from budget.render.outputs import write_reports
 from budget.render.run_report import FINDINGS_SHEET, RESULT_SHEET, write_run_report
 from budget.render.summary_workbook import write_summary_workbook
+from budget.reports import write_reports
 from budget.store import open_store
 from budget.xlsx.writer import WORKBOOK_OPTIONS, CellWriter, check_xlsx, write_text_cell
 from tests.libreoffice import cell_details, edit_and_save, requires_uno
@@ -293,8 +293,8 @@ def test_each_output_lives_in_the_module_named_for_it():
     where = {
         "budget.render.tidy": [tidy.tidy_for_output, tidy.render_tidy, tidy.write_tidy,
                                tidy.tidy_file_name],
-        "budget.render.outputs": [outputs.Written, outputs.write_bytes_atomically,
-                                  outputs.write_reports],
+        "budget.render.outputs": [outputs.Written, outputs.write_bytes_atomically],
+        "budget.reports": [write_reports],
         "budget.render.summary_workbook": [summary_workbook.render_summary_workbook,
                                            summary_workbook.write_summary_workbook,
                                            summary_workbook.summary_file_name],

@@ -15,8 +15,6 @@ temporary file's private ``0o600``.
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -24,7 +22,7 @@ from typing import TYPE_CHECKING
 from budget.errors import OutputError
 
 if TYPE_CHECKING:
-    from budget.analysis.summary import Summary
+    pass
 
 DEFAULT_UNIT = "千円"
 
@@ -60,30 +58,3 @@ def write_bytes_atomically(path: str | Path, data: bytes) -> Path:
         if not path.parent.is_dir():
             raise OutputError(f"フォルダ {path.parent} に書き込めません（{exc}）。") from exc
         raise OutputError(f"{path} を書き込めません（{exc}）。") from exc
-
-
-def write_reports(summary: Summary, out_dir: str | Path, *, unit: str = DEFAULT_UNIT,
-                  command_line: str = "", by_bureau: bool = False,
-                  formats: Iterable[str] = (), now: dt.datetime | None = None,
-                  db_path: str | Path = "") -> list[Written]:
-    """The summary workbook, optionally one per 担当課, and the tidy table in each of
-    ``formats`` ("csv", "json"), written into ``out_dir``; returns them in that order."""
-    from budget.analysis import summary as ag
-    from budget.render.summary_workbook import summary_file_name, write_summary_workbook
-    from budget.render.tidy import tidy_file_name, write_tidy
-
-    out = Path(out_dir)
-    now = now or dt.datetime.now().astimezone()
-    written = [write_summary_workbook(
-        summary, out / summary_file_name(summary.fiscal_year, unit), unit=unit,
-        command_line=command_line, now=now, db_path=db_path)]
-    if by_bureau:
-        for bureau in ag.bureaus_of(summary):
-            part = ag.summary_for_bureau(summary, bureau)
-            written.append(write_summary_workbook(
-                part, out / summary_file_name(summary.fiscal_year, unit, bureau), unit=unit,
-                command_line=command_line, now=now, db_path=db_path, kind="担当課別集計表"))
-    for fmt in dict.fromkeys(formats):
-        written.append(write_tidy(summary, out / tidy_file_name(summary.fiscal_year, fmt), fmt,
-                                  now=now))
-    return written
