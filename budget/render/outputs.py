@@ -17,12 +17,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from budget.errors import OutputError
-
-if TYPE_CHECKING:
-    pass
 
 DEFAULT_UNIT = "千円"
 
