@@ -1,7 +1,6 @@
-"""The files of one ``budget aggregate`` run, each written atomically.
+"""How a report file reaches the disk, atomically (``budget.reports.write_reports`` writes
+the files of one ``budget aggregate`` run through it).
 
-* ``write_reports(summary, out_dir, …)`` — the summary workbook (optionally one per 担当課,
-  ``budget.render.summary_workbook``) and the tidy CSV / JSON (``budget.render.tidy``).
 * ``write_bytes_atomically(path, data)`` — how each of them reaches the disk: a temporary
   file in the target folder moved into place (``files.write_atomically``), so a crash never
   leaves a half-written report. When the target cannot be replaced (open in Excel on
