@@ -13,9 +13,9 @@ import pandas as pd
 import pytest
 
 from budget.analysis import summary as ag
+from budget.attribution import attribution_of
 from budget.findings import FileReport, make
 from budget.forms import plan as layout
-from budget.intake.batch import attribution_of
 from budget.menu import load_menu, menu_fingerprint
 from budget.store import Store, open_store
 from tests.conftest import expected_money

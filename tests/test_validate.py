@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from budget.attribution import file_name_prefecture, file_name_prefectures
 from budget.findings import CATALOG
 from budget.forms import plan as layout
 from budget.forms.plan import MAX_AMOUNT, PLAN
@@ -22,8 +23,6 @@ from budget.intake.check import (
     check_bytes,
     check_file,
     check_files,
-    file_name_prefecture,
-    file_name_prefectures,
     form_texts,
 )
 from budget.menu import menu_fingerprint

@@ -47,6 +47,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from budget.attribution import attribution, attribution_of
 from budget.errors import BudgetError
 from budget.findings import ERROR, STATUS_JA, WARNING, FileReport, Finding
 from budget.intake.receive import received_name
@@ -56,7 +57,7 @@ if TYPE_CHECKING:
     from budget.intake.check import Settings
     from budget.intake.order import RunOrder
     from budget.stages import StageReads
-    from budget.store import Attribution, Store
+    from budget.store import Store
 
 NEW_JA = "新規"
 DUPLICATE_JA = "登録済み（変更なし）"
@@ -276,54 +277,6 @@ def ingest_folder(
             raise OutputError(f"登録は完了しましたが、取込結果を {outputs.reports_dir} に書き込めません"
                               f"（{exc.strerror or exc}）。") from exc
     return run
-
-
-def attribution(file_name: str, form_prefecture: str | None, fiscal_year: int | None, *,
-                accepted: bool) -> "Attribution":
-    """Whose submission a file is and which fiscal year it counts for: decided once, at
-    ingest, and stored with the submission (``status``, the run report and the summary read
-    it).
-
-    An accepted file is its form's (the check rejects a file name that names another
-    prefecture). A rejected file whose name is a prefecture's (``13_東京都_R5_計画.xlsx``:
-    ``parse_template_file_name``; else the first full prefecture name in it,
-    ``file_name_prefectures``) is that prefecture's when its form is another's or cannot be
-    read, with a note saying so; its year, when the workbook has none, is the one its name
-    carries (``_R5_``). Otherwise the form's prefecture and year.
-    """
-    from budget.fiscal import parse_fiscal_year
-    from budget.forms.plan import parse_template_file_name
-    from budget.intake.check import file_name_prefectures
-    from budget.prefectures import prefecture_by_code
-    from budget.store import Attribution
-
-    if accepted:
-        return Attribution(form_prefecture, fiscal_year)
-    parsed = parse_template_file_name(file_name)
-    if parsed is not None:
-        named: str | None = parsed[0]
-    else:
-        names = file_name_prefectures(file_name, short_names=False)
-        named = names[0] if names else None
-    year = fiscal_year
-    if year is None and parsed is not None and parsed[1] is not None:
-        try:
-            year = parse_fiscal_year(parsed[1])
-        except BudgetError:
-            year = None
-    if named is None or named == form_prefecture:
-        return Attribution(form_prefecture, year)
-    if form_prefecture is None:
-        return Attribution(named, year, "ファイル名は本県のものですが、ファイルを読み取れませんでした")
-    form = prefecture_by_code(form_prefecture)
-    label = form.label if form is not None else form_prefecture
-    return Attribution(named, year, f"ファイル名は本県のものですが、様式は {label} のものでした")
-
-
-def attribution_of(report: FileReport) -> "Attribution":
-    """``attribution`` of a checked file."""
-    return attribution(report.file, report.prefecture_code, report.fiscal_year,
-                       accepted=report.accepted)
 
 
 @dataclass

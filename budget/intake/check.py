@@ -38,9 +38,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypedDict
 
+from budget.attribution import file_name_prefectures
 from budget.findings import CATALOG, ERROR, FileReport, Finding, make
 from budget.forms import PLAN, Form
-from budget.forms.base import Column, int_or_none, parse_template_file_name
+from budget.forms.base import Column, int_or_none
 from budget.xlsx.reader import Cell, ReadError, Sheet, locate_rows, normalise_formula, number_text
 
 if TYPE_CHECKING:
@@ -1067,57 +1068,6 @@ def _year_label(year: int) -> str:
 
 def _halfwidth(text: str) -> str:
     return text.translate(_FULLWIDTH)
-
-
-def _base_name(file_name: str) -> str:
-    import unicodedata
-
-    return unicodedata.normalize("NFKC", re.split(r"[\\/]", file_name)[-1])
-
-
-def file_name_prefecture(file_name: str) -> str | None:
-    """The two-digit prefecture code a file name starts with (``13_東京都…``), or None."""
-    parsed = parse_template_file_name(file_name)
-    return None if parsed is None else parsed[0]
-
-
-@lru_cache(maxsize=1)
-def _prefecture_names() -> tuple[tuple[str, str, bool], ...]:
-    """(name, code, is short) to look for in a file name: longest first, a full name before a
-    short one of the same length (東京都 before 京都, 京都府 before 神奈川)."""
-    from budget.prefectures import all_prefectures
-
-    names = []
-    for p in all_prefectures():
-        names.append((p.name_ja, p.code, False))
-        if p.short_name:  # 東京, 京都, 大阪, 神奈川 …; 北海道 has none
-            names.append((p.short_name, p.code, True))
-    names.sort(key=lambda n: (-len(n[0]), n[2]))
-    return tuple(names)
-
-
-def file_name_prefectures(file_name: str, *, short_names: bool = True) -> list[str]:
-    """Codes of the prefectures a file name names, in order of appearance: its leading code
-    (``13_…``) and every Japanese name, full (``東京都``) or, with ``short_names``, short
-    (``東京``).
-
-    Names are matched longest first and a matched name is used up, so ``東京都`` names Tokyo
-    only (not also the 京都 inside it) and ``京都府`` names Kyoto.
-    """
-    base = _base_name(file_name)
-    found: list[tuple[int, str]] = []
-    code = file_name_prefecture(base)
-    if code is not None:
-        found.append((-1, code))
-    for name, code, short in _prefecture_names():
-        if short and not short_names:
-            continue
-        start = base.find(name)
-        while start >= 0:
-            found.append((start, code))
-            base = base[:start] + "\0" * len(name) + base[start + len(name):]
-            start = base.find(name, start + len(name))
-    return list(dict.fromkeys(code for _, code in sorted(found)))
 
 
 def _ordered(findings: list[Finding], sheet_order: dict[str, int]) -> list[Finding]:

@@ -304,7 +304,7 @@ class SQLiteStore:
         of ``submissions`` rows of ``submission_inputs``, and each submission gets whose it
         is, decided from its file name and form as ingest decides it now
         (``budget.intake.batch.attribution``)."""
-        from budget.intake.batch import attribution
+        from budget.attribution import attribution
 
         conn = self.conn
         _execute_script(conn, _VALUE_TABLES)
