@@ -864,15 +864,24 @@ def plan_frame(records: list[dict[str, Any]], form: Form = PLAN) -> pd.DataFrame
     text or None."""
     import pandas as pd
 
+    text, whole, amount = _frame_dtypes()
     data: dict[str, Any] = {
-        "leaf_code": pd.Series([r["leaf_code"] for r in records], dtype="str"),
-        "excel_row": pd.Series([r["excel_row"] for r in records], dtype="int64"),
+        "leaf_code": pd.Series([r["leaf_code"] for r in records], dtype=text),
+        "excel_row": pd.Series([r["excel_row"] for r in records], dtype=whole),
     }
     for key in form.money_keys:
-        data[key] = pd.array([r[key] for r in records], dtype="Int64")
+        data[key] = pd.array([r[key] for r in records], dtype=amount)
     for key in form.text_keys:
         data[key] = pd.Series([r[key] for r in records], dtype=object)
     return pd.DataFrame(data, columns=list(form.row_columns))
+
+
+@lru_cache(maxsize=1)
+def _frame_dtypes() -> tuple[Any, Any, Any]:
+    """The dtypes of ``plan_frame`` ("str", "int64", "Int64"), parsed once, not per file."""
+    from pandas.api.types import pandas_dtype
+
+    return pandas_dtype("str"), pandas_dtype("int64"), pandas_dtype("Int64")
 
 
 def _year_label(year: int) -> str:
