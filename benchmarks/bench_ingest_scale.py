@@ -152,7 +152,11 @@ def measure(cmd: list[str], log: Path, env: dict[str, str] | None = None) -> dic
     for), peak RSS of its largest process and peak PSS of its tree (MB), exit code."""
     with open(log, "wb") as out:
         t = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env)
+        # Run in the log's folder: ``python -m`` puts its working folder first on the path,
+        # which would otherwise pick the checkout the benchmark was started from, whatever
+        # PYTHONPATH says.
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env,
+                                cwd=log.parent)
         pss = 0
         while True:
             pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
