@@ -141,7 +141,10 @@ class FileResult:
     """What happened to one file of a run."""
 
     path: Path
-    report: FileReport  # for a file stored before: rebuilt from the store (no plan)
+    #: findings and identity; no plan (its rows are in the store, let go once stored, so a
+    #: run of any size holds none): ``status`` is the verdict. For a file stored before:
+    #: rebuilt from the store.
+    report: FileReport
     status: str  # "accepted" | "rejected" (for a duplicate: as stored the first time)
     prefecture_code: str | None = None  # whose submission it is (``attribution``)
     submission_id: int | None = None  # None: not stored (unreadable, or its check failed)
@@ -259,6 +262,9 @@ def ingest_folder(
                 name = copy_names[item.path]
                 _deliver_copy(result, item, functools.partial(outputs.write_copy, name))
                 run.returns_dir = outputs.returns_dir
+            # The rows are in the store now: let them go, so that a run of any size holds
+            # no file's rows (nor bytes: ``item`` goes with this iteration).
+            result.report.plan = None
             run.results.append(result)
             if progress is not None:
                 progress(item.path)

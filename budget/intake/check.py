@@ -715,10 +715,11 @@ class _Check:
         structure_ok = self.check_rows(rows, menu)
         self.check_form(sheet, menu, rows)
         self.check_merges(sheet, menu, rows)
+        label_columns = [self.form.column[key] for key in self.form.label_keys]
         for code in menu.codes:
             row = rows.first_row(code)
             if row is not None:
-                self.check_labels(sheet, menu, code, row)
+                self.check_labels(sheet, menu, code, row, label_columns)
         if structure_ok:
             self.check_formulas(sheet, menu, rows)
         self.check_inputs(sheet, menu, rows, complete=structure_ok or self._matchable(rows, menu))
@@ -878,10 +879,13 @@ class _Check:
             self.add("locked-cell-changed", sheet=self.form.main_sheet, cell=ref, value=seen,
                      expected=expected)
 
-    def check_labels(self, sheet: Sheet, menu: MenuInfo, code: str, row: int) -> None:
+    def check_labels(self, sheet: Sheet, menu: MenuInfo, code: str, row: int,
+                     columns: list[Column] | None = None) -> None:
+        """The locked label cells of a leaf row (``columns``: the form's label columns), as
+        the menu edition the workbook was made from shows them."""
         expected = menu.earlier.get(self.report.menu_fingerprint or "", menu.labels)[code]
-        for key in self.form.label_keys:
-            col = self.form.column[key]
+        for col in columns or [self.form.column[key] for key in self.form.label_keys]:
+            key = col.key
             cell = sheet.column(col, row)
             seen = (cell_text(cell) or "").replace("\r\n", "\n")
             if seen != expected[key]:
@@ -925,6 +929,9 @@ class _Check:
         """Normalise every input cell of the leaf rows, build the plan, run the rules."""
         P = self.form.main_sheet
         C = self.form.column
+        # The form's keys, worked out once (they are properties: ~100 leaves × 3 per file).
+        amount_keys, text_keys = self.form.amount_keys, self.form.text_keys
+        formula_keys = self.form.formula_keys
         records: list[dict[str, Any]] = []
         raw: dict[tuple[int, str], str | None] = {}  # (plan index, key) → text seen
         bad: set[tuple[int, str]] = set()  # cells with an error (rules involving them skip)
@@ -935,7 +942,7 @@ class _Check:
                 continue
             i = len(records)
             rec: dict[str, Any] = {"leaf_code": code, "excel_row": row}
-            for key in self.form.amount_keys:
+            for key in amount_keys:
                 cell = sheet.column(C[key], row)
                 value, issues = normalise_amount(cell, sheet.is_date(cell))
                 raw[(i, key)] = text = cell_text(cell)
@@ -947,7 +954,7 @@ class _Check:
                     self.add(issue, sheet=P, cell=C[key].ref(row), leaf=code, menu=menu,
                              value=text, **params)
                 rec[key] = value
-            for key in self.form.text_keys:
+            for key in text_keys:
                 cell = sheet.column(C[key], row)
                 text_value, issues = normalise_text(cell, sheet.is_date(cell))
                 raw[(i, key)] = visible(cell_text(cell))
@@ -965,7 +972,7 @@ class _Check:
                     self.add("reference-changed", sheet=P, cell=C[key].ref(row), leaf=code,
                              menu=menu, value=cell_text(cell), expected="登録済みの値",
                              column=C[key].header.replace("\n", " "))
-            for key in self.form.formula_keys:  # recomputed, never read
+            for key in formula_keys:  # recomputed, never read
                 rec[key] = self.form.row_formula_value(key, rec)
             records.append(rec)
         if not any_amount:
@@ -1044,17 +1051,26 @@ def plan_frame(records: list[dict[str, Any]], form: Form = PLAN) -> pd.DataFrame
     text or None."""
     import pandas as pd
 
+    text, whole, amount = _frame_dtypes()
     data: dict[str, Any] = {
-        "leaf_code": pd.Series([r["leaf_code"] for r in records], dtype="str"),
-        "excel_row": pd.Series([r["excel_row"] for r in records], dtype="int64"),
+        "leaf_code": pd.Series([r["leaf_code"] for r in records], dtype=text),
+        "excel_row": pd.Series([r["excel_row"] for r in records], dtype=whole),
     }
     for key in form.money_keys:
-        data[key] = pd.array([r[key] for r in records], dtype="Int64")
+        data[key] = pd.array([r[key] for r in records], dtype=amount)
     for key in form.text_keys:
         data[key] = pd.Series([r[key] for r in records], dtype=object)
     for key in form.reference_keys:
         data[key] = pd.array([r[key] for r in records], dtype="Int64")
     return pd.DataFrame(data, columns=list(form.row_columns))
+
+
+@lru_cache(maxsize=1)
+def _frame_dtypes() -> tuple[Any, Any, Any]:
+    """The dtypes of ``plan_frame`` ("str", "int64", "Int64"), parsed once, not per file."""
+    from pandas.api.types import pandas_dtype
+
+    return pandas_dtype("str"), pandas_dtype("int64"), pandas_dtype("Int64")
 
 
 def _year_label(year: int) -> str:

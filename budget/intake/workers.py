@@ -17,6 +17,7 @@ more than it saves on a batch of 47. ``BUDGET_START_METHOD`` (``fork``, ``spawn`
 from __future__ import annotations
 
 import contextlib
+import gc
 import itertools
 import os
 import sys
@@ -35,9 +36,16 @@ MIN_FILES_FOR_WORKERS = 6
 
 MAX_WORKERS = 4
 
-#: Files a worker checks in one pandera pass: big enough to pay pandera's fixed cost rarely,
-#: small enough that results stream back in folder order and a crash re-runs little.
-CHUNK_SIZE = 6
+#: Files a worker checks in one pandera pass (``chunk_size``): big enough to pay pandera's
+#: fixed cost (~11 ms a pass) rarely, small enough that results stream back in folder order,
+#: every worker gets several chunks and a crash re-runs little.
+MIN_CHUNK_SIZE = 6
+MAX_CHUNK_SIZE = 24
+
+#: Chunks submitted ahead per worker: enough that a worker never waits for its next chunk,
+#: few enough that the results waiting to be stored (each file's bytes, report and return
+#: copy) stay bounded whatever the number of files.
+CHUNKS_AHEAD = 2
 
 #: The environment variable that chooses how workers start (see ``start_method``).
 START_METHOD_ENV = "BUDGET_START_METHOD"
@@ -119,6 +127,14 @@ def _chunks(tasks: list, size: int) -> list[list]:
     return [tasks[i:i + size] for i in range(0, len(tasks), size)]
 
 
+def chunk_size(n_files: int, n_workers: int) -> int:
+    """Files per chunk for ``n_files`` checked by ``n_workers`` processes (0: here): about
+    ``CHUNKS_AHEAD`` chunks per worker on a small batch, within ``MIN_CHUNK_SIZE`` …
+    ``MAX_CHUNK_SIZE``."""
+    per = -(-n_files // (max(n_workers, 1) * CHUNKS_AHEAD))
+    return max(MIN_CHUNK_SIZE, min(MAX_CHUNK_SIZE, per))
+
+
 def worker_count(n_files: int, workers: int | None = None, method: str | None = None) -> int:
     """How many processes check ``n_files`` files (0: this process alone), the workers
     starting by ``method`` (None: ``start_method()``)."""
@@ -152,12 +168,16 @@ def checked_files(paths: list[Path], settings: "Settings", known: set[tuple[str,
     method = start_method() if method is None else method
     n = worker_count(len(paths), workers, method)
     if n == 0:
-        yield (item for chunk in _chunks(paths, CHUNK_SIZE)
+        yield (item for chunk in _chunks(paths, chunk_size(len(paths), 0))
                for item in _check_batch(chunk, settings, known, annotate))
         return
     first = None
     if method == "fork":
         first = _check_one(paths[0], settings, known, annotate)
+    # Objects alive now (modules, the menu, the schemas) are left out of garbage collection
+    # while the batch runs: a forked worker's collector then never touches (and so never
+    # copies) the pages it shares with this process, and neither process scans them again.
+    gc.freeze()
     rest = _in_workers(paths[1:], min(n, len(paths) - 1), method,
                        (settings, frozenset(known), annotate))
     try:
@@ -167,39 +187,51 @@ def checked_files(paths: list[Path], settings: "Settings", known: set[tuple[str,
         yield itertools.chain([first], cast("Iterator[_Checked]", rest))
     finally:
         rest.close()  # shuts the pool down (cancelling what has not started)
+        gc.unfreeze()
 
 
 def _in_workers(paths: list[Path], n: int, method: str,
                 initargs: tuple) -> Generator[_Checked | None, None, None]:
     """``_check_in_worker`` of each file, in order, by ``n`` processes started by
     ``method``, each set up by ``_init_worker(*initargs)``. The first item yielded is None,
-    a marker (the pool is up and every chunk submitted), which ``checked_files`` drops.
+    a marker (the pool is up and its first chunks submitted), which ``checked_files`` drops.
 
-    Each worker checks ``CHUNK_SIZE`` files at a time (one pandera pass per chunk). A worker
-    that dies (killed for memory, a crash in a C library) never hangs or stops the batch: the
-    files not yet returned are run again by a single worker one file at a time, so that the
-    file that kills it is the one it was checking; that file is reported, not stored, and the
-    rest go on.
+    Each worker checks ``chunk_size`` files at a time (one pandera pass per chunk). At most
+    ``CHUNKS_AHEAD`` chunks per worker are submitted ahead of the one being stored, and a
+    chunk's results are let go once handed on: memory stays flat in the number of files. A
+    worker that dies (killed for memory, a crash in a C library) never hangs or stops the
+    batch: the files not yet returned are run again by a single worker one file at a time,
+    so that the file that kills it is the one it was checking; that file is reported, not
+    stored, and the rest go on.
     """
     import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
+    from collections import deque
+    from concurrent.futures import Future, ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
 
     context = multiprocessing.get_context(method)
     pending = list(paths)
-    size = CHUNK_SIZE
+    size = chunk_size(len(pending), n)
     started = False
     while pending:
         pool = ProcessPoolExecutor(n, mp_context=context, initializer=_init_worker,
                                    initargs=initargs)
         done = 0
         try:
-            futures = [pool.submit(_check_in_worker, chunk) for chunk in _chunks(pending, size)]
+            chunks = iter(_chunks(pending, size))
+            ahead: deque[Future[list[_Checked]]] = deque(
+                pool.submit(_check_in_worker, chunk)
+                for chunk in itertools.islice(chunks, n * CHUNKS_AHEAD))
             if not started:
                 started = True
                 yield None
-            for future in futures:
-                for item in future.result():
+            while ahead:
+                items = ahead.popleft().result()
+                following = next(chunks, None)
+                if following is not None:  # keep the workers busy while this one is stored
+                    ahead.append(pool.submit(_check_in_worker, following))
+                while items:
+                    item = items.pop(0)  # the file's bytes are let go once stored
                     done += 1
                     yield item
             pending = []

@@ -44,6 +44,8 @@ if TYPE_CHECKING:
 #: ``t`` attributes of a cell that hold text.
 TEXT_TYPES = frozenset({"s", "str", "inlineStr"})
 
+_COLUMN_INDEX: dict[str, int] = {}  # column letter → 0-based index (``Sheet.column``)
+
 
 class ReadError(Exception):
     """The package passed triage but a part of it is not the SpreadsheetML it claims to be
@@ -109,7 +111,10 @@ class Sheet:
         return self.cells.get((row, col))
 
     def column(self, column: Column, row: int) -> Cell | None:
-        return self.cells.get((row, column.col_index))
+        col = _COLUMN_INDEX.get(column.letter)
+        if col is None:  # a form's few letters, worked out once (checks ask ~1,000× a file)
+            col = _COLUMN_INDEX[column.letter] = column.col_index
+        return self.cells.get((row, col))
 
     def is_date(self, cell: Cell | None) -> bool:
         """Whether ``cell`` holds a date: a number shown with a date or time format (what
