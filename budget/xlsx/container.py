@@ -705,7 +705,9 @@ def last_saved(parts: Mapping[str, bytes]) -> str | None:
     """``Container.last_saved`` of the XML parts triage kept (no second unzip)."""
     import datetime as dt
 
-    from budget.xlsx.reader import parse_xml  # C parser, DTD refused (parts scanned already)
+
+    def parse_xml(data: bytes, member: str):  # DTD refused, as every part triage reads
+        return _parse_xml(data, member, "")
 
     by_lower = {name.lower(): name for name in parts}
     member = by_lower.get(_CORE_PROPERTIES.lower())
