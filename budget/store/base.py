@@ -17,7 +17,14 @@ if TYPE_CHECKING:
 
     from budget.findings import FileReport, Finding
 
+from budget.errors import StoreError
+
 PLAN_STAGE = "plan"  # 計画; later stages (要望, 内示, 変更, 実績) get their own names
+
+
+class MissingStore(StoreError):
+    """``open_store(..., create=False)`` of a store that does not exist (or has nothing in
+    it yet)."""
 
 
 @dataclass(frozen=True)
