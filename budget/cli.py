@@ -30,6 +30,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "status": ("status", "都道府県ごとの提出状況を表示します。"),
     "aggregate": ("aggregate", "受理した計画の集計表を作成します。"),
     "demo": ("demo", "同梱のサンプルデータで一連の作業を試します。"),
+    "db": ("db", "データベースを作成・移行・コピーします（budget db --help）。"),
 }
 
 

@@ -13,6 +13,7 @@ from budget.errors import UsageError
 if TYPE_CHECKING:
     from budget.analysis.summary import Summary
     from budget.render.outputs import Written
+    from budget.store.location import Location
 
 DEFAULT_UNIT = "千円"
 
@@ -28,7 +29,8 @@ class AggregateRun:
         return not self.summary.complete
 
 
-def aggregate_year(db_path: str | Path, fiscal_year: int, out_dir: str | Path, *,
+def aggregate_year(db_path: str | Path | Location, fiscal_year: int,
+                   out_dir: str | Path, *,
                    menu_path: str | Path | None = None, unit: str = DEFAULT_UNIT,
                    by_bureau: bool = False, formats: Iterable[str] = (),
                    command_line: str = "", now: dt.datetime | None = None) -> AggregateRun:
@@ -41,7 +43,7 @@ def aggregate_year(db_path: str | Path, fiscal_year: int, out_dir: str | Path, *
 
     if unit not in UNITS:
         raise UsageError(f"単位「{unit}」は使えません（{'、'.join(UNITS)} のいずれか）。")
-    with open_store(db_path, create=False) as store:
+    with open_store(db_path, create=False, readonly=True, check=True) as store:
         menu = load_menu(fiscal_year, menu_path)
         summary = load_summary(store, fiscal_year, menu)
         location = store.location

@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from budget.store import Store
+    from budget.store.location import Location
 
 
 STATUS_COLUMNS = ["prefecture_code", "prefecture", "status", "status_ja", "note", "file_name",
@@ -55,13 +56,15 @@ def submission_status(store: "Store", year: int) -> "pd.DataFrame":
     return df[STATUS_COLUMNS].reset_index(drop=True)
 
 
-def year_status(location: str | Path, year: int) -> tuple["pd.DataFrame", str | None]:
-    """``submission_status`` of the store at ``location``; a missing store is not created:
-    every prefecture is 未提出 and the note says so."""
+def year_status(location: "str | Path | Location",
+                year: int) -> tuple["pd.DataFrame", str | None]:
+    """``submission_status`` of the store at ``location``, opened read-only (a read-only
+    file, folder or database role is enough) after a quick integrity check; a missing store
+    is not created: every prefecture is 未提出 and the note says so."""
     from budget.store import MissingStore, empty_store, open_store
 
     try:
-        store = open_store(location, create=False)
+        store = open_store(location, create=False, readonly=True, check=True)
     except MissingStore:
         with empty_store() as empty:
             return (submission_status(empty, year),

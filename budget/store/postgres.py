@@ -54,7 +54,6 @@ class PostgresStore(SQLStore):
         self.readonly = readonly
         self.timeout = timeout
         self._saved_now = []
-        self.migrated_from: str | None = None
         try:
             self.conn = psycopg.connect(location.conninfo, autocommit=True,
                                         **_defaults(location.conninfo))

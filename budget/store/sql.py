@@ -182,6 +182,9 @@ class SQLStore:
 
     dialect: Dialect = SQLITE
     _display: str = ""
+    #: True when this connection created the schema; the version it migrated from, if any.
+    created_now: bool = False
+    migrated_from: str | None = None
 
     # --- backend -------------------------------------------------------------------------
 
@@ -238,6 +241,7 @@ class SQLStore:
         for statement in statements(self.dialect.ddl(SCHEMA)):
             self._execute(statement)
         self._execute(SET_VERSION, (SCHEMA_VERSION,))
+        self.created_now = True
 
     def _newer_error(self, version: str) -> StoreError:
         return StoreError(

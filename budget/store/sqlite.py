@@ -297,9 +297,6 @@ class SQLiteStore(SQLStore):
             if version == "3":
                 self._migrate_3_to_4()
 
-    #: The version an older store had when this connection migrated it (else absent).
-    migrated_from: str | None = None
-
     def _rebuild_submissions(self, columns: str, select: str) -> None:
         """Replace ``submissions`` by a table of ``columns`` filled by ``select`` (which reads
         the old one as ``submissions``), keeping every id: SQLite's documented procedure (new
