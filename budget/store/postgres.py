@@ -29,6 +29,8 @@ from budget.store.sql import POSTGRESQL, SCHEMA_VERSION, SQLStore
 
 #: The advisory lock taken while the schema is created or migrated ("budget" in ASCII).
 SCHEMA_LOCK = 0x627564676574
+#: The array type of each integer column ``_bulk`` fills (the others are text).
+_ARRAY_TYPES = {"submission_id": "bigint[]", "seq": "bigint[]", "number": "bigint[]"}
 #: What the server's pg_stat_activity shows for our connections.
 APPLICATION_NAME = "budget"
 
@@ -130,6 +132,22 @@ class PostgresStore(SQLStore):
             with self.conn.cursor() as cur:
                 cur.executemany(self.dialect.sql(sql), rows)
 
+    def _bulk(self, table: str, columns: list[str], rows: list[tuple[object, ...]]) -> None:
+        """One INSERT … SELECT FROM unnest(arrays): a column per parameter, whatever the
+        number of rows (executemany and COPY cost a round trip or more per table)."""
+        if not rows:
+            return
+        arrays = [list(values) if name in _ARRAY_TYPES
+                  else [None if v is None else str(v) for v in values]
+                  for name, values in zip(columns, zip(*rows))]
+        casts = ", ".join(f"?::{_ARRAY_TYPES.get(c, 'text[]')}" for c in columns)
+        self._execute(f"INSERT INTO {table} ({', '.join(columns)}) "
+                      f"SELECT * FROM unnest({casts})", arrays)
+
+    def _batch(self) -> Any:
+        """A pipeline: the statements go to the server together, one round trip."""
+        return self.conn.pipeline()
+
     def _table_exists(self, name: str) -> bool:
         row = self._execute("SELECT to_regclass(?) IS NOT NULL", (name,)).fetchone()
         return bool(row[0])
@@ -184,7 +202,10 @@ class PostgresStore(SQLStore):
     # --- whole tables (``db copy``) ------------------------------------------------------
 
     def insert_rows(self, table: str, columns: list[str], rows: list[Any]) -> None:
-        """Insert rows as they are (ids kept) with COPY, inside the open transaction."""
+        """Insert rows with COPY, inside the open transaction: one round trip, and several
+        times faster than ``executemany`` for a form's few hundred values."""
+        if not rows:
+            return
         with self.conn.cursor() as cur:
             with cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
                 for row in rows:

@@ -17,6 +17,7 @@ values read for one stage carry only that stage's columns. 1 → 2 → 3 exist o
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager
@@ -202,6 +203,15 @@ class SQLStore:
     def _table_exists(self, name: str) -> bool:
         raise NotImplementedError
 
+    def _bulk(self, table: str, columns: list[str], rows: list[tuple[object, ...]]) -> None:
+        """Insert the rows of one saved file (a few to a few hundred)."""
+        self._executemany(f"INSERT INTO {table} ({', '.join(columns)}) "
+                          f"VALUES ({', '.join('?' * len(columns))})", rows)
+
+    def _batch(self) -> AbstractContextManager[Any]:
+        """Statements whose results are not needed at once may be sent together."""
+        return contextlib.nullcontext()
+
     def _read_error(self, exc: BaseException) -> StoreError:
         raise NotImplementedError
 
@@ -318,27 +328,25 @@ class SQLStore:
                                 "file_name = ?", (report.sha256, report.file)).fetchone()
             return Saved(int(old[0]), created=False)
         sid = int(row[0])
-        self._execute("INSERT INTO files (submission_id, content) VALUES (?, ?)",
-                      (sid, content))
-        self._executemany(
-            "INSERT INTO findings (submission_id, seq, code, severity, sheet, cell, "
-            "leaf_code, leaf_name, value, message) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [(sid, i, f.code, f.severity, f.sheet, f.cell, f.leaf_code, f.leaf_name,
-              f.value, f.message) for i, f in enumerate(report.findings)],
-        )
-        self._executemany(
-            "INSERT INTO submission_inputs (submission_id, field, text) VALUES (?, ?, ?)",
-            [(sid, k, v) for k, v in report.header.items() if v is not None])
-        if report.accepted:
-            plan: Any = report.plan
-            self._executemany(
-                "INSERT INTO submission_leaves (submission_id, leaf_code, seq) "
-                "VALUES (?, ?, ?)",
-                [(sid, leaf, i) for i, leaf in enumerate(plan["leaf_code"].tolist())])
-            self._executemany(
-                "INSERT INTO submission_values (submission_id, leaf_code, field, number, "
-                "text) VALUES (?, ?, ?, ?, ?)",
-                [(sid, *row) for row in self._value_rows(plan, stage, new_fields)])
+        with self._batch():
+            self._execute("INSERT INTO files (submission_id, content) VALUES (?, ?)",
+                          (sid, content))
+            self._bulk(
+                "findings", ["submission_id", "seq", "code", "severity", "sheet", "cell",
+                             "leaf_code", "leaf_name", "value", "message"],
+                [(sid, i, f.code, f.severity, f.sheet, f.cell, f.leaf_code, f.leaf_name,
+                  f.value, f.message) for i, f in enumerate(report.findings)])
+            self._bulk("submission_inputs", ["submission_id", "field", "text"],
+                       [(sid, k, v) for k, v in report.header.items() if v is not None])
+            if report.accepted:
+                plan: Any = report.plan
+                self._bulk(
+                    "submission_leaves", ["submission_id", "leaf_code", "seq"],
+                    [(sid, leaf, i) for i, leaf in enumerate(plan["leaf_code"].tolist())])
+                self._bulk(
+                    "submission_values",
+                    ["submission_id", "leaf_code", "field", "number", "text"],
+                    [(sid, *row) for row in self._value_rows(plan, stage, new_fields)])
         return Saved(sid, created=True)
 
     def _value_rows(self, plan: Any, stage: str,
@@ -565,7 +573,8 @@ class SQLStore:
             offset += len(rows)
 
     def insert_rows(self, table: str, columns: list[str], rows: list[Any]) -> None:
-        """Insert rows as they are (ids kept), inside the open transaction."""
+        """Insert rows as they are (ids kept), inside the open transaction (the backend may
+        do it its own faster way: PostgreSQL's COPY)."""
         self._executemany(f"INSERT INTO {table} ({', '.join(columns)}) "
                           f"VALUES ({', '.join('?' * len(columns))})", rows)
 
