@@ -8,18 +8,44 @@ from budget.commands.options import Command, JapaneseHelp, db_option
 
 
 class Group(JapaneseHelp, click.Group):
-    """A group whose help page is all Japanese."""
+    """A group whose help page is all Japanese, its subcommands listed under コマンド."""
+
+    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        self.format_option_list(ctx, formatter)
+        rows = [(name, command.get_short_help_str(70))
+                for name, command in self.commands.items()]
+        with formatter.section("コマンド"):
+            formatter.write_dl(rows)
 
 
 @click.group(cls=Group)
 def db() -> None:
-    """データベース（SQLite のファイル、または PostgreSQL）を作成・移行・コピーします。"""
+    """データベース（SQLite のファイル、または PostgreSQL）を作成・移行・コピーします。
+
+    \b
+    場所は --db（省略時は環境変数 BUDGET_DB、それもなければ budget.db）で指定します。
+    URL のパスワードは表示しません（*** と表示します）。
+
+    \b
+    終了コード: 0 正常、1 できなかった（理由を表示します）、2 使い方の誤り
+
+    \b
+    例:
+        budget db init --db postgresql://budget_ingest@db.example.lg.jp/budget
+        budget db migrate --db budget.db
+        budget db copy --from budget.db --to postgresql://budget_ingest@db.example.lg.jp/budget
+    """
 
 
 @db.command(cls=Command)
 @db_option
 def init(db_path) -> None:
-    """データベースを作成します（既にあれば最新の版にします）。"""
+    """データベースを作成します（既にあれば最新の版にします）。
+
+    \b
+    例:
+        budget db init --db postgresql://budget_ingest@db.example.lg.jp/budget
+    """
     from budget.store.manage import init_store
 
     done = init_store(db_path)
@@ -35,7 +61,13 @@ def init(db_path) -> None:
 @db.command(cls=Command)
 @db_option
 def migrate(db_path) -> None:
-    """古い版のデータベースを最新の版に移行します。"""
+    """古い版のデータベースを最新の版に移行します（番号順の移行を一つのトランザク
+    ションで行い、版を記録します。この budget より新しい版は扱いません）。
+
+    \b
+    例:
+        budget db migrate --db budget.db
+    """
     from budget.store.manage import migrate_store
 
     done = migrate_store(db_path)
@@ -64,8 +96,13 @@ def _location(ctx: click.Context, param: click.Parameter, value: str):
 @click.option("--to", "target", required=True, metavar="場所", callback=_location,
               help="コピー先の空のデータベース（postgresql://… の URL、またはファイルのパス）。")
 def copy(source, target) -> None:
-    """データベースを丸ごと（受け取ったファイルの原本を含めて）別のデータベースにコピーし、
-    件数と全提出の SHA-256 を照合します。"""
+    """データベースを丸ごと（受け取ったファイルの原本を含めて）別の空のデータベースに
+    コピーし、全表の件数と全提出の SHA-256 を照合します。
+
+    \b
+    例:
+        budget db copy --from budget.db --to postgresql://budget_ingest@db.example.lg.jp/budget
+    """
     from budget.store.manage import copy_store
 
     done = copy_store(source, target)
