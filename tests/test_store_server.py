@@ -51,15 +51,6 @@ def ingest_cmd(folder: Path, url: str, reports: Path) -> list[str]:
             "--reports", str(reports)]
 
 
-def stored_count(url: str) -> int:
-    import psycopg
-
-    with psycopg.connect(url, autocommit=True) as conn:
-        if conn.execute("SELECT to_regclass('submissions')").fetchone()[0] is None:
-            return 0
-        return int(conn.execute("SELECT COUNT(*) FROM submissions").fetchone()[0])
-
-
 def check_consistent(url: str, folder: Path) -> dict[str, int]:
     """Every stored submission complete (its bytes whole, its findings and, if accepted, its
     values all there); returns sha256 → submission id."""
@@ -96,28 +87,32 @@ def content(url: str) -> dict[str, object]:
 
 @pytest.mark.slow
 def test_ingests_killed_at_random_moments_leave_a_consistent_store(twelve, pg_server, tmp_path):
+    import psycopg
+
     rng = random.Random(20231)
     all_files = {sha(p.read_bytes()) for p in twelve.iterdir()}
+    cut_short = []
     for trial in range(3):
         name = pg_server.create_database()
         try:
             url = pg_server.url(name)
-            target = rng.randint(0, N_FILES - 4)
+            target = rng.randint(0, N_FILES - 5)
             proc = subprocess.Popen(ingest_cmd(twelve, url, tmp_path / f"r{trial}"),
                                     cwd=tmp_path, stdout=subprocess.DEVNULL,
                                     stderr=subprocess.DEVNULL, start_new_session=True)
             try:
-                deadline = time.monotonic() + 120
-                while (stored_count(url) < target and proc.poll() is None
-                       and time.monotonic() < deadline):
-                    time.sleep(0.01)
-                time.sleep(rng.uniform(0, 0.05))  # anywhere inside the next file's save
+                with psycopg.connect(url, autocommit=True) as watch:
+                    deadline = time.monotonic() + 120
+                    while (_count(watch) < target and proc.poll() is None
+                           and time.monotonic() < deadline):
+                        time.sleep(0.002)
+                time.sleep(rng.uniform(0, 0.01))  # anywhere inside the next file's save
                 assert proc.poll() is None, f"trial {trial}: finished before the kill"
                 os.killpg(proc.pid, signal.SIGKILL)  # the ingest and its workers
             finally:
                 proc.wait(timeout=30)
             before = check_consistent(url, twelve)
-            assert len(before) < N_FILES, trial
+            cut_short.append(len(before) < N_FILES)
             rerun = ingest_folder(twelve, url, SETTINGS, None, workers=0)
             after = check_consistent(url, twelve)
             assert set(after) == all_files
@@ -125,6 +120,14 @@ def test_ingests_killed_at_random_moments_leave_a_consistent_store(twelve, pg_se
             assert sum(r.created for r in rerun.results) == N_FILES - len(before)
         finally:
             pg_server.drop_database(name)
+    assert any(cut_short), "no ingest was killed before it had stored every file"
+
+
+def _count(conn) -> int:
+    """Submissions stored so far (0 before the tables exist)."""
+    if conn.execute("SELECT to_regclass('submissions')").fetchone()[0] is None:
+        return 0
+    return int(conn.execute("SELECT COUNT(*) FROM submissions").fetchone()[0])
 
 
 @pytest.mark.slow
