@@ -319,3 +319,17 @@ def test_a_read_only_role_reads_but_its_ingest_is_refused(pg_server, pg_database
         open_store(reader + "?options=-c%20default_transaction_read_only%3Doff")
     with open_store(pg_database.url) as store:
         assert store.table_counts()["submissions"] == 1  # the reader stored nothing
+
+
+def test_a_read_only_opening_takes_any_path(tmp_path):
+    """The read-only opening goes through a ``file:`` URI: a name with spaces, ``?``, ``#``,
+    ``%`` or Japanese must still name the same file."""
+    folder = tmp_path / "共有 フォルダ #1 ?x=%41"
+    folder.mkdir()
+    db = folder / "予算 R5.db"
+    with open_store(db) as store:
+        store.save(report(b"x"), b"x")
+    with open_store(db, readonly=True, check=True) as store:
+        assert len(store.submissions()) == 1
+    assert sorted(p.name for p in folder.iterdir())[0] == "予算 R5.db"
+    assert not (tmp_path / "共有 フォルダ ").exists()

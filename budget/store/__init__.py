@@ -14,7 +14,7 @@ from pathlib import Path
 
 from budget.errors import StoreError
 from budget.store.base import PLAN_STAGE, Attribution, MissingStore, Saved, Store
-from budget.store.location import Location, mask_url, parse_location
+from budget.store.location import Location, parse_location
 
 __all__ = ["PLAN_STAGE", "Attribution", "Location", "MissingStore", "Saved", "Store",
            "StoreError", "as_location", "empty_store", "open_store"]
@@ -61,8 +61,3 @@ def empty_store() -> Store:
     from budget.store.sqlite import SQLiteStore
 
     return SQLiteStore(":memory:")
-
-
-def mask_password(location: str) -> str:
-    """``location`` as it may be shown: a URL's password replaced by ``***``."""
-    return mask_url(location)

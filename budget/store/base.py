@@ -107,10 +107,11 @@ class Store(Protocol):
         ...
 
     def current_amounts(self, fiscal_year: int, stage: str = PLAN_STAGE) -> "pd.DataFrame":
-        """The values of each prefecture's current accepted submission, wide: one row per
-        leaf the form had, with prefecture_code, submission_id, leaf_code, then every field
-        the store knows (``value_fields``): money as a nullable integer (Int64: blank stays
-        blank, 0 stays 0), text as text (blank missing)."""
+        """The values of each prefecture's current accepted submission of the stage, wide:
+        one row per leaf the form had, with prefecture_code, submission_id, leaf_code, then
+        the fields that stage's forms have (recorded as they are saved; another stage's
+        fields never appear): money as a nullable integer (Int64: blank stays blank, 0
+        stays 0), text as text (blank missing)."""
         ...
 
     def stored_files(self) -> set[tuple[str, str]]:

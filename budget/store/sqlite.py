@@ -99,6 +99,18 @@ def retry_busy(action: Callable[[], T], deadline: float) -> T:
             delay = min(delay * 2, 0.1)
 
 
+def sqlite_uri(path: Path) -> str:
+    """``path`` as a SQLite ``file:`` URI (percent-encoded; a Windows UNC path
+    ``\\\\server\\share\\b.db`` as ``file:////server/share/b.db``: SQLite refuses a URI
+    authority other than localhost, so the server goes into the path)."""
+    from urllib.parse import quote
+
+    text = path.absolute().as_posix()
+    if text.startswith("/"):  # POSIX, or a UNC path ("//server/share/…")
+        return "file://" + quote(text)
+    return "file:///" + quote(text, safe="/:")  # a drive: C:/…
+
+
 class NotABudgetStore(StoreError):
     """The file is not a SQLite database, or is one of another application."""
 
@@ -163,7 +175,7 @@ class SQLiteStore(SQLStore):
         """Connect with ``mode=ro``; where SQLite cannot make the WAL's shared-memory file
         beside it (a read-only folder or mount), as ``immutable`` (nobody can be writing
         there). An older store is migrated first when the user may write it, else refused."""
-        uri = self.path.absolute().as_uri() + "?mode=ro"
+        uri = sqlite_uri(self.path) + "?mode=ro"
         try:
             self._conn = sqlite3.connect(uri, uri=True, timeout=self.timeout,
                                          isolation_level=None)
