@@ -125,7 +125,8 @@ def main() -> None:
             print(f"{'':12}{'ingest (s)':>12}{'aggregate (s)':>15}{'open (ms)':>11}"
                   f"{'47 saves (ms)':>15}{'load (ms)':>11}")
             for kind, a, b, c, d, e in rows:
-                print(f"{kind:12}{a:12.2f}{b:15.2f}{c * 1000:11.1f}{d * 1000:15.1f}{e * 1000:11.1f}")
+                print(f"{kind:12}{a:12.2f}{b:15.2f}{c * 1000:11.1f}{d * 1000:15.1f}"
+                      f"{e * 1000:11.1f}")
             (_, a1, b1, _, d1, e1), (_, a2, b2, _, d2, e2) = rows
             print(f"PostgreSQL / SQLite: ingest {a2 / a1:.2f}×, aggregate {b2 / b1:.2f}×, "
                   f"saves {d2 / d1:.2f}×, load {e2 / e1:.2f}×")

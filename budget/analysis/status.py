@@ -61,13 +61,15 @@ def year_status(location: "str | Path | Location",
     """``submission_status`` of the store at ``location``, opened read-only (a read-only
     file, folder or database role is enough) after a quick integrity check; a missing store
     is not created: every prefecture is 未提出 and the note says so."""
-    from budget.store import MissingStore, empty_store, open_store
+    from budget.store import MissingStore, as_location, empty_store, open_store
 
+    where = as_location(location)  # what may be shown: a URL's password masked
     try:
-        store = open_store(location, create=False, readonly=True, check=True)
+        store = open_store(where, create=False, readonly=True, check=True)
     except MissingStore:
         with empty_store() as empty:
             return (submission_status(empty, year),
-                    f"データベース {location} はまだありません（budget ingest で作成されます）。")
+                    f"データベース {where.display} はまだありません"
+                    "（budget ingest で作成されます）。")
     with store:
         return submission_status(store, year), None

@@ -211,8 +211,8 @@ class SQLiteStore(SQLStore):
             SQLiteStore(self.path, timeout=self.timeout).close()  # migrates it
             return
         raise StoreError(
-            f"データベース {self._display} は古い版（{version}）のため、読み取り専用では開けません。"
-            f"書き込みできる利用者が budget db migrate --db {self._display} を実行してください。")
+            f"データベース {self._display} は古い版（{version}）のため、読み取り専用では"
+            f"開けません。書き込みできる利用者が budget db migrate --db {self._display} を実行してください。")
 
     def quick_check(self) -> None:
         """``PRAGMA quick_check``: raises ``CorruptStore`` (saying what to do) when the file
