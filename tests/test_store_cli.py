@@ -67,7 +67,8 @@ def test_ingest_status_aggregate_on_each_backend(store_location, inbox, tmp_path
     assert status.exit_code == 0, status.output
     st = status.stdout.splitlines()
     assert st[0] == "令和5年度（2023年度） 提出状況: 受理 1、差戻し 1、未提出 45（47 都道府県）"
-    assert st[3].split()[:4] == ["01", "北海道", "受理", GOOD] and st[3].split()[-2:] == ["1", "900"]
+    hokkaido = st[3].split()
+    assert hokkaido[:4] == ["01", "北海道", "受理", GOOD] and hokkaido[-2:] == ["1", "900"]
     assert st[-1] == "基金計の合計（受理分）: 900 千円"
     data = json.loads(runner.invoke(cli, ["status", "--db", store_location,
                                           "--format", "json"]).stdout)

@@ -58,7 +58,8 @@ def check_consistent(url: str, folder: Path) -> dict[str, int]:
     n_leaves = len(codes())
     with open_store(url, readonly=True) as store:
         rows = store._rows("SELECT id, sha256, status, n_errors + n_warnings, "
-                           "(SELECT COUNT(*) FROM submission_leaves l WHERE l.submission_id = s.id), "
+                           "(SELECT COUNT(*) FROM submission_leaves l "
+                           " WHERE l.submission_id = s.id), "
                            "(SELECT COUNT(*) FROM findings f WHERE f.submission_id = s.id) "
                            "FROM submissions s")
         for sid, digest, status, n_findings, leaves, findings in rows:
@@ -174,9 +175,10 @@ def test_a_connection_lost_mid_batch_says_what_was_stored_and_a_rerun_completes(
     message = str(caught.value)
     masked = pg_database.url.replace(pg_server.password, "***")
     assert message.startswith(f"データベース {masked} への接続が切れました（")
-    assert f"この実行で保存済み: 3 件（{'、'.join(names[:3])}）。{names[3]} は保存されていません。" \
-        in message
-    assert message.endswith("再実行すると、残りを取り込みます（保存済みのファイルは二重に登録されません）。")
+    stored = "、".join(names[:3])
+    assert f"この実行で保存済み: 3 件（{stored}）。{names[3]} は保存されていません。" in message
+    assert message.endswith("再実行すると、残りを取り込みます"
+                            "（保存済みのファイルは二重に登録されません）。")
     assert pg_server.password not in message
     assert sorted(check_consistent(pg_database.url, twelve).values()) == [1, 2, 3]
     run = ingest_folder(twelve, pg_database.url, SETTINGS, None, workers=0)

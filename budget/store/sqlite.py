@@ -212,7 +212,8 @@ class SQLiteStore(SQLStore):
             return
         raise StoreError(
             f"データベース {self._display} は古い版（{version}）のため、読み取り専用では"
-            f"開けません。書き込みできる利用者が budget db migrate --db {self._display} を実行してください。")
+            "開けません。書き込みできる利用者が "
+            f"budget db migrate --db {self._display} を実行してください。")
 
     def quick_check(self) -> None:
         """``PRAGMA quick_check``: raises ``CorruptStore`` (saying what to do) when the file
