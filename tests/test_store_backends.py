@@ -333,3 +333,28 @@ def test_a_read_only_opening_takes_any_path(tmp_path):
         assert len(store.submissions()) == 1
     assert sorted(p.name for p in folder.iterdir())[0] == "予算 R5.db"
     assert not (tmp_path / "共有 フォルダ ").exists()
+
+
+def test_values_of_given_submissions_and_a_file_kept_without_bytes(store_location, tmp_path):
+    """What main's other stages read (``submission_amounts``, ``amounts_of``) and a file too
+    large to keep (``content`` None), on both backends; ``db copy`` carries the record."""
+    with open_store(store_location) as store:
+        a = store.save(report(b"a"), b"a").submission_id
+        big = store.save(report(b"big", name="14_神奈川県_R5_計画.xlsx", pref="14"),
+                         None).submission_id
+        with pytest.raises(StoreError, match="ファイルが見つかりません"):
+            store.file_bytes(big)
+        some = store.submission_amounts([big, a], ["fund", "implementer", "nothing"])
+        assert some.columns.tolist() == KEYS + ["seq", "fund", "implementer"]
+        assert some["submission_id"].tolist() == [a] * 3 + [big] * 3
+        assert some["fund"].tolist()[0] == 300 and pd.isna(some["fund"][1])
+        assert some["seq"].tolist() == [0, 1, 2, 0, 1, 2]
+        every = store.amounts_of([a])
+        assert every.columns.tolist()[:5] == KEYS + ["stage", "fiscal_year"]
+        assert every["fund"].tolist()[0] == 300
+    result = CliRunner().invoke(cli, ["db", "copy", "--from", store_location,
+                                      "--to", str(tmp_path / "copy.db")])
+    assert result.exit_code == 0, result.output
+    assert "提出 1 件のファイルの SHA-256 が一致しました" in result.output  # the other: no bytes
+    with open_store(tmp_path / "copy.db") as copy:
+        assert copy.table_counts()["submissions"] == 2 and copy.file_bytes(a) == b"a"

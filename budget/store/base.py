@@ -79,13 +79,14 @@ class Store(Protocol):
 
     # --- writing -----------------------------------------------------------------------
 
-    def save(self, report: "FileReport", content: bytes, *,
+    def save(self, report: "FileReport", content: bytes | None, *,
              attribution: Attribution | None = None, received_at: str | None = None,
              stage: str = PLAN_STAGE) -> Saved:
         """Store one received file, its findings, its contact inputs and (if accepted) its
         values, in one transaction; ``attribution`` (default: the form's own prefecture and
         year) says whose it is. Returns ``Saved``; the same file (the same bytes under the
-        same name) stored before changes nothing (``created`` False)."""
+        same name) stored before changes nothing (``created`` False). ``content`` None:
+        a file too large to keep, recorded without its bytes (``file_bytes`` raises)."""
         ...
 
     # --- reading -----------------------------------------------------------------------
@@ -112,6 +113,23 @@ class Store(Protocol):
         the fields that stage's forms have (recorded as they are saved; another stage's
         fields never appear): money as a nullable integer (Int64: blank stays blank, 0
         stays 0), text as text (blank missing)."""
+        ...
+
+    def submission_amounts(self, ids: list[int], fields: list[str] | None = None
+                           ) -> "pd.DataFrame":
+        """The values of the given submissions (any stage, current or not), wide as in
+        ``current_amounts``: one row per leaf stored, with prefecture_code (NA for a
+        submission of no prefecture, e.g. a 内示 of all 47), submission_id, leaf_code, seq
+        (the row's place in its workbook), then every field the store knows (only those of
+        ``fields`` that it knows, when given)."""
+        ...
+
+    def amounts_of(self, ids: list[int]) -> "pd.DataFrame":
+        """The values of the given accepted submissions, wide, as ``current_amounts`` gives
+        them (prefecture_code, submission_id, leaf_code, stage, fiscal_year, every known
+        field), whatever their
+        stage or prefecture (a 内示 has none): what a later stage's workbook was pre-filled
+        from."""
         ...
 
     def stored_files(self) -> set[tuple[str, str]]:

@@ -278,7 +278,7 @@ class SQLStore:
 
     # --- writing -------------------------------------------------------------------------
 
-    def save(self, report: FileReport, content: bytes, *,
+    def save(self, report: FileReport, content: bytes | None, *,
              attribution: Attribution | None = None, received_at: str | None = None,
              stage: str = PLAN_STAGE) -> Saved:
         """Store one received file, its findings, contact inputs and (if accepted) its values,
@@ -298,7 +298,8 @@ class SQLStore:
     _kinds: dict[str, str]
     _stage_fields: set[tuple[str, str]]
 
-    def _save(self, report: FileReport, content: bytes, who: Attribution, received_at: str,
+    def _save(self, report: FileReport, content: bytes | None, who: Attribution,
+              received_at: str,
               stage: str) -> Saved:
         new_fields: dict[tuple[str, str], str] = {}
         with self.transaction():
@@ -309,7 +310,7 @@ class SQLStore:
             self._stage_fields.add((field_stage, name))
         return saved
 
-    def _save_rows(self, report: FileReport, content: bytes, who: Attribution,
+    def _save_rows(self, report: FileReport, content: bytes | None, who: Attribution,
                    received_at: str, stage: str,
                    new_fields: dict[tuple[str, str], str]) -> Saved:
         """The statements of ``_save``, inside its transaction."""
@@ -329,8 +330,9 @@ class SQLStore:
             return Saved(int(old[0]), created=False)
         sid = int(row[0])
         with self._batch():
-            self._execute("INSERT INTO files (submission_id, content) VALUES (?, ?)",
-                          (sid, content))
+            if content is not None:  # None: too large to keep (recorded without bytes)
+                self._execute("INSERT INTO files (submission_id, content) VALUES (?, ?)",
+                              (sid, content))
             self._bulk(
                 "findings", ["submission_id", "seq", "code", "severity", "sheet", "cell",
                              "leaf_code", "leaf_name", "value", "message"],
@@ -495,6 +497,51 @@ class SQLStore:
             "SELECT f.field, f.kind FROM stage_fields s JOIN value_fields f "
             "ON f.field = s.field WHERE s.stage = ? ORDER BY s.position, s.field", (stage,))
         return wide_values(leaves, cells, [(str(a), str(b)) for a, b in fields])
+
+    def submission_amounts(self, ids: list[int], fields: list[str] | None = None
+                           ) -> "pd.DataFrame":
+        """The values of the given submissions, wide; see ``Store.submission_amounts``."""
+        import pandas as pd
+
+        ids = sorted({int(i) for i in ids})
+        known = [(str(f), str(k)) for f, k in self._rows(
+            "SELECT field, kind FROM value_fields ORDER BY position, field")]
+        if fields is not None:
+            known = [(f, k) for f, k in known if f in set(fields)]
+        only = ", ".join("?" * len(known)) or "NULL"
+        names = [f for f, _ in known]
+        leaves, cells = [], []
+        for chunk in list(chunks(ids)) or [[]]:
+            marks = ", ".join("?" * len(chunk)) or "NULL"
+            # rows → frame directly: read_sql_query costs twice as much for these many cells
+            leaves.append(pd.DataFrame(self._rows(f"""
+                SELECT s.prefecture_code, l.submission_id, l.leaf_code, l.seq
+                FROM submission_leaves l JOIN submissions s ON s.id = l.submission_id
+                WHERE l.submission_id IN ({marks})""", chunk),
+                columns=["prefecture_code", "submission_id", "leaf_code", "seq"]))
+            cells.append(pd.DataFrame(self._rows(f"""
+                SELECT submission_id, leaf_code, field, number, text FROM submission_values
+                WHERE submission_id IN ({marks}) AND field IN ({only})""", [*chunk, *names]),
+                columns=["submission_id", "leaf_code", "field", "number", "text"]))
+        return wide_values(pd.concat(leaves, ignore_index=True) if len(leaves) > 1
+                           else leaves[0],
+                           pd.concat(cells, ignore_index=True) if len(cells) > 1 else cells[0],
+                           known)
+
+    def amounts_of(self, ids: list[int]) -> "pd.DataFrame":
+        """The values of the given submissions, wide; see ``Store.amounts_of``."""
+        ids = [int(i) for i in ids]
+        marks = ", ".join("?" * len(ids)) or "NULL"
+        leaves = self._frame(f"""
+            SELECT s.prefecture_code, l.submission_id, l.leaf_code, s.stage, s.fiscal_year
+            FROM submission_leaves l JOIN submissions s ON s.id = l.submission_id
+            WHERE l.submission_id IN ({marks}) AND s.status = 'accepted'""", ids)
+        cells = self._frame(f"""
+            SELECT submission_id, leaf_code, field, number, text FROM submission_values
+            WHERE submission_id IN ({marks})""", ids)
+        fields = [(str(f), str(k)) for f, k in self._rows(
+            "SELECT field, kind FROM value_fields ORDER BY position, field")]
+        return wide_values(leaves, cells, fields)
 
     def stored_files(self) -> set[tuple[str, str]]:
         """(SHA-256, file name) of every stored submission."""
