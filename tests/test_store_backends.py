@@ -358,3 +358,19 @@ def test_values_of_given_submissions_and_a_file_kept_without_bytes(store_locatio
     assert "提出 1 件のファイルの SHA-256 が一致しました" in result.output  # the other: no bytes
     with open_store(tmp_path / "copy.db") as copy:
         assert copy.table_counts()["submissions"] == 2 and copy.file_bytes(a) == b"a"
+
+
+def test_a_location_from_db_is_a_path_for_sqlite_and_never_shows_a_password():
+    """Commands get a ``Location`` from ``--db``: code that treats it as a path (``Path(…)``,
+    ``is_server_url``) keeps working, and a URL's password is never in its text."""
+    from budget.store import is_server_url
+    from budget.store.location import parse_location
+
+    file = parse_location("data/budget.db")
+    assert Path(file) == Path("data/budget.db") and not is_server_url(file)
+    url = parse_location("postgresql://clerk:s3cret@db.example.jp/budget")
+    assert is_server_url(url) and is_server_url("postgres://x@y/z")
+    assert not is_server_url(Path("budget.db"))
+    assert "s3cret" not in f"{url} {url!r}"
+    with pytest.raises(TypeError):
+        Path(url)

@@ -10,6 +10,7 @@ speaks SQL or imports a database driver.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from budget.errors import StoreError
@@ -17,7 +18,7 @@ from budget.store.base import PLAN_STAGE, Attribution, MissingStore, Saved, Stor
 from budget.store.location import Location, parse_location
 
 __all__ = ["PLAN_STAGE", "Attribution", "Location", "MissingStore", "Saved", "Store",
-           "StoreError", "as_location", "empty_store", "open_store"]
+           "StoreError", "as_location", "empty_store", "is_server_url", "open_store"]
 
 
 def as_location(location: str | os.PathLike[str] | Location) -> Location:
@@ -53,6 +54,13 @@ def open_store(location: str | os.PathLike[str] | Location, *, create: bool = Tr
             f"データベース {where.display} がありません。先に budget ingest で提出ファイルを"
             "取り込むか、--db で場所を指定してください。")
     return SQLiteStore(where.display, timeout=timeout, readonly=readonly, check=check)
+
+
+def is_server_url(location: str | os.PathLike[str] | Location) -> bool:
+    """True when ``location`` names a database server (``postgresql://…``), not a file."""
+    if isinstance(location, Location):
+        return location.is_postgresql
+    return re.match(r"^(postgresql|postgres)://", os.fspath(location), re.IGNORECASE) is not None
 
 
 def empty_store() -> Store:

@@ -115,23 +115,6 @@ class Store(Protocol):
         stays 0), text as text (blank missing)."""
         ...
 
-    def submission_amounts(self, ids: list[int], fields: list[str] | None = None
-                           ) -> "pd.DataFrame":
-        """The values of the given submissions (any stage, current or not), wide as in
-        ``current_amounts``: one row per leaf stored, with prefecture_code (NA for a
-        submission of no prefecture, e.g. a 内示 of all 47), submission_id, leaf_code, seq
-        (the row's place in its workbook), then every field the store knows (only those of
-        ``fields`` that it knows, when given)."""
-        ...
-
-    def amounts_of(self, ids: list[int]) -> "pd.DataFrame":
-        """The values of the given accepted submissions, wide, as ``current_amounts`` gives
-        them (prefecture_code, submission_id, leaf_code, stage, fiscal_year, every known
-        field), whatever their
-        stage or prefecture (a 内示 has none): what a later stage's workbook was pre-filled
-        from."""
-        ...
-
     def stored_files(self) -> set[tuple[str, str]]:
         """(SHA-256, file name) of every stored submission: what counts as "the same file"."""
         ...
