@@ -61,8 +61,11 @@ def init(db_path) -> None:
 @db.command(cls=Command)
 @db_option
 def migrate(db_path) -> None:
-    """古い版のデータベースを最新の版に移行します（番号順の移行を一つのトランザク
-    ションで行い、版を記録します。この budget より新しい版は扱いません）。
+    """古い版のデータベースを最新の版に移行します。
+
+    \b
+    番号順の移行を一つのトランザクションで行い、版を記録します。この budget より
+    新しい版のデータベースは扱いません。
 
     \b
     例:
@@ -96,8 +99,11 @@ def _location(ctx: click.Context, param: click.Parameter, value: str):
 @click.option("--to", "target", required=True, metavar="場所", callback=_location,
               help="コピー先の空のデータベース（postgresql://… の URL、またはファイルのパス）。")
 def copy(source, target) -> None:
-    """データベースを丸ごと（受け取ったファイルの原本を含めて）別の空のデータベースに
-    コピーし、全表の件数と全提出の SHA-256 を照合します。
+    """データベースを丸ごと別の空のデータベースにコピーし、照合します。
+
+    \b
+    受け取ったファイルの原本も含めて、提出の番号を変えずに一つのトランザクションで
+    コピーし、全表の件数と全提出のファイルの SHA-256 が一致することを確かめます。
 
     \b
     例:
