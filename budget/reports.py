@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from budget.analysis.summary import Summary
     from budget.analysis.track import Track
     from budget.render.outputs import Written
+    from budget.store.location import Location
 
 
 
@@ -33,7 +34,8 @@ class AggregateRun:
         return not self.summary.complete
 
 
-def aggregate_year(db_path: str | Path, fiscal_year: int, out_dir: str | Path, *,
+def aggregate_year(db_path: str | Path | Location, fiscal_year: int,
+                   out_dir: str | Path, *,
                    menu_path: str | Path | None = None, unit: str = DEFAULT_UNIT,
                    by_bureau: bool = False, formats: Iterable[str] = (),
                    command_line: str = "", now: dt.datetime | None = None) -> AggregateRun:
@@ -45,7 +47,7 @@ def aggregate_year(db_path: str | Path, fiscal_year: int, out_dir: str | Path, *
 
     if unit not in UNITS:
         raise UsageError(f"単位「{unit}」は使えません（{'、'.join(UNITS)} のいずれか）。")
-    with open_store(db_path, create=False) as store:
+    with open_store(db_path, create=False, readonly=True, check=True) as store:
         menu = load_menu(fiscal_year, menu_path)
         summary = load_summary(store, fiscal_year, menu)
         location = store.location
@@ -90,7 +92,7 @@ def track_year(db_path: str | Path, fiscal_year: int, out_dir: str | Path, *,
     rate = DEFAULT_LOW_RATE if low_rate is None else low_rate
     if not 0 <= rate <= 1000:
         raise UsageError(f"--low-rate {rate:g} は範囲外です（0～1000 の百分率で指定してください）。")
-    with open_store(db_path, create=False) as store:
+    with open_store(db_path, create=False, readonly=True, check=True) as store:
         menu = load_menu(fiscal_year, menu_path)
         track = load_track(store, fiscal_year, menu, low_rate=rate)
         location = store.location
@@ -123,7 +125,7 @@ def diff_report(db_path: str | Path, *, prefecture: str | None = None,
 
     if (from_id is None) != (to_id is None):
         raise UsageError("--from と --to は両方指定してください。")
-    with open_store(db_path, create=False) as store:
+    with open_store(db_path, create=False, readonly=True, check=True) as store:
         if from_id is None or to_id is None:
             if prefecture is None or fiscal_year is None:
                 raise UsageError("都道府県を指定するか、--from と --to で提出IDを指定してください。")

@@ -9,6 +9,8 @@ Fixtures
                               ``.name``, ``.url`` with the superuser's password in it),
                               dropped after the test.
     ``pg_url``                ``pg_database.url``: what a test passes as ``--db``.
+    ``store_location``        parametrised over both backends: a new SQLite file's path,
+                              then ``pg_url``; one test suite for both.
 
 Where no cluster can be started here but a server is at hand (a Windows developer with
 PostgreSQL installed as a service), ``BUDGET_TEST_PG_URL=postgresql://user:pw@host/postgres``
@@ -116,3 +118,12 @@ def pg_database(pg_server: PgServer | ExternalServer) -> Iterator[PgDatabase]:
 @pytest.fixture
 def pg_url(pg_database: PgDatabase) -> str:
     return pg_database.url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_location(request, tmp_path) -> str:
+    """Where a test's store is, once per backend: a new SQLite file, then a new PostgreSQL
+    database (skipped, saying why, where PostgreSQL is absent)."""
+    if request.param == "sqlite":
+        return str(tmp_path / "budget.db")
+    return request.getfixturevalue("pg_url")

@@ -1,5 +1,7 @@
-"""The SQLite store: one transaction per file, the same file (bytes and name) stored once,
-current = newest accepted; opening under contention, migration of a version 1 store."""
+"""The store, on both backends (``store_location``: a SQLite file, then a PostgreSQL
+database): one transaction per file, the same file (bytes and name) stored once, current =
+newest accepted, values in long form, each stage's own fields; and what is SQLite's own:
+opening under contention, WAL, migration of a version 1 store."""
 
 from __future__ import annotations
 
@@ -14,7 +16,9 @@ from budget.errors import StoreError
 from budget.findings import FileReport, make
 from budget.forms import plan as layout
 from budget.store import Saved, open_store
-from budget.store.sqlite import SCHEMA_VERSION
+from budget.store.sql import SCHEMA_VERSION, TABLES
+
+pytest_plugins = ["tests.conftest_pg"]
 
 HEADER_KEYS = tuple(layout.HEADER_INPUTS)  # department, contact_name, phone, email
 AMOUNT_COLUMNS = layout.MONEY_KEYS
@@ -50,8 +54,23 @@ def report(content: bytes, *, pref: str = "13", year: int = 2023, accepted: bool
                       plan(fund=fund) if accepted else None)
 
 
-def test_save_stores_submission_bytes_findings_and_amounts(tmp_path):
-    with open_store(tmp_path / "b.db") as store:
+def count(store, table: str) -> int:
+    """Rows of one table, through the store's own connection (either backend)."""
+    return int(store._rows(f"SELECT COUNT(*) FROM {table}")[0][0])
+
+
+def schema_text(store) -> list[str]:
+    """The tables and their columns, as the database describes them."""
+    if store.dialect.name == "sqlite":
+        return sorted(r[0] for r in store._rows(
+            "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL"))
+    return sorted(f"{t}.{c} {d}" for t, c, d in store._rows(
+        "SELECT table_name, column_name, data_type FROM information_schema.columns "
+        "WHERE table_schema = current_schema()"))
+
+
+def test_save_stores_submission_bytes_findings_and_amounts(store_location):
+    with open_store(store_location) as store:
         saved = store.save(report(b"one"), b"one")
         assert saved.created
         sub = store.submissions(2023)
@@ -68,26 +87,26 @@ def test_save_stores_submission_bytes_findings_and_amounts(tmp_path):
         assert amounts["implementer"].tolist()[0] == "県"
 
 
-def test_rejected_submission_keeps_bytes_but_no_amounts(tmp_path):
-    with open_store(tmp_path / "b.db") as store:
+def test_rejected_submission_keeps_bytes_but_no_amounts(store_location):
+    with open_store(store_location) as store:
         saved = store.save(report(b"bad", accepted=False), b"bad")
         assert store.file_bytes(saved.submission_id) == b"bad"
         assert store.current_amounts(2023).empty
-        n = store.conn.execute("SELECT (SELECT COUNT(*) FROM submission_values) + "
-                               "(SELECT COUNT(*) FROM submission_leaves)").fetchone()[0]
-        assert n == 0
+        assert count(store, "submission_values") + count(store, "submission_leaves") == 0
 
 
-def test_first_errors_one_query(tmp_path):
-    with open_store(tmp_path / "b.db") as store:
+def test_first_errors_one_query(store_location, monkeypatch):
+    with open_store(store_location) as store:
         good = store.save(report(b"good"), b"good").submission_id
         bad = store.save(report(b"bad", accepted=False), b"bad").submission_id
         yearless = store.save(report(b"?", accepted=False, year=None, pref=None,
                                      name="x_R5.xlsx"), b"?").submission_id
         queries: list[str] = []
-        store.conn.set_trace_callback(queries.append)
+        execute = store._execute
+        monkeypatch.setattr(store, "_execute", lambda sql, params=(): (
+            queries.append(sql), execute(sql, params))[1])
         first = store.first_errors([good, bad, yearless])
-        store.conn.set_trace_callback(None)
+        monkeypatch.undo()
         message = make("negative-amount", file=FILE, sheet="計画", cell="H8", leaf_code="R5-01",
                        leaf_name="x", value=-5).message
         assert first == {bad: message, yearless: message}  # the warning-only one is absent
@@ -95,8 +114,8 @@ def test_first_errors_one_query(tmp_path):
         assert store.first_errors([]) == {}
 
 
-def test_same_file_twice_is_one_submission(tmp_path):
-    with open_store(tmp_path / "b.db") as store:
+def test_same_file_twice_is_one_submission(store_location):
+    with open_store(store_location) as store:
         first = store.save(report(b"same"), b"same")
         again = store.save(report(b"same"), b"same")
         assert (again.submission_id, again.created) == (first.submission_id, False)
@@ -108,11 +127,11 @@ def test_same_file_twice_is_one_submission(tmp_path):
         assert store.stored_files() == {(digest, FILE)}
 
 
-def test_same_bytes_under_another_name_is_another_submission(tmp_path):
+def test_same_bytes_under_another_name_is_another_submission(store_location):
     """The verdict depends on the name (its prefecture must match the file's): a copy under
     another name is its own submission with its own findings."""
     other = "14_神奈川県_R5_計画.xlsx"
-    with open_store(tmp_path / "b.db") as store:
+    with open_store(store_location) as store:
         first = store.save(report(b"same"), b"same")
         copy = store.save(report(b"same", accepted=False, name=other), b"same")
         assert copy.created and copy.submission_id != first.submission_id
@@ -126,8 +145,8 @@ def test_same_bytes_under_another_name_is_another_submission(tmp_path):
         assert store.save(report(b"same", name=other), b"same").created is False
 
 
-def test_resubmission_becomes_current_and_earlier_stays(tmp_path):
-    with open_store(tmp_path / "b.db") as store:
+def test_resubmission_becomes_current_and_earlier_stays(store_location):
+    with open_store(store_location) as store:
         store.save(report(b"v1", fund=300), b"v1", received_at="2023-05-01T00:00:00+00:00")
         v2 = store.save(report(b"v2", fund=600), b"v2", received_at="2023-05-02T00:00:00+00:00")
         # a newer rejected resubmission does not replace the accepted one
@@ -192,15 +211,13 @@ def test_a_store_held_by_another_process_says_so_not_that_it_is_no_database(tmp_
     assert "budget のデータベースか確認" not in message
 
 
-def test_a_newer_schema_is_refused(tmp_path):
-    path = tmp_path / "b.db"
-    open_store(path).close()
-    con = sqlite3.connect(path)
-    con.execute("UPDATE store_meta SET value = '99' WHERE key = 'schema_version'")
-    con.commit()
-    con.close()
-    with pytest.raises(StoreError, match=f"版 99 はこの budget（版 {SCHEMA_VERSION}）では扱えません"):
-        open_store(path)
+def test_a_newer_schema_is_refused(store_location):
+    with open_store(store_location) as store, store.transaction():
+        store._execute("UPDATE store_meta SET value = '99' WHERE key = 'schema_version'")
+    for readonly in (False, True):
+        with pytest.raises(StoreError,
+                           match=f"版 99 はこの budget（版 {SCHEMA_VERSION}）では扱えません"):
+            open_store(store_location, readonly=readonly)
 
 
 def _open_and_save(path: str, i: int, barrier, results) -> None:
@@ -317,38 +334,37 @@ def test_a_version_1_store_is_migrated_in_place_keeping_everything(tmp_path):
         assert len(store.submissions()) == 2
 
 
-def test_failed_save_rolls_back_everything(tmp_path):
-    path = tmp_path / "b.db"
+def test_failed_save_rolls_back_everything(store_location):
     bad = report(b"x")
     # a leaf twice: the values insert fails on its primary key, mid-transaction
     bad.plan = pd.concat([bad.plan, bad.plan.iloc[[0]]], ignore_index=True)
-    with open_store(path) as store:
+    with open_store(store_location) as store:
         with pytest.raises(StoreError, match="書き込めません"):
             store.save(bad, b"x")
-    con = sqlite3.connect(path)
-    counts = [con.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]
-              for t in ("submissions", "files", "findings", "submission_values", "submission_leaves",
-                        "submission_inputs", "value_fields")]
-    con.close()
-    assert counts == [0, 0, 0, 0, 0, 0, 0]
+        # the fields it registered were rolled back too, and the next save registers them
+        assert store.save(report(b"y"), b"y").created
+        assert store.current_amounts(2023)["fund"].tolist()[0] == 300
+    with open_store(store_location) as store:
+        assert {t: n for t, n in store.table_counts().items() if n} == {
+            "submissions": 1, "files": 1, "findings": 1, "submission_leaves": 3,
+            "submission_values": 5, "submission_inputs": 2, "value_fields": 11,
+            "stage_fields": 11}
+        assert set(store.table_counts()) == set(TABLES)
 
 
-def test_values_are_long_so_a_new_forms_columns_need_no_schema_change(tmp_path):
-    path = tmp_path / "b.db"
+def test_values_are_long_so_a_new_forms_columns_need_no_schema_change(store_location):
     rep = report(b"new form")
     plan = rep.plan
     plan["allocation"] = pd.array([0, None, 7], dtype="Int64")  # a money field no form had
     plan["reason"] = ["理由", None, ""]  # a text field no form had
     rep.header["fax"] = "03-0000-0000"
-    with open_store(path) as store:
-        before = sorted(r[0] for r in store.conn.execute(
-            "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL"))
+    with open_store(store_location) as store:
+        before = schema_text(store)
         store.save(rep, b"new form")
-        after = sorted(r[0] for r in store.conn.execute(
-            "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL"))
+        after = schema_text(store)
         amounts = store.current_amounts(2023)
         subs = store.submissions()
-        kinds = dict(store.conn.execute("SELECT field, kind FROM value_fields"))
+        kinds = dict(store._rows("SELECT field, kind FROM value_fields"))
     assert before == after  # no table or column was added
     assert str(amounts["allocation"].dtype) == "Int64"
     assert [None if pd.isna(v) else int(v) for v in amounts["allocation"]] == [0, None, 7]
@@ -362,8 +378,8 @@ def test_values_are_long_so_a_new_forms_columns_need_no_schema_change(tmp_path):
                                          AMOUNT_COLUMNS[0]]
 
 
-def test_contact_inputs_of_many_submissions_are_read_in_chunks(tmp_path):
-    with open_store(tmp_path / "b.db") as store:
+def test_contact_inputs_of_many_submissions_are_read_in_chunks(store_location):
+    with open_store(store_location) as store:
         for i in range(1201):
             store.save(report(f"{i}".encode(), accepted=False, name=f"{i}.xlsx"),
                        f"{i}".encode())

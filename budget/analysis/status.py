@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from budget.store import Store
+    from budget.store.location import Location
 
 
 STATUS_COLUMNS = ["prefecture_code", "prefecture", "status", "status_ja", "note", "file_name",
@@ -130,17 +131,20 @@ def contacts(store: "Store", current: "pd.DataFrame", stage: str
     return out
 
 
-def year_status(location: str | Path, year: int, stage: str | None = None
+def year_status(location: "str | Path | Location", year: int, stage: str | None = None
                 ) -> tuple["pd.DataFrame", str | None]:
-    """``submission_status`` of the store at ``location`` for ``stage``; a missing store is
-    not created: every prefecture is 未提出 and the note says so."""
-    from budget.store import MissingStore, empty_store, open_store
+    """``submission_status`` of the store at ``location`` for ``stage``, opened read-only (a
+    read-only file, folder or database role is enough) after a quick integrity check; a
+    missing store is not created: every prefecture is 未提出 and the note says so."""
+    from budget.store import MissingStore, as_location, empty_store, open_store
 
+    where = as_location(location)  # what may be shown: a URL's password masked
     try:
-        store = open_store(location, create=False)
+        store = open_store(where, create=False, readonly=True, check=True)
     except MissingStore:
         with empty_store() as empty:
             return (submission_status(empty, year, stage),
-                    f"データベース {location} はまだありません（budget ingest で作成されます）。")
+                    f"データベース {where.display} はまだありません"
+                    "（budget ingest で作成されます）。")
     with store:
         return submission_status(store, year, stage), None

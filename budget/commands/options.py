@@ -76,10 +76,22 @@ def menu_option(f):
     )(f)
 
 
+def _resolve_db(ctx: click.Context, param: click.Parameter, value: str | None):
+    """The store's ``Location`` from ``--db``, else ``BUDGET_DB``, else ``budget.db``."""
+    from budget.errors import UsageError
+    from budget.store.location import resolve_location
+
+    try:
+        return resolve_location(value)
+    except UsageError as exc:
+        raise click.UsageError(str(exc), ctx) from exc
+
+
 def db_option(f):
     return click.option(
-        "--db", "db_path", type=click.Path(dir_okay=False, path_type=Path),
-        default=Path("budget.db"), show_default=True, help="データベース（SQLite）のファイル。",
+        "--db", "db_path", metavar="場所", callback=_resolve_db,
+        help="データベース: SQLite のファイルのパス、または postgresql://ユーザー@ホスト/"
+             "データベース名 の URL。省略時は環境変数 BUDGET_DB、それもなければ budget.db。",
     )(f)
 
 

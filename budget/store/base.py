@@ -17,7 +17,14 @@ if TYPE_CHECKING:
 
     from budget.findings import FileReport, Finding
 
+from budget.errors import StoreError
+
 PLAN_STAGE = "plan"  # 計画; later stages (要望, 内示, 変更, 実績) get their own names
+
+
+class MissingStore(StoreError):
+    """``open_store(..., create=False)`` of a store that does not exist (or has nothing in
+    it yet)."""
 
 
 @dataclass(frozen=True)
@@ -101,10 +108,11 @@ class Store(Protocol):
         ...
 
     def current_amounts(self, fiscal_year: int, stage: str = PLAN_STAGE) -> "pd.DataFrame":
-        """The values of each prefecture's current accepted submission, wide: one row per
-        leaf the form had, with prefecture_code, submission_id, leaf_code, then every field
-        the store knows (``value_fields``): money as a nullable integer (Int64: blank stays
-        blank, 0 stays 0), text as text (blank missing)."""
+        """The values of each prefecture's current accepted submission of the stage, wide:
+        one row per leaf the form had, with prefecture_code, submission_id, leaf_code, then
+        the fields that stage's forms have (recorded as they are saved; another stage's
+        fields never appear): money as a nullable integer (Int64: blank stays blank, 0
+        stays 0), text as text (blank missing)."""
         ...
 
     def submission_amounts(self, ids: list[int], fields: list[str] | None = None

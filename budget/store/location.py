@@ -71,6 +71,13 @@ class Location:
     def __str__(self) -> str:
         return self.display
 
+    def __fspath__(self) -> str:
+        """A SQLite location is its file's path (``Path(location)`` works); a server URL is
+        no path (TypeError)."""
+        if self.path is None:
+            raise TypeError(f"{self.display} はファイルのパスではありません")
+        return str(self.path)
+
     def __repr__(self) -> str:
         return f"Location({self.kind}, {self.display})"
 
