@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
     from budget.findings import FileReport
     from budget.generate import PlanValues
-    from budget.intake.batch import IngestRun
+    from budget.intake.results import IngestRun
     from budget.reports import AggregateRun
 
 DEFAULT_SEED = 2023

@@ -26,8 +26,9 @@ from budget.analysis.status import submission_status
 from budget.findings import FileReport
 from budget.fiscal import local_time, short_time
 from budget.forms.plan import template_file_name
-from budget.intake.batch import DUPLICATE_JA, NEW_JA, ingest_folder
+from budget.intake.batch import ingest_folder
 from budget.intake.check import Settings, check_files
+from budget.intake.results import DUPLICATE_JA, NEW_JA
 from budget.menu import load_menu
 from budget.prefectures import all_prefectures, find_prefecture
 from budget.store import open_store
@@ -754,7 +755,8 @@ def test_an_interrupted_run_leaves_no_empty_return_folder(tmp_path):
 
 
 def test_runs_started_in_the_same_second_get_their_own_names(tmp_path):
-    from budget.intake.batch import IngestRun, RunOutputs
+    from budget.intake.batch import RunOutputs
+    from budget.intake.results import IngestRun
 
     reports = tmp_path / "reports"
     reports.mkdir()

@@ -15,8 +15,9 @@ import openpyxl
 import pytest
 
 from budget.analysis.status import submission_status
-from budget.intake.batch import DUPLICATE_JA, ingest_folder
+from budget.intake.batch import ingest_folder
 from budget.intake.check import Settings, check_bytes
+from budget.intake.results import DUPLICATE_JA
 from budget.store import open_store
 from tests.conftest import rewrite_parts
 from tests.test_ingest import file_name, good_rows, plan_bytes

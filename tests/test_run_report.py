@@ -16,7 +16,7 @@ import openpyxl
 import pytest
 
 from budget.findings import FileReport, make
-from budget.intake.batch import FileResult, IngestRun, Skipped
+from budget.intake.results import FileResult, IngestRun, Skipped
 from budget.prefectures import all_prefectures
 from budget.render.run_report import (
     FINDINGS_SHEET,

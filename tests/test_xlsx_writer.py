@@ -26,7 +26,7 @@ import xlsxwriter
 from budget.demo import sample_plan, synthetic_submission
 from budget.findings import FileReport, make
 from budget.generate import PlanValues
-from budget.intake.batch import FileResult, IngestRun, Skipped
+from budget.intake.results import FileResult, IngestRun, Skipped
 from budget.menu import load_menu
 from budget.render.run_report import FINDINGS_SHEET, RESULT_SHEET, write_run_report
 from budget.render.summary_workbook import write_summary_workbook

@@ -43,14 +43,20 @@ import itertools
 import os
 import stat
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from budget.attribution import attribution, attribution_of
-from budget.errors import BudgetError
-from budget.findings import ERROR, STATUS_JA, WARNING, FileReport, Finding
+from budget.findings import ERROR, FileReport, Finding
 from budget.intake.receive import received_name
+from budget.intake.results import (
+    FileResult,
+    IngestRun,
+    Returned,
+    Skipped,
+    add_note,
+)
+from budget.intake.workers import _Checked
 
 if TYPE_CHECKING:
 
@@ -59,10 +65,6 @@ if TYPE_CHECKING:
     from budget.stages import StageReads
     from budget.store import Store
 
-NEW_JA = "新規"
-DUPLICATE_JA = "登録済み（変更なし）"
-NOT_STORED_JA = "未登録"
-INTERNAL_ERROR = "internal-error"
 RETURNS_PREFIX = "返送_"
 REPORT_PREFIX = "取込結果_"
 
@@ -106,17 +108,6 @@ def skip_reason(path: Path) -> str | None:
     return None
 
 
-@dataclass(frozen=True)
-class Skipped:
-    path: Path
-    reason: str  # Japanese
-
-    @property
-    def name(self) -> str:
-        """The entry's name as shown (``receive.received_name``)."""
-        return received_name(self.path)
-
-
 def folder_entries(folder: str | Path) -> tuple[list[Path], list[Skipped]]:
     """(files to try, sorted by name; entries skipped with the reason)."""
     tried: list[Path] = []
@@ -136,78 +127,8 @@ def folder_entries(folder: str | Path) -> tuple[list[Path], list[Skipped]]:
 # --- the batch -------------------------------------------------------------------------
 
 
-@dataclass
-class FileResult:
-    """What happened to one file of a run."""
-
-    path: Path
-    #: findings and identity; no plan (its rows are in the store, let go once stored, so a
-    #: run of any size holds none): ``status`` is the verdict. For a file stored before:
-    #: rebuilt from the store.
-    report: FileReport
-    status: str  # "accepted" | "rejected" (for a duplicate: as stored the first time)
-    prefecture_code: str | None = None  # whose submission it is (``attribution``)
-    submission_id: int | None = None  # None: not stored (unreadable, or its check failed)
-    created: bool | None = None  # True: new submission; False: the same file was stored
-    returned: Path | None = None  # the annotated return copy
-    note: str | None = None  # Japanese: why no return copy, why not stored, …
-
-    @property
-    def file(self) -> str:
-        """The file's name as stored and shown (``receive.received_name``; for a return copy
-        sent back, the plan's own name)."""
-        return self.report.file or received_name(self.path)
-
-    @property
-    def status_ja(self) -> str:
-        return STATUS_JA[self.status]
-
-    @property
-    def stored_ja(self) -> str:
-        if self.created is None:
-            return NOT_STORED_JA
-        return NEW_JA if self.created else DUPLICATE_JA
-
-    @property
-    def n_errors(self) -> int:
-        return sum(f.severity == ERROR for f in self.report.findings)
-
-    @property
-    def n_warnings(self) -> int:
-        return sum(f.severity == WARNING for f in self.report.findings)
-
-
-@dataclass
-class IngestRun:
-    folder: Path
-    db_path: str  # the store's location as it may be shown (``Store.location``)
-    started_at: dt.datetime
-    finished_at: dt.datetime | None = None
-    results: list[FileResult] = field(default_factory=list)
-    skipped: list[Skipped] = field(default_factory=list)
-    report_path: Path | None = None  # the run's Excel report
-    returns_dir: Path | None = None  # folder of the return copies (None: no copy was made)
-    changes: Any = None  # what each resubmission changed (``analysis.diff.resubmission_changes``)
-
-    @property
-    def accepted(self) -> list[FileResult]:
-        return [r for r in self.results if r.status == "accepted"]
-
-    @property
-    def rejected(self) -> list[FileResult]:
-        return [r for r in self.results if r.status != "accepted"]
-
-    @property
-    def all_accepted(self) -> bool:
-        """True when every tried file was accepted (skipped files do not count)."""
-        return not self.rejected
-
-    @property
-    def stamp(self) -> str:
-        return self.started_at.strftime("%Y%m%d-%H%M%S")
-
-
 Progress = Callable[[Path], None]
+
 
 def ingest_folder(
     folder: str | Path,
@@ -285,132 +206,6 @@ def ingest_folder(
     return run
 
 
-@dataclass
-class _Checked:
-    """One file after checking (in a worker or here), before saving."""
-
-    path: Path
-    content: bytes | None = None  # None: unreadable, or too large to read
-    sha256: str | None = None
-    report: FileReport | None = None  # None: a known file (not checked again) or a failure
-    note: str | None = None  # set: not to be stored, and why (unreadable, check failed)
-    copy: bytes | None = None  # the annotated return copy of a rejected file
-    copy_note: str | None = None  # why there is no return copy
-    name: str = ""  # as stored and shown (``receive.received_name``)
-    mtime: float | None = None  # the file's modification time
-    too_large: bool = False  # above the size limit: stored as rejected without its bytes
-    size: int | None = None  # of a file too large to read
-
-    def __post_init__(self) -> None:
-        self.name = self.name or received_name(self.path)
-
-
-def internal_error(report: FileReport) -> Finding | None:
-    """The ``internal-error`` finding of a report (the validator itself failed), or None."""
-    return next((f for f in report.findings if f.code == INTERNAL_ERROR), None)
-
-
-def _internal_note(detail: str) -> str:
-    return (f"内部エラーのため確認できず、登録しませんでした（{detail}）。開発担当に連絡して"
-            "ください。不具合の修正後に再実行すると、改めて確認して登録します。")
-
-
-def _finding_detail(f: Finding) -> str:
-    """The ``{detail}`` of a finding's message: the text in its outermost （）, if any."""
-    start, end = f.message.find("（"), f.message.rfind("）")
-    return f.message[start + 1:end] if 0 <= start < end else f.message
-
-
-def _check_one(path: Path, settings: "Settings", known: frozenset | set,
-               annotate: bool) -> _Checked:
-    """Read, hash and (unless stored before) check one file; see ``_check_batch``."""
-    return _check_batch([path], settings, known, annotate)[0]
-
-
-def _check_batch(paths: list[Path], settings: "Settings", known: frozenset | set,
-                 annotate: bool) -> list[_Checked]:
-    """Read, hash and (unless the same file was stored before) check a few files in one
-    pandera pass (``check_many``: pandera costs ~10 ms a call, whatever the rows); with
-    ``annotate``, the return copy of a rejected one is made here too (as bytes: the caller
-    writes it). Never raises for what is in the files: if the batch check fails unexpectedly,
-    or reports an ``internal-error`` (which the shared rule pass may have caused), each such
-    file is checked alone so the failure stays with its file; a file whose check failed is
-    marked not to be stored.
-    """
-    from budget.intake.check import check_many
-
-    limit = settings.file_limit()
-    items = [_read_item(path, limit) for path in paths]
-    for item in items:
-        if item.too_large and (item.sha256, item.name) not in known:
-            item.report = _too_large_report(item, limit)
-    todo = [i for i in items if i.content is not None and (i.sha256, i.name) not in known]
-    if not todo:
-        return items
-    try:
-        reports = check_many([(i.content or b"", i.name) for i in todo], settings)
-        for item, report in zip(todo, reports, strict=True):
-            if report.sha256 != item.sha256:  # the validator hashes what it read: these bytes
-                raise RuntimeError(f"sha256 {report.sha256!r} != {item.sha256!r}")
-    except BudgetError:  # wrong settings: stop the run
-        raise
-    except Exception as exc:  # noqa: BLE001 - a bug must not stop the batch or store a verdict
-        if len(paths) > 1:
-            return [_check_one(path, settings, known, annotate) for path in paths]
-        todo[0].note = _internal_note(f"{type(exc).__name__}: {str(exc)[:200]}")
-        return items
-    by_item = {id(item): report for item, report in zip(todo, reports)}
-    out = []
-    for item in items:
-        checked = by_item.get(id(item))
-        if checked is not None and len(todo) > 1 and internal_error(checked) is not None:
-            out.append(_check_one(item.path, settings, known, annotate))
-            continue
-        if checked is not None:
-            _finish(item, checked, annotate)
-        out.append(item)
-    return out
-
-
-def _finish(item: _Checked, report: FileReport, annotate: bool) -> None:
-    item.report = report
-    failure = internal_error(report)
-    if failure is not None:  # a bug, not the sender's mistake: no verdict, no return copy
-        item.note = _internal_note(_finding_detail(failure))
-    elif annotate and not report.accepted:
-        from budget.intake.annotate import annotated_bytes
-
-        item.copy, item.copy_note = annotated_bytes(item.content or b"", report)
-
-
-def _read_item(path: Path, limit: int) -> _Checked:
-    """Read one file of the batch (``receive.read_received``): its bytes, or the note of why
-    it cannot be stored (a link or a special file swapped in since the listing, an error of
-    the operating system); a file above ``limit`` keeps only its streamed hash and size."""
-    from budget.intake.receive import read_received
-
-    got = read_received(path, limit)
-    item = _Checked(path, got.content, got.sha256, name=got.name, mtime=got.mtime,
-                    too_large=got.too_large)
-    if got.refused is not None:
-        item.note = f"{got.refused.rstrip('。')}。読み取れないため登録できませんでした。"
-    elif got.too_large:
-        item.size = got.size
-    return item
-
-
-def _too_large_report(item: _Checked, limit: int) -> FileReport:
-    """The report of a file above the size limit: rejected, its bytes not read or stored."""
-    from budget.findings import make
-    from budget.intake.receive import too_large_detail
-
-    size = item.size or 0
-    report = FileReport(item.name, item.sha256 or "", size)
-    report.findings.append(make("oversized-workbook", file=item.name,
-                                detail=too_large_detail(size, limit)))
-    return report
-
-
 def _save(store: "Store", item: _Checked, order: "RunOrder | None" = None,
           reads: "StageReads | None" = None) -> FileResult:
     """Store a checked file (unless it must not be, or the same file was stored before) and
@@ -430,12 +225,6 @@ def _save(store: "Store", item: _Checked, order: "RunOrder | None" = None,
     if result.created is False and result.status == "accepted":
         add_note(result, order.not_current_note(store, result))
     return result
-
-
-def add_note(result: FileResult, note: str | None) -> None:
-    """Add a Japanese note to a file's result (after any it has)."""
-    if note:
-        result.note = f"{result.note}\n{note}" if result.note else note
 
 
 def _save_one(store: "Store", item: _Checked, order: "RunOrder",
@@ -654,7 +443,6 @@ class RunOutputs:
 # --- validate: return copies and output ------------------------------------------------
 
 
-Returned = tuple["Path | None", "str | None"]  # (copy written, why not)
 
 
 def annotate_reports(paths: Iterable[str | Path], reports: list[FileReport],

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from budget.intake.batch import FileResult
+    from budget.intake.results import FileResult
     from budget.store import Store
 
 Key = tuple[str, int, str]  # (prefecture code, fiscal year, stage)
@@ -99,7 +99,7 @@ class RunOrder:
     def explain(self) -> None:
         """Add to every file of a group of two or more the note saying how they were
         ordered and which is current (a warning where two could not be ordered)."""
-        from budget.intake.batch import add_note
+        from budget.intake.results import add_note
 
         for members in self.groups.values():
             if len(members) > 1:

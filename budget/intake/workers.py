@@ -1,4 +1,7 @@
-"""Checking a batch's files in worker processes, in folder order.
+"""Checking a batch's files, in this process or in worker processes, in folder order.
+
+``_check_batch`` reads, hashes and checks a few files (``_Checked``, one each); the pool
+runs it in workers.
 
 The batch (``budget.intake.batch``) hands the files here and stores what comes back, one
 file at a time, in order; a worker that dies never hangs or stops the batch.
@@ -22,14 +25,19 @@ import itertools
 import os
 import sys
 from collections.abc import Generator, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
-from budget.intake.batch import _check_batch, _check_one, _Checked
+from budget.errors import BudgetError
+from budget.findings import FileReport, Finding
+from budget.intake.receive import received_name
 
 if TYPE_CHECKING:
     from budget.intake.check import Settings
 
+
+INTERNAL_ERROR = "internal-error"  # the finding of a check that failed inside the validator
 
 #: Below this many files to check, a worker pool costs more than it saves.
 MIN_FILES_FOR_WORKERS = 6
@@ -246,3 +254,131 @@ def _in_workers(paths: list[Path], n: int, method: str,
             pool.shutdown(wait=True, cancel_futures=True)
     if not started:  # no file to send (only one file in the batch)
         yield None
+
+
+# --- checking files (here or in a worker) ----------------------------------------------
+
+@dataclass
+class _Checked:
+    """One file after checking (in a worker or here), before saving."""
+
+    path: Path
+    content: bytes | None = None  # None: unreadable, or too large to read
+    sha256: str | None = None
+    report: FileReport | None = None  # None: a known file (not checked again) or a failure
+    note: str | None = None  # set: not to be stored, and why (unreadable, check failed)
+    copy: bytes | None = None  # the annotated return copy of a rejected file
+    copy_note: str | None = None  # why there is no return copy
+    name: str = ""  # as stored and shown (``receive.received_name``)
+    mtime: float | None = None  # the file's modification time
+    too_large: bool = False  # above the size limit: stored as rejected without its bytes
+    size: int | None = None  # of a file too large to read
+
+    def __post_init__(self) -> None:
+        self.name = self.name or received_name(self.path)
+
+
+def internal_error(report: FileReport) -> Finding | None:
+    """The ``internal-error`` finding of a report (the validator itself failed), or None."""
+    return next((f for f in report.findings if f.code == INTERNAL_ERROR), None)
+
+
+def _internal_note(detail: str) -> str:
+    return (f"内部エラーのため確認できず、登録しませんでした（{detail}）。開発担当に連絡して"
+            "ください。不具合の修正後に再実行すると、改めて確認して登録します。")
+
+
+def _finding_detail(f: Finding) -> str:
+    """The ``{detail}`` of a finding's message: the text in its outermost （）, if any."""
+    start, end = f.message.find("（"), f.message.rfind("）")
+    return f.message[start + 1:end] if 0 <= start < end else f.message
+
+
+def _check_one(path: Path, settings: "Settings", known: frozenset | set,
+               annotate: bool) -> _Checked:
+    """Read, hash and (unless stored before) check one file; see ``_check_batch``."""
+    return _check_batch([path], settings, known, annotate)[0]
+
+
+def _check_batch(paths: list[Path], settings: "Settings", known: frozenset | set,
+                 annotate: bool) -> list[_Checked]:
+    """Read, hash and (unless the same file was stored before) check a few files in one
+    pandera pass (``check_many``: pandera costs ~10 ms a call, whatever the rows); with
+    ``annotate``, the return copy of a rejected one is made here too (as bytes: the caller
+    writes it). Never raises for what is in the files: if the batch check fails unexpectedly,
+    or reports an ``internal-error`` (which the shared rule pass may have caused), each such
+    file is checked alone so the failure stays with its file; a file whose check failed is
+    marked not to be stored.
+    """
+    from budget.intake.check import check_many
+
+    limit = settings.file_limit()
+    items = [_read_item(path, limit) for path in paths]
+    for item in items:
+        if item.too_large and (item.sha256, item.name) not in known:
+            item.report = _too_large_report(item, limit)
+    todo = [i for i in items if i.content is not None and (i.sha256, i.name) not in known]
+    if not todo:
+        return items
+    try:
+        reports = check_many([(i.content or b"", i.name) for i in todo], settings)
+        for item, report in zip(todo, reports, strict=True):
+            if report.sha256 != item.sha256:  # the validator hashes what it read: these bytes
+                raise RuntimeError(f"sha256 {report.sha256!r} != {item.sha256!r}")
+    except BudgetError:  # wrong settings: stop the run
+        raise
+    except Exception as exc:  # noqa: BLE001 - a bug must not stop the batch or store a verdict
+        if len(paths) > 1:
+            return [_check_one(path, settings, known, annotate) for path in paths]
+        todo[0].note = _internal_note(f"{type(exc).__name__}: {str(exc)[:200]}")
+        return items
+    by_item = {id(item): report for item, report in zip(todo, reports)}
+    out = []
+    for item in items:
+        checked = by_item.get(id(item))
+        if checked is not None and len(todo) > 1 and internal_error(checked) is not None:
+            out.append(_check_one(item.path, settings, known, annotate))
+            continue
+        if checked is not None:
+            _finish(item, checked, annotate)
+        out.append(item)
+    return out
+
+
+def _finish(item: _Checked, report: FileReport, annotate: bool) -> None:
+    item.report = report
+    failure = internal_error(report)
+    if failure is not None:  # a bug, not the sender's mistake: no verdict, no return copy
+        item.note = _internal_note(_finding_detail(failure))
+    elif annotate and not report.accepted:
+        from budget.intake.annotate import annotated_bytes
+
+        item.copy, item.copy_note = annotated_bytes(item.content or b"", report)
+
+
+def _read_item(path: Path, limit: int) -> _Checked:
+    """Read one file of the batch (``receive.read_received``): its bytes, or the note of why
+    it cannot be stored (a link or a special file swapped in since the listing, an error of
+    the operating system); a file above ``limit`` keeps only its streamed hash and size."""
+    from budget.intake.receive import read_received
+
+    got = read_received(path, limit)
+    item = _Checked(path, got.content, got.sha256, name=got.name, mtime=got.mtime,
+                    too_large=got.too_large)
+    if got.refused is not None:
+        item.note = f"{got.refused.rstrip('。')}。読み取れないため登録できませんでした。"
+    elif got.too_large:
+        item.size = got.size
+    return item
+
+
+def _too_large_report(item: _Checked, limit: int) -> FileReport:
+    """The report of a file above the size limit: rejected, its bytes not read or stored."""
+    from budget.findings import make
+    from budget.intake.receive import too_large_detail
+
+    size = item.size or 0
+    report = FileReport(item.name, item.sha256 or "", size)
+    report.findings.append(make("oversized-workbook", file=item.name,
+                                detail=too_large_detail(size, limit)))
+    return report

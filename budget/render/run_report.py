@@ -29,7 +29,7 @@ from budget.textwidth import clip, display_width, wrapped_lines
 from budget.xlsx.writer import WORKBOOK_OPTIONS, CellWriter, check_xlsx, is_missing
 
 if TYPE_CHECKING:
-    from budget.intake.batch import IngestRun
+    from budget.intake.results import IngestRun
 
 RESULT_SHEET = "取込結果"
 FINDINGS_SHEET = "指摘一覧"

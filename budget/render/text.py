@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from budget.findings import CATALOG, SEVERITY_JA, STATUS_JA, FileReport, Finding
 from budget.fiscal import short_time
-from budget.intake.batch import DUPLICATE_JA
+from budget.intake.results import DUPLICATE_JA
 from budget.render.terminal import shown
 from budget.textwidth import display_width, pad
 
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from budget.analysis.diff import SubmissionDiff
-    from budget.intake.batch import IngestRun, Returned
+    from budget.intake.results import IngestRun, Returned
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[object]],
