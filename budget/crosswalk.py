@@ -272,3 +272,222 @@ def identity_crosswalk(from_menu: "pd.DataFrame", to_menu: "pd.DataFrame") -> "p
         "share": float("nan"),
         "note": "",
     }, columns=CROSSWALK_COLUMNS)
+
+
+# --- What changed between two menus -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MenuChange:
+    """One change between two menus: ``relation`` (not ``same``), the leaves it comes from
+    and goes to (code, name), and the share each target takes of a split source."""
+
+    relation: str
+    sources: tuple[tuple[str, str], ...]
+    targets: tuple[tuple[str, str], ...]
+    shares: tuple[float, ...] = ()
+    note: str = ""
+
+
+def leaf_names(menu: "pd.DataFrame") -> dict[str, str]:
+    """leaf code → the name a person knows it by (事業名, and ／細目 when it has one)."""
+    return {
+        r.leaf_code: r.item_name + (f"／{r.sub_item} {r.sub_item_name}".rstrip()
+                                    if r.sub_item else "")
+        for r in menu.itertuples(index=False)
+    }
+
+
+#: Order in which ``menu_changes`` lists relations.
+CHANGE_ORDER = ("new", "removed", "renamed", "moved", "merged", "split")
+
+
+def menu_changes(from_menu: "pd.DataFrame", to_menu: "pd.DataFrame",
+                 crosswalk: "pd.DataFrame") -> list[MenuChange]:
+    """The changes from one menu to the next as the (checked) crosswalk tells them, new,
+    removed, renamed, moved, merged then split, each in the later menu's order (a merge
+    is one change with all its sources, a split one with all its targets)."""
+    a, b = leaf_names(from_menu), leaf_names(to_menu)
+    order = {code: i for i, code in enumerate(to_menu["leaf_code"])}
+    order_from = {code: i for i, code in enumerate(from_menu["leaf_code"])}
+    changes: list[tuple[int, int, MenuChange]] = []
+    rows = crosswalk[crosswalk["relation"] != "same"]
+    for relation in CHANGE_ORDER:
+        part = rows[rows["relation"] == relation]
+        if relation == "merged":
+            groups = [(to, g) for to, g in part.groupby("to_code", sort=False)]
+        elif relation == "split":
+            groups = [(fr, g) for fr, g in part.groupby("from_code", sort=False)]
+        else:
+            groups = [(i, part.loc[[i]]) for i in part.index]
+        for _, g in groups:
+            sources = tuple(dict.fromkeys(c for c in g["from_code"] if c))
+            targets = tuple(dict.fromkeys(c for c in g["to_code"] if c))
+            change = MenuChange(
+                relation,
+                tuple((c, a.get(c, "")) for c in sources),
+                tuple((c, b.get(c, "")) for c in targets),
+                tuple(float(s) for s in g["share"]) if relation == "split" else (),
+                "、".join(dict.fromkeys(n for n in g["note"] if n)),
+            )
+            at = (order[targets[0]] if targets else order_from.get(sources[0], 0))
+            changes.append((CHANGE_ORDER.index(relation), at, change))
+    return [c for _, _, c in sorted(changes, key=lambda t: (t[0], t[1]))]
+
+
+def changes_text(from_menu: "pd.DataFrame", to_menu: "pd.DataFrame",
+                 changes: list[MenuChange], crosswalk_source: str = "") -> str:
+    """The changes as lines for a person, grouped by relation, with codes and names."""
+    from budget.fiscal import full_label
+    from budget.menu import menu_year
+
+    def leaves(pairs: tuple[tuple[str, str], ...], shares: tuple[float, ...] = ()) -> str:
+        out = []
+        for i, (code, name) in enumerate(pairs):
+            share = f"（{shares[i]:.4g} の割合）" if shares else ""
+            out.append(f"{code} {name}{share}")
+        return "、".join(out)
+
+    head = (f"{full_label(menu_year(from_menu))} → {full_label(menu_year(to_menu))} "
+            f"のメニューの違い")
+    lines = [head + (f"（移行表: {crosswalk_source}）" if crosswalk_source else "")]
+    for relation in CHANGE_ORDER:
+        these = [c for c in changes if c.relation == relation]
+        lines.append(f"{RELATIONS[relation]}: {len(these)} 件")
+        for c in these:
+            if relation == "new":
+                text = leaves(c.targets)
+            elif relation == "removed":
+                text = leaves(c.sources)
+            else:
+                text = f"{leaves(c.sources)} → {leaves(c.targets, c.shares)}"
+            lines.append(f"  {text}" + (f"　※{c.note}" if c.note else ""))
+    same = len(to_menu) - len({code for c in changes for code, _ in c.targets})
+    lines.append(f"変更のない細目: {same} 件")
+    return "\n".join(lines)
+
+
+# --- Authoring a new year, and checking what staff edited ---------------------------------
+
+
+def find_crosswalk(from_menu: "pd.DataFrame", to_menu: "pd.DataFrame",
+                   given: str | Path | None = None) -> Path:
+    """The crosswalk between two menus: ``given``; else the one shipped in
+    ``budget/menus/``; else ``crosswalk_<from>_<to>.csv`` beside the later menu's file.
+    Raises ``CrosswalkError`` saying how to give one."""
+    from budget.menu import menu_year
+
+    if given is not None:
+        return Path(given)
+    a, b = menu_year(from_menu), menu_year(to_menu)
+    shipped = shipped_crosswalk_path(a, b)
+    if shipped is not None:
+        return shipped
+    source = to_menu.attrs.get("source")
+    if source:
+        beside = Path(str(source)).with_name(crosswalk_file_name(a, b))
+        if beside.is_file():
+            return beside
+    raise CrosswalkError(
+        f"{crosswalk_file_name(a, b)}（2 つのメニューの移行表）が見つかりません。"
+        "--crosswalk で移行表の CSV ファイルを指定してください。")
+
+
+def start_next_year(from_menu: "pd.DataFrame", year: int, out_dir: str | Path) -> tuple[Path, Path]:
+    """Write next year's menu (``<era>.csv``, a copy of ``from_menu`` renumbered to
+    ``year``, 備考 kept) and an identity crosswalk (``crosswalk_<from>_<to>.csv``) into
+    ``out_dir`` for staff to edit; returns their paths. Both are checked before they are
+    written. Raises ``CrosswalkError`` for a year not after the menu's, or when a file of
+    that name is already there (nothing is overwritten)."""
+    from budget.fiscal import era_code, full_label
+    from budget.menu import menu_year, next_year_menu, write_menu
+
+    first = menu_year(from_menu)
+    if year <= first:
+        raise CrosswalkError(
+            f"新しい年度（{full_label(year)}）は元のメニューの年度（{full_label(first)}）より"
+            "後でなければなりません。")
+    out = Path(out_dir)
+    menu_file = out / f"{era_code(year)}.csv"
+    crosswalk_file = out / crosswalk_file_name(first, year)
+    existing = [p.name for p in (menu_file, crosswalk_file) if p.exists()]
+    if existing:
+        raise CrosswalkError(
+            f"{out} に {'、'.join(existing)} がすでにあります（上書きしません）。"
+            "別のフォルダを --out で指定するか、ファイルを移してください。")
+    new_menu = next_year_menu(from_menu, year)
+    _validated_menu(new_menu)
+    identity = identity_crosswalk(from_menu, new_menu)
+    out.mkdir(parents=True, exist_ok=True)
+    write_menu(new_menu, menu_file)
+    identity.to_csv(crosswalk_file, index=False, encoding="utf-8", lineterminator="\n")
+    return menu_file, crosswalk_file
+
+
+def _validated_menu(menu: "pd.DataFrame") -> None:
+    from budget.menu import menu_schema
+
+    menu_schema().validate(menu, lazy=False)
+
+
+def crosswalk_sides(crosswalk: "pd.DataFrame") -> set[int]:
+    """The fiscal years the crosswalk's ``from_code`` values name (``R5-…`` → 2023)."""
+    years = set()
+    for code in crosswalk["from_code"]:
+        head = code.split("-", 1)[0]
+        if head.startswith("R") and head[1:].isdigit():
+            years.add(2018 + int(head[1:]))
+    return years
+
+
+def check_menu_files(menu: str | Path, crosswalk: str | Path | None = None,
+                     from_menu: str | Path | None = None) -> list[str]:
+    """What is wrong with a menu file and, when given, the crosswalk that leads to it from
+    an earlier menu (``from_menu``: a year or a file; by default the shipped menu of the
+    year its ``from_code`` values name). Returns the problems, one a line, each naming its
+    file and row; empty when both are right."""
+    from budget.menu import load_menu, load_menu_ref
+
+    problems: list[str] = []
+    try:
+        later = load_menu(path=Path(menu), validate=True)
+    except MenuError as exc:
+        problems.append(str(exc))
+        later = None
+    if crosswalk is None:
+        return problems
+    try:
+        table = read_crosswalk(crosswalk)
+    except CrosswalkError as exc:
+        return [*problems, str(exc)]
+    if from_menu is None:
+        years = crosswalk_sides(table)
+        if len(years) != 1:
+            return [*problems, f"移行表ファイル {Path(crosswalk).name} の from_code から前の年度が"
+                    "決まりません。--from で前の年度またはメニューファイルを指定してください。"]
+        from_menu = str(years.pop())
+    try:
+        earlier = load_menu_ref(from_menu)
+    except MenuError as exc:
+        return [*problems, str(exc)]
+    if later is None:
+        return [*problems, "メニューファイルが正しくなるまで、移行表は検査できません。"]
+    lines = crosswalk_problems(table, earlier, later)
+    if lines:
+        problems.append(f"移行表ファイル {Path(crosswalk).name} が{_menus_label(earlier, later)}"
+                        "に合いません:\n" + "\n".join(f"  {p}" for p in lines))
+    return problems
+
+
+def describe_menu_changes(before: str | Path, after: str | Path,
+                          crosswalk: str | Path | None = None
+                          ) -> tuple["pd.DataFrame", "pd.DataFrame", list[MenuChange], str]:
+    """(earlier menu, later menu, their changes, the crosswalk's file name) for two menus
+    named by year or file (``load_menu_ref``), through ``crosswalk`` or the one
+    ``find_crosswalk`` finds, checked against both."""
+    from budget.menu import load_menu_ref
+
+    earlier, later = load_menu_ref(before), load_menu_ref(after)
+    path = find_crosswalk(earlier, later, crosswalk)
+    table = load_crosswalk(path, earlier, later)
+    return earlier, later, menu_changes(earlier, later, table), path.name
