@@ -374,3 +374,15 @@ def write_menu(menu: "pd.DataFrame", path: Path) -> Path:
         lambda v: "true" if bool(v) else "false")
     frame.to_csv(path, index=False, encoding="utf-8", lineterminator="\n")
     return path
+
+
+def menu_file_year(path: str | Path) -> int | None:
+    """The fiscal year a menu file says in its first row (``fiscal_year``), read without
+    pandas; None when the file cannot tell (``load_menu`` then says why)."""
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as f:
+            row = next(csv.DictReader(f), None)
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return None
+    value = (row or {}).get("fiscal_year") or ""
+    return int(value) if value.strip().isdigit() else None
