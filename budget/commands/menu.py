@@ -57,17 +57,11 @@ def menu(ctx: click.Context, year: int, menu_path: Path | None, fmt: str) -> Non
     """年度のメニュー（補助対象の事業）を、細目ごとに 1 行で表示します。
 
     \b
-    サブコマンドなしで表示します（budget menu show と同じ）。
+    サブコマンドなしで表示します（budget menu show と同じ）。下のコマンドで、
+    次の年度のメニューと移行表を作り（new）、検査し（check）、年度の違いを示します（diff）。
     --format csv と --format json はメニューのデータそのものです。
     列名はメニューファイルと同じ英語名です（fiscal_year、leaf_code、category
     など。同梱の budget/menus/R5.csv と同じ列）。
-
-    \b
-    サブコマンド:
-        show   メニューを表示します（サブコマンドなしと同じ）。
-        new    次の年度のメニューと移行表を、今の年度のメニューから作ります。
-        check  メニューファイル（と移行表）を検査し、誤りを行ごとに示します。
-        diff   2 つの年度のメニューの違い（新規・廃止・名称変更・統合・分割）を示します。
 
     \b
     例:
