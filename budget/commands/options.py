@@ -87,32 +87,37 @@ def default_year(ctx: click.Context) -> tuple[int, str]:
 
 
 def _store_years(ctx: click.Context) -> set[int]:
-    """Fiscal years with an accepted submission in the store the command's --db names (not yet
-    parsed when --db was not typed: its default then); empty when the command has no
+    """Fiscal years with an accepted submission in the store the command's --db names (when
+    --db was not parsed yet, what it gives without a value); empty when the command has no
     --db, the store does not exist or cannot be read (the command itself then says why)."""
-    cache = ctx.meta.setdefault("budget.store_years", {})
     param = next((p for p in ctx.command.params if p.name == "db_path"), None)
     if param is None:
         return set()
-    location = ctx.params.get("db_path", param.get_default(ctx))
+    if "db_path" in ctx.params:
+        location = ctx.params["db_path"]
+    else:  # processed later: its default through its own type and callback
+        location = param.process_value(ctx, param.get_default(ctx))
     if location is None:
         return set()
+    cache = ctx.meta.setdefault("budget.store_years", {})
     key = str(location)
     if key not in cache:
-        cache[key] = _read_store_years(key)
+        cache[key] = _read_store_years(location)
     return cache[key]
 
 
-def _read_store_years(location: str) -> set[int]:
-    from budget.errors import BudgetError
-    from budget.store import is_server_url, open_store
+def _read_store_years(location: object) -> set[int]:
+    import inspect
 
-    if is_server_url(location) or not Path(location).is_file():
-        return set()
+    from budget.errors import BudgetError
+    from budget.store import open_store
+
+    # read-only where the store supports it: looking up a default changes nothing
+    readonly = {"readonly": True} if "readonly" in inspect.signature(open_store).parameters else {}
     try:
-        with open_store(location, create=False) as store:
+        with open_store(location, create=False, **readonly) as store:  # type: ignore[arg-type]
             df = store.submissions()
-    except BudgetError:
+    except BudgetError:  # missing, newer, damaged: the command says so itself
         return set()
     # accepted only: a rejected file may claim any year (a typo's R99 moves nothing)
     return {int(y) for y in df.loc[df["status"] == "accepted", "fiscal_year"].dropna().unique()}
