@@ -331,3 +331,58 @@ def menu_leaves(menu: "pd.DataFrame") -> list[MenuLeaf]:
         )
         for r in menu.itertuples(index=False)
     ]
+
+
+# --- A menu named by year or by file; next year's menu as a copy -------------------------
+
+
+def load_menu_ref(ref: str | Path) -> "pd.DataFrame":
+    """The menu ``ref`` names: a menu file when a file of that path exists (validated,
+    its year read from it), else a fiscal year as typed (``R5``, ``令和5年度``, ``2023``)
+    with a shipped menu. Raises ``UnknownFiscalYear`` or ``MenuError``."""
+    from budget.fiscal import parse_fiscal_year
+
+    path = Path(ref)
+    if path.is_file():
+        return load_menu(path=path)
+    return load_menu(parse_fiscal_year(str(ref)))
+
+
+def menu_year(menu: "pd.DataFrame") -> int:
+    """The fiscal year of a loaded menu."""
+    return int(menu["fiscal_year"].iloc[0])
+
+
+def next_year_menu(menu: "pd.DataFrame", year: int) -> "pd.DataFrame":
+    """A copy of ``menu`` as the menu of ``year``: every leaf kept in order with its code
+    renumbered to that year (``R5-13-ハ`` → ``R6-13-ハ``) and every other column (備考,
+    開始年度, provenance…) as it was, for staff to edit into next year's menu."""
+    from budget.fiscal import era_code
+
+    out = menu.copy()
+    out["fiscal_year"] = year
+    prefix = era_code(year) + "-"
+    out["leaf_code"] = [prefix + code.split("-", 1)[1] for code in out["leaf_code"]]
+    out.attrs = {}
+    return out[MENU_COLUMNS].reset_index(drop=True)
+
+
+def write_menu(menu: "pd.DataFrame", path: Path) -> Path:
+    """Write ``menu`` as a menu file (UTF-8, the columns of ``MENU_COLUMNS``); returns the path."""
+    frame = menu[MENU_COLUMNS].copy()
+    frame["start_supplementary"] = frame["start_supplementary"].map(
+        lambda v: "true" if bool(v) else "false")
+    frame.to_csv(path, index=False, encoding="utf-8", lineterminator="\n")
+    return path
+
+
+def menu_file_year(path: str | Path) -> int | None:
+    """The fiscal year a menu file says in its first row (``fiscal_year``), read without
+    pandas; None when the file cannot tell (``load_menu`` then says why)."""
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as f:
+            row = next(csv.DictReader(f), None)
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return None
+    value = (row or {}).get("fiscal_year") or ""
+    return int(value) if value.strip().isdigit() else None

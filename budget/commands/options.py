@@ -40,8 +40,15 @@ class FiscalYear(click.ParamType):
 
 def _year_with_menu(ctx: click.Context, param: click.Parameter, year: int | None) -> int | None:
     """The --year callback: a year with no menu is a usage error (exit 2) naming the years
-    that have one, unless the command's --menu gives a menu file (processed first: eager)."""
-    if year is None or ctx.resilient_parsing or ctx.params.get("menu_path") is not None:
+    that have one, unless the command's --menu gives a menu file (processed first: eager),
+    or the command needs no menu (no --menu option) and its store holds that year. Without
+    --year, the year is ``default_year``'s."""
+    if ctx.resilient_parsing:
+        return year
+    why = ""  # set when --year was not given
+    if year is None:
+        year, why = default_year(ctx)
+    if ctx.params.get("menu_path") is not None:
         return year
     from budget.fiscal import era_code, era_label, full_label
     from budget.menu import shipped_menu_years
@@ -49,21 +56,81 @@ def _year_with_menu(ctx: click.Context, param: click.Parameter, year: int | None
     have = shipped_menu_years()
     if year in have:
         return year
+    takes_menu = any(p.name == "menu_path" for p in ctx.command.params)
+    if not takes_menu and year in _store_years(ctx):
+        return year
     known = "、".join(f"{era_code(y)}（{era_label(y)}）" for y in have) or "なし"
     hint = ("別の年度は --menu でメニューの CSV ファイルを指定してください。"
-            if any(p.name == "menu_path" for p in ctx.command.params)
-            else "メニューのある年度を指定してください。")
+            if takes_menu else "メニューのある年度を指定してください。")
+    told = f"（--year を省いたときの既定: {why}）" if why else ""
     raise click.BadParameter(
-        f"{full_label(year)}のメニューはありません（メニューのある年度: {known}）。{hint}",
+        f"{full_label(year)}{told}のメニューはありません（メニューのある年度: {known}）。{hint}",
         ctx=ctx, param=param)
 
 
+def default_year(ctx: click.Context) -> tuple[int, str]:
+    """(the year a command uses when --year is not given, why, in Japanese): the year of the
+    menu file --menu gives; else the latest fiscal year the shipped menus or the command's
+    store (--db) know. Never a constant: next year's menu or submissions move it on."""
+    from budget.menu import menu_file_year, shipped_menu_years
+
+    menu_path = ctx.params.get("menu_path")
+    if menu_path is not None:
+        from_file = menu_file_year(menu_path)
+        if from_file is not None:
+            return from_file, "--menu のメニューの年度"
+    shipped = shipped_menu_years()
+    stored = _store_years(ctx)
+    latest = max([*shipped, *stored])
+    return latest, ("データベースにある最新の年度" if latest not in shipped
+                    else "同梱のメニューとデータベースにある最新の年度")
+
+
+def _store_years(ctx: click.Context) -> set[int]:
+    """Fiscal years with an accepted submission in the store the command's --db names (when
+    --db was not parsed yet, what it gives without a value); empty when the command has no
+    --db, the store does not exist or cannot be read (the command itself then says why)."""
+    param = next((p for p in ctx.command.params if p.name == "db_path"), None)
+    if param is None:
+        return set()
+    if "db_path" in ctx.params:
+        location = ctx.params["db_path"]
+    else:  # processed later: its default through its own type and callback
+        location = param.process_value(ctx, param.get_default(ctx))
+    if location is None:
+        return set()
+    cache = ctx.meta.setdefault("budget.store_years", {})
+    key = str(location)
+    if key not in cache:
+        cache[key] = _read_store_years(location)
+    return cache[key]
+
+
+def _read_store_years(location: object) -> set[int]:
+    import inspect
+
+    from budget.errors import BudgetError
+    from budget.store import open_store
+
+    # read-only where the store supports it: looking up a default changes nothing
+    readonly = {"readonly": True} if "readonly" in inspect.signature(open_store).parameters else {}
+    try:
+        with open_store(location, create=False, **readonly) as store:  # type: ignore[arg-type]
+            df = store.submissions()
+    except BudgetError:  # missing, newer, damaged: the command says so itself
+        return set()
+    # accepted only: a rejected file may claim any year (a typo's R99 moves nothing)
+    return {int(y) for y in df.loc[df["status"] == "accepted", "fiscal_year"].dropna().unique()}
+
+
 def year_option(f):
-    """--year / -y: a fiscal year that has a menu (else exit 2), passed on as an int."""
+    """--year / -y: a fiscal year that has a menu (else exit 2), passed on as an int; when
+    not given, ``default_year``."""
     return click.option(
-        "--year", "-y", "year", type=FiscalYear(), default="R5", show_default=True,
+        "--year", "-y", "year", type=FiscalYear(), default=None,
         callback=_year_with_menu, metavar="年度",
-        help="年度: R5、令和5年度 または 2023。",
+        help="年度: R5、令和5年度 または 2023。既定: --menu のメニューの年度、なければ"
+             "同梱のメニューとデータベースにある最新の年度。",
     )(f)
 
 
