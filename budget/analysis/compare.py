@@ -7,7 +7,8 @@ Rules the tables follow (the compare workbook says them to its readers too):
 * An earlier year's amount on a leaf follows the crosswalk rows of that leaf, year by year,
   to the newest menu: same / renamed / moved carry it whole; items merged into one add up
   (a merged item compares with the sum of its sources); a split source is shared by its
-  ``share`` s (whole 千円, the remainder given by largest fraction so the parts sum to the
+  ``share`` s, multiplied along a chain of years and apportioned once (whole 千円, the
+  remainder given by largest fraction so the parts sum to the
   source); a removed item keeps its own row, blank in the years after it.
 * A prefecture or year without an accepted submission is missing (blank, NA), never 0; a
   sum over nothing but blanks stays blank; a change or a % with a blank side is blank.
@@ -103,25 +104,43 @@ def _targets(crosswalk: "pd.DataFrame") -> dict[str, list[tuple[str, Fraction]]]
     return out
 
 
+def compose(crosswalks: list["pd.DataFrame"]) -> dict[str, list[tuple[str, Fraction]]]:
+    """Leaf code → [(code at the end of ``crosswalks``, the share of it that goes there)]
+    for every code the first crosswalk names (shares multiplied along the way; a removed
+    code maps to nothing)."""
+    if not crosswalks:
+        return {}
+    composed = {src: list(dests) for src, dests in _targets(crosswalks[0]).items()}
+    for cw in crosswalks[1:]:
+        step = _targets(cw)
+        for src, dests in composed.items():
+            out: dict[str, Fraction] = {}
+            for code, share in dests:
+                for nxt, s in step.get(code, [(code, Fraction(1))]):
+                    out[nxt] = out.get(nxt, Fraction(0)) + share * s
+            composed[src] = list(out.items())
+    return composed
+
+
 def map_forward(amounts: "pd.DataFrame", crosswalks: list["pd.DataFrame"]) -> "pd.DataFrame":
     """``amounts`` (prefecture_code, leaf_code, amount: whole 千円, no blanks) carried through
-    ``crosswalks`` in order; a leaf no crosswalk row names (a removed item) keeps its code.
-    Returns the same columns, summed per prefecture and code."""
+    ``crosswalks`` in order (``compose``): a code going whole to one code is renamed, a code
+    shared is apportioned once (``_apportion``); a leaf no crosswalk row names (a removed
+    item) keeps its code. Returns the same columns, summed per prefecture and code."""
     import pandas as pd
 
-    rows = [(str(p), str(c), int(a)) for p, c, a in
-            zip(amounts["prefecture_code"], amounts["leaf_code"], amounts["amount"])]
-    for cw in crosswalks:
-        targets = _targets(cw)
-        nxt: list[tuple[str, str, int]] = []
-        for pref, code, amount in rows:
-            dests = targets.get(code)
-            if not dests:
-                nxt.append((pref, code, amount))
-                continue
-            for (dst, _), part in zip(dests, _apportion(amount, [s for _, s in dests])):
-                nxt.append((pref, dst, part))
-        rows = nxt
+    mapping = compose(crosswalks)
+    rows: list[tuple[str, str, int]] = []
+    for pref, code, amount in zip(amounts["prefecture_code"], amounts["leaf_code"],
+                                  amounts["amount"]):
+        dests = mapping.get(code)
+        if not dests:
+            rows.append((pref, code, int(amount)))
+        elif len(dests) == 1 and dests[0][1] == 1:
+            rows.append((pref, dests[0][0], int(amount)))
+        else:
+            for (dst, _), part in zip(dests, _apportion(int(amount), [s for _, s in dests])):
+                rows.append((pref, dst, part))
     df = pd.DataFrame(rows, columns=["prefecture_code", "leaf_code", "amount"])
     return df.groupby(["prefecture_code", "leaf_code"], as_index=False, sort=False)["amount"] \
         .sum()
@@ -140,15 +159,26 @@ def _with_changes(df: "pd.DataFrame", years: list[int]) -> "pd.DataFrame":
     return df
 
 
-def _relation_text(code: str, steps: list[tuple[int, "pd.DataFrame"]]) -> tuple[str, str]:
-    """(relation key, Japanese description) of a newest-menu leaf across the steps."""
+def _incoming(crosswalk: "pd.DataFrame") -> dict[str, list[dict]]:
+    """to_code → the crosswalk rows into it."""
+    out: dict[str, list[dict]] = {}
+    for r in crosswalk.to_dict("records"):
+        out.setdefault(str(r["to_code"]), []).append(r)
+    return out
+
+
+def _relation_text(code: str, steps: list[tuple[int, dict[str, list[dict]]]]
+                   ) -> tuple[str, str]:
+    """(relation key, Japanese description) of a newest-menu leaf across the steps (each
+    step's crosswalk as ``_incoming``), newest first."""
     key, parts = "same", []
-    for year, cw in reversed(steps):
+    for year, incoming in reversed(steps):
         era = f"R{year - 2018}"
-        inc = cw[cw["to_code"].astype(str) == code]
-        rels = set(inc["relation"].astype(str))
-        srcs = [str(s) for s in inc["from_code"] if isinstance(s, str) and s]
-        if "new" in rels or inc.empty:
+        inc = incoming.get(code, [])
+        rels = {str(r["relation"]) for r in inc}
+        srcs = [str(r["from_code"]) for r in inc
+                if isinstance(r["from_code"], str) and r["from_code"]]
+        if "new" in rels or not inc:
             key = "new"
             parts.append(f"{era} 新規")
         elif "merged" in rels or len(srcs) > 1:
@@ -156,7 +186,7 @@ def _relation_text(code: str, steps: list[tuple[int, "pd.DataFrame"]]) -> tuple[
             parts.append(f"{era} 統合: " + "＋".join(srcs))
         elif "split" in rels:
             key = "split"
-            shares = [f"{s}×{_share(v)}" for s, v in zip(inc["from_code"], inc["share"])]
+            shares = [f"{r['from_code']}×{_share(r['share'])}" for r in inc]
             parts.append(f"{era} 分割: " + "、".join(shares))
         elif rels - {"same"}:
             rel = sorted(rels - {"same"})[0]
@@ -200,7 +230,7 @@ def build_compare(amounts: dict[int, "pd.DataFrame"], submitted: dict[int, list[
 
     # items: the newest menu's leaves in order, then removed leaves (their own menu's labels)
     newest = menus[last]
-    steps = [(t, crosswalks[t]) for t in years[1:]]
+    steps = [(t, _incoming(crosswalks[t])) for t in years[1:]]
     item_rows = []
     for r in newest.to_dict("records"):
         rel, text = _relation_text(r["leaf_code"], steps)
@@ -208,10 +238,11 @@ def build_compare(amounts: dict[int, "pd.DataFrame"], submitted: dict[int, list[
                           "item_name": r["item_name"], "sub_item_name": r["sub_item_name"],
                           "relation": rel, "relation_ja": text, "_last": True})
     known = set(newest["leaf_code"])
+    present = set(long["leaf_code"])
     for y in reversed(years[:-1]):
         for r in menus[y].to_dict("records"):
             code = r["leaf_code"]
-            if code in known or code not in set(long["leaf_code"]):
+            if code in known or code not in present:
                 continue
             known.add(code)
             item_rows.append({"leaf_code": code, "category": r["category"],
