@@ -124,6 +124,8 @@ def test_compare_figures_equal_the_hand_worked_expectation(store, tmp_path):
     # the workbook shows the same figures; missing is blank, never 0
     wb = openpyxl.load_workbook(run.written[0].path)
     assert wb.sheetnames == ["総括", "大項目別", "都道府県別", "事業別", "グラフ", "出典"]
+    for name in wb.sheetnames:  # the sample menu is said to be one on every sheet
+        assert "R6 のメニューはテスト用の見本です" in wb[name]["A3"].value, name
     ws = wb["都道府県別"]
     rows = {r[0]: r for r in ws.iter_rows(values_only=True) if r and isinstance(r[0], str)
             and r[0][:2].isdigit()}

@@ -67,6 +67,13 @@ def _era(year: int) -> str:
     return era_code(year)
 
 
+def is_sample_menu(menu: "pd.DataFrame") -> bool:
+    """True for a menu every row of which says in its provenance that it is a sample (the
+    test menus), not the ministry's."""
+    prov = menu["provenance"].astype(str).str.lower() if "provenance" in menu else None
+    return prov is not None and len(prov) > 0 and bool(prov.str.contains("sample").all())
+
+
 def _records(df: "pd.DataFrame") -> list[dict[str, Any]]:
     return [{k: None if is_missing(v) else v for k, v in rec.items()}
             for rec in df.to_dict("records")]
@@ -121,9 +128,12 @@ def render_compare_workbook(comp: "Compare", *, menus: dict[int, "pd.DataFrame"]
     now = now or dt.datetime.now().astimezone()
     years = comp.years
     prefix = f"{_era(years[0])}～{_era(years[-1])} {SUBTITLE}"
+    samples = [_era(y) for y, m in sorted((menus or {}).items()) if is_sample_menu(m)]
+    scope = f"比較する段階: {STAGE_JA.get(comp.stage, comp.stage)}　金額は 基金 (A+B)、千円。"
+    if samples:
+        scope += f"　{'・'.join(samples)} のメニューはテスト用の見本です（厚生労働省のメニューではありません）。"
     ctx = _Context(cast("Summary", None), "千円", 1, "#,##0", command_line, now, str(db_path),
-                   prefix, f"比較する段階: {STAGE_JA.get(comp.stage, comp.stage)}　"
-                           "金額は 基金 (A+B)、千円。")
+                   prefix, scope)
     buf = io.BytesIO()
     wb = xlsxwriter.Workbook(buf, {
         **WORKBOOK_OPTIONS, "default_format_properties": {"font_name": FONT, "font_size": 10},
@@ -136,9 +146,7 @@ def render_compare_workbook(comp: "Compare", *, menus: dict[int, "pd.DataFrame"]
     pct = ctx.cells.add_format({"font_name": FONT, "font_size": 10, "border": 1,
                                 "border_color": "#A6A6A6", "num_format": PCT_FORMAT})
     sheets = {name: wb.add_worksheet(name) for name in SHEETS}
-    sample = [f"{_era(y)} のメニューは見本です（{m.attrs.get('source', '')}）。"
-              for y, m in (menus or {}).items() if "sample" in str(m.attrs.get("source", ""))]
-    rules = [MAPPING_RULE, MISSING_RULE, *sample, *comp.notes]
+    rules = [MAPPING_RULE, MISSING_RULE, *comp.notes]
     national = comp.national.assign(n=comp.national["n_prefectures"])
     _table(sheets["総括"], ctx, pct, "年度比較 全国計", national,
            [("", "label", 12), ("受理した都道府県数", "n", 14)], years, rules)
