@@ -184,3 +184,26 @@ def test_split_shares_are_apportioned_in_whole_units_summing_to_the_source():
     assert _apportion(1001, [Fraction(3, 5), Fraction(2, 5)]) == [601, 400]
     assert _apportion(10, [Fraction(1, 3)] * 3) == [4, 3, 3]
     assert _apportion(0, [Fraction(1, 2)] * 2) == [0, 0]
+
+
+def test_the_current_plan_is_the_newest_accepted_plan_or_revision(tmp_path):
+    """A 変更 replaces its prefecture's plan in the comparison; a year with none reads plans."""
+    from budget.analysis.compare import load_compare
+    from budget.reports import compare_menus
+    from budget.store import open_store
+    from tests.stages import save_stage
+
+    menus, crosswalks = compare_menus([2023, 2024], [R6_MENU], [CROSSWALK])
+    with open_store(tmp_path / "b.db") as store:
+        save_stage(store, "plan", "01", {"R5-01": row(100, 50)}, year=2023)
+        save_stage(store, "plan", "13", {"R5-01": row(10, 5)}, year=2023)
+        save_stage(store, "revision", "01", {"R5-01": row(200, 100)}, year=2023)
+        save_stage(store, "plan", "01", {"R6-01": row(20, 10)}, year=2024)
+        comp = load_compare(store, [2023, 2024], menus, crosswalks)
+        actual = load_compare(store, [2023, 2024], menus, crosswalks, "actual")
+    prefs = comp.prefectures.set_index("prefecture_code")
+    assert (_none(prefs.loc["01", "y2023"]), _none(prefs.loc["01", "y2024"])) == (300, 30)
+    assert (_none(prefs.loc["13", "y2023"]), _none(prefs.loc["13", "y2024"])) == (15, None)
+    assert comp.submitted == {2023: ["01", "13"], 2024: ["01"]}
+    assert actual.submitted == {2023: [], 2024: []}
+    assert actual.national[["y2023", "y2024"]].isna().all().all()

@@ -310,10 +310,22 @@ def load_compare(store: "Store", years: list[int], menus: dict[int, "pd.DataFram
     stage = stage or "plan"
     amounts, submitted = {}, {}
     for y in sorted(years):
-        subs = current_stage_submissions(store, y, stage)
-        submitted[y] = sorted(subs.loc[subs["status"] == "accepted", "prefecture_code"]
-                              .astype(str)) if len(subs) else []
-        values = current_stage_amounts(store, y, stage)
+        # a year without any 変更 reads its plans alone (half the reads of the plan family)
+        every = store.submissions(y)
+        if stage not in ("plan", "revision"):
+            only: str | None = stage
+        else:
+            only = None if (every["stage"] == "revision").any() else "plan"
+        if only is not None:
+            accepted = every[(every["status"] == "accepted") & (every["stage"] == only)
+                             & every["prefecture_code"].notna()]
+            submitted[y] = sorted(set(accepted["prefecture_code"].astype(str)))
+            values = store.current_amounts(y, only)
+        else:
+            subs = current_stage_submissions(store, y, stage)
+            submitted[y] = sorted(subs.loc[subs["status"] == "accepted", "prefecture_code"]
+                                  .astype(str)) if len(subs) else []
+            values = current_stage_amounts(store, y, stage)
         amounts[y] = _amount_frame(values, stage)
     return build_compare(amounts, submitted, menus, crosswalks, stage)
 
