@@ -32,6 +32,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "status": ("status", "都道府県ごとの提出状況を表示します。"),
     "aggregate": ("aggregate", "受理した計画の集計表を作成します。"),
     "track": ("track", "要望・内示・計画・実績を追う執行管理表を作成します。"),
+    "compare": ("compare", "年度ごとの計画を比べる年度比較表を作成します。"),
     "diff": ("diff", "都道府県の 2 つの提出の違いをセルごとに表示します。"),
     "demo": ("demo", "同梱のサンプルデータで一連の作業を試します。"),
     "db": ("db", "データベースを作成・移行・コピーします（budget db --help）。"),

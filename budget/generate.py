@@ -624,3 +624,67 @@ def generate_stage(
                             share_tolerance=share_tolerance, guide=guide)
         done.paths.append(write_atomically(out / name, buf.getvalue()))
     return done
+
+
+# --- next year pre-filled: 前年度計画 ----------------------------------------------------------
+
+
+def prefill_values(store: Any, menu: "pd.DataFrame", from_year: int, crosswalk: "pd.DataFrame",
+                   prefectures: Iterable[Prefecture]) -> dict[str, PlanValues]:
+    """Prefecture code → the values of its prefilled plan (``forms.prefill``): the locked
+    前年度計画 (A+B) from its current plan of ``from_year`` (newest accepted 計画 or 変更)
+    carried through ``crosswalk`` onto ``menu``'s leaves, the relations and the source id in
+    ``_meta``, the contact inputs of that plan. A prefecture without a plan that year gets a
+    blank column (missing, never 0) and no source."""
+    from budget import stages
+    from budget.forms.base import reference_values
+    from budget.forms.prefill import PREFILL_MAP, PREFILLED_PLAN, map_text
+
+    mapping = map_text(crosswalk)
+    plan_ids = stages.current_plan_ids(store, from_year)
+    prefectures = list(prefectures)
+    wanted = {p.code: plan_ids[p.code] for p in prefectures if p.code in plan_ids}
+    src_all = stages.sources(store, list(wanted.values())) if wanted else None
+    subs = store.submissions(from_year).set_index("id")
+    out: dict[str, PlanValues] = {}
+    for pref in prefectures:
+        values = PlanValues(meta={PREFILL_MAP: mapping})
+        plan_id = wanted.get(pref.code)
+        if plan_id is not None and src_all is not None:
+            src = src_all[src_all["submission_id"] == plan_id]
+            values.references = reference_values(PREFILLED_PLAN, src, values.meta)
+            values.reference_ids = [plan_id]
+            row = subs.loc[plan_id].to_dict()
+            values.header = {h.key: str(row[h.key]) for h in PREFILLED_PLAN.header_inputs
+                             if isinstance(row.get(h.key), str) and row[h.key]}
+        out[pref.code] = values
+    return out
+
+
+def generate_prefilled(menu: "pd.DataFrame", out_dir: str | Path, *, store: Any,
+                       from_year: int, crosswalk: "pd.DataFrame",
+                       prefectures: Iterable[Prefecture] = (),
+                       share_tolerance: int | None = None,
+                       guide: GuideInfo = GuideInfo()) -> StageWorkbooks:
+    """Write each prefecture's plan for ``menu``'s year with the 前年度計画 column filled from
+    its current plan of ``from_year`` (``prefill_values``); ``skipped`` lists the prefectures
+    that had none (their workbooks are written with the column blank)."""
+    from budget.forms.prefill import PREFILLED_PLAN
+
+    year = int(menu["fiscal_year"].iloc[0])
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    prefectures = list(prefectures)
+    found = prefill_values(store, menu, from_year, crosswalk, prefectures)
+    done = StageWorkbooks([])
+    for pref in prefectures:
+        values = found[pref.code]
+        if not values.reference_ids:
+            done.skipped.append((pref, f"{full_label(from_year)}の受理済みの計画がないため、"
+                                       "前年度計画の欄は空欄です"))
+        buf = io.BytesIO()
+        write_plan_workbook(buf, menu, pref, form=PREFILLED_PLAN, values=values,
+                            share_tolerance=share_tolerance, guide=guide)
+        name = PREFILLED_PLAN.file_name(pref.code, pref.name_ja, era_code(year))
+        done.paths.append(write_atomically(out / name, buf.getvalue()))
+    return done

@@ -15,6 +15,7 @@ from budget.render.outputs import DEFAULT_UNIT
 if TYPE_CHECKING:
     import pandas as pd
 
+    from budget.analysis.compare import Compare
     from budget.analysis.diff import SubmissionDiff
     from budget.analysis.summary import Summary
     from budget.analysis.track import Track
@@ -162,3 +163,75 @@ def write_reports(summary: "Summary", out_dir: str | Path, *, unit: str = DEFAUL
         written.append(write_tidy(summary, out / tidy_file_name(summary.fiscal_year, fmt), fmt,
                                   now=now))
     return written
+
+
+@dataclass
+class CompareRun:
+    compare: "Compare"
+    written: list[Written]
+
+
+def compare_menus(years: list[int], menu_paths: Iterable[str | Path] = (),
+                  crosswalk_paths: Iterable[str | Path] = ()
+                  ) -> tuple[dict[int, "pd.DataFrame"], dict[int, "pd.DataFrame"]]:
+    """(year → menu, year → the crosswalk from the year before into it) for ``years``: a
+    menu from ``menu_paths`` when one is of that year, else the shipped one; a crosswalk from
+    ``crosswalk_paths`` when its codes join the two years, else the shipped one; each checked
+    against its two menus. A pair without one is a ``UsageError``."""
+    from budget.analysis.compare import code_year
+    from budget.crosswalk import load_crosswalk, read_crosswalk, shipped_crosswalk_path
+    from budget.fiscal import era_code
+    from budget.menu import load_menu
+
+    given: dict[int, "pd.DataFrame"] = {}
+    for p in menu_paths:
+        menu = load_menu(None, p)
+        given[int(menu["fiscal_year"].iloc[0])] = menu
+    menus = {y: given[y] if y in given else load_menu(y) for y in years}
+    walks: dict[tuple[int | None, int | None], Path] = {}
+    for p in crosswalk_paths:
+        df = read_crosswalk(p)
+        frm = next((code_year(c) for c in df["from_code"] if c), None)
+        to = next((code_year(c) for c in df["to_code"] if c), None)
+        walks[(frm, to)] = Path(p)
+    crosswalks = {}
+    for prev, year in zip(years, years[1:]):
+        path = walks.get((prev, year)) or shipped_crosswalk_path(prev, year)
+        if path is None:
+            raise UsageError(f"{era_code(prev)} から {era_code(year)} への移行表（クロスウォーク）が"
+                             "ありません。--crosswalk で移行表ファイルを指定してください。")
+        crosswalks[year] = load_crosswalk(path, menus[prev], menus[year])
+    return menus, crosswalks
+
+
+def compare_year(db_path: str | Path, years: Iterable[int], out_dir: str | Path, *,
+                 stage: str | None = None, menu_paths: Iterable[str | Path] = (),
+                 crosswalk_paths: Iterable[str | Path] = (), formats: Iterable[str] = (),
+                 command_line: str = "", now: dt.datetime | None = None) -> CompareRun:
+    """Open the store, compare ``years`` (two or more) through the crosswalks between their
+    menus (``analysis.compare``), write the compare workbook ``R5-R6_年度比較.xlsx`` (and the
+    tidy table in each of ``formats``) into ``out_dir``."""
+    from budget.analysis.compare import AMOUNT_FIELD, load_compare
+    from budget.render.compare_workbook import (
+        compare_file_name,
+        write_compare_tidy,
+        write_compare_workbook,
+    )
+    from budget.store import open_store
+
+    ys = sorted(set(years))
+    if len(ys) < 2:
+        raise UsageError("比べる年度を 2 つ以上指定してください（例: --years R5 R6）。")
+    if stage is not None and stage not in AMOUNT_FIELD:
+        raise UsageError(f"段階「{stage}」は年度比較できません。")
+    menus, crosswalks = compare_menus(ys, menu_paths, crosswalk_paths)
+    with open_store(db_path, create=False) as store:
+        comp = load_compare(store, ys, menus, crosswalks, stage)
+        location = store.location
+    out = Path(out_dir)
+    now = now or dt.datetime.now().astimezone()
+    written = [write_compare_workbook(comp, out / compare_file_name(ys), menus=menus,
+                                      command_line=command_line, now=now, db_path=location)]
+    for fmt in dict.fromkeys(formats):
+        written.append(write_compare_tidy(comp, out / compare_file_name(ys, fmt), fmt, now=now))
+    return CompareRun(comp, written)

@@ -207,7 +207,8 @@ def reference_findings(store: "Store", report: FileReport, form: Any,
     if ids is None:
         return [make("reference-source-missing", **where,
                      value=report.header.get(REFERENCE_IDS), detail="参照元の記録を読み取れません")]
-    src = (reads or StageReads(store)).values(int(report.fiscal_year or 0), ids)
+    year = int(report.fiscal_year or 0) + form.reference_year_offset  # 前年度計画: the year before
+    src = (reads or StageReads(store)).values(year, ids)
     got = set(int(i) for i in src["submission_id"].unique()) if len(src) else set()
     missing = sorted(set(ids) - got)
     if missing:
@@ -215,16 +216,16 @@ def reference_findings(store: "Store", report: FileReport, form: Any,
         every = store.submissions()
         known = every[every["id"].isin(missing) & (every["status"] == "accepted")]
         missing = sorted(set(missing) - set(int(i) for i in known["id"]))
-    wrong = src[(src["fiscal_year"] != report.fiscal_year)] if len(src) else src
+    wrong = src[(src["fiscal_year"] != year)] if len(src) else src
     if form.per_prefecture and len(src):
-        wrong = src[(src["fiscal_year"] != report.fiscal_year)
+        wrong = src[(src["fiscal_year"] != year)
                     | (src["prefecture_code"] != report.prefecture_code)]
     if missing or len(wrong):
         bad = missing or sorted(set(int(i) for i in wrong["submission_id"]))
         return [make("reference-source-missing", **where, value=report.header.get(REFERENCE_IDS),
                      detail=f"参照元の提出 {', '.join(map(str, bad))} がこの様式の年度・都道府県の"
                             "受理済みの提出ではありません")]
-    expected = reference_values(form, src)
+    expected = reference_values(form, src, report.header)
     names = _row_names(form, int(report.fiscal_year or 0))
     plan: Any = report.plan
     out: list[Finding] = []

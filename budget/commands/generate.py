@@ -34,9 +34,16 @@ STAGES = ("要望", "内示", "計画", "変更", "実績")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               default=Path("templates"), show_default=True, help="書き出し先のフォルダ。")
 @click.option("--deadline", default=None, help="記入要領シートに記載する提出期限。")
+@click.option("--prefill-from", "prefill_from", default=None, metavar="年度",
+              help="計画の様式に、この年度（R5 など）の現在の計画を「前年度計画 (A+B)」の参照欄"
+                   "（変更不可）として記入します。年度間の移行表で今年度の事業に対応させます。")
+@click.option("--crosswalk", "crosswalk_path", default=None, metavar="ファイル",
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="--prefill-from で使う年度間の移行表（CSV）。既定: 同梱の移行表。")
 def generate(year: int, menu_path, stage: str, round_no: int | None, exec_year: str | None,
              db_path: Path, prefectures: tuple[str, ...], out_dir: Path,
-             deadline: str | None) -> None:
+             deadline: str | None, prefill_from: str | None,
+             crosswalk_path: Path | None) -> None:
     """都道府県ごとの様式（Excel）を、メニューの全事業を記入した状態で作成します。
 
     \b
@@ -52,6 +59,7 @@ def generate(year: int, menu_path, stage: str, round_no: int | None, exec_year: 
         budget generate --stage 要望 --year R5
         budget generate --stage 内示 --round 2 --db budget.db
         budget generate --stage 実績 --exec-year R6 --db budget.db
+        budget generate --year R6 --prefill-from R5 --db budget.db
     """
     from budget.errors import UsageError
     from budget.fiscal import parse_fiscal_year
@@ -75,6 +83,10 @@ def generate(year: int, menu_path, stage: str, round_no: int | None, exec_year: 
     chosen = list(dict.fromkeys(chosen))
     _, df = resolve_menu(year, menu_path)
     guide = GuideInfo(deadline=deadline) if deadline else GuideInfo()
+    if prefill_from is not None or crosswalk_path is not None:
+        _prefilled(df, year, menu_path, prefill_from, crosswalk_path, form, db_path, chosen,
+                   out_dir, guide)
+        return
     needs_store = form.references is not None
     has_store = is_server_url(db_path) or Path(db_path).is_file()
     if needs_store and form.per_prefecture and not has_store:
@@ -97,3 +109,41 @@ def generate(year: int, menu_path, stage: str, round_no: int | None, exec_year: 
     if done.skipped:
         names = "、".join(p.name_ja for p, _ in done.skipped)
         say(f"受理済みの計画がないため作成しなかった都道府県（{len(done.skipped)}）: {names}")
+
+
+def _prefilled(menu, year, menu_path, prefill_from, crosswalk_path, form, db_path, chosen,
+               out_dir, guide) -> None:  # noqa: ANN001
+    """``generate --prefill-from``: the plan with 前年度計画 from the store."""
+    from budget.errors import UsageError
+    from budget.fiscal import full_label, parse_fiscal_year
+    from budget.generate import generate_prefilled
+    from budget.reports import compare_menus
+    from budget.store import is_server_url, open_store
+
+    if prefill_from is None:
+        raise UsageError("--crosswalk は --prefill-from と一緒に指定してください。")
+    if form.stage != "plan":
+        raise UsageError("--prefill-from は計画の様式（--stage 計画）にだけ指定できます。")
+    this_year, from_year = parse_fiscal_year(year), parse_fiscal_year(prefill_from)
+    if from_year >= this_year:
+        raise UsageError(f"--prefill-from の年度（{full_label(from_year)}）は様式の年度"
+                         f"（{full_label(this_year)}）より前の年度を指定してください。")
+    if not (is_server_url(db_path) or Path(db_path).is_file()):
+        raise UsageError(f"前年度計画は登録済みの計画から記入します。データベース {db_path} が"
+                         "ありません（--db で指定してください）。")
+    menus, crosswalks = compare_menus(
+        [from_year, this_year], [menu_path] if menu_path is not None else [],
+        [crosswalk_path] if crosswalk_path is not None else [])
+    with open_store(db_path, create=False) as store:
+        done = generate_prefilled(menu, out_dir, store=store, from_year=from_year,
+                                  crosswalk=crosswalks[this_year], prefectures=chosen,
+                                  guide=guide)
+    say(f"{len(done.paths)} 件の計画様式（前年度計画つき）を {out_dir}/ に作成しました。")
+    for p in done.paths[:3]:
+        say(f"  {p}")
+    if len(done.paths) > 3:
+        say(f"  … ほか {len(done.paths) - 3} 件")
+    if done.skipped:
+        names = "、".join(p.name_ja for p, _ in done.skipped)
+        say(f"{full_label(from_year)}の受理済みの計画がないため前年度計画が空欄の都道府県"
+            f"（{len(done.skipped)}）: {names}")

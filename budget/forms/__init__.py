@@ -16,7 +16,8 @@ from collections.abc import Mapping
 from budget.forms.base import META_SHEET, Form
 from budget.forms.plan import PLAN
 
-__all__ = ["ACTUAL", "ALLOCATION", "META_SHEET", "Form", "PLAN", "REQUEST", "REVISION", "form",
+__all__ = ["ACTUAL", "ALLOCATION", "META_SHEET", "Form", "PLAN", "PREFILLED_PLAN", "REQUEST",
+           "REVISION", "form",
            "form_of_stage", "identify", "register", "registered"]
 
 _FORMS: dict[str, Form] = {}
@@ -65,8 +66,9 @@ register(PLAN)
 # The other stages of the year (domain.md §3), in the order of the cycle.
 from budget.forms.actual import ACTUAL  # noqa: E402
 from budget.forms.allocation import ALLOCATION  # noqa: E402
+from budget.forms.prefill import PREFILLED_PLAN  # noqa: E402
 from budget.forms.request import REQUEST  # noqa: E402
 from budget.forms.revision import REVISION  # noqa: E402
 
-for _stage_form in (REQUEST, ALLOCATION, REVISION, ACTUAL):
+for _stage_form in (REQUEST, ALLOCATION, REVISION, ACTUAL, PREFILLED_PLAN):
     register(_stage_form)

@@ -213,9 +213,15 @@ class Form:
     #: text columns whose input is chosen from a list (key → the allowed texts)
     choices: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     #: the reference columns' values from their sources (see ``reference_values``)
-    references: Callable[[Any], dict[str, dict[str, int | None]]] | None = None
+    references: Callable[..., dict[str, dict[str, int | None]]] | None = None
     #: locked header cells showing ``_meta`` values
     meta_cells: tuple[MetaCell, ...] = ()
+    #: the fiscal year of the reference sources relative to the form's (-1: the year
+    #: before, next year's 前年度計画)
+    reference_year_offset: int = 0
+    #: ``references`` also takes the workbook's ``header_meta`` values (a mapping): the
+    #: 前年度計画's crosswalk travels in ``_meta``
+    references_use_meta: bool = False
 
     # --- columns --------------------------------------------------------------------------
 
@@ -464,12 +470,16 @@ def parse_reference_ids(text: str | None) -> list[int] | None:
         return None
 
 
-def reference_values(form: Form, sources: Any) -> dict[str, dict[str, int | None]]:
+def reference_values(form: Form, sources: Any, meta: Mapping[str, str] | None = None
+                     ) -> dict[str, dict[str, int | None]]:
     """Row code → reference key → value of ``form`` from the source submissions' values
     (``sources``: a wide frame with ``stage``); rows without a source value are absent, a
-    key without one is None (blank: never 0)."""
+    key without one is None (blank: never 0). ``meta``: the workbook's ``_meta`` values,
+    for a form whose references need them (``references_use_meta``)."""
     if form.references is None or sources is None or len(sources) == 0:
         return {}
+    if form.references_use_meta:
+        return form.references(sources, dict(meta or {}))
     return form.references(sources)
 
 
