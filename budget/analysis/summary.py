@@ -553,9 +553,9 @@ def headline_figures(summary: Summary) -> "pd.DataFrame":
     })
 
 
-#: Columns of the tidy long table, with their Japanese headers (the CSV header row).
-TIDY_COLUMNS: dict[str, str] = {
-    "fiscal_year": "年度",
+#: Where a tidy row sits (prefecture, menu leaf), with its Japanese headers: the columns the
+#: summary's and the track's tidy tables share.
+PLACE_LABELS: dict[str, str] = {
     "prefecture_code": "都道府県コード",
     "prefecture_name": "都道府県",
     "prefecture": "都道府県（コード 名称）",
@@ -567,7 +567,19 @@ TIDY_COLUMNS: dict[str, str] = {
     "category": "区分（大項目）",
     "mid_category": "中項目",
     "owner": "担当課",
-    **{k: f"{MONEY_LABELS[k]}（千円）" for k in MONEY_KEYS},
+}
+
+
+def money_header(key: str) -> str:
+    """The tidy tables' header of a money column: ``基金 計 (A+B)（千円）``."""
+    return f"{MONEY_LABELS[key]}（千円）"
+
+
+#: Columns of the tidy long table, with their Japanese headers (the CSV header row).
+TIDY_COLUMNS: dict[str, str] = {
+    "fiscal_year": "年度",
+    **PLACE_LABELS,
+    **{k: money_header(k) for k in MONEY_KEYS},
     "implementer": "事業の実施主体",
     "output": "事業量・アウトプット指標",
     "remarks": "備考",

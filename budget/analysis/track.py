@@ -28,6 +28,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from budget.analysis.summary import PLACE_LABELS, money_header
 from budget.errors import UsageError
 
 if TYPE_CHECKING:
@@ -553,22 +554,8 @@ TIDY_COLUMNS: dict[str, str] = {
     "stage_ja": "段階",
     "round": "内示の回",
     "exec_year": "執行年度",
-    "prefecture_code": "都道府県コード",
-    "prefecture_name": "都道府県",
-    "prefecture": "都道府県（コード 名称）",
-    "leaf_code": "事業コード",
-    "item_no": "事業番号",
-    "item_name": "事業名",
-    "sub_item": "細目",
-    "sub_item_name": "細目名",
-    "category": "区分（大項目）",
-    "mid_category": "中項目",
-    "owner": "担当課",
-    "fund": "基金 計 (A+B)（千円）",
-    "national": "基金 国費 (A)（千円）",
-    "prefectural": "基金 都道府県 (B)（千円）",
-    "other": "その他 (C)（千円）",
-    "total": "総事業費 (A+B+C)（千円）",
+    **PLACE_LABELS,
+    **{k: money_header(k) for k in ("fund", "national", "prefectural", "other", "total")},
     "achievement": "達成状況",
     "output_result": "アウトプット実績",
     "reason": "理由",
