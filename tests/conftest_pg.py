@@ -23,13 +23,12 @@ into a failure, so a broken installation cannot pass as "skipped".
 from __future__ import annotations
 
 import os
-import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
 
-from tests.pgserver import PgServer, find_bindir
+from tests.pgserver import Databases, PgServer, find_bindir
 
 
 @dataclass(frozen=True)
@@ -40,7 +39,7 @@ class PgDatabase:
     url: str
 
 
-class ExternalServer:
+class ExternalServer(Databases):
     """A server given by ``BUDGET_TEST_PG_URL``: databases are made and dropped on it, it is
     never started or stopped."""
 
@@ -59,22 +58,6 @@ class ExternalServer:
         params = conninfo_to_dict(self.admin_url)
         params["dbname"] = dbname
         return make_conninfo(**params)  # type: ignore[arg-type]
-
-    def create_database(self, name: str | None = None) -> str:
-        from psycopg import sql
-
-        name = name or f"t_{secrets.token_hex(6)}"
-        with self.admin() as conn:
-            conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE template0 ENCODING 'UTF8' "
-                                 "LC_COLLATE 'C' LC_CTYPE 'C'").format(sql.Identifier(name)))
-        return name
-
-    def drop_database(self, name: str) -> None:
-        from psycopg import sql
-
-        with self.admin() as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
-                         .format(sql.Identifier(name)))
 
 
 def _unavailable(reason: str) -> None:

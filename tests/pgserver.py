@@ -149,8 +149,35 @@ def _clean_env() -> dict[str, str]:
     return env
 
 
+class Databases:
+    """Making and dropping a test's database on a server reached by ``self.admin()`` (an
+    autocommit connection of a role allowed to create databases)."""
+
+    def admin(self):  # pragma: no cover - every server says how it is reached
+        raise NotImplementedError
+
+    def create_database(self, name: str | None = None) -> str:
+        """A new empty database (from ``template0``, UTF8, C collation: byte order, as
+        SQLite sorts); returns its name."""
+        from psycopg import sql
+
+        name = name or f"t_{secrets.token_hex(6)}"
+        with self.admin() as conn:
+            conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE template0 ENCODING 'UTF8' "
+                                 "LC_COLLATE 'C' LC_CTYPE 'C'").format(sql.Identifier(name)))
+        return name
+
+    def drop_database(self, name: str) -> None:
+        """Drop the database, ending any session still connected to it."""
+        from psycopg import sql
+
+        with self.admin() as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
+                         .format(sql.Identifier(name)))
+
+
 @dataclass
-class PgServer:
+class PgServer(Databases):
     """One throw-away cluster. ``start()`` → ``url(dbname)``/``create_database()`` →
     ``stop()``."""
 
@@ -257,25 +284,6 @@ class PgServer:
         import psycopg
 
         return psycopg.connect(self.url(), autocommit=True)
-
-    def create_database(self, name: str | None = None) -> str:
-        """A new empty database (from ``template0``, UTF8, C collation: byte order, as
-        SQLite sorts); returns its name."""
-        from psycopg import sql
-
-        name = name or f"t_{secrets.token_hex(6)}"
-        with self.admin() as conn:
-            conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE template0 ENCODING 'UTF8' "
-                                 "LC_COLLATE 'C' LC_CTYPE 'C'").format(sql.Identifier(name)))
-        return name
-
-    def drop_database(self, name: str) -> None:
-        """Drop the database, ending any session still connected to it."""
-        from psycopg import sql
-
-        with self.admin() as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
-                         .format(sql.Identifier(name)))
 
     # --- internals -----------------------------------------------------------------------
 
