@@ -53,12 +53,13 @@ class Plausibility:
     #: and a little more), two thirds of 東京's whole R6 内示 (29.93億円 国費). A real
     #: project of 2,000 千円 or more typed in 円 reads as 2,000,000 or more.
     leaf_ceiling: int = 2_000_000
-    #: a row above this many times the largest the other prefectures plan for the leaf
-    leaf_factor: int = 10
+    #: a row above this many times the largest the other prefectures plan for the leaf (√1000
+    #: ≈ 32: between a real spread, 東京 ~25 times a small prefecture, and a figure in 円)
+    leaf_factor: int = 30
     #: ... but never below 1億円: more than the largest ordinary project (~90,000 千円)
     leaf_floor: int = 100_000
     #: 300億円 for one prefecture's plan: more than the whole country's 公費 of the year
-    #: (206億円 in R5), ten times 東京's 基金 (~45億円 in R6)
+    #: (206億円 in R5), almost seven times 東京's 基金 (~45億円 in R6)
     plan_ceiling: int = 30_000_000
     #: a plan above this many times the median of the other prefectures' plans (a plan
     #: typed in 円 is ~1,000 times one in 千円)
