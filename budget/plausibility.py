@@ -97,22 +97,27 @@ def leaf_totals(form: "Form", plan: "pd.DataFrame",
                 unusable: Iterable[tuple[str, int]] = ()) -> list[Row]:
     """The rows of ``plan`` with a total, except those with an unusable part (``unusable``:
     (column key, excel row) of cells with an error: their own finding says it)."""
-    from budget.forms.base import int_or_none
-
     key = total_key(form)
     if key is None or plan is None or key not in plan.columns:
         return []
     parts = form.column[key].parts
+    # column arrays, not rows: ~60 leaves per file, 1,410 files per run
+    totals = plan[key]
+    where = totals.notna().to_numpy().nonzero()[0]
+    if not len(where):
+        return []
+    leaves = plan["leaf_code"].to_numpy()[where].tolist()
+    excel_rows = plan["excel_row"].to_numpy()[where].tolist()
+    sums = totals.to_numpy(dtype="int64", na_value=0)[where].tolist()
+    values = [plan[p].to_numpy(dtype="int64", na_value=0)[where].tolist() for p in parts]
     skip = set(unusable)
     rows: list[Row] = []
-    for rec in plan[["leaf_code", "excel_row", key, *parts]].itertuples(index=False):
-        total = int_or_none(rec[2])
-        excel_row = int(rec[1])
-        if total is None or any((p, excel_row) in skip for p in parts):
+    for i, (leaf, excel_row, total) in enumerate(zip(leaves, excel_rows, sums)):
+        excel_row = int(excel_row)
+        if skip and any((p, excel_row) in skip for p in parts):
             continue
-        values = {p: int_or_none(v) or 0 for p, v in zip(parts, rec[3:])}
-        biggest = max(parts, key=lambda p: values[p])
-        rows.append(Row(str(rec[0]), excel_row, total, biggest))
+        biggest = max(range(len(parts)), key=lambda j: values[j][i])
+        rows.append(Row(str(leaf), excel_row, int(total), parts[biggest]))
     return rows
 
 
@@ -185,9 +190,11 @@ def _plan_finding(file: str, form: "Form", key: str, cell: str | None, total: in
 @dataclass
 class PlanHistory:
     """Each prefecture's current plan of one year, as the plausibility rules read it:
-    prefecture → (receipt time, leaf → 総事業費, the plan's sum)."""
+    prefecture → (receipt time, leaf → 総事業費, the plan's sum); and by leaf, prefecture →
+    総事業費 (kept beside it, so that a file's leaves are looked up, not every plan's)."""
 
     plans: dict[str, tuple[str, dict[str, int], int]] = field(default_factory=dict)
+    by_leaf: dict[str, dict[str, int]] = field(default_factory=dict)
 
     @classmethod
     def from_values(cls, values: "pd.DataFrame", received: Mapping[int, str]) -> "PlanHistory":
@@ -201,9 +208,16 @@ class PlanHistory:
         for (code, sid), group in values.groupby(["prefecture_code", "submission_id"]):
             totals = {str(leaf): t for leaf, v in zip(group["leaf_code"], group["total"])
                       if (t := int_or_none(v)) is not None}
-            history.plans[str(code)] = (received.get(int(sid), ""), totals,
-                                        sum(totals.values()))
+            history._set(str(code), received.get(int(sid), ""), totals)
         return history
+
+    def _set(self, code: str, received_at: str, totals: dict[str, int]) -> None:
+        known = self.plans.get(code)
+        for leaf in (known[1] if known else ()):
+            self.by_leaf.get(leaf, {}).pop(code, None)
+        for leaf, total in totals.items():
+            self.by_leaf.setdefault(leaf, {})[code] = total
+        self.plans[code] = (received_at, totals, sum(totals.values()))
 
     def update(self, code: str, received_at: str, rows: list[Row]) -> None:
         """A plan of ``code`` stored with ``received_at``: it is the current one unless a
@@ -211,19 +225,24 @@ class PlanHistory:
         known = self.plans.get(code)
         if known is not None and known[0] > received_at:
             return
-        totals = {r.leaf_code: r.total for r in rows}
-        self.plans[code] = (received_at, totals, sum(totals.values()))
+        self._set(code, received_at, {r.leaf_code: r.total for r in rows})
+
+    def leaf_max(self, leaf: str, exclude: str | None) -> tuple[int, int]:
+        """(the largest 総事業費 of the leaf among the prefectures but ``exclude``, how many
+        plan it)."""
+        seen = self.by_leaf.get(leaf)
+        if not seen:
+            return 0, 0
+        own = seen.get(exclude) if exclude is not None else None
+        if own is None:
+            return max(seen.values()), len(seen)
+        others = [v for c, v in seen.items() if c != exclude]
+        return max(others, default=0), len(others)
 
     def leaf_maxima(self, exclude: str | None) -> dict[str, tuple[int, int]]:
-        """Leaf → (the largest 総事業費 of the other prefectures, how many plan the leaf)."""
-        out: dict[str, tuple[int, int]] = {}
-        for code, (_, totals, _sum) in self.plans.items():
-            if code == exclude:
-                continue
-            for leaf, total in totals.items():
-                top, n = out.get(leaf, (0, 0))
-                out[leaf] = (max(top, total), n + 1)
-        return out
+        """Leaf → ``leaf_max`` (leaves no other prefecture plans are absent)."""
+        out = {leaf: self.leaf_max(leaf, exclude) for leaf in self.by_leaf}
+        return {leaf: v for leaf, v in out.items() if v[1]}
 
     def plan_sums(self, exclude: str | None) -> list[int]:
         """The sums of the other prefectures' plans (those with a figure)."""
@@ -244,10 +263,9 @@ def history_findings(history: PlanHistory, file: str, prefecture: str | None, fo
     if key is None:
         return []
     rows = leaf_totals(form, plan, unusable)
-    maxima = history.leaf_maxima(prefecture)
     out: list[Finding] = []
     for r in rows:
-        top, n = maxima.get(r.leaf_code, (0, 0))
+        top, n = history.leaf_max(r.leaf_code, prefecture)
         if n < rules.min_history or r.total > rules.leaf_ceiling:
             continue
         limit = max(rules.leaf_factor * top, rules.leaf_floor)

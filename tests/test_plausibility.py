@@ -303,3 +303,17 @@ def test_revision_is_checked_like_a_plan(tmp_path, factor, expected):
     found = ceiling_findings("x.xlsx", revision, plan, {}, 0, [])
     assert [f.code for f in found] == expected
     assert all(f.sheet == revision.main_sheet and f.cell == "H8" for f in found)
+
+
+def test_a_row_with_an_unusable_part_is_not_summed(tmp_path):
+    """A row whose その他 (C) has an error says that error only: a total of an unusable cell
+    says nothing (as the §2 rules). The same row without the error gets the warning."""
+    row = SMALL_ITEM_IN_YEN["R5-06-イ"]
+    report = check_file(write_filled_workbook(
+        tmp_path, rows={**CLEAN_ROWS, "R5-06-イ": {**row, "other": "▲5"}}))
+    assert [[f.code, f.cell] for f in report.findings] == [
+        ["negative-amount", f"K{leaf_row('R5-06-イ')}"]]
+    report = check_file(write_filled_workbook(
+        tmp_path / "b", rows={**CLEAN_ROWS, "R5-06-イ": {**row, "other": 5}}))
+    assert [[f.code, f.cell] for f in report.findings] == [
+        ["amount-implausible", f"H{leaf_row('R5-06-イ')}"]]
