@@ -181,7 +181,7 @@ def _plan_finding(file: str, form: "Form", key: str, cell: str | None, total: in
                   basis: str) -> Finding:
     return make("plan-total-implausible", file=file, sheet=form.main_sheet, cell=cell,
                 value=f"{total:,}", column=_total_header(form, key), total=_money(total),
-                basis=basis)
+                basis=basis, stage=form.stage_label)
 
 
 # --- the history: the other prefectures' current plans of the year ----------------------

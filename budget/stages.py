@@ -150,7 +150,7 @@ class StageReads:
             from budget.plausibility import PlanHistory
 
             subs = self.submissions(fiscal_year)
-            received = {int(i): str(t) for i, t in zip(subs["id"], subs["received_at"])}
+            received = {int(i): _iso(t) for i, t in zip(subs["id"], subs["received_at"])}
             self._history[fiscal_year] = PlanHistory.from_values(
                 self.plans(fiscal_year)[1], received)
         return self._history[fiscal_year]
@@ -323,6 +323,12 @@ def _implausible_amounts(reads: StageReads, report: FileReport, form: Any) -> li
     return history_findings(history, report.file, report.prefecture_code, form, plan,
                             _row_names(form, year), codes, categories,
                             unusable_cells(report.findings, form))
+
+
+def _iso(time: object) -> str:
+    """A receipt time as ``RunOrder`` writes one (a server store may give a datetime)."""
+    iso = getattr(time, "isoformat", None)
+    return str(iso(timespec="microseconds")) if callable(iso) else str(time)
 
 
 def _menu_shape(fiscal_year: int) -> tuple[int, list[str]]:

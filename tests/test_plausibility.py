@@ -149,7 +149,7 @@ def test_whole_plan_in_yen_gets_the_plan_warning(tmp_path):
     plan_level = [f for f in report.findings if f.code == "plan-total-implausible"]
     assert [(f.severity, f.cell) for f in plan_level] == [
         ("warning", f"G{total_row_of(path)}")]
-    assert "計画全体の 総事業費 (A+B+C) の合計 72,000,000 千円（720億円）は" in \
+    assert "この計画の 総事業費 (A+B+C) の合計 72,000,000 千円（720億円）は" in \
         plan_level[0].message
     assert "30,000,000 千円（300億円）を超えています" in plan_level[0].message
     # each row is said at its own cell too
@@ -286,23 +286,30 @@ def test_history_keeps_the_newest_plan_of_a_prefecture():
     assert history.plan_sums(None) == [7]
 
 
+@pytest.mark.parametrize("kind, prefix, cell", [("revision", "", "H8"),
+                                                 ("request", "", "H8"),
+                                                 ("actual", "actual_", "L8")])
 @pytest.mark.parametrize("factor, expected", [(1, []), (1000, ["amount-implausible"])])
-def test_revision_is_checked_like_a_plan(tmp_path, factor, expected):
-    """A 変更 (the plan's next version) gets the same fixed ceiling."""
+def test_other_stages_get_the_fixed_ceiling(kind, prefix, cell, factor, expected):
+    """A 変更, a 要望 and a 実績 are checked by the same fixed ceiling, on their own row total
+    (総事業費 or 総額 (A+B+C)), pointing at their own column of A."""
     import pandas as pd
 
     from budget.forms import form as form_of
     from budget.plausibility import ceiling_findings
 
-    revision = form_of("revision")
+    form = form_of(kind)
     plan = pd.DataFrame({"leaf_code": ["R5-01"], "excel_row": [8],
-                         "total": pd.array([3000 * factor], dtype="Int64"),
-                         "national": pd.array([2000 * factor], dtype="Int64"),
-                         "prefectural": pd.array([1000 * factor], dtype="Int64"),
-                         "other": pd.array([None], dtype="Int64")})
-    found = ceiling_findings("x.xlsx", revision, plan, {}, 0, [])
+                         f"{prefix}total": pd.array([3000 * factor], dtype="Int64"),
+                         f"{prefix}national": pd.array([2000 * factor], dtype="Int64"),
+                         f"{prefix}prefectural": pd.array([1000 * factor], dtype="Int64"),
+                         f"{prefix}other": pd.array([None], dtype="Int64")})
+    found = ceiling_findings("x.xlsx", form, plan, {}, 0, [])
     assert [f.code for f in found] == expected
-    assert all(f.sheet == revision.main_sheet and f.cell == "H8" for f in found)
+    assert all(f.sheet == form.main_sheet and f.cell == cell for f in found)
+    if found:
+        assert f"{form.column[prefix + 'total'].header.replace(chr(10), ' ')} 3,000,000 千円" \
+            in found[0].message
 
 
 def test_a_row_with_an_unusable_part_is_not_summed(tmp_path):
