@@ -181,6 +181,17 @@ CATALOG: dict[str, Kind] = {
     "empty-plan": Kind(
         WARNING, "金額が1件も入力されていません。計画がない場合はその旨を連絡してください。",
         "金額の入力なし"),
+    # Plausibility (``budget.plausibility``): warnings, a real large figure is accepted.
+    "amount-implausible": Kind(
+        WARNING, "{location}（{leaf}）: {column} {total}は、{basis}を超えています。"
+        "単位は千円です。円で入力していないか確認してください（円で入力した場合は 1,000 で割った"
+        "千円単位の額に直してください。例: 3,000,000円 → 3000）。正しい額であれば、このままで"
+        "受け付けます。", "桁違いの金額の疑い"),
+    "plan-total-implausible": Kind(
+        WARNING, "{location}: この{stage}の {column} の合計 {total}は、{basis}を超えています。"
+        "単位は千円です。金額を円で入力していないか確認してください（円で入力した場合は"
+        " 1,000 で割った千円単位の額に直してください）。正しい額であれば、このままで受け付けます。",
+        "桁違いの計画合計の疑い"),
     # --- added for issue 12 (what arrives in the inbox) ----------------------------------
     "not-a-regular-file": Kind(
         ERROR, "このファイルは読み込みません（{detail}）。提出されたファイルそのものを"

@@ -9,7 +9,8 @@
 * ``sources``: the stored values of given submissions, with their stage, from which a form's
   reference columns are computed (``budget.forms.base.reference_values``).
 * ``stage_findings``: the checks across stages of one checked file at ingest (the reference
-  columns against the store, a 計画 above its 内示, a 実績 without a plan).
+  columns against the store, a 計画 above its 内示, a 実績 without a plan, a 計画 or 変更 whose
+  amounts are far above the other prefectures' current plans: ``budget.plausibility``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from budget.forms.base import REFERENCE_IDS, int_or_none, parse_reference_ids
 if TYPE_CHECKING:
     import pandas as pd
 
+    from budget.plausibility import PlanHistory
     from budget.store import Store
 
 #: Stages whose accepted submissions are a prefecture's plan (the newest is current).
@@ -111,6 +113,7 @@ class StageReads:
         self._subs: dict[int, "pd.DataFrame"] = {}
         self._plans: dict[int, tuple[dict[str, int], "pd.DataFrame"]] = {}
         self._allocation: dict[int, tuple[dict[str, tuple[int | None, int | None]], int]] = {}
+        self._history: dict[int, "PlanHistory"] = {}
 
     def submissions(self, fiscal_year: int) -> "pd.DataFrame":
         if fiscal_year not in self._subs:
@@ -140,15 +143,37 @@ class StageReads:
                 len(allocation_round_ids(subs, fiscal_year)))
         return self._allocation[fiscal_year]
 
-    def saved(self, report: FileReport) -> None:
+    def history(self, fiscal_year: int) -> "PlanHistory":
+        """The current plans of the year as the plausibility rules read them, read from the
+        store once per run and then kept up to date by ``saved`` (never read again)."""
+        if fiscal_year not in self._history:
+            from budget.plausibility import PlanHistory
+
+            subs = self.submissions(fiscal_year)
+            received = {int(i): _iso(t) for i, t in zip(subs["id"], subs["received_at"])}
+            self._history[fiscal_year] = PlanHistory.from_values(
+                self.plans(fiscal_year)[1], received)
+        return self._history[fiscal_year]
+
+    def saved(self, report: FileReport, received_at: str | None = None) -> None:
         """Forget what a saved file changed: an accepted 計画 or 変更 the current plans, a 内示
-        the allocations, any accepted file of a stage the list of submissions."""
+        the allocations, any accepted file of a stage the list of submissions. An accepted
+        計画 or 変更 stored with ``received_at`` (None: now, the newest) updates the history
+        of the plausibility rules in place."""
         year = report.fiscal_year
         if year is None or not report.accepted or report.stage == "actual":
             return
         self._subs.pop(year, None)
         if report.stage in PLAN_STAGES:
             self._plans.pop(year, None)
+            if year in self._history and report.prefecture_code and report.form:
+                from budget.forms import form as form_of
+                from budget.intake.order import now_utc
+                from budget.plausibility import leaf_totals
+
+                plan: Any = report.plan
+                self._history[year].update(report.prefecture_code, received_at or now_utc(),
+                                           leaf_totals(form_of(report.form), plan))
         if report.stage == "allocation":
             self._allocation.pop(year, None)
 
@@ -173,6 +198,8 @@ def stage_findings(store: "Store", report: FileReport, reads: StageReads | None 
         found += reference_findings(store, report, form, reads)
     if form.stage in PLAN_STAGES and not report.errors:  # a rejected plan counts for nothing
         found += _plan_over_allocation(reads, report, form)
+    if form.stage in PLAN_STAGES:
+        found += _implausible_amounts(reads, report, form)
     return found
 
 
@@ -280,6 +307,39 @@ def _plan_over_allocation(reads: StageReads, report: FileReport, form: Any) -> l
     return [make("plan-over-allocation", **_where(report, form, cell), value=f"{fund:,}",
                  fund=f"{fund:,}", allocated=f"{allocated:,}", rounds=rounds,
                  over=f"{fund - allocated:,}")]
+
+
+def _implausible_amounts(reads: StageReads, report: FileReport, form: Any) -> list[Finding]:
+    """Amounts far above the other prefectures' current plans of the year (the history part
+    of ``budget.plausibility``; its fixed ceilings ran in the per-file check)."""
+    from budget.plausibility import history_findings, unusable_cells
+
+    year = int(report.fiscal_year or 0)
+    history = reads.history(year)
+    if not history.plans:
+        return []
+    codes, categories = _menu_shape(year)
+    plan: Any = report.plan
+    return history_findings(history, report.file, report.prefecture_code, form, plan,
+                            _row_names(form, year), codes, categories,
+                            unusable_cells(report.findings, form))
+
+
+def _iso(time: object) -> str:
+    """A receipt time as ``RunOrder`` writes one (a server store may give a datetime)."""
+    iso = getattr(time, "isoformat", None)
+    return str(iso(timespec="microseconds")) if callable(iso) else str(time)
+
+
+def _menu_shape(fiscal_year: int) -> tuple[int, list[str]]:
+    """(number of leaves, 大項目) of the year's shipped menu; (0, []) without one."""
+    from budget.intake.check import shipped_menu
+
+    try:
+        menu = shipped_menu(fiscal_year)
+    except Exception:  # noqa: BLE001 - a menu given with --menu: no total cell to point at
+        return 0, []
+    return len(menu.codes), list(menu.categories)
 
 
 def has_errors(findings: list[Finding]) -> bool:

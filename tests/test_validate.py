@@ -139,7 +139,8 @@ def test_stored_formula_results_are_never_trusted(clean_workbook, tmp_path):
     ("1,23", None, [["not-a-number", "error", "K8"]]),
     ("1234円", None, [["not-a-number", "error", "K8"]]),
     ("－", None, [["not-a-number", "error", "K8"]]),
-    (MAX_AMOUNT, MAX_AMOUNT, []),
+    # the largest amount held: accepted, with the plausibility warning (budget.plausibility)
+    (MAX_AMOUNT, MAX_AMOUNT, [["amount-implausible", "warning", "K8"]]),
     (MAX_AMOUNT + 1, MAX_AMOUNT + 1, [["amount-too-large", "error", "K8"]]),
     (1e20, None, [["amount-too-large", "error", "K8"]]),
 ])

@@ -253,7 +253,7 @@ def _save_one(store: "Store", item: _Checked, order: "RunOrder",
     saved = store.save(_as_stored(report), None if item.too_large else item.content or b"",
                        attribution=who, received_at=received_at, stage=stage)
     if reads is not None:
-        reads.saved(report)
+        reads.saved(report, received_at)
     status, code = report.status, who.prefecture_code
     if not saved.created:  # another ingest stored the same file a moment ago
         known = _known(store, item)

@@ -488,6 +488,8 @@ class _Check:
     def finish(self) -> None:
         """Set the plan (when every leaf was matched and the rules ran) and order findings."""
         pending = self.pending
+        if pending is not None and pending.complete and pending.ruled:  # amounts in 円?
+            self.guarded(self.plausibility, pending)
         ok = pending is not None and pending.complete and pending.ruled and not self.failed
         self.report.plan = pending.plan if ok and pending is not None else None
         self.report.findings = _ordered(self.findings, self.sheet_order)
@@ -1020,6 +1022,16 @@ class _Check:
             code, row = plan.at[i, "leaf_code"], int(plan.at[i, "excel_row"])
             self.add(check, sheet=P, cell=C[target].ref(row), leaf=code, menu=menu,
                      value=raw.get((i, target)), **self._row_params(check, plan, i))
+
+    def plausibility(self, pending: _Pending) -> None:
+        """The fixed ceilings of ``budget.plausibility`` (no store: the history part runs at
+        ingest with the checks across stages)."""
+        from budget.plausibility import ceiling_findings, unusable_cells
+
+        menu = pending.menu
+        self.findings += ceiling_findings(
+            self.report.file, self.form, pending.plan, menu.names, len(menu.codes),
+            list(menu.categories), unusable_cells(self.findings, self.form))
 
     def _row_params(self, check: str, plan: pd.DataFrame, i: int) -> dict[str, object]:
         v = {k: int_or_none(plan.at[i, k]) for k in self.form.numeric_keys}
