@@ -211,7 +211,7 @@ def compare_year(db_path: str | Path, years: Iterable[int], out_dir: str | Path,
     """Open the store, compare ``years`` (two or more) through the crosswalks between their
     menus (``analysis.compare``), write the compare workbook ``R5-R6_年度比較.xlsx`` (and the
     tidy table in each of ``formats``) into ``out_dir``."""
-    from budget.analysis.compare import AMOUNT_FIELD, load_compare
+    from budget.analysis.compare import COMPARE_STAGES, load_compare
     from budget.render.compare_workbook import (
         compare_file_name,
         write_compare_tidy,
@@ -222,9 +222,12 @@ def compare_year(db_path: str | Path, years: Iterable[int], out_dir: str | Path,
     ys = sorted(set(years))
     if len(ys) < 2:
         raise UsageError("比べる年度を 2 つ以上指定してください（例: --years R5 R6）。")
-    if stage is not None and stage not in AMOUNT_FIELD:
+    if stage is not None and stage not in (*COMPARE_STAGES, "revision"):
         raise UsageError(f"段階「{stage}」は年度比較できません。")
-    menus, crosswalks = compare_menus(ys, menu_paths, crosswalk_paths)
+    menus: dict[int, "pd.DataFrame"] = {}
+    crosswalks: dict[int, "pd.DataFrame"] = {}
+    if stage != "allocation":  # a 内示 has prefectures' figures only: no menu is needed
+        menus, crosswalks = compare_menus(ys, menu_paths, crosswalk_paths)
     with open_store(db_path, create=False) as store:
         comp = load_compare(store, ys, menus, crosswalks, stage)
         location = store.location

@@ -124,6 +124,12 @@ class Store(Protocol):
         ``fields`` that it knows, when given)."""
         ...
 
+    def number_cells(self, ids: list[int], fields: list[str]) -> "pd.DataFrame":
+        """The non-blank numbers of ``fields`` of the given submissions, long: one row per
+        stored number (submission_id, leaf_code, field, number as int64); a blank cell has
+        no row. The cheapest read of a few money fields of many submissions."""
+        ...
+
     def amounts_of(self, ids: list[int]) -> "pd.DataFrame":
         """The values of the given accepted submissions, wide, as ``current_amounts`` gives
         them (prefecture_code, submission_id, leaf_code, stage, fiscal_year, every known

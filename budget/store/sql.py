@@ -528,6 +528,25 @@ class SQLStore:
                            pd.concat(cells, ignore_index=True) if len(cells) > 1 else cells[0],
                            known)
 
+    def number_cells(self, ids: list[int], fields: list[str]) -> "pd.DataFrame":
+        """The non-blank numbers of ``fields`` of the given submissions, long; see
+        ``Store.number_cells``."""
+        import pandas as pd
+
+        ids = sorted({int(i) for i in ids})
+        names = sorted(set(fields))
+        only = ", ".join("?" * len(names)) or "NULL"
+        parts = []
+        for chunk in list(chunks(ids)) or [[]]:
+            marks = ", ".join("?" * len(chunk)) or "NULL"
+            parts.append(pd.DataFrame(self._rows(f"""
+                SELECT submission_id, leaf_code, field, number FROM submission_values
+                WHERE submission_id IN ({marks}) AND field IN ({only})
+                  AND number IS NOT NULL""", [*chunk, *names]),
+                columns=["submission_id", "leaf_code", "field", "number"]))
+        out = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+        return out.astype({"submission_id": "int64", "number": "int64"})
+
     def amounts_of(self, ids: list[int]) -> "pd.DataFrame":
         """The values of the given submissions, wide; see ``Store.amounts_of``."""
         ids = [int(i) for i in ids]
