@@ -227,9 +227,9 @@ def menu_schema() -> Any:
 
     @check("担当課が budget/data/bureaus.csv にありません")
     def bureaus_known(df):
-        known = known_bureaus()
-        return df["bureaus"].map(
-            lambda s: all(b in known for b in s.split(BUREAU_SEPARATOR)))
+        parts = df["bureaus"].reset_index(drop=True).str.split(BUREAU_SEPARATOR).explode()
+        ok = parts.isin(list(known_bureaus())).groupby(level=0).all()
+        return pd.Series(ok.to_numpy(), index=df.index)
 
     @check("開始年度 start_fy は 2015 年度からメニューの年度までです")
     def start_year_in_range(df):
@@ -242,10 +242,11 @@ def menu_schema() -> Any:
 
     @check("leaf_code は R<令和年>-<番号2桁>[-<細目>] の形です")
     def leaf_code_matches_item(df):
+        sub = df["sub_item"].astype(str)
         expected = (
             "R" + (df["fiscal_year"] - 2018).astype(str) + "-"
-            + df["item_no"].map("{:02d}".format)
-            + df["sub_item"].map(lambda s: f"-{s}" if s else "")
+            + df["item_no"].astype(str).str.zfill(2)
+            + ("-" + sub).where(sub != "", "")
         )
         return df["leaf_code"] == expected
 

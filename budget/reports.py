@@ -179,7 +179,7 @@ def compare_menus(years: list[int], menu_paths: Iterable[str | Path] = (),
     ``crosswalk_paths`` when its codes join the two years, else the shipped one; each checked
     against its two menus. A pair without one is a ``UsageError``."""
     from budget.analysis.compare import code_year
-    from budget.crosswalk import load_crosswalk, read_crosswalk, shipped_crosswalk_path
+    from budget.crosswalk import checked_crosswalk, read_crosswalk, shipped_crosswalk_path
     from budget.fiscal import era_code
     from budget.menu import load_menu
 
@@ -188,19 +188,22 @@ def compare_menus(years: list[int], menu_paths: Iterable[str | Path] = (),
         menu = load_menu(None, p)
         given[int(menu["fiscal_year"].iloc[0])] = menu
     menus = {y: given[y] if y in given else load_menu(y) for y in years}
-    walks: dict[tuple[int | None, int | None], Path] = {}
-    for p in crosswalk_paths:
+    walks: dict[tuple[int | None, int | None], "pd.DataFrame"] = {}
+    for p in crosswalk_paths:  # each file read once, checked once below
         df = read_crosswalk(p)
         frm = next((code_year(c) for c in df["from_code"] if c), None)
         to = next((code_year(c) for c in df["to_code"] if c), None)
-        walks[(frm, to)] = Path(p)
+        walks[(frm, to)] = df
     crosswalks = {}
     for prev, year in zip(years, years[1:]):
-        path = walks.get((prev, year)) or shipped_crosswalk_path(prev, year)
-        if path is None:
-            raise UsageError(f"{era_code(prev)} から {era_code(year)} への移行表（クロスウォーク）が"
-                             "ありません。--crosswalk で移行表ファイルを指定してください。")
-        crosswalks[year] = load_crosswalk(path, menus[prev], menus[year])
+        table = walks.get((prev, year))
+        if table is None:
+            shipped = shipped_crosswalk_path(prev, year)
+            if shipped is None:
+                raise UsageError(f"{era_code(prev)} から {era_code(year)} への移行表（クロスウォーク）"
+                                 "がありません。--crosswalk で移行表ファイルを指定してください。")
+            table = read_crosswalk(shipped)
+        crosswalks[year] = checked_crosswalk(table, menus[prev], menus[year])
     return menus, crosswalks
 
 
