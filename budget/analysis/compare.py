@@ -165,7 +165,8 @@ def _map(amounts: "pd.DataFrame", mapping: dict[str, list[tuple[str, Fraction]]]
     codes = amounts["leaf_code"]
     is_shared = codes.isin(list(shared)) if shared else pd.Series(False, index=amounts.index)
     plain = amounts.loc[~is_shared, cols].copy()
-    plain["leaf_code"] = plain["leaf_code"].map(lambda c: whole.get(c, c))
+    if whole:
+        plain["leaf_code"] = plain["leaf_code"].map(whole).fillna(plain["leaf_code"])
     plain["amount"] = plain["amount"].astype("int64")
     rows: list[tuple[str, str, int]] = []
     part = amounts[is_shared]
@@ -325,7 +326,8 @@ def build_compare(amounts: dict[int, "pd.DataFrame"], submitted: dict[int, list[
 
 
 def _amount_frame(values: "pd.DataFrame", stage: str) -> "pd.DataFrame":
-    """prefecture_code, leaf_code, amount of the stored rows with an amount (blanks dropped)."""
+    """prefecture_code, leaf_code, amount of the stored rows with an amount (blanks
+    dropped), indexed as ``values``."""
     import pandas as pd
 
     key = AMOUNT_FIELD[stage]
@@ -340,7 +342,7 @@ def _amount_frame(values: "pd.DataFrame", stage: str) -> "pd.DataFrame":
     amount = amount.where(amount.notna() | ~has_part, computed)
     out = pd.DataFrame({"prefecture_code": df["prefecture_code"].astype(str),
                         "leaf_code": df["leaf_code"].astype(str), "amount": amount})
-    return out[out["amount"].notna()].reset_index(drop=True)
+    return out[out["amount"].notna()]
 
 
 #: Stages ``load_compare`` reads, and what a year's figure of each is (``stage_label``).
@@ -427,6 +429,9 @@ def load_compare(store: "Store", years: list[int], menus: dict[int, "pd.DataFram
                     if fund is not None]
             amounts[y] = pd.DataFrame(rows, columns=["prefecture_code", "leaf_code", "amount"])
         return build_compare(amounts, submitted, menus, crosswalks, stage)
+    kinds = ("plan", "revision") if stage == "plan" else ("plan",) \
+        if stage == "plan_first" else (stage,)
+    subs = subs[subs["stage"].isin(kinds) & subs["fiscal_year"].isin(ys)]
     chosen = {y: _chosen(subs, y, stage) for y in ys}
     key = AMOUNT_FIELD[stage]
     fields = [key, *AMOUNT_PARTS[key]]
@@ -436,10 +441,12 @@ def load_compare(store: "Store", years: list[int], menus: dict[int, "pd.DataFram
     year_of = {i: y for y, c in chosen.items() for i in c}
     pref_of = {i: p for c in chosen.values() for i, p in c.items()}
     wide["prefecture_code"] = wide["submission_id"].map(pref_of)
-    of_year = wide["submission_id"].map(year_of)
+    every = _amount_frame(wide, stage)
+    of_year = wide.loc[every.index, "submission_id"].map(year_of).to_numpy()
+    by_year = {int(y): g.reset_index(drop=True) for y, g in every.groupby(of_year)}
     for y in ys:
         submitted[y] = sorted(set(chosen[y].values()))
-        amounts[y] = _amount_frame(wide[of_year == y], stage)
+        amounts[y] = by_year.get(y, every.iloc[0:0])
     return build_compare(amounts, submitted, menus, crosswalks, stage)
 
 
