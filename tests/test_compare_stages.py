@@ -197,7 +197,7 @@ def test_cli_compares_the_allocation_without_a_crosswalk(store, tmp_path):
     res = CliRunner().invoke(main, args)
     assert res.exit_code == 0, res.output
     want = expected("allocation")
-    assert f"R5: 全国計 {sum(want[2023].values()):,} 千円（受理 2 / 47 都道府県）" in res.output
+    assert f"R5: 全国計 {sum(want[2023].values()):,} 千円（内示 2 / 47 都道府県）" in res.output
     proc = subprocess.run([sys.executable, "-m", "budget", *args], capture_output=True,
                           text=True, encoding="utf-8")
     assert proc.returncode == 0, proc.stderr

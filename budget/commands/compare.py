@@ -37,6 +37,11 @@ def compare(years: tuple[str, ...], more_years: tuple[str, ...], db_path: Path,
     並べます。メニューが変わった事業は移行表（クロスウォーク）で最新年度の事業に対応させ、
     統合された事業は統合前の合計と、分割された事業は割合で按分した額と比べます。
     提出のない都道府県・年度は 0 ではなく空欄（未提出）です。
+    実績は基金年度ごとに、執行年度ごとの最新の実績を合計します。内示は各回の合計で、
+    都道府県別だけです（事業別の内示はありません）。
+
+    --menu・--crosswalk のファイルは検査し、合格した内容（SHA-256）をデータベースに
+    記録します。まったく同じ内容のファイルは、検査の版が同じ間は再検査しません。
 
     \b
     例:
@@ -66,7 +71,8 @@ def compare(years: tuple[str, ...], more_years: tuple[str, ...], db_path: Path,
     for y in comp.years:
         total = comp.national[f"y{y}"].iloc[0]
         shown = "未提出" if total is None or total != total else f"{int(total):,} 千円"
-        say(f"{era_code(y)}: 全国計 {shown}（受理 {len(comp.submitted.get(y, []))} / 47 都道府県）")
+        counted = "内示" if comp.stage == "allocation" else "受理"
+        say(f"{era_code(y)}: 全国計 {shown}（{counted} {len(comp.submitted.get(y, []))} / 47 都道府県）")
     for w in run.written:
         say(f"{w.kind}: {w.path}")
         if w.fallback:
