@@ -160,6 +160,9 @@ def test_actual_counts_every_execution_year_of_the_fund_year(store, tmp_path):
     assert (_none(items.loc["R6-21-イ", "y2023"]), _none(items.loc["R6-21-ロ", "y2023"])) == \
         (270, 180)
     assert "執行年度" in comp.notes[0]
+    # which execution years each fund year holds: R5's 01 in R5 and R6, 13 in R5
+    assert "R5 の実績: 執行年度 R5（2 都道府県）、R6（1 都道府県）" in comp.notes
+    assert "R6 の実績: 執行年度 R6（1 都道府県）" in comp.notes
 
 
 def test_the_choice_of_submissions_follows_the_stages_rules(store):

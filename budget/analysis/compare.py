@@ -14,6 +14,20 @@ Rules the tables follow (the compare workbook says them to its readers too):
   sum over nothing but blanks stays blank; a change or a % with a blank side is blank.
 * Change = this year − the year before; % = change ÷ the year before × 100 (blank when the
   year before is blank or 0).
+
+What a year's figure is, by stage (``COMPARE_STAGES``; ``STAGE_RULES`` says it in Japanese):
+
+* 要望: each prefecture's newest accepted 要望; 計画（当初）: its oldest accepted 計画;
+  計画（現在） (the default; 変更 means it too): its newest accepted 計画 or 変更.
+* 内示: each prefecture's allocation summed over the year's rounds, the newest workbook of
+  each round (``budget.stages.allocation_totals``, as ``track`` shows it). Its rows are
+  prefectures: no 大項目 or item tables, and no menu or crosswalk is needed.
+* 実績: the year is the *fund* year (基金年度, the plan's and the menu's year), and its
+  figure is the 執行額 計 (A+B) of every execution year: the newest accepted 実績 per
+  (prefecture, execution year), summed, as ``track`` counts it. A fund year's money spent
+  in a later year is still that fund year's 実績: the ministry reports 執行 per 交付 year,
+  and an item's money can only be carried through the crosswalks from the menu of the year
+  it was granted. Which execution years each fund year holds is listed in the notes.
 """
 
 from __future__ import annotations
@@ -236,10 +250,11 @@ def _relation_text(code: str, steps: list[tuple[int, dict[str, list[dict]]]]
 
 def build_compare(amounts: dict[int, "pd.DataFrame"], submitted: dict[int, list[str]],
                   menus: dict[int, "pd.DataFrame"], crosswalks: dict[int, "pd.DataFrame"],
-                  stage: str = "plan") -> Compare:
+                  stage: str = "plan", notes: list[str] | None = None) -> Compare:
     """The ``Compare`` of ``amounts`` (year → prefecture_code, leaf_code, amount; blanks
     dropped), ``submitted`` (year → prefectures with an accepted submission), ``menus`` (year
-    → menu) and ``crosswalks`` (year → the crosswalk from the year before into it)."""
+    → menu) and ``crosswalks`` (year → the crosswalk from the year before into it);
+    ``notes``: more sentences for the readers, after the stage's rule."""
     import pandas as pd
 
     from budget.prefectures import all_prefectures
@@ -318,11 +333,12 @@ def build_compare(amounts: dict[int, "pd.DataFrame"], submitted: dict[int, list[
     national["n_prefectures"] = "／".join(str(len(submitted.get(y, []))) for y in years)
     national = _with_changes(national, years)
 
-    notes = [STAGE_RULES[stage]] if stage in STAGE_RULES else []
-    notes += [f"R{y - 2018}: 受理された提出のない都道府県 {47 - len(submitted.get(y, []))}"
-              for y in years if len(submitted.get(y, [])) < 47]
+    said = [STAGE_RULES[stage]] if stage in STAGE_RULES else []
+    said += notes or []
+    said += [f"R{y - 2018}: 受理された提出のない都道府県 {47 - len(submitted.get(y, []))}"
+             for y in years if len(submitted.get(y, [])) < 47]
     return Compare(years, stage, national, categories, prefs, items.reset_index(drop=True),
-                   submitted, notes)
+                   submitted, said)
 
 
 def _amount_frame(values: "pd.DataFrame", stage: str) -> "pd.DataFrame":
@@ -447,7 +463,27 @@ def load_compare(store: "Store", years: list[int], menus: dict[int, "pd.DataFram
     for y in ys:
         submitted[y] = sorted(set(chosen[y].values()))
         amounts[y] = by_year.get(y, every.iloc[0:0])
-    return build_compare(amounts, submitted, menus, crosswalks, stage)
+    notes = _exec_year_notes(subs, chosen) if stage == "actual" else []
+    return build_compare(amounts, submitted, menus, crosswalks, stage, notes)
+
+
+def _exec_year_notes(subs: "pd.DataFrame", chosen: dict[int, dict[int, str]]) -> list[str]:
+    """``R5 の実績: 執行年度 R5（47 都道府県）、R6（12 都道府県）`` for each fund year with 実績."""
+    from budget.analysis.track import _exec_year
+    from budget.fiscal import era_code
+
+    out = []
+    for year, ids in chosen.items():
+        rows = subs[subs["id"].isin(list(ids))]
+        if rows.empty:
+            continue
+        execs = rows["exec_year"] if "exec_year" in rows.columns else [None] * len(rows)
+        per: dict[int, set[str]] = {}
+        for value, pref in zip(execs, rows["prefecture_code"]):
+            per.setdefault(_exec_year(value, year), set()).add(str(pref))
+        out.append(f"{era_code(year)} の実績: 執行年度 " + "、".join(
+            f"{era_code(e)}（{len(p)} 都道府県）" for e, p in sorted(per.items())))
+    return out
 
 
 def tidy_compare(comp: Compare) -> "pd.DataFrame":
