@@ -398,26 +398,37 @@ def compare_stage(text: str) -> str:
 
 def _chosen(subs: "pd.DataFrame", year: int, stage: str) -> dict[int, str]:
     """Submission id → prefecture code of the submissions that make ``year``'s figure of
-    ``stage`` (not the 内示), by the rules of ``budget.stages`` (``current_plan_ids``,
-    ``first_plan_ids``, ``current_request_ids``; a test holds them equal) and, for 実績,
-    the newest accepted per (prefecture, execution year) as the track reads it: every
-    execution year of the fund year counts. One sort instead of a loop per prefecture."""
+    ``stage`` (``_chosen_by_year`` of that year)."""
+    return _chosen_by_year(subs, [year], stage)[year]
+
+
+def _chosen_by_year(subs: "pd.DataFrame", years: list[int], stage: str
+                    ) -> dict[int, dict[int, str]]:
+    """Year → (submission id → prefecture code) of the submissions that make each year's
+    figure of ``stage`` (not the 内示), by the rules of ``budget.stages``
+    (``current_plan_ids``, ``first_plan_ids``, ``current_request_ids``; a test holds them
+    equal) and, for 実績, the newest accepted per (prefecture, execution year) as the track
+    reads it: every execution year of the fund year counts. One sort for every year."""
     from budget.analysis.track import _exec_year
 
     stages = {"request": ("request",), "plan": ("plan", "revision"), "plan_first": ("plan",),
               "actual": ("actual",)}[stage]
     df = subs[(subs["status"] == "accepted") & subs["stage"].isin(stages)
-              & (subs["fiscal_year"] == year) & subs["prefecture_code"].notna()]
+              & subs["fiscal_year"].isin(years) & subs["prefecture_code"].notna()]
+    out: dict[int, dict[int, str]] = {y: {} for y in years}
     if df.empty:
-        return {}
-    by = ["prefecture_code"]
+        return out
+    df = df.assign(_year=df["fiscal_year"].astype("int64"))
+    by = ["_year", "prefecture_code"]
     if stage == "actual":
         execs = df["exec_year"] if "exec_year" in df.columns else [None] * len(df)
-        df = df.assign(_exec=[_exec_year(v, year) for v in execs])
+        df = df.assign(_exec=[_exec_year(v, y) for v, y in zip(execs, df["_year"])])
         by.append("_exec")
     df = df.sort_values(["received_at", "id"], kind="stable")
     df = df.drop_duplicates(by, keep="first" if stage == "plan_first" else "last")
-    return {int(i): str(p) for i, p in zip(df["id"], df["prefecture_code"])}
+    for i, p, y in zip(df["id"], df["prefecture_code"], df["_year"]):
+        out[int(y)][int(i)] = str(p)
+    return out
 
 
 def load_compare(store: "Store", years: list[int], menus: dict[int, "pd.DataFrame"],
@@ -445,10 +456,7 @@ def load_compare(store: "Store", years: list[int], menus: dict[int, "pd.DataFram
                     if fund is not None]
             amounts[y] = pd.DataFrame(rows, columns=["prefecture_code", "leaf_code", "amount"])
         return build_compare(amounts, submitted, menus, crosswalks, stage)
-    kinds = ("plan", "revision") if stage == "plan" else ("plan",) \
-        if stage == "plan_first" else (stage,)
-    subs = subs[subs["stage"].isin(kinds) & subs["fiscal_year"].isin(ys)]
-    chosen = {y: _chosen(subs, y, stage) for y in ys}
+    chosen = _chosen_by_year(subs, ys, stage)
     key = AMOUNT_FIELD[stage]
     fields = [key, *AMOUNT_PARTS[key]]
     cells = store.number_cells([i for c in chosen.values() for i in c], fields)
