@@ -244,8 +244,9 @@ def compare_menus(years: list[int], menu_paths: Iterable[str | Path] = (),
         else:
             shipped = shipped_crosswalk_path(prev, year)
             if shipped is None:
-                raise UsageError(f"{era_code(prev)} から {era_code(year)} への移行表（クロスウォーク）"
-                                 "がありません。--crosswalk で移行表ファイルを指定してください。")
+                raise UsageError(
+                    f"{era_code(prev)} から {era_code(year)} への移行表（クロスウォーク）が"
+                    "ありません。--crosswalk で移行表ファイルを指定してください。")
             data, sha = read(shipped)
             table = read_crosswalk(shipped, data)
         known = sha and digest[prev] and digest[year]

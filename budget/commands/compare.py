@@ -13,8 +13,8 @@ from budget.commands.options import Command, command_line, db_option, say
 @click.argument("more_years", nargs=-1, metavar="")
 @db_option
 @click.option("--stage", default=None,
-              help="段階: 要望、内示（各回の計）、当初計画、計画（変更を含む現在の計画。変更も同じ）、"
-                   "実績（執行年度の計）。英語名も可。既定: 計画（現在）。")
+              help="段階: 要望、内示（各回の計）、当初計画、計画（変更を含む現在の計画。"
+                   "変更も同じ）、実績（執行年度の計）。英語名も可。既定: 計画（現在）。")
 @click.option("--menu", "menu_paths", multiple=True,
               type=click.Path(exists=True, dir_okay=False, path_type=Path), metavar="ファイル",
               help="同梱のメニューの代わりに使うメニューファイル（CSV、年度はファイルの中の年度）。"
@@ -72,7 +72,8 @@ def compare(years: tuple[str, ...], more_years: tuple[str, ...], db_path: Path,
         total = comp.national[f"y{y}"].iloc[0]
         shown = "未提出" if total is None or total != total else f"{int(total):,} 千円"
         counted = "内示" if comp.stage == "allocation" else "受理"
-        say(f"{era_code(y)}: 全国計 {shown}（{counted} {len(comp.submitted.get(y, []))} / 47 都道府県）")
+        n = len(comp.submitted.get(y, []))
+        say(f"{era_code(y)}: 全国計 {shown}（{counted} {n} / 47 都道府県）")
     for w in run.written:
         say(f"{w.kind}: {w.path}")
         if w.fallback:
