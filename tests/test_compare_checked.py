@@ -13,6 +13,8 @@ import pytest
 
 from tests.stages import save_stage
 
+pytest_plugins = ["tests.conftest_pg"]
+
 DATA = Path(__file__).parent / "data"
 R6_MENU = DATA / "R6_sample_menu.csv"
 CROSSWALK = DATA / "crosswalk_R5_R6_sample.csv"
@@ -155,3 +157,28 @@ def test_cli_second_run_as_a_subprocess_gives_the_same_workbook_figures(files, t
         wb = openpyxl.load_workbook(tmp_path / name / "R5-R6_年度比較.xlsx")
         outs.append([list(r) for r in wb["事業別"].iter_rows(min_row=6, values_only=True)])
     assert outs[0] == outs[1]
+
+
+def test_the_new_store_reads_on_both_backends(store_location):
+    """``number_cells`` (blank cells have no row) and the check marks, on SQLite and
+    PostgreSQL alike."""
+    from budget.store import open_store
+
+    with open_store(store_location) as st:
+        a = save_stage(st, "plan", "01", {"R5-01": {"national": 200, "prefectural": 100},
+                                          "R5-02": {"national": 0}}, leaves=["R5-01", "R5-02",
+                                                                            "R5-03"])
+        b = save_stage(st, "plan", "13", {"R5-03": {"national": 7, "prefectural": 3}})
+        cells = st.number_cells([a, b], ["fund", "national", "nothing"])
+        got = sorted(zip(cells["submission_id"], cells["leaf_code"], cells["field"],
+                         cells["number"]))
+        assert got == sorted([(a, "R5-01", "fund", 300), (a, "R5-01", "national", 200),
+                              (a, "R5-02", "fund", 0), (a, "R5-02", "national", 0),
+                              (b, "R5-03", "fund", 10), (b, "R5-03", "national", 7)])
+        assert str(cells["number"].dtype) == "int64"
+        assert st.number_cells([], ["fund"]).empty
+        assert st.checked_files() == {}
+        assert st.record_checked({"menu:ab": "v1", "crosswalk:cd:ef:gh": "v1"})
+        assert st.record_checked({"menu:ab": "v2"})
+        assert st.checked_files() == {"menu:ab": "v2", "crosswalk:cd:ef:gh": "v1"}
+        assert st.submissions()["id"].tolist()  # the store's own rows untouched
