@@ -64,15 +64,19 @@ def shipped_crosswalk_path(from_year: int, to_year: int) -> Path | None:
     return path if path.is_file() else None
 
 
-def read_crosswalk(path: str | Path) -> "pd.DataFrame":
+def read_crosswalk(path: str | Path, content: bytes | None = None) -> "pd.DataFrame":
     """The crosswalk file as read, unchecked against any menu: text columns as str,
-    ``share`` as a float (NaN when blank). Raises ``CrosswalkError`` when the file cannot be
-    read, lacks a column, or a share is not a number."""
+    ``share`` as a float (NaN when blank). ``content``: the file's bytes when the caller
+    already read them. Raises ``CrosswalkError`` when the file cannot be read, lacks a
+    column, or a share is not a number."""
+    import io
+
     import pandas as pd
 
     path = Path(path)
     try:
-        df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+        df = pd.read_csv(path if content is None else io.BytesIO(content), dtype=str,
+                         keep_default_na=False, encoding="utf-8-sig")
     except FileNotFoundError as exc:
         raise CrosswalkError(f"移行表ファイル {path} が見つかりません。") from exc
     except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
@@ -98,8 +102,17 @@ def load_crosswalk(path: str | Path, from_menu: "pd.DataFrame",
     """The crosswalk in ``path`` checked against the two menus it joins, with ``share``
     filled (1.0 where blank). Raises ``CrosswalkError`` listing every problem, each with
     its row (``3 行目``) or the leaf no row covers."""
-    df = read_crosswalk(path)
-    problems = crosswalk_problems(df, from_menu, to_menu)
+    return checked_crosswalk(read_crosswalk(path), from_menu, to_menu)
+
+
+def checked_crosswalk(df: "pd.DataFrame", from_menu: "pd.DataFrame",
+                      to_menu: "pd.DataFrame", *, check: bool = True) -> "pd.DataFrame":
+    """``load_crosswalk`` of a table ``read_crosswalk`` already read (its ``source`` named
+    in the message): checked once against the two menus, ``share`` filled. ``check=False``
+    is for a caller that knows these bytes passed these checks against these two menus
+    (``budget.menu.checks_version``)."""
+    path = Path(str(df.attrs.get("source", "移行表")))
+    problems = crosswalk_problems(df, from_menu, to_menu) if check else []
     if problems:
         raise CrosswalkError(
             f"移行表ファイル {Path(path).name} が{_menus_label(from_menu, to_menu)}に合いません:\n"
@@ -206,10 +219,12 @@ def crosswalk_schema(from_codes: frozenset[str], to_codes: frozenset[str]) -> An
     @check("同じ from_code が複数の行にあるのは split のときだけです")
     def one_row_per_source_unless_split(df):
         coded = df["from_code"] != ""
-        many = df.groupby("from_code")["from_code"].transform("size") > 1
-        all_split = df.groupby("from_code")["relation"].transform(
-            lambda s: bool((s == "split").all()))
-        return ~coded | ~many | all_split.astype(bool)
+        by_source = df.groupby("from_code")
+        many = by_source["from_code"].transform("size") > 1
+        # every row of the source is a split: no row of it that is not (one vectorised count)
+        not_split = (df["relation"] != "split").astype("int64")
+        all_split = not_split.groupby(df["from_code"]).transform("sum") == 0
+        return ~coded | ~many | all_split
 
     @check("同じ to_code が複数の行にあるのは merged（または分割元が異なる split）のときだけです")
     def one_row_per_target_unless_merged(df):

@@ -69,14 +69,19 @@ def menu_path(year: int) -> Path:
 
 
 def load_menu(year: int | None = None, path: str | Path | None = None, *,
-              validate: bool | None = None) -> "pd.DataFrame":
+              validate: bool | None = None, content: bytes | None = None) -> "pd.DataFrame":
     """The menu of a fiscal year (shipped) or of a file, checked by ``menu_schema``.
 
     ``validate=None`` (the default) validates every file from outside the package and
     trusts the menus shipped in ``budget/menus/``: those are package data, validated by the
     test suite (``tests/test_menu.py`` runs the schema over each), and skipping pandera here
-    saves ~0.3 s and ~25 MB per command. Raises ``MenuError`` listing every schema failure.
+    saves ~0.3 s and ~25 MB per command. ``validate=False`` for a file from outside is for
+    a caller that knows these very bytes passed these very checks (``checks_version``).
+    ``content``: the file's bytes when the caller already read them (not read again).
+    Raises ``MenuError`` listing every schema failure.
     """
+    import io
+
     import pandas as pd
 
     if validate is None:
@@ -88,7 +93,8 @@ def load_menu(year: int | None = None, path: str | Path | None = None, *,
     path = Path(path)
     try:
         df = pd.read_csv(
-            path, dtype=str, keep_default_na=False, encoding="utf-8-sig"
+            path if content is None else io.BytesIO(content), dtype=str,
+            keep_default_na=False, encoding="utf-8-sig"
         )
     except FileNotFoundError as exc:
         raise MenuError(f"メニューファイル {path} が見つかりません。") from exc
@@ -164,6 +170,41 @@ def earlier_editions(menu: "pd.DataFrame") -> dict[str, "pd.DataFrame"]:
     return out
 
 
+#: What the checks of a menu or crosswalk file are made of, besides the libraries: this
+#: module's code, the crosswalk's, the fiscal-year rules, and the list of 担当課.
+CHECK_SOURCES = ("menu.py", "crosswalk.py", "fiscal.py", "data/bureaus.csv")
+
+
+@cache
+def checks_version() -> str:
+    """The version of the checks a menu or crosswalk file passes (``menu_schema``,
+    ``crosswalk.crosswalk_problems``), as 16 hex digits: SHA-256 over the files of
+    ``CHECK_SOURCES`` and the pandas and pandera versions. The same bytes checked under
+    the same version give the same result, so a file recorded as having passed under it
+    need not be checked again; any change to the checks, the 担当課 or the libraries makes
+    a new version and every file is checked afresh."""
+    from importlib.metadata import version
+
+    import pandas as pd
+
+    h = hashlib.sha256()
+    for name in CHECK_SOURCES:
+        h.update(resources.files("budget").joinpath(name).read_bytes())
+        h.update(b"\x1e")
+    h.update(f"pandas {pd.__version__}; pandera {version('pandera')}".encode())
+    return h.hexdigest()[:16]
+
+
+def content_digest(content: bytes) -> str:
+    """SHA-256 (hex) of a file's bytes: what a recorded check is keyed by."""
+    return hashlib.sha256(content).hexdigest()
+
+
+def is_shipped_menu(path: str | Path) -> bool:
+    """True for a menu file of the package (``budget/menus/``), trusted as package data."""
+    return _is_shipped(Path(path))
+
+
 def _is_shipped(path: Path) -> bool:
     shipped = Path(str(resources.files("budget").joinpath("menus"))).resolve()
     return path.resolve().parent == shipped
@@ -227,9 +268,9 @@ def menu_schema() -> Any:
 
     @check("担当課が budget/data/bureaus.csv にありません")
     def bureaus_known(df):
-        known = known_bureaus()
-        return df["bureaus"].map(
-            lambda s: all(b in known for b in s.split(BUREAU_SEPARATOR)))
+        parts = df["bureaus"].reset_index(drop=True).str.split(BUREAU_SEPARATOR).explode()
+        ok = parts.isin(list(known_bureaus())).groupby(level=0).all()
+        return pd.Series(ok.to_numpy(), index=df.index)
 
     @check("開始年度 start_fy は 2015 年度からメニューの年度までです")
     def start_year_in_range(df):
@@ -242,10 +283,11 @@ def menu_schema() -> Any:
 
     @check("leaf_code は R<令和年>-<番号2桁>[-<細目>] の形です")
     def leaf_code_matches_item(df):
+        sub = df["sub_item"].astype(str)
         expected = (
             "R" + (df["fiscal_year"] - 2018).astype(str) + "-"
-            + df["item_no"].map("{:02d}".format)
-            + df["sub_item"].map(lambda s: f"-{s}" if s else "")
+            + df["item_no"].astype(str).str.zfill(2)
+            + ("-" + sub).where(sub != "", "")
         )
         return df["leaf_code"] == expected
 

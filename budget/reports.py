@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from budget.analysis.summary import Summary
     from budget.analysis.track import Track
     from budget.render.outputs import Written
+    from budget.store import Store
     from budget.store.location import Location
 
 
@@ -172,35 +173,88 @@ class CompareRun:
 
 
 def compare_menus(years: list[int], menu_paths: Iterable[str | Path] = (),
-                  crosswalk_paths: Iterable[str | Path] = ()
+                  crosswalk_paths: Iterable[str | Path] = (), *, store: "Store | None" = None
                   ) -> tuple[dict[int, "pd.DataFrame"], dict[int, "pd.DataFrame"]]:
     """(year → menu, year → the crosswalk from the year before into it) for ``years``: a
     menu from ``menu_paths`` when one is of that year, else the shipped one; a crosswalk from
-    ``crosswalk_paths`` when its codes join the two years, else the shipped one; each checked
-    against its two menus. A pair without one is a ``UsageError``."""
+    ``crosswalk_paths`` when its codes join the two years, else the shipped one; each file
+    read once and checked (a menu by its schema, a crosswalk against its two menus). A pair
+    without one is a ``UsageError``.
+
+    ``store``: where files that passed are recorded (``Store.record_checked``), keyed by
+    their SHA-256 (a crosswalk's with its two menus'), with the version of the checks
+    (``budget.menu.checks_version``). A file whose very bytes the store recorded as having
+    passed these very checks is not checked again: the result could not differ. Any other
+    file, or any change to the checks, the 担当課 list or the libraries, is checked."""
     from budget.analysis.compare import code_year
-    from budget.crosswalk import load_crosswalk, read_crosswalk, shipped_crosswalk_path
+    from budget.crosswalk import checked_crosswalk, read_crosswalk, shipped_crosswalk_path
     from budget.fiscal import era_code
-    from budget.menu import load_menu
+    from budget.menu import (
+        checks_version,
+        content_digest,
+        is_shipped_menu,
+        load_menu,
+        menu_path,
+    )
+
+    recorded = store.checked_files() if store is not None else {}
+    version = checks_version() if store is not None else ""
+    passed: dict[str, str] = {}  # what this call checked, to record
+
+    def trusted(key: str) -> bool:
+        if recorded.get(key) == version and store is not None:
+            return True
+        passed[key] = version
+        return False
+
+    def read(path: str | Path) -> tuple[bytes | None, str]:
+        try:
+            data = Path(path).read_bytes()
+        except OSError:  # the reader says what is wrong with the file, in Japanese
+            return None, ""
+        return data, content_digest(data)
 
     given: dict[int, "pd.DataFrame"] = {}
+    digest: dict[int, str] = {}
     for p in menu_paths:
-        menu = load_menu(None, p)
-        given[int(menu["fiscal_year"].iloc[0])] = menu
-    menus = {y: given[y] if y in given else load_menu(y) for y in years}
-    walks: dict[tuple[int | None, int | None], Path] = {}
+        data, sha = read(p)
+        # package data is trusted (None); any other file checked unless recorded
+        validate = None if data is None or is_shipped_menu(p) else not trusted(f"menu:{sha}")
+        menu = load_menu(None, p, content=data, validate=validate)
+        year = int(menu["fiscal_year"].iloc[0])
+        given[year], digest[year] = menu, sha
+    menus = {}
+    for y in years:
+        if y in given:
+            menus[y] = given[y]
+        else:
+            data, digest[y] = read(menu_path(y))
+            menus[y] = load_menu(y, content=data)
+    walks: dict[tuple[int | None, int | None], tuple["pd.DataFrame", str]] = {}
     for p in crosswalk_paths:
-        df = read_crosswalk(p)
+        data, sha = read(p)
+        df = read_crosswalk(p, data)
         frm = next((code_year(c) for c in df["from_code"] if c), None)
         to = next((code_year(c) for c in df["to_code"] if c), None)
-        walks[(frm, to)] = Path(p)
+        walks[(frm, to)] = (df, sha)
     crosswalks = {}
     for prev, year in zip(years, years[1:]):
-        path = walks.get((prev, year)) or shipped_crosswalk_path(prev, year)
-        if path is None:
-            raise UsageError(f"{era_code(prev)} から {era_code(year)} への移行表（クロスウォーク）が"
-                             "ありません。--crosswalk で移行表ファイルを指定してください。")
-        crosswalks[year] = load_crosswalk(path, menus[prev], menus[year])
+        if (prev, year) in walks:
+            table, sha = walks[(prev, year)]
+        else:
+            shipped = shipped_crosswalk_path(prev, year)
+            if shipped is None:
+                raise UsageError(
+                    f"{era_code(prev)} から {era_code(year)} への移行表（クロスウォーク）が"
+                    "ありません。--crosswalk で移行表ファイルを指定してください。")
+            data, sha = read(shipped)
+            table = read_crosswalk(shipped, data)
+        known = sha and digest[prev] and digest[year]
+        key = f"crosswalk:{sha}:{digest[prev]}:{digest[year]}"
+        crosswalks[year] = checked_crosswalk(table, menus[prev], menus[year],
+                                             check=not (known and trusted(key)))
+    if store is not None:
+        store.record_checked(passed)
     return menus, crosswalks
 
 
@@ -211,7 +265,7 @@ def compare_year(db_path: str | Path, years: Iterable[int], out_dir: str | Path,
     """Open the store, compare ``years`` (two or more) through the crosswalks between their
     menus (``analysis.compare``), write the compare workbook ``R5-R6_年度比較.xlsx`` (and the
     tidy table in each of ``formats``) into ``out_dir``."""
-    from budget.analysis.compare import AMOUNT_FIELD, load_compare
+    from budget.analysis.compare import COMPARE_STAGES, load_compare
     from budget.render.compare_workbook import (
         compare_file_name,
         write_compare_tidy,
@@ -222,10 +276,13 @@ def compare_year(db_path: str | Path, years: Iterable[int], out_dir: str | Path,
     ys = sorted(set(years))
     if len(ys) < 2:
         raise UsageError("比べる年度を 2 つ以上指定してください（例: --years R5 R6）。")
-    if stage is not None and stage not in AMOUNT_FIELD:
+    if stage is not None and stage not in (*COMPARE_STAGES, "revision"):
         raise UsageError(f"段階「{stage}」は年度比較できません。")
-    menus, crosswalks = compare_menus(ys, menu_paths, crosswalk_paths)
+    menus: dict[int, "pd.DataFrame"] = {}
+    crosswalks: dict[int, "pd.DataFrame"] = {}
     with open_store(db_path, create=False) as store:
+        if stage != "allocation":  # a 内示 has prefectures' figures only: no menu needed
+            menus, crosswalks = compare_menus(ys, menu_paths, crosswalk_paths, store=store)
         comp = load_compare(store, ys, menus, crosswalks, stage)
         location = store.location
     out = Path(out_dir)

@@ -14,6 +14,20 @@ Rules the tables follow (the compare workbook says them to its readers too):
   sum over nothing but blanks stays blank; a change or a % with a blank side is blank.
 * Change = this year − the year before; % = change ÷ the year before × 100 (blank when the
   year before is blank or 0).
+
+What a year's figure is, by stage (``COMPARE_STAGES``; ``STAGE_RULES`` says it in Japanese):
+
+* 要望: each prefecture's newest accepted 要望; 計画（当初）: its oldest accepted 計画;
+  計画（現在） (the default; 変更 means it too): its newest accepted 計画 or 変更.
+* 内示: each prefecture's allocation summed over the year's rounds, the newest workbook of
+  each round (``budget.stages.allocation_totals``, as ``track`` shows it). Its rows are
+  prefectures: no 大項目 or item tables, and no menu or crosswalk is needed.
+* 実績: the year is the *fund* year (基金年度, the plan's and the menu's year), and its
+  figure is the 執行額 計 (A+B) of every execution year: the newest accepted 実績 per
+  (prefecture, execution year), summed, as ``track`` counts it. A fund year's money spent
+  in a later year is still that fund year's 実績: the ministry reports 執行 per 交付 year,
+  and an item's money can only be carried through the crosswalks from the menu of the year
+  it was granted. Which execution years each fund year holds is listed in the notes.
 """
 
 from __future__ import annotations
@@ -35,7 +49,8 @@ RELATION_JA = {"same": "継続", "renamed": "名称変更", "moved": "番号変�
                "split": "分割", "new": "新規", "removed": "廃止"}
 
 #: The amount compared, by stage (the stage's form field of 基金 計 A+B).
-AMOUNT_FIELD = {"request": "fund", "plan": "fund", "revision": "fund", "actual": "actual_fund"}
+AMOUNT_FIELD = {"request": "fund", "plan_first": "fund", "plan": "fund", "revision": "fund",
+                "actual": "actual_fund"}
 #: The parts an amount is computed from when a stored row lacks it.
 AMOUNT_PARTS = {"fund": ("national", "prefectural"),
                 "actual_fund": ("actual_national", "actual_prefectural")}
@@ -92,15 +107,28 @@ def _share(value: object) -> Fraction:
 def _targets(crosswalk: "pd.DataFrame") -> dict[str, list[tuple[str, Fraction]]]:
     """from_code → [(to_code, share)] of a crosswalk; a removed code maps to nothing."""
     out: dict[str, list[tuple[str, Fraction]]] = {}
-    for r in crosswalk.to_dict("records"):
-        src = str(r.get("from_code") or "").strip()
-        dst = str(r.get("to_code") or "").strip()
+    for src, dst, relation, share in zip(crosswalk["from_code"], crosswalk["to_code"],
+                                         crosswalk["relation"], crosswalk["share"]):
+        src = str(src or "").strip()
+        dst = str(dst or "").strip()
         if not src or src == "nan":
             continue
         out.setdefault(src, [])
-        if dst and dst != "nan" and r.get("relation") != "removed":
-            share = _share(r.get("share")) if r.get("relation") == "split" else Fraction(1)
-            out[src].append((dst, share))
+        if dst and dst != "nan" and relation != "removed":
+            out[src].append((dst, _share(share) if relation == "split" else Fraction(1)))
+    return out
+
+
+def _then(first: dict[str, list[tuple[str, Fraction]]],
+          step: dict[str, list[tuple[str, Fraction]]]) -> dict[str, list[tuple[str, Fraction]]]:
+    """``first`` followed by ``step``: a code ``step`` does not name goes on as itself."""
+    out: dict[str, list[tuple[str, Fraction]]] = {}
+    for src, dests in first.items():
+        shares: dict[str, Fraction] = {}
+        for code, share in dests:
+            for nxt, s in step.get(code, [(code, Fraction(1))]):
+                shares[nxt] = shares.get(nxt, Fraction(0)) + share * s
+        out[src] = list(shares.items())
     return out
 
 
@@ -110,16 +138,23 @@ def compose(crosswalks: list["pd.DataFrame"]) -> dict[str, list[tuple[str, Fract
     code maps to nothing)."""
     if not crosswalks:
         return {}
-    composed = {src: list(dests) for src, dests in _targets(crosswalks[0]).items()}
+    composed = _targets(crosswalks[0])
     for cw in crosswalks[1:]:
-        step = _targets(cw)
-        for src, dests in composed.items():
-            out: dict[str, Fraction] = {}
-            for code, share in dests:
-                for nxt, s in step.get(code, [(code, Fraction(1))]):
-                    out[nxt] = out.get(nxt, Fraction(0)) + share * s
-            composed[src] = list(out.items())
+        composed = _then(composed, _targets(cw))
     return composed
+
+
+def _chains(years: list[int], crosswalks: dict[int, "pd.DataFrame"]
+            ) -> dict[int, dict[str, list[tuple[str, Fraction]]]]:
+    """Year → ``compose`` of the crosswalks from that year to the last of ``years``, built
+    from the newest back (each crosswalk read once; the newest year maps to nothing)."""
+    out: dict[int, dict[str, list[tuple[str, Fraction]]]] = {years[-1]: {}} if years else {}
+    later: dict[str, list[tuple[str, Fraction]]] = {}
+    for y, nxt in reversed(list(zip(years, years[1:]))):
+        step = _targets(crosswalks[nxt])
+        later = step if nxt == years[-1] else _then(step, later)
+        out[y] = later
+    return out
 
 
 def map_forward(amounts: "pd.DataFrame", crosswalks: list["pd.DataFrame"]) -> "pd.DataFrame":
@@ -127,21 +162,34 @@ def map_forward(amounts: "pd.DataFrame", crosswalks: list["pd.DataFrame"]) -> "p
     ``crosswalks`` in order (``compose``): a code going whole to one code is renamed, a code
     shared is apportioned once (``_apportion``); a leaf no crosswalk row names (a removed
     item) keeps its code. Returns the same columns, summed per prefecture and code."""
+    return _map(amounts, compose(crosswalks))
+
+
+def _map(amounts: "pd.DataFrame", mapping: dict[str, list[tuple[str, Fraction]]]
+         ) -> "pd.DataFrame":
+    """``map_forward`` through a ``compose`` d mapping: the renames as one vectorised
+    replace, only the shared codes apportioned row by row."""
     import pandas as pd
 
-    mapping = compose(crosswalks)
+    whole = {src: dests[0][0] for src, dests in mapping.items()
+             if len(dests) == 1 and dests[0][1] == 1}
+    shared = {src: dests for src, dests in mapping.items() if len(dests) > 1
+              or (len(dests) == 1 and dests[0][1] != 1)}
+    cols = ["prefecture_code", "leaf_code", "amount"]
+    codes = amounts["leaf_code"]
+    is_shared = codes.isin(list(shared)) if shared else pd.Series(False, index=amounts.index)
+    plain = amounts.loc[~is_shared, cols].copy()
+    if whole:
+        plain["leaf_code"] = plain["leaf_code"].map(whole).fillna(plain["leaf_code"])
+    plain["amount"] = plain["amount"].astype("int64")
     rows: list[tuple[str, str, int]] = []
-    for pref, code, amount in zip(amounts["prefecture_code"], amounts["leaf_code"],
-                                  amounts["amount"]):
-        dests = mapping.get(code)
-        if not dests:
-            rows.append((pref, code, int(amount)))
-        elif len(dests) == 1 and dests[0][1] == 1:
-            rows.append((pref, dests[0][0], int(amount)))
-        else:
-            for (dst, _), part in zip(dests, _apportion(int(amount), [s for _, s in dests])):
-                rows.append((pref, dst, part))
-    df = pd.DataFrame(rows, columns=["prefecture_code", "leaf_code", "amount"])
+    part = amounts[is_shared]
+    for pref, code, amount in zip(part["prefecture_code"], part["leaf_code"], part["amount"]):
+        dests = shared[code]
+        for (dst, _), piece in zip(dests, _apportion(int(amount), [s for _, s in dests])):
+            rows.append((pref, dst, piece))
+    df = pd.concat([plain, pd.DataFrame(rows, columns=cols).astype({"amount": "int64"})],
+                   ignore_index=True) if rows else plain
     return df.groupby(["prefecture_code", "leaf_code"], as_index=False, sort=False)["amount"] \
         .sum()
 
@@ -202,10 +250,11 @@ def _relation_text(code: str, steps: list[tuple[int, dict[str, list[dict]]]]
 
 def build_compare(amounts: dict[int, "pd.DataFrame"], submitted: dict[int, list[str]],
                   menus: dict[int, "pd.DataFrame"], crosswalks: dict[int, "pd.DataFrame"],
-                  stage: str = "plan") -> Compare:
+                  stage: str = "plan", notes: list[str] | None = None) -> Compare:
     """The ``Compare`` of ``amounts`` (year → prefecture_code, leaf_code, amount; blanks
     dropped), ``submitted`` (year → prefectures with an accepted submission), ``menus`` (year
-    → menu) and ``crosswalks`` (year → the crosswalk from the year before into it)."""
+    → menu) and ``crosswalks`` (year → the crosswalk from the year before into it);
+    ``notes``: more sentences for the readers, after the stage's rule."""
     import pandas as pd
 
     from budget.prefectures import all_prefectures
@@ -213,9 +262,9 @@ def build_compare(amounts: dict[int, "pd.DataFrame"], submitted: dict[int, list[
     years = sorted(amounts)
     last = years[-1]
     mapped = []
+    chains = _chains(years, crosswalks) if stage != "allocation" else {}
     for y in years:
-        chain = [crosswalks[t] for t in years if y < t]
-        m = map_forward(amounts[y], chain)
+        m = _map(amounts[y], chains.get(y, {}))
         m["fiscal_year"] = y
         mapped.append(m)
     long = pd.concat(mapped, ignore_index=True) if mapped else pd.DataFrame(
@@ -228,37 +277,45 @@ def build_compare(amounts: dict[int, "pd.DataFrame"], submitted: dict[int, list[
         g.columns = ycols
         return g.astype("Int64")
 
-    # items: the newest menu's leaves in order, then removed leaves (their own menu's labels)
-    newest = menus[last]
-    steps = [(t, _incoming(crosswalks[t])) for t in years[1:]]
-    item_rows = []
-    for r in newest.to_dict("records"):
-        rel, text = _relation_text(r["leaf_code"], steps)
-        item_rows.append({"leaf_code": r["leaf_code"], "category": r["category"],
-                          "item_name": r["item_name"], "sub_item_name": r["sub_item_name"],
-                          "relation": rel, "relation_ja": text, "_last": True})
-    known = set(newest["leaf_code"])
-    present = set(long["leaf_code"])
-    for y in reversed(years[:-1]):
-        for r in menus[y].to_dict("records"):
-            code = r["leaf_code"]
-            if code in known or code not in present:
-                continue
-            known.add(code)
-            item_rows.append({"leaf_code": code, "category": r["category"],
+    if stage == "allocation":  # a 内示 has prefectures' figures only, no items
+        items = pd.DataFrame(columns=["leaf_code", "category", "item_name", "sub_item_name",
+                                      "relation", "relation_ja", *ycols]).astype(
+            {c: "Int64" for c in ycols})
+        items = _with_changes(items, years)
+        categories = _with_changes(pd.DataFrame(columns=["category", *ycols]).astype(
+            {c: "Int64" for c in ycols}), years)
+    else:
+        # items: the newest menu's leaves in order, then removed leaves (their own menu's labels)
+        newest = menus[last]
+        steps = [(t, _incoming(crosswalks[t])) for t in years[1:]]
+        item_rows = []
+        for r in newest.to_dict("records"):
+            rel, text = _relation_text(r["leaf_code"], steps)
+            item_rows.append({"leaf_code": r["leaf_code"], "category": r["category"],
                               "item_name": r["item_name"], "sub_item_name": r["sub_item_name"],
-                              "relation": "removed",
-                              "relation_ja": f"R{y + 1 - 2018} 廃止", "_last": False})
-    items = pd.DataFrame(item_rows)
-    items = items.join(wide(["leaf_code"]), on="leaf_code")
-    # a new item did not exist in the years before it: blank, never 0 (it is blank already);
-    # a removed item is blank in the years after it (nothing maps there).
-    items = _with_changes(items.drop(columns="_last"), years)
+                              "relation": rel, "relation_ja": text, "_last": True})
+        known = set(newest["leaf_code"])
+        present = set(long["leaf_code"])
+        for y in reversed(years[:-1]):
+            for r in menus[y].to_dict("records"):
+                code = r["leaf_code"]
+                if code in known or code not in present:
+                    continue
+                known.add(code)
+                item_rows.append({"leaf_code": code, "category": r["category"],
+                                  "item_name": r["item_name"], "sub_item_name": r["sub_item_name"],
+                                  "relation": "removed",
+                                  "relation_ja": f"R{y + 1 - 2018} 廃止", "_last": False})
+        items = pd.DataFrame(item_rows)
+        items = items.join(wide(["leaf_code"]), on="leaf_code")
+        # a new item did not exist in the years before it: blank, never 0 (it is blank already);
+        # a removed item is blank in the years after it (nothing maps there).
+        items = _with_changes(items.drop(columns="_last"), years)
 
-    cats = list(dict.fromkeys(items["category"]))
-    categories = items.groupby("category", sort=False)[ycols].sum(min_count=1) \
-        .reindex(cats).reset_index()
-    categories = _with_changes(categories.astype({c: "Int64" for c in ycols}), years)
+        cats = list(dict.fromkeys(items["category"]))
+        categories = items.groupby("category", sort=False)[ycols].sum(min_count=1) \
+            .reindex(cats).reset_index()
+        categories = _with_changes(categories.astype({c: "Int64" for c in ycols}), years)
 
     prefs = pd.DataFrame({"prefecture_code": [p.code for p in all_prefectures()],
                           "prefecture_name": [p.name_ja for p in all_prefectures()]})
@@ -276,14 +333,17 @@ def build_compare(amounts: dict[int, "pd.DataFrame"], submitted: dict[int, list[
     national["n_prefectures"] = "／".join(str(len(submitted.get(y, []))) for y in years)
     national = _with_changes(national, years)
 
-    notes = [f"R{y - 2018}: 受理された提出のない都道府県 {47 - len(submitted.get(y, []))}"
+    said = [STAGE_RULES[stage]] if stage in STAGE_RULES else []
+    said += notes or []
+    said += [f"R{y - 2018}: 受理された提出のない都道府県 {47 - len(submitted.get(y, []))}"
              for y in years if len(submitted.get(y, [])) < 47]
     return Compare(years, stage, national, categories, prefs, items.reset_index(drop=True),
-                   submitted, notes)
+                   submitted, said)
 
 
 def _amount_frame(values: "pd.DataFrame", stage: str) -> "pd.DataFrame":
-    """prefecture_code, leaf_code, amount of the stored rows with an amount (blanks dropped)."""
+    """prefecture_code, leaf_code, amount of the stored rows with an amount (blanks
+    dropped), indexed as ``values``."""
     import pandas as pd
 
     key = AMOUNT_FIELD[stage]
@@ -298,36 +358,140 @@ def _amount_frame(values: "pd.DataFrame", stage: str) -> "pd.DataFrame":
     amount = amount.where(amount.notna() | ~has_part, computed)
     out = pd.DataFrame({"prefecture_code": df["prefecture_code"].astype(str),
                         "leaf_code": df["leaf_code"].astype(str), "amount": amount})
-    return out[out["amount"].notna()].reset_index(drop=True)
+    return out[out["amount"].notna()]
+
+
+#: Stages ``load_compare`` reads, and what a year's figure of each is (``stage_label``).
+COMPARE_STAGES = ("request", "allocation", "plan_first", "plan", "actual")
+STAGE_LABEL = {"request": "要望", "allocation": "内示（各回の計）", "plan_first": "計画（当初）",
+               "plan": "計画（現在）", "actual": "実績（執行年度の計）"}
+#: Other names a person may type for a compare stage (after NFKC); the rest go through
+#: ``budget.analysis.track.parse_stage``, where 変更 is the current plan here.
+_STAGE_NAMES = {"当初計画": "plan_first", "計画(当初)": "plan_first", "当初": "plan_first",
+                "plan_first": "plan_first", "first": "plan_first",
+                "計画(現在)": "plan", "現在の計画": "plan", "current": "plan"}
+STAGE_RULES = {
+    "allocation": "内示は各回の内示額（基金規模 A+B）の合計です。内示は都道府県ごとの額だけで、"
+                  "大項目・事業別の内訳はありません。",
+    "plan_first": "計画（当初）= 各都道府県が最初に受理された計画。",
+    "plan": "計画（現在）= 受理した最新の計画または変更。",
+    "request": "要望 = 各都道府県の受理した最新の要望。",
+    "actual": "実績 = 基金年度ごとに、執行年度ごとに受理した最新の実績の執行額 計 (A+B) の合計"
+              "（翌年度以降に執行した分を含みます）。年度は基金年度です。",
+}
+
+
+def compare_stage(text: str) -> str:
+    """The compare stage (``COMPARE_STAGES``) a person named: any stage's code or Japanese
+    name, 変更 (the plan as changed) as the current plan, 当初計画 / 計画（当初） as the first;
+    ``UsageError`` for anything else."""
+    import unicodedata
+
+    from budget.analysis.track import parse_stage
+
+    key = unicodedata.normalize("NFKC", str(text)).strip()
+    if key in _STAGE_NAMES or key.lower() in _STAGE_NAMES:
+        return _STAGE_NAMES.get(key) or _STAGE_NAMES[key.lower()]
+    code = parse_stage(text)
+    return "plan" if code == "revision" else code
+
+
+def _chosen(subs: "pd.DataFrame", year: int, stage: str) -> dict[int, str]:
+    """Submission id → prefecture code of the submissions that make ``year``'s figure of
+    ``stage`` (``_chosen_by_year`` of that year)."""
+    return _chosen_by_year(subs, [year], stage)[year]
+
+
+def _chosen_by_year(subs: "pd.DataFrame", years: list[int], stage: str
+                    ) -> dict[int, dict[int, str]]:
+    """Year → (submission id → prefecture code) of the submissions that make each year's
+    figure of ``stage`` (not the 内示), by the rules of ``budget.stages``
+    (``current_plan_ids``, ``first_plan_ids``, ``current_request_ids``; a test holds them
+    equal) and, for 実績, the newest accepted per (prefecture, execution year) as the track
+    reads it: every execution year of the fund year counts. One sort for every year."""
+    from budget.analysis.track import _exec_year
+
+    stages = {"request": ("request",), "plan": ("plan", "revision"), "plan_first": ("plan",),
+              "actual": ("actual",)}[stage]
+    df = subs[(subs["status"] == "accepted") & subs["stage"].isin(stages)
+              & subs["fiscal_year"].isin(years) & subs["prefecture_code"].notna()]
+    out: dict[int, dict[int, str]] = {y: {} for y in years}
+    if df.empty:
+        return out
+    df = df.assign(_year=df["fiscal_year"].astype("int64"))
+    by = ["_year", "prefecture_code"]
+    if stage == "actual":
+        execs = df["exec_year"] if "exec_year" in df.columns else [None] * len(df)
+        df = df.assign(_exec=[_exec_year(v, y) for v, y in zip(execs, df["_year"])])
+        by.append("_exec")
+    df = df.sort_values(["received_at", "id"], kind="stable")
+    df = df.drop_duplicates(by, keep="first" if stage == "plan_first" else "last")
+    for i, p, y in zip(df["id"], df["prefecture_code"], df["_year"]):
+        out[int(y)][int(i)] = str(p)
+    return out
 
 
 def load_compare(store: "Store", years: list[int], menus: dict[int, "pd.DataFrame"],
                  crosswalks: dict[int, "pd.DataFrame"], stage: str | None = None) -> Compare:
-    """Read each year's current submissions of ``stage`` (default the plan: newest accepted
-    計画 or 変更) and build the ``Compare``."""
-    from budget.analysis.summary import current_stage_amounts, current_stage_submissions
+    """Read the submissions that make each year's figure of ``stage`` (``COMPARE_STAGES``,
+    default the current plan: newest accepted 計画 or 変更; 変更 is read as that too) and
+    build the ``Compare``. Two reads for every year together: the submissions, then the
+    amount fields of the chosen ones (the 内示: ``stages.allocation_totals`` per year)."""
+    import pandas as pd
 
-    stage = stage or "plan"
-    amounts, submitted = {}, {}
-    for y in sorted(years):
-        # a year without any 変更 reads its plans alone (half the reads of the plan family)
-        every = store.submissions(y)
-        if stage not in ("plan", "revision"):
-            only: str | None = stage
-        else:
-            only = None if (every["stage"] == "revision").any() else "plan"
-        if only is not None:
-            accepted = every[(every["status"] == "accepted") & (every["stage"] == only)
-                             & every["prefecture_code"].notna()]
-            submitted[y] = sorted(set(accepted["prefecture_code"].astype(str)))
-            values = store.current_amounts(y, only)
-        else:
-            subs = current_stage_submissions(store, y, stage)
-            submitted[y] = sorted(subs.loc[subs["status"] == "accepted", "prefecture_code"]
-                                  .astype(str)) if len(subs) else []
-            values = current_stage_amounts(store, y, stage)
-        amounts[y] = _amount_frame(values, stage)
-    return build_compare(amounts, submitted, menus, crosswalks, stage)
+    stage = "plan" if stage in (None, "revision") else stage
+    if stage not in COMPARE_STAGES:
+        raise ValueError(f"unknown compare stage {stage!r}")
+    ys = sorted(years)
+    subs = store.submissions()
+    amounts: dict[int, "pd.DataFrame"] = {}
+    submitted: dict[int, list[str]] = {}
+    if stage == "allocation":
+        from budget.stages import allocation_totals
+
+        for y in ys:
+            totals = allocation_totals(store, y, subs=subs)
+            submitted[y] = sorted(totals)
+            rows = [(code, "", fund) for code, (fund, _) in sorted(totals.items())
+                    if fund is not None]
+            amounts[y] = pd.DataFrame(rows, columns=["prefecture_code", "leaf_code", "amount"])
+        return build_compare(amounts, submitted, menus, crosswalks, stage)
+    chosen = _chosen_by_year(subs, ys, stage)
+    key = AMOUNT_FIELD[stage]
+    fields = [key, *AMOUNT_PARTS[key]]
+    cells = store.number_cells([i for c in chosen.values() for i in c], fields)
+    wide = cells.set_index(["submission_id", "leaf_code", "field"])["number"] \
+        .unstack("field").reindex(columns=fields).reset_index()
+    year_of = {i: y for y, c in chosen.items() for i in c}
+    pref_of = {i: p for c in chosen.values() for i, p in c.items()}
+    wide["prefecture_code"] = wide["submission_id"].map(pref_of)
+    every = _amount_frame(wide, stage)
+    of_year = wide.loc[every.index, "submission_id"].map(year_of).to_numpy()
+    by_year = {int(y): g.reset_index(drop=True) for y, g in every.groupby(of_year)}
+    for y in ys:
+        submitted[y] = sorted(set(chosen[y].values()))
+        amounts[y] = by_year.get(y, every.iloc[0:0])
+    notes = _exec_year_notes(subs, chosen) if stage == "actual" else []
+    return build_compare(amounts, submitted, menus, crosswalks, stage, notes)
+
+
+def _exec_year_notes(subs: "pd.DataFrame", chosen: dict[int, dict[int, str]]) -> list[str]:
+    """``R5 の実績: 執行年度 R5（47 都道府県）、R6（12 都道府県）`` for each fund year with 実績."""
+    from budget.analysis.track import _exec_year
+    from budget.fiscal import era_code
+
+    out = []
+    for year, ids in chosen.items():
+        rows = subs[subs["id"].isin(list(ids))]
+        if rows.empty:
+            continue
+        execs = rows["exec_year"] if "exec_year" in rows.columns else [None] * len(rows)
+        per: dict[int, set[str]] = {}
+        for value, pref in zip(execs, rows["prefecture_code"]):
+            per.setdefault(_exec_year(value, year), set()).add(str(pref))
+        out.append(f"{era_code(year)} の実績: 執行年度 " + "、".join(
+            f"{era_code(e)}（{len(p)} 都道府県）" for e, p in sorted(per.items())))
+    return out
 
 
 def tidy_compare(comp: Compare) -> "pd.DataFrame":

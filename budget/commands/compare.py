@@ -13,7 +13,8 @@ from budget.commands.options import Command, command_line, db_option, say
 @click.argument("more_years", nargs=-1, metavar="")
 @db_option
 @click.option("--stage", default=None,
-              help="段階: 要望、計画（変更を含む）、変更、実績（英語名も可）。既定: 計画（現在）。")
+              help="段階: 要望、内示（各回の計）、当初計画、計画（変更を含む現在の計画。"
+                   "変更も同じ）、実績（執行年度の計）。英語名も可。既定: 計画（現在）。")
 @click.option("--menu", "menu_paths", multiple=True,
               type=click.Path(exists=True, dir_okay=False, path_type=Path), metavar="ファイル",
               help="同梱のメニューの代わりに使うメニューファイル（CSV、年度はファイルの中の年度）。"
@@ -29,13 +30,18 @@ from budget.commands.options import Command, command_line, db_option, say
 def compare(years: tuple[str, ...], more_years: tuple[str, ...], db_path: Path,
             stage: str | None, menu_paths: tuple[Path, ...], crosswalk_paths: tuple[Path, ...],
             out_dir: Path, formats: tuple[str, ...]) -> None:
-    """年度ごとの計画を比べ、年度比較表を作成します。
+    """年度ごとの計画（または --stage の段階）を比べ、年度比較表を作成します。
 
     \b
     全国計、大項目別、都道府県別（47 行）、事業別に、各年度の基金 (A+B) と増減・増減率を
     並べます。メニューが変わった事業は移行表（クロスウォーク）で最新年度の事業に対応させ、
     統合された事業は統合前の合計と、分割された事業は割合で按分した額と比べます。
     提出のない都道府県・年度は 0 ではなく空欄（未提出）です。
+    実績は基金年度ごとに、執行年度ごとの最新の実績を合計します。内示は各回の合計で、
+    都道府県別だけです（事業別の内示はありません）。
+
+    --menu・--crosswalk のファイルは検査し、合格した内容（SHA-256）をデータベースに
+    記録します。まったく同じ内容のファイルは、検査の版が同じ間は再検査しません。
 
     \b
     例:
@@ -53,9 +59,9 @@ def compare(years: tuple[str, ...], more_years: tuple[str, ...], db_path: Path,
     fys = [parse_fiscal_year(w.strip()) for w in words]
     code = None
     if stage is not None:
-        from budget.analysis.track import parse_stage
+        from budget.analysis.compare import compare_stage
 
-        code = parse_stage(stage)
+        code = compare_stage(stage)
     run = compare_year(db_path, fys, out_dir, stage=code, menu_paths=menu_paths,
                        crosswalk_paths=crosswalk_paths, formats=formats,
                        command_line=command_line("compare"))
@@ -65,7 +71,9 @@ def compare(years: tuple[str, ...], more_years: tuple[str, ...], db_path: Path,
     for y in comp.years:
         total = comp.national[f"y{y}"].iloc[0]
         shown = "未提出" if total is None or total != total else f"{int(total):,} 千円"
-        say(f"{era_code(y)}: 全国計 {shown}（受理 {len(comp.submitted.get(y, []))} / 47 都道府県）")
+        counted = "内示" if comp.stage == "allocation" else "受理"
+        n = len(comp.submitted.get(y, []))
+        say(f"{era_code(y)}: 全国計 {shown}（{counted} {n} / 47 都道府県）")
     for w in run.written:
         say(f"{w.kind}: {w.path}")
         if w.fallback:

@@ -45,7 +45,6 @@ if TYPE_CHECKING:
 
 SHEETS = ("総括", "大項目別", "都道府県別", "事業別", "グラフ", "出典")
 PCT_FORMAT = '0.0"%"'
-STAGE_JA = {"request": "要望", "plan": "計画（現在）", "revision": "変更", "actual": "実績"}
 #: The tidy table's Japanese headers (CSV) by key (JSON).
 TIDY_HEADERS = {"level": "表", "key": "コード", "label": "名称", "relation": "年度間の関係",
                 "fiscal_year": "年度", "amount": "基金 (A+B)（千円）", "change": "増減（千円）",
@@ -90,8 +89,10 @@ def _year_columns(years: list[int]) -> list[tuple[str, str, str]]:
 
 
 def _table(ws: Any, ctx: _Context, pct: Any, title: str, df: "pd.DataFrame",
-           keys: list[tuple[str, str, float]], years: list[int], notes: list[str]) -> None:
-    """One table sheet: ``keys`` (header, column, width) then the per-year block."""
+           keys: list[tuple[str, str, float]], years: list[int], notes: list[str],
+           missing: str = "未提出") -> None:
+    """One table sheet: ``keys`` (header, column, width) then the per-year block; a
+    prefecture's blank year says ``missing``."""
     s = ctx.styles
     w = _Writer(ws, ctx)
     _head(ws, ctx, title, notes)
@@ -111,7 +112,7 @@ def _table(ws: Any, ctx: _Context, pct: Any, title: str, df: "pd.DataFrame",
             if kind == "pct":
                 w.number(i, j, None if value is None else float(value), pct)
             elif value is None and key.startswith("y"):
-                w.text(i, j, "未提出" if "prefecture_code" in row else "", s.status_missing)
+                w.text(i, j, missing if "prefecture_code" in row else "", s.status_missing)
             else:
                 w.money(i, j, value, s.money)
     _page_setup(ws, ctx, h, h, freeze_col=len(keys))
@@ -123,13 +124,13 @@ def render_compare_workbook(comp: "Compare", *, menus: dict[int, "pd.DataFrame"]
     """The compare workbook's bytes (see ``SHEETS``)."""
     import xlsxwriter
 
-    from budget.analysis.compare import MAPPING_RULE, MISSING_RULE
+    from budget.analysis.compare import MAPPING_RULE, MISSING_RULE, STAGE_LABEL
 
     now = now or dt.datetime.now().astimezone()
     years = comp.years
     prefix = f"{_era(years[0])}～{_era(years[-1])} {SUBTITLE}"
     samples = [_era(y) for y, m in sorted((menus or {}).items()) if is_sample_menu(m)]
-    scope = f"比較する段階: {STAGE_JA.get(comp.stage, comp.stage)}　金額は 基金 (A+B)、千円。"
+    scope = f"比較する段階: {STAGE_LABEL.get(comp.stage, comp.stage)}　金額は 基金 (A+B)、千円。"
     if samples:
         scope += f"　{'・'.join(samples)} のメニューはテスト用の見本です（厚生労働省のメニューではありません）。"
     ctx = _Context(cast("Summary", None), "千円", 1, "#,##0", command_line, now, str(db_path),
@@ -146,19 +147,23 @@ def render_compare_workbook(comp: "Compare", *, menus: dict[int, "pd.DataFrame"]
     pct = ctx.cells.add_format({"font_name": FONT, "font_size": 10, "border": 1,
                                 "border_color": "#A6A6A6", "num_format": PCT_FORMAT})
     sheets = {name: wb.add_worksheet(name) for name in SHEETS}
-    rules = [MAPPING_RULE, MISSING_RULE, *comp.notes]
+    by_item = comp.stage != "allocation"  # a 内示 has no items: its rule says so instead
+    mapping = [MAPPING_RULE] if by_item else comp.notes[:1]
+    rules = [*(mapping if by_item else []), MISSING_RULE, *comp.notes]
+    missing = "未提出" if by_item else "内示なし"
     national = comp.national.assign(n=comp.national["n_prefectures"])
     _table(sheets["総括"], ctx, pct, "年度比較 全国計", national,
-           [("", "label", 12), ("受理した都道府県数", "n", 14)], years, rules)
+           [("", "label", 12),
+            ("受理した都道府県数" if by_item else "内示のある都道府県数", "n", 14)], years, rules)
     _table(sheets["大項目別"], ctx, pct, "年度比較 大項目別", comp.categories,
-           [("区分（大項目）", "category", 22)], years, rules[:1])
+           [("区分（大項目）", "category", 22)], years, mapping)
     _table(sheets["都道府県別"], ctx, pct, "年度比較 都道府県別", comp.prefectures,
-           [("都道府県", "prefecture_label", 12)], years, rules[1:2])
+           [("都道府県", "prefecture_label", 12)], years, [MISSING_RULE], missing)
     items = comp.items.assign(label=[n if not s else f"{n}／{s}" for n, s in
                                      zip(comp.items["item_name"], comp.items["sub_item_name"])])
     _table(sheets["事業別"], ctx, pct, "年度比較 事業別（最新年度のメニュー順、廃止は末尾）", items,
            [("事業コード", "leaf_code", 11), ("事業名／細目", "label", 44),
-            ("年度間の関係", "relation_ja", 30)], years, rules[:1])
+            ("年度間の関係", "relation_ja", 30)], years, mapping)
     _sheet_charts(wb, sheets["グラフ"], ctx, comp)
     _sheet_sources(sheets["出典"], ctx, comp, menus or {})
     sheets["総括"].activate()
@@ -190,17 +195,21 @@ def _sheet_charts(wb: Any, ws: Any, ctx: _Context, comp: "Compare") -> None:
         for k, y in enumerate(years):
             w.money(i, tab + 1 + k, row[f"y{y}"], s.money)
     first, end = h + 1, h + len(cats)
-    ch = wb.add_chart({"type": "column"})
-    for k, y in enumerate(years):
-        ch.add_series({"name": _era(y), "categories": [ws.name, first, tab, end, tab],
-                       "values": [ws.name, first, tab + 1 + k, end, tab + 1 + k], "gap": 80})
-    ch.set_title({"name": "大項目別 全国計 基金 (A+B)（千円）",
-                  "name_font": {"name": FONT, "size": 12, "bold": True}})
-    ch.set_legend({"position": "bottom", "font": font})
-    ch.set_x_axis({"num_font": font})
-    ch.set_y_axis({"num_font": font, "num_format": "#,##0"})
-    ch.set_size({"width": 700, "height": 360})
-    ws.insert_chart(h, 0, ch, {"x_offset": 4, "object_position": 3})
+    if not cats:  # a 内示: nothing by 大項目
+        w.text(first, tab, "大項目別の内訳はありません。", s.warn)
+    ch = wb.add_chart({"type": "column"}) if cats else None
+    if ch is not None:
+        for k, y in enumerate(years):
+            ch.add_series({"name": _era(y), "categories": [ws.name, first, tab, end, tab],
+                           "values": [ws.name, first, tab + 1 + k, end, tab + 1 + k],
+                           "gap": 80})
+        ch.set_title({"name": "大項目別 全国計 基金 (A+B)（千円）",
+                      "name_font": {"name": FONT, "size": 12, "bold": True}})
+        ch.set_legend({"position": "bottom", "font": font})
+        ch.set_x_axis({"num_font": font})
+        ch.set_y_axis({"num_font": font, "num_format": "#,##0"})
+        ch.set_size({"width": 700, "height": 360})
+        ws.insert_chart(h, 0, ch, {"x_offset": 4, "object_position": 3})
 
     start = end + 3
     change = comp.prefectures[comp.prefectures[f"change_{last}"].notna()]

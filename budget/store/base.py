@@ -124,6 +124,22 @@ class Store(Protocol):
         ``fields`` that it knows, when given)."""
         ...
 
+    def checked_files(self) -> dict[str, str]:
+        """Key → checks version of every file ``record_checked`` recorded."""
+        ...
+
+    def record_checked(self, marks: dict[str, str]) -> bool:
+        """Record that the files of ``marks`` (key: what names their bytes; value: the
+        version of the checks they passed) passed their checks; False, recording nothing,
+        when the store may only be read."""
+        ...
+
+    def number_cells(self, ids: list[int], fields: list[str]) -> "pd.DataFrame":
+        """The non-blank numbers of ``fields`` of the given submissions, long: one row per
+        stored number (submission_id, leaf_code, field, number as int64); a blank cell has
+        no row. The cheapest read of a few money fields of many submissions."""
+        ...
+
     def amounts_of(self, ids: list[int]) -> "pd.DataFrame":
         """The values of the given accepted submissions, wide, as ``current_amounts`` gives
         them (prefecture_code, submission_id, leaf_code, stage, fiscal_year, every known

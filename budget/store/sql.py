@@ -168,6 +168,10 @@ SET_VERSION = ("INSERT INTO store_meta (key, value) VALUES ('schema_version', ?)
                "ON CONFLICT (key) DO UPDATE SET value = excluded.value")
 
 
+#: ``store_meta`` keys of files recorded as checked (``SQLStore.record_checked``).
+CHECKED_PREFIX = "checked:"
+
+
 def statements(script: str) -> list[str]:
     """The statements of a schema script (none of ours has a ";" inside a literal)."""
     return [s.strip() for s in script.split(";") if s.strip()]
@@ -527,6 +531,47 @@ class SQLStore:
                            else leaves[0],
                            pd.concat(cells, ignore_index=True) if len(cells) > 1 else cells[0],
                            known)
+
+    def checked_files(self) -> dict[str, str]:
+        """What ``record_checked`` recorded; see ``Store.checked_files``."""
+        return {str(k)[len(CHECKED_PREFIX):]: str(v) for k, v in self._rows(
+            "SELECT key, value FROM store_meta WHERE key LIKE ?", (CHECKED_PREFIX + "%",))}
+
+    def record_checked(self, marks: dict[str, str]) -> bool:
+        """Record files as checked; see ``Store.record_checked``."""
+        if not marks or getattr(self, "readonly", False):
+            return False
+        try:
+            try:
+                with self.transaction():
+                    self._executemany(
+                        "INSERT INTO store_meta (key, value) VALUES (?, ?) "
+                        "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                        [(CHECKED_PREFIX + k, v) for k, v in sorted(marks.items())])
+            except self._driver_error as exc:
+                raise self._write_error(exc) from exc
+        except StoreError:
+            return False  # a store the user may only read: the files are checked next time
+        return True
+
+    def number_cells(self, ids: list[int], fields: list[str]) -> "pd.DataFrame":
+        """The non-blank numbers of ``fields`` of the given submissions, long; see
+        ``Store.number_cells``."""
+        import pandas as pd
+
+        ids = sorted({int(i) for i in ids})
+        names = sorted(set(fields))
+        only = ", ".join("?" * len(names)) or "NULL"
+        parts = []
+        for chunk in list(chunks(ids)) or [[]]:
+            marks = ", ".join("?" * len(chunk)) or "NULL"
+            parts.append(pd.DataFrame(self._rows(f"""
+                SELECT submission_id, leaf_code, field, number FROM submission_values
+                WHERE submission_id IN ({marks}) AND field IN ({only})
+                  AND number IS NOT NULL""", [*chunk, *names]),
+                columns=["submission_id", "leaf_code", "field", "number"]))
+        out = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+        return out.astype({"submission_id": "int64", "number": "int64"})
 
     def amounts_of(self, ids: list[int]) -> "pd.DataFrame":
         """The values of the given submissions, wide; see ``Store.amounts_of``."""
