@@ -219,3 +219,15 @@ def test_libreoffice_opens_the_copy_with_its_list_fills_and_comments(copy, tmp_p
     assert plan["H8"].comment is not None and "【エラー】" in plan["H8"].comment.text
     assert plan["D8"].comment is not None and "【事業内容】" in plan["D8"].comment.text
     assert plan.protection.sheet
+
+
+def test_a_cell_with_the_senders_comment_keeps_it_below_ours():
+    content = plan_bytes("13")
+    old = openpyxl.load_workbook(io.BytesIO(content))["計画"]["D8"].comment.text
+    finding = make("locked-cell-changed", file=NAME, sheet="計画", cell="D8", value="x",
+                   expected="y")
+    data, why = annotated_bytes(content, FileReport(NAME, "", len(content), [finding]))
+    assert why is None
+    comment = openpyxl.load_workbook(io.BytesIO(data))["計画"]["D8"].comment
+    assert comment.author == COMMENT_AUTHOR
+    assert comment.text == f"【エラー】{finding.message}{annotate.KEPT_COMMENT}{old}"

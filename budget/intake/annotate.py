@@ -169,7 +169,6 @@ def marked_package(content: bytes, container: Container, report: FileReport) -> 
         Styles,
         add_comments,
         add_first_sheet,
-        comment_texts,
         solid_fill,
         unselect,
     )
@@ -222,13 +221,8 @@ def marked_package(content: bytes, container: Container, report: FileReport) -> 
     for sheet, member in container.sheets.items():
         data = sheets[sheet].data if sheet in sheets else package.read(member)
         if sheet in notes:
-            own = comment_texts(package, member)
-            for coord, note in notes[sheet].items():
-                kept = own.get(coord, ("", ""))[1]
-                if kept:
-                    note += KEPT_COMMENT + kept
-                notes[sheet][coord] = note[:32000]
-            data = add_comments(package, member, data, notes[sheet], COMMENT_AUTHOR)
+            data = add_comments(package, member, data, notes[sheet], COMMENT_AUTHOR,
+                                KEPT_COMMENT)
         selected = unselect(data)
         if sheet in sheets or selected != data:
             package.write(member, selected)

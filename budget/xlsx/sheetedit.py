@@ -15,6 +15,7 @@ re-serialised. What a return copy needs (``budget.intake.annotate``):
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from typing import Any
@@ -211,16 +212,16 @@ def solid_fill(rgb: str) -> bytes:
 # --- Cells ---------------------------------------------------------------------------------
 
 
+#: A cell or row tag that does not start with its reference (``<c r="…"``, ``<row r="…"``).
+_NO_REF = re.compile(rb'<(?:c|row)(?:[\t\n\r>/]| (?!r="))')
+
+
 class SheetCells:
     """A worksheet's XML, with cells to restyle or make inert (``data`` is the result)."""
 
     def __init__(self, data: bytes) -> None:
-        cells = sum(data.count(b"<c" + end) for end in (b" ", b">", b"/", b"\t", b"\n", b"\r"))
-        if cells != data.count(b'<c r="'):
-            raise Unsupported("cell without reference")
-        rows = sum(data.count(b"<row" + end) for end in (b" ", b">", b"/", b"\t", b"\n", b"\r"))
-        if rows != data.count(b'<row r="'):
-            raise Unsupported("row without reference")
+        if _NO_REF.search(data):
+            raise Unsupported("cell or row without reference")
         if b"<sheetData" not in data:
             raise Unsupported("prefixed worksheet")
         self.data = data
@@ -372,27 +373,19 @@ def _vml_prefixes(vml: bytes) -> dict[str, str]:
     return out
 
 
-def comment_texts(package: Package, sheet_part: str) -> dict[str, tuple[str, str]]:
-    """The comments of a worksheet: cell → (author, plain text)."""
-    part = _comments_part(package, sheet_part)
-    if part is None:
-        return {}
-    root = parse(package.read(part))
-    authors_el = root.find(_M + "authors")
-    authors = [a.text or "" for a in authors_el] if authors_el is not None else []
-    out = {}
-    listed = root.find(_M + "commentList")
-    for c in (listed if listed is not None else ()):
-        n = int(c.get("authorId", "0") or 0)
-        body = c.find(_M + "text")
-        plain = "" if body is None else "".join(
-            t.text or "" for t in body.iter(_M + "t") if not _in_phonetic(body, t))
-        out[c.get("ref", "")] = (authors[n] if 0 <= n < len(authors) else "", plain)
-    return out
-
-
-def _in_phonetic(body: Any, t: Any) -> bool:
-    return any(t in list(ph.iter()) for ph in body.findall(_M + "rPh"))
+def _plain(comment: bytes) -> str:
+    """The text of one ``<comment>`` element (its runs, not their phonetic guides)."""
+    start, end = comment.find(b"<text"), comment.rfind(b"</text>")
+    if start < 0 or end < 0:
+        return ""
+    inner = comment[comment.find(b">", start) + 1:end]
+    try:
+        body = parse(f'<text xmlns="{NS_MAIN}">'.encode() + inner + b"</text>")
+    except Exception as exc:  # noqa: BLE001 - a prefix declared elsewhere: not ours to guess
+        raise Unsupported("comment text") from exc
+    parts = [body.findtext(_M + "t") or ""]
+    parts += [r.findtext(_M + "t") or "" for r in body.findall(_M + "r")]
+    return "".join(parts)
 
 
 def _comments_part(package: Package, sheet_part: str) -> str | None:
@@ -405,10 +398,10 @@ def _comments_part(package: Package, sheet_part: str) -> str | None:
 
 
 def add_comments(package: Package, sheet_part: str, sheet: bytes, notes: dict[str, str],
-                 author: str) -> bytes:
-    """Put ``notes`` (cell → text) on the worksheet as comments by ``author``, replacing a
-    comment the cell had (the caller has merged its text into the note). Returns the
-    worksheet's XML (a ``legacyDrawing`` added when it had none)."""
+                 author: str, keep: str) -> bytes:
+    """Put ``notes`` (cell → text) on the worksheet as comments by ``author``. A comment the
+    cell had is replaced: its text is kept below ours, after ``keep``. Returns the worksheet's
+    XML (a ``legacyDrawing`` added when it had none)."""
     if not notes:
         return sheet
     rels = package.relationships(sheet_part)
@@ -433,9 +426,9 @@ def add_comments(package: Package, sheet_part: str, sheet: bytes, notes: dict[st
     data = package.read(part)
     if b"<commentList" not in data or b"<authors" not in data:
         raise Unsupported("comments shape")
-    root = parse(data)
-    authors_el = root.find(_M + "authors")
-    authors = [a.text or "" for a in authors_el] if authors_el is not None else []
+    authors_span = _span_of(data, b"authors")
+    authors = [html.unescape((m.group(1) or b"").decode("utf-8")) for m in re.finditer(
+        rb"<author(?:\s[^>]*)?(?:/>|>(.*?)</author>)", data[slice(*authors_span)], re.S)]
     if author in authors:
         author_id = authors.index(author)
     else:
@@ -448,6 +441,12 @@ def add_comments(package: Package, sheet_part: str, sheet: bytes, notes: dict[st
         ref = (get_attr(match.group(0)[:match.group(0).find(b">") + 1], b"ref") or b"").decode()
         existing[ref] = match.group(0)
         order.append(ref)
+    notes = dict(notes)
+    for cell in notes:
+        own = _plain(existing[cell]) if cell in existing else ""
+        if own:
+            notes[cell] += keep + own
+        notes[cell] = notes[cell][:32000]
     new_cells = [c for c in notes if c not in existing]
     for cell, note in notes.items():
         existing[cell] = (f'<comment ref="{cell}" authorId="{author_id}"><text>'
