@@ -7,6 +7,8 @@ code are still recognised and stripped."""
 from __future__ import annotations
 
 import io
+import posixpath
+import re
 import zipfile
 from pathlib import Path
 
@@ -183,13 +185,36 @@ def test_a_senders_formula_and_its_link_become_inert(clean_workbook, tmp_path):
     assert not any(b"attacker.example/cell" in r for r in rels)
 
 
+def notes_and_shapes(data: bytes) -> list[tuple[int, int]]:
+    """Per comments part: (comments, note shapes in the drawing beside it)."""
+    parts = members(data)
+    out = []
+    for name, body in parts.items():
+        if name.startswith("xl/worksheets/_rels/"):
+            rels = body.decode()
+            targets = [t for t in re.findall(r'Target="([^"]+)"', rels)]
+            comments = [t for t in targets if "comment" in t.lower() and t.endswith(".xml")]
+            drawings = [t for t in targets if t.endswith(".vml")]
+            if not comments and not drawings:
+                continue
+            folder = "xl/worksheets"
+            resolve = (lambda t: t.lstrip("/") if t.startswith("/") else
+                       posixpath.normpath(posixpath.join(folder, t)))
+            n_comments = sum(parts[resolve(t)].count(b"<comment ") for t in comments)
+            n_shapes = sum(parts[resolve(t)].count(b'ObjectType="Note"') for t in drawings)
+            out.append((n_comments, n_shapes))
+    return out
+
+
 def test_a_copy_made_by_the_openpyxl_code_is_recognised_and_stripped(tmp_path):
     content = OLD_COPY.read_bytes()
     report = check_bytes(content, OLD_COPY.name, SETTINGS)
     assert report.file == NAME and report.received_as == OLD_COPY.name
     assert report.flatten() == BAD_FINDINGS
+    before = sum(annotate.FALLBACKS.values())
     data, why = annotated_bytes(content, report)
-    assert why is None
+    assert why is None and sum(annotate.FALLBACKS.values()) == before
+    assert notes_and_shapes(data) == [(60, 60)]  # the template's 58 notes and our 2
     wb = openpyxl.load_workbook(io.BytesIO(data))
     assert wb.sheetnames.count(ERRORS_SHEET) == 1 and wb.sheetnames[0] == ERRORS_SHEET
     assert wb[ERRORS_SHEET]["G1"].value == MARK and wb[ERRORS_SHEET]["G2"].value == NAME
@@ -199,6 +224,36 @@ def test_a_copy_made_by_the_openpyxl_code_is_recognised_and_stripped(tmp_path):
 def test_a_new_copy_is_recognised_when_sent_back(copy):
     sent_back = check_bytes(copy, "13_東京都_R5_計画_要修正.xlsx", SETTINGS)
     assert sent_back.file == NAME and sent_back.flatten() == BAD_FINDINGS
+
+
+def test_a_copy_marked_again_loses_its_old_marks(sent, copy):
+    """Sent back with other problems: the old list, fills and comments come off (H8 gets the
+    template's fill back, its note goes with its shape), the new ones go on; the sender's
+    picture and sheet are still theirs."""
+    old = openpyxl.load_workbook(io.BytesIO(sent[0]))["計画"]
+    finding = make("negative-amount", file=NAME, sheet="計画", cell="K8", value="-1",
+                   leaf_code="R5-01", leaf_name="x")
+    report = FileReport(NAME, "", len(copy), [finding])
+    before = sum(annotate.FALLBACKS.values())
+    data, why = annotated_bytes(copy, report)
+    assert why is None and sum(annotate.FALLBACKS.values()) == before
+    wb = openpyxl.load_workbook(io.BytesIO(data))
+    assert wb.sheetnames == [ERRORS_SHEET, "記入要領", "計画", "_meta", "メモ"]
+    plan = wb["計画"]
+    assert plan["H8"].comment is None and plan["Q9"].comment is None
+    assert plan["H8"].fill.fgColor.rgb == old["H8"].fill.fgColor.rgb  # the template's again
+    assert plan["Q9"].fill.fgColor.rgb == old["Q9"].fill.fgColor.rgb
+    assert plan["K8"].fill.fgColor.rgb == "00" + ERROR_FILL
+    assert plan["K8"].comment.text == f"【エラー】{finding.message}"
+    ws = wb[ERRORS_SHEET]
+    assert ws.max_row == 6 and ws["A6"].value == "計画!K8" and ws["G2"].value == NAME
+    assert ws["G3"].value == "計画!K8" and ws["G4"].value is None
+    assert notes_and_shapes(data) == [(59, 59)]  # the template's 58 and K8
+    parts = members(data)
+    assert parts["xl/media/image1.png"] == PNG
+    assert len([n for n in parts if n.startswith("xl/worksheets/sheet")]) == 5
+    defined = parts["xl/workbook.xml"].decode()
+    assert defined.count("'エラー一覧'!$5:$5") == 1 and "localSheetId=\"2\"" in defined
 
 
 @requires_libreoffice

@@ -32,6 +32,7 @@ from budget.intake.returned import (
     MARK,
     MARK_COLUMN,
     plan_name_of,
+    recorded_fills,
 )
 from budget.paths import safe_file_name
 from budget.textsafe import xml_safe
@@ -161,20 +162,22 @@ def _openpyxl_copy(content: bytes, report: FileReport) -> tuple[bytes | None, st
 def marked_package(content: bytes, container: Container, report: FileReport) -> bytes:
     """The return copy as an edit of the sender's package (``budget.xlsx.patch``): the list
     sheet added first, the problem cells filled and commented, a sender's formula in a marked
-    cell made inert text. Raises ``Unsupported`` for a shape the edit does not handle (a
-    macro workbook, a return copy of ours sent back, and the shapes ``sheetedit`` refuses)."""
+    cell made inert text; a return copy of ours sent back loses its old list, fills and
+    comments first. Raises ``Unsupported`` for a shape the edit does not handle (a macro
+    workbook, and the shapes ``sheetedit`` refuses)."""
     from budget.xlsx.patch import Package, Unsupported
     from budget.xlsx.sheetedit import (
         SheetCells,
         Styles,
         add_comments,
         add_first_sheet,
+        fill_xml,
+        remove_sheet,
         solid_fill,
+        strip_comments,
         unselect,
     )
 
-    if ERRORS_SHEET in container.sheets:
-        raise Unsupported("return copy")  # our old marks come off through openpyxl
     package = Package(content, container.parts)
     if any(n.lower().endswith("vbaproject.bin") or n.lower().startswith("xl/macrosheets/")
            for n in package.names()) or \
@@ -185,15 +188,30 @@ def marked_package(content: bytes, container: Container, report: FileReport) -> 
                              "warning": styles.fill(solid_fill(WARNING_FILL))}
 
     sheets: dict[str, SheetCells] = {}
+    own_sheets = {n: m for n, m in container.sheets.items() if n != ERRORS_SHEET}
+    # A return copy of ours sent back: its list goes, and its fills and comments come off
+    # (each filled cell gets its recorded fill back unless the sender changed it since).
+    restored: dict[tuple[str, str], str] = {}
+    if ERRORS_SHEET in container.sheets:
+        for where, record in recorded_fills(container) or []:
+            sheet, _, ref = where.rpartition("!")
+            coord = _coordinate(ref) if sheet in own_sheets and ref else None
+            if coord is None or not record:
+                continue
+            if sheet not in sheets:
+                sheets[sheet] = SheetCells(package.read(own_sheets[sheet]))
+            if styles.fill_is(sheets[sheet].style(coord), (ERROR_FILL, WARNING_FILL)):
+                restored[(sheet, coord)] = record
+        remove_sheet(package, ERRORS_SHEET)
     targets: dict[int, tuple[str, str] | None] = {}
     by_cell: dict[tuple[str, str], list[Finding]] = {}
     for i, f in enumerate(report.findings):
         target = None
-        if f.sheet and f.cell and f.sheet in container.sheets:
+        if f.sheet and f.cell and f.sheet in own_sheets:
             coord = _coordinate(f.cell)
             if coord is not None:
                 if f.sheet not in sheets:
-                    sheets[f.sheet] = SheetCells(package.read(container.sheets[f.sheet]))
+                    sheets[f.sheet] = SheetCells(package.read(own_sheets[f.sheet]))
                 target = (f.sheet, sheets[f.sheet].top_left(coord))
         targets[i] = target
         if target is not None:
@@ -205,7 +223,8 @@ def marked_package(content: bytes, container: Container, report: FileReport) -> 
         cells = sheets[sheet]
         worst = ERROR if any(f.severity == ERROR for f in found) else "warning"
         base = cells.style(coord)
-        before.append((f"{sheet}!{coord}", styles.fill_record(base)))
+        before.append((f"{sheet}!{coord}",
+                       restored.pop((sheet, coord), "") or styles.fill_record(base)))
         formula = cells.formula(coord)
         if formula is not None:  # a sender's formula: its text, shown as typed
             cells.set_text(coord, styles.derive(base, fills[worst], quote=True),
@@ -218,8 +237,16 @@ def marked_package(content: bytes, container: Container, report: FileReport) -> 
         notes.setdefault(sheet, {})[coord] = "\n\n".join(
             f"【{SEVERITY_JA.get(f.severity, f.severity)}】{xml_safe(f.message)}" for f in found)
 
-    for sheet, member in container.sheets.items():
+    for (sheet, coord), record in restored.items():  # filled before, no finding now
+        cells = sheets[sheet]
+        cells.set_style(coord, styles.derive(cells.style(coord), styles.fill(fill_xml(record))))
+    for sheet, member in own_sheets.items():
         data = sheets[sheet].data if sheet in sheets else package.read(member)
+        if ERRORS_SHEET in container.sheets:
+            stripped = strip_comments(package, member, data, COMMENT_AUTHOR, KEPT_COMMENT)
+            if stripped != data:
+                sheets.setdefault(sheet, SheetCells(data))
+                data = stripped
         if sheet in notes:
             data = add_comments(package, member, data, notes[sheet], COMMENT_AUTHOR,
                                 KEPT_COMMENT)
@@ -227,7 +254,7 @@ def marked_package(content: bytes, container: Container, report: FileReport) -> 
         if sheet in sheets or selected != data:
             package.write(member, selected)
 
-    xml, names = _errors_sheet_xml(report, targets, set(container.sheets), styles, fills, before)
+    xml, names = _errors_sheet_xml(report, targets, set(own_sheets), styles, fills, before)
     add_first_sheet(package, ERRORS_SHEET, xml, names)
     styles.finish()
     return package.save()

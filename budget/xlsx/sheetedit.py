@@ -397,6 +397,149 @@ def _comments_part(package: Package, sheet_part: str) -> str | None:
     return None
 
 
+def _authors(data: bytes) -> list[str]:
+    span = _span_of(data, b"authors")
+    return [html.unescape((m.group(1) or b"").decode("utf-8")) for m in re.finditer(
+        rb"<author(?:\s[^>]*)?(?:/>|>(.*?)</author>)", data[slice(*span)], re.S)]
+
+
+def _author_id(data: bytes, author: str) -> tuple[bytes, int]:
+    """The comments part with ``author`` listed, and its index."""
+    authors = _authors(data)
+    if author in authors:
+        return data, authors.index(author)
+    return insert_before_close(data, b"authors", f"<author>{text(author)}</author>".encode()), \
+        len(authors)
+
+
+def _comment(cell: str, author_id: int, note: str) -> bytes:
+    return (f'<comment ref="{cell}" authorId="{author_id}"><text>'
+            f'<t xml:space="preserve">{text(note)}</t></text></comment>').encode()
+
+
+def _legacy_drawing(package: Package, sheet_part: str, sheet: bytes) -> tuple[str | None, str]:
+    """The VML drawing part of a worksheet (None when it has none) and its relationship id."""
+    legacy = re.search(rb'<legacyDrawing\s[^>]*?\w+:id="([^"]*)"', sheet)
+    if legacy is None:
+        return None, ""
+    rid = legacy.group(1).decode()
+    drawing = next((r for r in package.relationships(sheet_part)
+                    if r.id == rid and not r.external), None)
+    if drawing is None or not package.has(drawing.part):
+        raise Unsupported("legacy drawing")
+    return package.name(drawing.part), rid
+
+
+def strip_comments(package: Package, sheet_part: str, sheet: bytes, author: str,
+                   keep: str) -> bytes:
+    """Take ``author``'s comments off a worksheet: one whose text holds ``keep`` gets back
+    the text after it (the sender's own comment, by no author); the others go, with the
+    shapes that showed them. A comments part or drawing left empty goes too. Returns the
+    worksheet's XML."""
+    part = _comments_part(package, sheet_part)
+    if part is None:
+        return sheet
+    data = package.read(part)
+    if author not in _authors(data):
+        return sheet
+    ours = {i for i, a in enumerate(_authors(data)) if a == author}
+    kept: list[bytes] = []
+    gone: list[tuple[int, int]] = []
+    blank = None
+    for match in elements(data, b"comment", *_span_of(data, b"commentList")):
+        el = match.group(0)
+        tag = el[:el.find(b">") + 1]
+        if int(get_attr(tag, b"authorId") or 0) not in ours:
+            kept.append(el)
+            continue
+        ref = (get_attr(tag, b"ref") or b"").decode()
+        _, sep, own = _plain(el).partition(keep)
+        if sep and own:
+            if blank is None:
+                data, blank = _author_id(data, "")
+            kept.append(_comment(ref, blank, own))
+        else:
+            gone.append(_split(ref))
+    start, end = _span_of(data, b"commentList")
+    data = data[:start] + b"<commentList>" + b"".join(kept) + b"</commentList>" + data[end:]
+    if kept:
+        package.write(part, data)
+    else:
+        _forget(package, sheet_part, part)
+    vml_part, rid = _legacy_drawing(package, sheet_part, sheet)
+    if vml_part is None or not gone:
+        return sheet
+    vml = package.read(vml_part)
+    p = _vml_prefixes(vml)
+    v, x = p["v"].encode(), p["x"].encode()
+    shape = re.compile(rb"<" + v + rb":shape(?=[\s>])[^>]*>.*?</" + v + rb":shape>", re.S)
+    targets = set(gone)
+
+    def drop(match: re.Match[bytes]) -> bytes:
+        body = match.group(0)
+        row = re.search(rb"<" + x + rb":Row>\s*([0-9]+)\s*<", body)
+        col = re.search(rb"<" + x + rb":Column>\s*([0-9]+)\s*<", body)
+        if row and col and b'"Note"' in body and \
+                (int(row.group(1)) + 1, int(col.group(1)) + 1) in targets:
+            return b""
+        return body
+
+    vml = shape.sub(drop, vml)
+    if shape.search(vml):
+        package.write(vml_part, vml)
+        return sheet
+    _forget(package, sheet_part, vml_part)
+    return re.sub(rb"<legacyDrawing\s[^>]*/>", b"", sheet)
+
+
+def _forget(package: Package, source: str, part: str) -> None:
+    """Remove ``part`` and ``source``'s relationship to it."""
+    for rel in package.relationships(source):
+        if not rel.external and rel.part.lower() == part.lower():
+            package.remove_relationship(source, rel.id)
+    package.remove_override(part)
+    package.remove(part)
+
+
+def remove_sheet(package: Package, name: str) -> None:
+    """Take worksheet ``name`` out of the workbook: its part, its relationships, the names
+    defined on it (later sheets' local names follow it down)."""
+    wb = package.read(WORKBOOK)
+    listed = list(re.finditer(rb"<sheet\s[^>]*?/>", wb))
+    names = [html.unescape((get_attr(m.group(0), b"name") or b"").decode("utf-8")) for m in listed]
+    if name not in names:
+        return
+    index = names.index(name)
+    match = listed[index]
+    rid = re.search(rb'\s[\w.-]+:id="([^"]*)"', match.group(0))
+    wb = wb[:match.start()] + wb[match.end():]
+
+    def local(m: re.Match[bytes]) -> bytes:
+        tag = m.group(0)[:m.group(0).find(b">") + 1]
+        value = get_attr(tag, b"localSheetId")
+        if value is None or not value.isdigit() or int(value) < index:
+            return m.group(0)
+        if int(value) == index:
+            return b""
+        return set_attr(tag, b"localSheetId", str(int(value) - 1).encode()) + \
+            m.group(0)[len(tag):]
+
+    wb = re.sub(rb"<definedName\s[^>]*?(?:/>|>.*?</definedName>)", local, wb, flags=re.S)
+    wb = re.sub(rb"<definedNames>\s*</definedNames>", b"", wb)
+    package.write(WORKBOOK, wb)
+    if rid is None:
+        raise Unsupported("sheet relationship")
+    rel = next((r for r in package.relationships(WORKBOOK) if r.id == rid.group(1).decode()),
+               None)
+    if rel is None:
+        raise Unsupported("sheet relationship")
+    package.remove_relationship(WORKBOOK, rel.id)
+    if package.has(package.rels_part(rel.part)):
+        package.remove(package.rels_part(rel.part))
+    package.remove_override(rel.part)
+    package.remove(rel.part)
+
+
 def add_comments(package: Package, sheet_part: str, sheet: bytes, notes: dict[str, str],
                  author: str, keep: str) -> bytes:
     """Put ``notes`` (cell → text) on the worksheet as comments by ``author``. A comment the
@@ -404,16 +547,8 @@ def add_comments(package: Package, sheet_part: str, sheet: bytes, notes: dict[st
     XML (a ``legacyDrawing`` added when it had none)."""
     if not notes:
         return sheet
-    rels = package.relationships(sheet_part)
     part = _comments_part(package, sheet_part)
-    legacy = re.search(rb'<legacyDrawing\s[^>]*?\w+:id="([^"]*)"', sheet)
-    vml_part = None
-    if legacy is not None:
-        rid = legacy.group(1).decode()
-        drawing = next((r for r in rels if r.id == rid and not r.external), None)
-        if drawing is None or not package.has(drawing.part):
-            raise Unsupported("legacy drawing")
-        vml_part = package.name(drawing.part)
+    vml_part = _legacy_drawing(package, sheet_part, sheet)[0]
 
     # the comments part
     if part is None:
@@ -426,14 +561,7 @@ def add_comments(package: Package, sheet_part: str, sheet: bytes, notes: dict[st
     data = package.read(part)
     if b"<commentList" not in data or b"<authors" not in data:
         raise Unsupported("comments shape")
-    authors_span = _span_of(data, b"authors")
-    authors = [html.unescape((m.group(1) or b"").decode("utf-8")) for m in re.finditer(
-        rb"<author(?:\s[^>]*)?(?:/>|>(.*?)</author>)", data[slice(*authors_span)], re.S)]
-    if author in authors:
-        author_id = authors.index(author)
-    else:
-        author_id = len(authors)
-        data = insert_before_close(data, b"authors", f"<author>{text(author)}</author>".encode())
+    data, author_id = _author_id(data, author)
     span = _span_of(data, b"commentList")
     existing: dict[str, bytes] = {}
     order: list[str] = []
@@ -449,8 +577,7 @@ def add_comments(package: Package, sheet_part: str, sheet: bytes, notes: dict[st
         notes[cell] = notes[cell][:32000]
     new_cells = [c for c in notes if c not in existing]
     for cell, note in notes.items():
-        existing[cell] = (f'<comment ref="{cell}" authorId="{author_id}"><text>'
-                          f'<t xml:space="preserve">{text(note)}</t></text></comment>').encode()
+        existing[cell] = _comment(cell, author_id, note)
         if cell not in order:
             order.append(cell)
     try:
