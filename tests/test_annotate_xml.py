@@ -286,3 +286,22 @@ def test_a_cell_with_the_senders_comment_keeps_it_below_ours():
     comment = openpyxl.load_workbook(io.BytesIO(data))["計画"]["D8"].comment
     assert comment.author == COMMENT_AUTHOR
     assert comment.text == f"【エラー】{finding.message}{annotate.KEPT_COMMENT}{old}"
+
+
+def test_a_macro_workbooks_copy_is_a_plain_xlsx_made_by_the_edit(sent, tmp_path):
+    from tests import hostile
+
+    base = tmp_path / "base.xlsx"
+    base.write_bytes(plan_bytes("13", bad_rows()))
+    path = hostile.BUILDERS["xlsm"](tmp_path / "13_東京都_R5_計画.xlsm", base)
+    content = path.read_bytes()
+    report = check_bytes(content, path.name, SETTINGS)
+    assert "macro-workbook" in [f.code for f in report.findings]
+    before = sum(annotate.FALLBACKS.values())
+    data, why = annotated_bytes(content, report)
+    assert why is None and sum(annotate.FALLBACKS.values()) == before
+    parts = members(data)
+    assert not [n for n in parts if "vba" in n.lower()]
+    assert b"vbaProject" not in parts["xl/_rels/workbook.xml.rels"]
+    assert b"macroEnabled" not in parts["[Content_Types].xml"]
+    assert openpyxl.load_workbook(io.BytesIO(data)).sheetnames[0] == ERRORS_SHEET

@@ -163,14 +163,15 @@ def marked_package(content: bytes, container: Container, report: FileReport) -> 
     """The return copy as an edit of the sender's package (``budget.xlsx.patch``): the list
     sheet added first, the problem cells filled and commented, a sender's formula in a marked
     cell made inert text; a return copy of ours sent back loses its old list, fills and
-    comments first. Raises ``Unsupported`` for a shape the edit does not handle (a macro
-    workbook, and the shapes ``sheetedit`` refuses)."""
-    from budget.xlsx.patch import Package, Unsupported
+    comments first; a macro-enabled workbook loses its VBA project. Raises ``Unsupported`` for
+    a shape the edit does not handle (the shapes ``sheetedit`` refuses)."""
+    from budget.xlsx.patch import Package
     from budget.xlsx.sheetedit import (
         SheetCells,
         Styles,
         add_comments,
         add_first_sheet,
+        drop_macros,
         fill_xml,
         remove_sheet,
         solid_fill,
@@ -179,10 +180,7 @@ def marked_package(content: bytes, container: Container, report: FileReport) -> 
     )
 
     package = Package(content, container.parts)
-    if any(n.lower().endswith("vbaproject.bin") or n.lower().startswith("xl/macrosheets/")
-           for n in package.names()) or \
-            b"macroEnabled" in package.read("[Content_Types].xml"):
-        raise Unsupported("macro workbook")
+    drop_macros(package)  # a return copy is always a plain .xlsx
     styles = Styles(package, container.styles)
     fills: dict[str, int] = {ERROR: styles.fill(solid_fill(ERROR_FILL)),
                              "warning": styles.fill(solid_fill(WARNING_FILL))}

@@ -683,6 +683,39 @@ def _rel_prefix(data: bytes, root: bytes) -> str:
     return match.group(1).decode()
 
 
+# --- Macros ----------------------------------------------------------------------------------
+
+_XLSM_MAIN = b"application/vnd.ms-excel.sheet.macroEnabled.main+xml"
+_XLSX_MAIN = b"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"
+_VBA_PART = re.compile(r"^xl/(?:.*/)?(?:vbaproject\.bin|vbaprojectsignature\w*\.bin|vbadata\.xml)$")
+
+
+def drop_macros(package: Package) -> bool:
+    """Make a macro-enabled workbook (``.xlsm``) a plain one: its VBA project (and signature)
+    parts and their relationships go, and the workbook's content type is the .xlsx one.
+    Returns whether there was anything to drop; raises ``Unsupported`` for Excel 4.0 macro
+    sheets and macro-enabled templates."""
+    names = package.names()
+    types = package.read("[Content_Types].xml")
+    vba = [n for n in names if _VBA_PART.match(n.lower())]
+    if not vba and b"macroEnabled" not in types:
+        return False
+    if any(n.lower().startswith("xl/macrosheets/") for n in names) or \
+            types.count(b"macroEnabled") != types.count(_XLSM_MAIN):
+        raise Unsupported("macro sheets or template")
+    for part in vba:
+        for rel in package.relationships(WORKBOOK):
+            if not rel.external and rel.part.lower() == part.lower():
+                package.remove_relationship(WORKBOOK, rel.id)
+        if package.has(package.rels_part(part)):
+            package.remove(package.rels_part(part))
+        package.remove_override(part)
+        package.remove(part)
+    package.write("[Content_Types].xml",
+                  package.read("[Content_Types].xml").replace(_XLSM_MAIN, _XLSX_MAIN))
+    return True
+
+
 # --- Sheets ----------------------------------------------------------------------------------
 
 
