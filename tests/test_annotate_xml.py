@@ -305,3 +305,28 @@ def test_a_macro_workbooks_copy_is_a_plain_xlsx_made_by_the_edit(sent, tmp_path)
     assert b"vbaProject" not in parts["xl/_rels/workbook.xml.rels"]
     assert b"macroEnabled" not in parts["[Content_Types].xml"]
     assert openpyxl.load_workbook(io.BytesIO(data)).sheetnames[0] == ERRORS_SHEET
+
+
+@requires_libreoffice
+def test_a_workbook_saved_by_libreoffice_is_marked_by_the_edit(libreoffice_clean_workbook,
+                                                                 tmp_path):
+    """LibreOffice writes its own shapes of the parts (an XML declaration before the VML, its
+    own shape ids): the copy is still the edit, and LibreOffice opens it with our marks."""
+    content = libreoffice_clean_workbook.read_bytes()
+    on_input = make("negative-amount", file=NAME, sheet="計画", cell="H8", value="-1",
+                    leaf_code="R5-01", leaf_name="x")
+    on_note = make("negative-amount", file=NAME, sheet="計画", cell="D8", value="-1",
+                   leaf_code="R5-01", leaf_name="x")
+    report = FileReport(NAME, "", len(content), [on_input, on_note])
+    own = openpyxl.load_workbook(libreoffice_clean_workbook)["計画"]["D8"].comment.text
+    before = sum(annotate.FALLBACKS.values())
+    data, why = annotated_bytes(content, report)
+    assert why is None and sum(annotate.FALLBACKS.values()) == before
+    src = tmp_path / "13_要修正.xlsx"
+    src.write_bytes(data)
+    wb = openpyxl.load_workbook(convert(src, "xlsx:Calc MS Excel 2007 XML", tmp_path / "lo"))
+    plan = wb["計画"]
+    assert wb.sheetnames[0] == ERRORS_SHEET
+    assert plan["H8"].fill.fgColor.rgb.endswith(ERROR_FILL)
+    assert plan["H8"].comment.text == f"【エラー】{on_input.message}"
+    assert plan["D8"].comment.text == f"【エラー】{on_note.message}{annotate.KEPT_COMMENT}{own}"

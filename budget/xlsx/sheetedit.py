@@ -363,7 +363,10 @@ def _prefixed(xml: str, prefixes: dict[str, str]) -> bytes:
 
 def _vml_prefixes(vml: bytes) -> dict[str, str]:
     """The prefixes a VML drawing's root declares for the VML, Office and Excel namespaces."""
-    head = vml[:vml.find(b">") + 1]
+    root = re.search(rb"<xml(?=[\s>])[^>]*>", vml)
+    if root is None:
+        raise Unsupported("vml root")
+    head = root.group(0)
     out = {}
     for key, uri in _VML_URIS.items():
         match = re.search(rb'xmlns:([\w.-]+)\s*=\s*"' + re.escape(uri) + rb'"', head)
