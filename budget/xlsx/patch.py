@@ -83,6 +83,7 @@ class Package:
         self._by_lower = {name.lower(): name for name in self._members}
         self._changed: dict[str, bytes] = {}
         self._removed: set[str] = set()
+        self._rels: dict[str, tuple[bytes, list[Rel]]] = {}  # rels part -> (its bytes, rels)
 
     # parts
     def name(self, part: str) -> str | None:
@@ -140,14 +141,19 @@ class Package:
         rels = self.rels_part(part)
         if not self.has(rels):
             return []
+        data = self.read(rels)
+        cached = self._rels.get(rels)
+        if cached is not None and cached[0] is data:  # the same bytes: the same relationships
+            return list(cached[1])
         out = []
-        for el in parse(self.read(rels)):
+        for el in parse(data):
             if el.tag == f"{{{NS_PKG_REL}}}Relationship":
                 external = el.get("TargetMode", "") == "External"
                 target = el.get("Target", "")
                 out.append(Rel(el.get("Id", ""), el.get("Type", "").rsplit("/", 1)[-1], target,
                                external, "" if external else resolve(target, part)))
-        return out
+        self._rels[rels] = (data, out)
+        return list(out)
 
     def add_relationship(self, part: str, kind: str, target_part: str) -> str:
         """Relate ``part`` to ``target_part`` (type ``kind``: "worksheet", "comments"…);

@@ -225,14 +225,19 @@ class SheetCells:
         if b"<sheetData" not in data:
             raise Unsupported("prefixed worksheet")
         self.data = data
+        self._merged: list[tuple[int, int, int, int]] | None = None
 
     def merged(self) -> list[tuple[int, int, int, int]]:
-        """Merged ranges as (first row, first col, last row, last col), 1-based."""
+        """Merged ranges as (first row, first col, last row, last col), 1-based (cells are
+        edited, never merged or unmerged: read once)."""
+        if self._merged is not None:
+            return self._merged
         out = []
         for ref in re.findall(rb'<mergeCell\s[^>]*?ref="([A-Z]+[0-9]+):([A-Z]+[0-9]+)"',
                               self.data):
             (r1, c1), (r2, c2) = (_split(x.decode("ascii")) for x in ref)
             out.append((min(r1, r2), min(c1, c2), max(r1, r2), max(c1, c2)))
+        self._merged = out
         return out
 
     def top_left(self, coord: str) -> str:
