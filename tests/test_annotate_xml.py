@@ -330,3 +330,20 @@ def test_a_workbook_saved_by_libreoffice_is_marked_by_the_edit(libreoffice_clean
     assert plan["H8"].fill.fgColor.rgb.endswith(ERROR_FILL)
     assert plan["H8"].comment.text == f"【エラー】{on_input.message}"
     assert plan["D8"].comment.text == f"【エラー】{on_note.message}{annotate.KEPT_COMMENT}{own}"
+
+
+@requires_libreoffice
+def test_libreoffice_opens_a_copy_marked_again(copy, tmp_path):
+    finding = make("negative-amount", file=NAME, sheet="計画", cell="K8", value="-1",
+                   leaf_code="R5-01", leaf_name="x")
+    data, why = annotated_bytes(copy, FileReport(NAME, "", len(copy), [finding]))
+    assert why is None
+    src = tmp_path / "again.xlsx"
+    src.write_bytes(data)
+    wb = openpyxl.load_workbook(convert(src, "xlsx:Calc MS Excel 2007 XML", tmp_path / "lo"))
+    assert wb.sheetnames == [ERRORS_SHEET, "記入要領", "計画", "_meta", "メモ"]
+    plan = wb["計画"]
+    assert plan["H8"].comment is None and plan["K8"].comment.text == f"【エラー】{finding.message}"
+    assert plan["K8"].fill.fgColor.rgb.endswith(ERROR_FILL)
+    assert not plan["H8"].fill.fgColor.rgb.endswith(ERROR_FILL)
+    assert wb[ERRORS_SHEET]["A6"].value == "計画!K8"
