@@ -347,3 +347,30 @@ def test_libreoffice_opens_a_copy_marked_again(copy, tmp_path):
     assert plan["K8"].fill.fgColor.rgb.endswith(ERROR_FILL)
     assert not plan["H8"].fill.fgColor.rgb.endswith(ERROR_FILL)
     assert wb[ERRORS_SHEET]["A6"].value == "計画!K8"
+
+
+def test_a_shape_the_edit_does_not_handle_falls_back_to_openpyxl_and_is_counted():
+    """A shared formula in a marked cell (its dependants need the master's text): the copy
+    is made the old way, counted under its reason, and looks the same to the clerk."""
+    content = plan_bytes("13")
+    part = sheet_parts(content)["計画"]
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(content)) as src, \
+            zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename == part:
+                data = re.sub(rb'<c r="Q9"([^>]*?)(?:/>|>.*?</c>)',
+                              rb'<c r="Q9"\1><f t="shared" ref="Q9:Q10" si="0">1+1</f><v>2</v></c>',
+                              data, count=1, flags=re.S)
+                assert b'si="0"' in data
+            dst.writestr(info, data)
+    content = out.getvalue()
+    finding = make("formula-in-input", file=NAME, sheet="計画", cell="Q9", value="=1+1")
+    before = annotate.FALLBACKS["shared formula"]
+    data, why = annotated_bytes(content, FileReport(NAME, "", len(content), [finding]))
+    assert why is None and annotate.FALLBACKS["shared formula"] == before + 1
+    wb = openpyxl.load_workbook(io.BytesIO(data))
+    assert wb.sheetnames[0] == ERRORS_SHEET
+    assert (wb["計画"]["Q9"].data_type, wb["計画"]["Q9"].value) == ("s", "=1+1")
+    assert wb["計画"]["Q9"].fill.fgColor.rgb == "00" + ERROR_FILL

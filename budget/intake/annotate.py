@@ -1,19 +1,26 @@
 """Return copies: the sender's own workbook with every problem marked, to send back.
 
-The copy is the original bytes loaded with openpyxl (everything openpyxl keeps stays: values,
-formulas, formats, validation, protection, hidden sheets), with
+The copy is the sender's package edited in place (``budget.xlsx.patch``, ``sheetedit``):
+every part we do not change (their sheets, pictures, printer settings, validation,
+protection, hidden sheets) is copied byte for byte, and
 
-* a first sheet 「エラー一覧」 listing every finding (場所, 重要度, 事業, 入力値, 内容), each row
+* a first sheet 「エラー一覧」 lists every finding (場所, 重要度, 事業, 入力値, 内容), each row
   linked to its cell inside the workbook;
-* every problem cell filled (red: error, yellow: warning) and carrying a comment with the
-  Japanese message(s).
+* every problem cell is filled (red: error, yellow: warning) with a format derived from its
+  own (number format, border, protection stay) and carries a comment with the Japanese
+  message(s), the sender's own comment kept below ours;
+* the hidden columns G and H of the list make the copy recognisable when it is sent back
+  (``budget.intake.returned``); marking such a copy again first takes our old marks off.
 
-Sheet protection is left as the sender had it: openpyxl writes fills and comments on a
-protected sheet without lifting the protection. Text that came from the sender (values,
-messages quoting them) is written as explicit strings, so ``=HYPERLINK(...)`` stays inert text.
+Sheet protection is left as the sender had it. Text that came from the sender (values,
+messages quoting them) is written as text cells, never formulas; a sender's own formula in a
+marked cell (``=HYPERLINK(...)``) becomes its inert text. Control characters become U+FFFD.
 
-A file that failed container triage (empty, not a zip, encrypted, oversized, unsafe XML…) is
-never handed to openpyxl: there is no copy, and ``try_annotate`` says why.
+A file of a shape the edit does not handle (``FALLBACKS``: Excel 4.0 macro sheets, a
+prefixed SpreadsheetML dialect, a shared formula in a marked cell…) is loaded and saved with
+openpyxl as before (~15× the CPU). A file that failed container triage (empty, not a zip,
+encrypted, oversized, unsafe XML…) is never edited nor handed to openpyxl: there is no copy,
+and ``try_annotate`` says why.
 """
 
 from __future__ import annotations
