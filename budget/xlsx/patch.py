@@ -330,9 +330,16 @@ def get_attr(tag: bytes, name: bytes) -> bytes | None:
 def element_span(data: bytes, tag: bytes, start: int = 0,
                  end: int | None = None) -> tuple[int, int] | None:
     """(start, end) of the first ``<tag …/>`` or ``<tag …>…</tag>`` (not nested)."""
-    pattern = re.compile(rb"<" + tag + rb"(?=[\s>/])[^>]*?(?:/>|>.*?</" + tag + rb">)", re.S)
-    match = pattern.search(data, start, len(data) if end is None else end)
-    return None if match is None else match.span()
+    stop = len(data) if end is None else end
+    match = re.compile(rb"<" + tag + rb"(?=[\s>/])[^>]*?(/?)>").search(data, start, stop)
+    if match is None:
+        return None
+    if match.group(1):
+        return match.span()
+    close = data.find(b"</" + tag + b">", match.end(), stop)
+    if close < 0:
+        return None
+    return match.start(), close + len(tag) + 3
 
 
 def elements(data: bytes, tag: bytes, start: int = 0, end: int | None = None) -> Iterable[
