@@ -197,8 +197,9 @@ def marked_package(content: bytes, container: Container, report: FileReport) -> 
     # A return copy of ours sent back: its list goes, and its fills and comments come off
     # (each filled cell gets its recorded fill back unless the sender changed it since).
     restored: dict[tuple[str, str], str] = {}
-    if ERRORS_SHEET in container.sheets:
-        for where, record in recorded_fills(container) or []:
+    recorded = recorded_fills(container)  # None: not a copy of ours (no mark)
+    if ERRORS_SHEET in container.sheets:  # a list sheet, ours or not, is replaced
+        for where, record in recorded or []:
             sheet, _, ref = where.rpartition("!")
             coord = _coordinate(ref) if sheet in own_sheets and ref else None
             if coord is None or not record:
@@ -247,7 +248,7 @@ def marked_package(content: bytes, container: Container, report: FileReport) -> 
         cells.set_style(coord, styles.derive(cells.style(coord), styles.fill(fill_xml(record))))
     for sheet, member in own_sheets.items():
         data = sheets[sheet].data if sheet in sheets else package.read(member)
-        if ERRORS_SHEET in container.sheets:
+        if recorded is not None:
             stripped = strip_comments(package, member, data, COMMENT_AUTHOR, KEPT_COMMENT)
             if stripped != data:
                 sheets.setdefault(sheet, SheetCells(data))
