@@ -22,6 +22,7 @@ from budget.intake.annotate import (
 from budget.intake.check import check_bytes
 from tests import hostile
 from tests.test_ingest import BAD_FINDINGS, HYPERLINK, SETTINGS, bad_rows, file_name, plan_bytes
+from tests.xlsxparts import sheet_xml
 
 NAME = file_name("13")
 
@@ -49,7 +50,7 @@ def wb(copy):
 def test_first_sheet_lists_every_finding_with_a_link_to_its_cell(wb, bad):
     assert wb.sheetnames == [ERRORS_SHEET, "記入要領", "計画", "_meta"]
     assert wb.active.title == ERRORS_SHEET
-    assert [ws.sheet_view.tabSelected for ws in wb.worksheets] == [True, False, False, False]
+    assert [bool(ws.sheet_view.tabSelected) for ws in wb.worksheets] == [True, False, False, False]
     ws = wb[ERRORS_SHEET]
     assert ws["A1"].value == f"{NAME} の確認結果: エラー 1 件、警告 1 件"
     # columns A–E: what the clerk reads (G and H, hidden, make the copy recognisable)
@@ -96,8 +97,7 @@ def test_formula_looking_text_stays_inert(wb, copy):
     assert (wb["計画"]["Q9"].value, wb["計画"]["Q9"].data_type) == (HYPERLINK, "s")
     assert HYPERLINK in wb["計画"]["Q9"].comment.text
     # nothing in the written sheet XML is a formula: no <f> element at all
-    with zipfile.ZipFile(copy) as z:
-        errors_part = z.read("xl/worksheets/sheet1.xml").decode()
+    errors_part = sheet_xml(copy.read_bytes(), ERRORS_SHEET)
     assert "<f>" not in errors_part and "<f " not in errors_part
     assert 'HYPERLINK(' not in errors_part.replace("&quot;", '"').split("<sheetData>")[0]
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import re
-import zipfile
 
 import openpyxl
 from click.testing import CliRunner
@@ -15,16 +14,14 @@ from budget.forms import plan as layout
 from budget.intake.annotate import annotated_bytes
 from budget.intake.check import check_file
 from tests.conftest import edit_workbook
+from tests.xlsxparts import sheet_xml
 
 LINK = '=HYPERLINK("http://attacker.example/x","クリック")'
 
 
 def _sheet_xml(data: bytes, sheet: str) -> str:
-    """The XML of worksheet ``sheet`` in the .xlsx ``data``."""
-    wb = openpyxl.load_workbook(io.BytesIO(data))
-    index = wb.sheetnames.index(sheet) + 1
-    with zipfile.ZipFile(io.BytesIO(data)) as z:
-        return z.read(f"xl/worksheets/sheet{index}.xml").decode("utf-8")
+    """The XML of worksheet ``sheet`` in the .xlsx ``data`` (found through the workbook)."""
+    return sheet_xml(data, sheet)
 
 
 def _cell_xml(xml: str, ref: str) -> str:

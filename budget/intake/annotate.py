@@ -1,25 +1,33 @@
 """Return copies: the sender's own workbook with every problem marked, to send back.
 
-The copy is the original bytes loaded with openpyxl (everything openpyxl keeps stays: values,
-formulas, formats, validation, protection, hidden sheets), with
+The copy is the sender's package edited in place (``budget.xlsx.patch``, ``sheetedit``):
+every part we do not change (their sheets, pictures, printer settings, validation,
+protection, hidden sheets) is copied byte for byte, and
 
-* a first sheet 「エラー一覧」 listing every finding (場所, 重要度, 事業, 入力値, 内容), each row
+* a first sheet 「エラー一覧」 lists every finding (場所, 重要度, 事業, 入力値, 内容), each row
   linked to its cell inside the workbook;
-* every problem cell filled (red: error, yellow: warning) and carrying a comment with the
-  Japanese message(s).
+* every problem cell is filled (red: error, yellow: warning) with a format derived from its
+  own (number format, border, protection stay) and carries a comment with the Japanese
+  message(s), the sender's own comment kept below ours;
+* the hidden columns G and H of the list make the copy recognisable when it is sent back
+  (``budget.intake.returned``); marking such a copy again first takes our old marks off.
 
-Sheet protection is left as the sender had it: openpyxl writes fills and comments on a
-protected sheet without lifting the protection. Text that came from the sender (values,
-messages quoting them) is written as explicit strings, so ``=HYPERLINK(...)`` stays inert text.
+Sheet protection is left as the sender had it. Text that came from the sender (values,
+messages quoting them) is written as text cells, never formulas; a sender's own formula in a
+marked cell (``=HYPERLINK(...)``) becomes its inert text. Control characters become U+FFFD.
 
-A file that failed container triage (empty, not a zip, encrypted, oversized, unsafe XML…) is
-never handed to openpyxl: there is no copy, and ``try_annotate`` says why.
+A file of a shape the edit does not handle (``FALLBACKS``: Excel 4.0 macro sheets, a
+prefixed SpreadsheetML dialect, a shared formula in a marked cell…) is loaded and saved with
+openpyxl as before (~15× the CPU). A file that failed container triage (empty, not a zip,
+encrypted, oversized, unsafe XML…) is never edited nor handed to openpyxl: there is no copy,
+and ``try_annotate`` says why.
 """
 
 from __future__ import annotations
 
 import io
 import warnings
+from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +39,7 @@ from budget.intake.returned import (
     MARK,
     MARK_COLUMN,
     plan_name_of,
+    recorded_fills,
 )
 from budget.paths import safe_file_name
 from budget.textsafe import xml_safe
@@ -59,7 +68,8 @@ CONTAINER_CODES = {
     "not-a-regular-file": "通常のファイルではないため",
 }
 
-# Characters XML 1.0 cannot carry (openpyxl raises IllegalCharacterError on them).
+#: Return copies made with openpyxl instead of the XML edit, by reason (this process only).
+FALLBACKS: Counter[str] = Counter()
 
 
 def return_copy_name(file_name: str, has_errors: bool = True) -> str:
@@ -108,13 +118,13 @@ def annotated_bytes(content: bytes, report: FileReport,
     where the run decides.
 
     ``container`` is the triage of ``content`` when the caller has it (the check made it):
-    the file is then not triaged again. openpyxl still reads the zip itself: writing the
-    marked copy means keeping every part of the sender's file, images and printer settings
-    included, which triage does not keep; it only ever sees bytes that passed triage."""
+    the file is then not triaged again. The copy is made by editing the XML parts triage
+    checked (``marked_package``); every other part of the sender's file is copied byte for
+    byte. A file of a shape that edit does not handle (``FALLBACKS`` counts them by reason)
+    is loaded with openpyxl instead, which only ever sees bytes that passed triage."""
     reason = blocked_reason(report)
     if reason:
         return None, reason
-    # Defence in depth: whoever made ``report``, openpyxl only sees bytes that pass triage.
     from budget.xlsx.container import ensure_defused, inspect_container
 
     triage: list[Finding] = []
@@ -124,6 +134,22 @@ def annotated_bytes(content: bytes, report: FileReport,
         codes = [f.code for f in triage] or ["corrupt-workbook"]
         return None, blocked_reason(FileReport(report.file, "", 0, list(triage))) or (
             f"返送用の注記ファイルは作成できません（{CATALOG[codes[-1]].title}）。")
+    from budget.xlsx.patch import Unsupported
+
+    try:
+        ensure_defused(openpyxl=False)
+        return marked_package(content, container, report), None
+    except Unsupported as exc:
+        FALLBACKS[str(exc)] += 1
+    except Exception as exc:  # noqa: BLE001 - an oddity the edit missed: openpyxl's way
+        FALLBACKS[f"error: {type(exc).__name__}"] += 1
+    return _openpyxl_copy(content, report)
+
+
+def _openpyxl_copy(content: bytes, report: FileReport) -> tuple[bytes | None, str | None]:
+    """The return copy made by loading the whole file with openpyxl and saving it again."""
+    from budget.xlsx.container import ensure_defused
+
     try:
         ensure_defused()
         wb = _load(content)
@@ -138,6 +164,236 @@ def annotated_bytes(content: bytes, report: FileReport,
         return None, (f"返送用の注記ファイルを作成できませんでした"
                       f"（{type(exc).__name__}: {xml_safe(str(exc))[:200]}）。")
     return buf.getvalue(), None
+
+
+def marked_package(content: bytes, container: Container, report: FileReport) -> bytes:
+    """The return copy as an edit of the sender's package (``budget.xlsx.patch``): the list
+    sheet added first, the problem cells filled and commented, a sender's formula in a marked
+    cell made inert text; a return copy of ours sent back loses its old list, fills and
+    comments first; a macro-enabled workbook loses its VBA project. Raises ``Unsupported`` for
+    a shape the edit does not handle (the shapes ``sheetedit`` refuses)."""
+    from budget.xlsx.patch import Package
+    from budget.xlsx.sheetedit import (
+        SheetCells,
+        Styles,
+        add_comments,
+        add_first_sheet,
+        drop_macros,
+        fill_xml,
+        remove_sheet,
+        solid_fill,
+        strip_comments,
+        unselect,
+    )
+
+    package = Package(content, container.parts)
+    drop_macros(package)  # a return copy is always a plain .xlsx
+    styles = Styles(package, container.styles)
+    fills: dict[str, int] = {ERROR: styles.fill(solid_fill(ERROR_FILL)),
+                             "warning": styles.fill(solid_fill(WARNING_FILL))}
+
+    sheets: dict[str, SheetCells] = {}
+    own_sheets = {n: m for n, m in container.sheets.items() if n != ERRORS_SHEET}
+    # A return copy of ours sent back: its list goes, and its fills and comments come off
+    # (each filled cell gets its recorded fill back unless the sender changed it since).
+    restored: dict[tuple[str, str], str] = {}
+    recorded = recorded_fills(container)  # None: not a copy of ours (no mark)
+    if ERRORS_SHEET in container.sheets:  # a list sheet, ours or not, is replaced
+        for where, record in recorded or []:
+            sheet, _, ref = where.rpartition("!")
+            coord = _coordinate(ref) if sheet in own_sheets and ref else None
+            if coord is None or not record:
+                continue
+            if sheet not in sheets:
+                sheets[sheet] = SheetCells(package.read(own_sheets[sheet]))
+            if styles.fill_is(sheets[sheet].style(coord), (ERROR_FILL, WARNING_FILL)):
+                restored[(sheet, coord)] = record
+        remove_sheet(package, ERRORS_SHEET)
+    targets: dict[int, tuple[str, str] | None] = {}
+    by_cell: dict[tuple[str, str], list[Finding]] = {}
+    for i, f in enumerate(report.findings):
+        target = None
+        if f.sheet and f.cell and f.sheet in own_sheets:
+            coord = _coordinate(f.cell)
+            if coord is not None:
+                if f.sheet not in sheets:
+                    sheets[f.sheet] = SheetCells(package.read(own_sheets[f.sheet]))
+                target = (f.sheet, sheets[f.sheet].top_left(coord))
+        targets[i] = target
+        if target is not None:
+            by_cell.setdefault(target, []).append(f)
+
+    before: list[tuple[str, str]] = []
+    notes: dict[str, dict[str, str]] = {}
+    for (sheet, coord), found in by_cell.items():
+        cells = sheets[sheet]
+        worst = ERROR if any(f.severity == ERROR for f in found) else "warning"
+        base = cells.style(coord)
+        before.append((f"{sheet}!{coord}",
+                       restored.pop((sheet, coord), "") or styles.fill_record(base)))
+        formula = cells.formula(coord)
+        if formula is not None:  # a sender's formula: its text, shown as typed
+            cells.set_text(coord, styles.derive(base, fills[worst], quote=True),
+                           xml_safe(formula))
+            rid = cells.drop_hyperlink(coord)
+            if rid and rid.encode() not in cells.data:
+                package.remove_relationship(container.sheets[sheet], rid)
+        else:
+            cells.set_style(coord, styles.derive(base, fills[worst]))
+        notes.setdefault(sheet, {})[coord] = "\n\n".join(
+            f"【{SEVERITY_JA.get(f.severity, f.severity)}】{xml_safe(f.message)}" for f in found)
+
+    for (sheet, coord), record in restored.items():  # filled before, no finding now
+        cells = sheets[sheet]
+        cells.set_style(coord, styles.derive(cells.style(coord), styles.fill(fill_xml(record))))
+    for sheet, member in own_sheets.items():
+        data = sheets[sheet].data if sheet in sheets else package.read(member)
+        if recorded is not None:
+            stripped = strip_comments(package, member, data, COMMENT_AUTHOR, KEPT_COMMENT)
+            if stripped != data:
+                sheets.setdefault(sheet, SheetCells(data))
+                data = stripped
+        if sheet in notes:
+            data = add_comments(package, member, data, notes[sheet], COMMENT_AUTHOR,
+                                KEPT_COMMENT)
+        selected = unselect(data)
+        if sheet in sheets or selected != data:
+            package.write(member, selected)
+
+    xml, names = _errors_sheet_xml(report, targets, set(own_sheets), styles, fills, before)
+    add_first_sheet(package, ERRORS_SHEET, xml, names)
+    styles.finish()
+    return package.save()
+
+
+def _coordinate(cell: str) -> str | None:
+    """The top-left cell of a finding's ``cell`` (``"H8"``, ``"$H$8"``, ``"H8:I9"``)."""
+    from budget.xlsx.reader import column_letter, split_ref
+
+    try:
+        row, col = split_ref(cell.split(":")[0])
+    except ValueError:
+        return None
+    return f"{column_letter(col)}{row}"
+
+
+def _errors_sheet_xml(report: FileReport, targets: dict[int, tuple[str, str] | None],
+                      sheet_names: set[str], styles: Any, fills: dict[str, int],
+                      before: list[tuple[str, str]]) -> tuple[bytes, list[tuple[str, str, bool]]]:
+    """The 「エラー一覧」 worksheet's XML and its defined names (print titles, filter): what
+    ``_write_errors_sheet`` makes with openpyxl, written directly."""
+    from budget.textsafe import is_formula_like
+    from budget.xlsx.patch import NS_MAIN, NS_REL, attr
+    from budget.xlsx.patch import text as esc
+    from budget.xlsx.sheetedit import solid_fill
+
+    bold13 = styles.font(b'<font><b val="1"/><sz val="13"/></font>')
+    bold = styles.font(b'<font><b val="1"/></font>')
+    link = styles.font(b'<font><u val="single"/><color rgb="000563C1"/></font>')
+    head_fill = styles.fill(solid_fill(HEADER_FILL))
+    formats: dict[tuple[int, int, str, bool], int] = {}
+
+    def xf(font: int = 0, fill: int = 0, align: str = "", quote: bool = False) -> int:
+        key = (font, fill, align, quote)
+        if key not in formats:
+            attrs = (f'numFmtId="0" fontId="{font}" fillId="{fill}" borderId="0" xfId="0"'
+                     + (' applyFont="1"' if font else "") + (' applyFill="1"' if fill else "")
+                     + (' applyAlignment="1"' if align else "") + (' quotePrefix="1"' if quote
+                                                                   else ""))
+            inner = f"<alignment {align}/>" if align else ""
+            formats[key] = styles.xf(f"<xf {attrs}>{inner}</xf>".encode())
+        return formats[key]
+
+    top, wrap = 'vertical="top"', 'vertical="top" wrapText="1"'
+    rows: dict[int, list[str]] = {}
+    heights: dict[int, int] = {}
+
+    def put(row: int, col: int, value: str, style: int = 0) -> None:
+        ref = f"{'ABCDEFGH'[col - 1]}{row}"
+        if value and is_formula_like(value):
+            style = styles.derive(0, None, quote=True) if style == 0 else style
+        s = f' s="{style}"' if style else ""
+        body = (f' t="inlineStr"><is><t xml:space="preserve">{esc(xml_safe(value))}</t></is></c>'
+                if value else "/>")
+        rows.setdefault(row, []).append(f'<c r="{ref}"{s}{body}')
+
+    n_err, n_warn = len(report.errors), len(report.warnings)
+    verdict = ("誤りがあるため受理できません。色の付いたセルを修正して、再提出してください。"
+               if n_err else "受理しましたが、確認が必要な点があります（修正は任意です）。")
+    put(1, 1, f"{report.file} の確認結果: エラー {n_err} 件、警告 {n_warn} 件", xf(font=bold13))
+    put(2, 1, verdict)
+    put(3, 1, "「場所」をクリックすると該当のセルに移動します。赤色はエラー（要修正）、"
+              "黄色は警告（要確認）です。セルのコメントにも内容を記載しています。")
+    header_row = 5
+    for c, h in enumerate(["場所", "重要度", "事業", "入力値", "内容"], start=1):
+        put(header_row, c, h, xf(font=bold, fill=head_fill))
+    links: list[str] = []
+    for i, f in enumerate(report.findings):
+        r = header_row + 1 + i
+        target = targets.get(i)
+        where = f"{f.sheet}!{f.cell}" if f.sheet and f.cell else (f.sheet or "ファイル全体")
+        if target is not None:
+            sheet, coord = target
+            links.append(f'<hyperlink ref="A{r}" location={attr(f"{_quote(sheet)}!{coord}")} '
+                         f'tooltip={attr(xml_safe(f"{sheet}!{coord} へ移動"))}/>')
+            put(r, 1, where, xf(font=link, align=top, quote=is_formula_like(where)))
+        elif f.sheet and f.sheet in sheet_names:
+            links.append(f'<hyperlink ref="A{r}" location={attr(f"{_quote(f.sheet)}!A1")}/>')
+            put(r, 1, where, xf(font=link, align=top, quote=is_formula_like(where)))
+        else:
+            put(r, 1, where, xf(align=top, quote=is_formula_like(where)))
+        put(r, 2, SEVERITY_JA.get(f.severity, f.severity),
+            xf(fill=fills.get(f.severity, fills["warning"]), align=top))
+        leaf = f"{f.leaf_code or ''} {f.leaf_name or ''}".strip()
+        for col, value in ((3, leaf), (4, f.value or ""), (5, f.message)):
+            put(r, col, value, xf(align=wrap, quote=is_formula_like(value)))
+        lines = max(_lines(f.message, 90), _lines(f.value or "", 22),
+                    _lines(f"{f.leaf_code or ''} {f.leaf_name or ''}", 40))
+        if lines > 1:
+            heights[r] = 14 * lines + 2
+    if not report.findings:
+        put(header_row + 1, 1, "指摘はありません。")
+    # the hidden columns that make the copy recognisable (``budget.intake.returned``)
+    mark_col, fill_col = _col(MARK_COLUMN), _col(FILL_COLUMN)
+    put(1, mark_col, MARK)
+    put(2, mark_col, report.file)
+    for i, (where, record) in enumerate(before):
+        put(FIRST_FILL_ROW + i, mark_col, where)
+        put(FIRST_FILL_ROW + i, fill_col, record)
+
+    body = []
+    for r in sorted(rows):
+        cells = sorted(rows[r], key=lambda c: (len(c.split('"')[1].rstrip("0123456789")),
+                                               c.split('"')[1]))
+        ht = f' ht="{heights[r]}" customHeight="1"' if r in heights else ""
+        body.append(f'<row r="{r}"{ht}>{"".join(cells)}</row>')
+    last = max(rows)
+    cols = "".join(f'<col min="{i}" max="{i}" width="{w}" customWidth="1"/>'
+                   for i, w in enumerate((16, 8, 40, 22, 90), start=1))
+    cols += "".join(f'<col min="{c}" max="{c}" width="9.140625" hidden="1" customWidth="1"/>'
+                    for c in sorted((mark_col, fill_col)))
+    last_finding = header_row + len(report.findings)
+    auto = f'<autoFilter ref="A{header_row}:E{last_finding}"/>' if report.findings else ""
+    xml = (
+        f'<worksheet xmlns="{NS_MAIN}" xmlns:r="{NS_REL}"><sheetPr><pageSetUpPr fitToPage="1"/>'
+        f'</sheetPr><dimension ref="A1:{"ABCDEFGH"[max(mark_col, fill_col) - 1]}{last}"/>'
+        f'<sheetViews><sheetView tabSelected="1" workbookViewId="0"><pane ySplit="{header_row}" '
+        f'topLeftCell="A{header_row + 1}" activePane="bottomLeft" state="frozen"/>'
+        f'<selection pane="bottomLeft" activeCell="A{header_row + 1}" '
+        f'sqref="A{header_row + 1}"/></sheetView></sheetViews>'
+        f'<sheetFormatPr defaultRowHeight="15"/><cols>{cols}</cols>'
+        f'<sheetData>{"".join(body)}</sheetData>{auto}'
+        + (f"<hyperlinks>{''.join(links)}</hyperlinks>" if links else "")
+        + '<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" '
+          'footer="0.3"/><pageSetup paperSize="9" orientation="landscape" fitToWidth="1" '
+          'fitToHeight="0"/></worksheet>')
+    names = [("_xlnm.Print_Titles", f"{_quote(ERRORS_SHEET)}!${header_row}:${header_row}", False)]
+    if report.findings:
+        names.append(("_xlnm._FilterDatabase",
+                      f"{_quote(ERRORS_SHEET)}!$A${header_row}:$E${last_finding}", True))
+    from budget.xlsx.patch import XML_HEAD
+
+    return XML_HEAD + xml.encode("utf-8"), names
 
 
 def _load(content: bytes) -> "Workbook":

@@ -46,6 +46,34 @@ def origin_name(container: "Container", received: str) -> str | None:
     """The plan name a return copy of ours was made from, or None when ``container`` is not
     one. The name recorded in the copy is used when it is a plain workbook file name (no
     folder, no control character, not too long); else ``plan_name_of(received)``."""
+    sheet = _marked_sheet(container)
+    if sheet is None:
+        return None
+    name = sheet.cell(f"{MARK_COLUMN}2")
+    recorded = "" if name is None else (name.value or "").strip()
+    if _plain_file_name(recorded):
+        return recorded
+    return plan_name_of(received)
+
+
+def recorded_fills(container: "Container") -> list[tuple[str, str]] | None:
+    """The cells a return copy of ours filled (``計画!H8``) with each one's fill before, as
+    recorded in its hidden columns; None when ``container`` is not one of our copies."""
+    sheet = _marked_sheet(container)
+    if sheet is None:
+        return None
+    out: list[tuple[str, str]] = []
+    row = FIRST_FILL_ROW
+    while True:
+        where, fill = sheet.cell(f"{MARK_COLUMN}{row}"), sheet.cell(f"{FILL_COLUMN}{row}")
+        if where is None or not (where.value or "").strip():
+            return out
+        out.append((str(where.value).strip(), "" if fill is None else str(fill.value or "")))
+        row += 1
+
+
+def _marked_sheet(container: "Container"):  # -> budget.xlsx.reader.Sheet | None
+    """The 「エラー一覧」 sheet of ``container`` when it carries our mark, else None."""
     from budget.xlsx.reader import ReadError, parse_shared_strings, parse_sheet
 
     member = container.sheets.get(ERRORS_SHEET)
@@ -57,13 +85,10 @@ def origin_name(container: "Container", received: str) -> str | None:
         sheet = parse_sheet(container.part(member), shared, ERRORS_SHEET)
     except (ReadError, KeyError):
         return None
-    mark, name = sheet.cell(f"{MARK_COLUMN}1"), sheet.cell(f"{MARK_COLUMN}2")
+    mark = sheet.cell(f"{MARK_COLUMN}1")
     if mark is None or (mark.value or "").strip() != MARK:
         return None
-    recorded = "" if name is None else (name.value or "").strip()
-    if _plain_file_name(recorded):
-        return recorded
-    return plan_name_of(received)
+    return sheet
 
 
 def _plain_file_name(name: str) -> bool:

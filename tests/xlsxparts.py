@@ -1,0 +1,32 @@
+"""Read a workbook's parts by meaning (the sheet named 計画), not by file name: a return copy
+keeps the sender's part names and adds its list sheet under a new one."""
+
+from __future__ import annotations
+
+import io
+import posixpath
+import zipfile
+from xml.etree import ElementTree
+
+NS_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+NS_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+
+
+def sheet_parts(data: bytes) -> dict[str, str]:
+    """Sheet name → its part's member name, in workbook order."""
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        workbook = ElementTree.fromstring(z.read("xl/workbook.xml"))
+        rels = ElementTree.fromstring(z.read("xl/_rels/workbook.xml.rels"))
+    targets = {r.get("Id"): r.get("Target", "") for r in rels}
+    out = {}
+    for sheet in workbook.iter(f"{NS_MAIN}sheet"):
+        target = targets[sheet.get(f"{NS_REL}id")]
+        out[sheet.get("name")] = target.lstrip("/") if target.startswith("/") else \
+            posixpath.normpath(posixpath.join("xl", target))
+    return out
+
+
+def sheet_xml(data: bytes, sheet: str) -> str:
+    """The XML of worksheet ``sheet`` in the .xlsx ``data``."""
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        return z.read(sheet_parts(data)[sheet]).decode("utf-8")
