@@ -14,9 +14,11 @@ xlsxwriter (templates, summary workbook, ingest run report) through ``CellWriter
 * every xlsxwriter return code is checked (``check_xlsx``): xlsxwriter reports a failed
   write (a text over 32,767 characters, a row out of range…) by return code, not exception.
 
-openpyxl (the annotated return copies) through ``write_text_cell``: a plain string cell,
-never a formula, formula-like text with ``quotePrefix``, control characters → U+FFFD
-(openpyxl refuses them).
+The return copies edit the sender's XML parts instead (``budget.intake.annotate`` with
+``budget.xlsx.sheetedit``): every text they add is an inline-string cell (never a formula),
+XML-escaped, control characters → U+FFFD, formula-like text with ``quotePrefix``. Their
+openpyxl fallback (a shape the XML edit does not handle) writes through ``write_text_cell``
+with the same rules.
 
 The CSV has no cell types: there formula-like text is apostrophe-prefixed instead
 (``textsafe.neutralise``, in ``budget.render.tidy``).
