@@ -4,9 +4,13 @@ pipeline measured in the same run.
 The workbooks are plausible filled plans (``bench_ingest.plausible_values``), 30 versions of
 each prefecture's plan with distinct contents (so nothing is a duplicate): the set of 47 is
 the first version of each, the set of 470 the first ten, the set of 1,410 all thirty (hard
-links into one pool, generated once). One version in ``--rejected-every`` (default 20) has an
-error a clerk makes (公 + 民 ≠ A on one row), so rejected files and their return copies are
-part of the cost, as in a real batch.
+links into one pool, generated once). Each later version is a resubmission as clerks make
+them: the previous version with ``REVISED_ROWS`` rows planned anew (``--changes few``, the
+default), so the run report's 変更点 sheet lists what a real batch's would; ``--changes all``
+makes every version an unrelated plan (every cell of every resubmission changed: a 変更点 sheet
+of ~150,000 rows at 470 files, which measures that sheet rather than the ingest). One version
+in ``--rejected-every`` (default 20) has an error a clerk makes (公 + 民 ≠ A on one row), so
+rejected files and their return copies are part of the cost, as in a real batch.
 
 Each ingest is a new ``python -m budget ingest`` process on a fresh database, with the
 run's report and return copies written. Measured for the whole process group (the ingest
@@ -25,13 +29,16 @@ peak memory flat in the number of files (≤ 250 MB at 1,410), ingest of 47 with
 of the bare pipeline.
 
     python benchmarks/bench_ingest_scale.py [--runs 3] [--keep DIR] [--sizes 47,470,1410]
+        [--changes few|all]
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import os
+import random
 import shutil
 import sqlite3
 import statistics
@@ -44,6 +51,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 VERSIONS = 30  # versions of each prefecture's plan in the pool
+REVISED_ROWS = 3  # rows a resubmission plans anew (``--changes few``)
 SIZES = (47, 470, 1410)
 GOAL_MARGINAL_MS = 12.0
 GOAL_MB = 250
@@ -62,9 +70,10 @@ def version_name(code: str, name_ja: str, version: int) -> str:
     return base if version == 0 else base.replace(".xlsx", f"_v{version + 1:02d}.xlsx")
 
 
-def write_pool(pool: Path, rejected_every: int) -> list[list[Path]]:
+def write_pool(pool: Path, rejected_every: int, changes: str = "few") -> list[list[Path]]:
     """Every version of every prefecture's plan in ``pool`` (reused when complete); returns
-    the paths by version."""
+    the paths by version. ``changes``: "few" (each version the previous one with
+    ``REVISED_ROWS`` rows planned anew) or "all" (each version an unrelated plan)."""
     from bench_ingest import plausible_values
 
     from budget.generate import write_plan_workbook
@@ -74,7 +83,7 @@ def write_pool(pool: Path, rejected_every: int) -> list[list[Path]]:
     prefectures = all_prefectures()
     pool.mkdir(parents=True, exist_ok=True)
     stamp = pool / "pool.json"
-    wanted = {"versions": VERSIONS, "rejected_every": rejected_every}
+    wanted = {"versions": VERSIONS, "rejected_every": rejected_every, "changes": changes}
     by_version = [[pool / version_name(p.code, p.name_ja, v) for p in prefectures]
                   for v in range(VERSIONS)]
     if stamp.exists() and json.loads(stamp.read_text()) == wanted and all(
@@ -84,10 +93,18 @@ def write_pool(pool: Path, rejected_every: int) -> list[list[Path]]:
     menu = load_menu(2023)
     t = time.perf_counter()
     n = 0
+    previous: dict[int, object] = {}  # prefecture → its last version (without the error)
     for v, paths in enumerate(by_version):
         for i, (pref, path) in enumerate(zip(prefectures, paths)):
             values = plausible_values(menu, v * 1000 + i)
+            if changes == "few" and v > 0:  # the previous version, a few rows planned anew
+                fresh, values = values, copy.deepcopy(previous[i])
+                rng = random.Random(v * 1000 + i)
+                for code in rng.sample(sorted(fresh.rows), min(REVISED_ROWS, len(fresh.rows))):
+                    values.rows[code] = fresh.rows[code]
             values.header["contact_name"] = f"厚労 花子（第{v + 1}版）"
+            previous[i] = values
+            values = copy.deepcopy(values)
             if rejected_every and n % rejected_every == rejected_every - 1:
                 row = next(iter(values.rows.values()))
                 row["public"] = row["national"] + 1  # 公 + 民 ≠ A: an error
@@ -275,6 +292,8 @@ def main() -> int:
                     help="numbers of files, multiples of 47 up to 1410")
     ap.add_argument("--rejected-every", type=int, default=20,
                     help="one version in N has an error (0: none)")
+    ap.add_argument("--changes", choices=("few", "all"), default="few",
+                    help="what a later version changes: a few rows (default) or everything")
     ap.add_argument("--json", type=Path, help="also write the figures here")
     ap.add_argument("--bare", nargs=2, type=Path, metavar=("FOLDER", "OUT"),
                     help=argparse.SUPPRESS)
@@ -288,7 +307,7 @@ def main() -> int:
     work = args.keep or Path(tempfile.mkdtemp(prefix="bench_scale_"))
     work.mkdir(parents=True, exist_ok=True)
     try:
-        by_version = write_pool(work / "pool", args.rejected_every)
+        by_version = write_pool(work / "pool", args.rejected_every, args.changes)
         cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") \
             else os.cpu_count()
         print(f"CPU: {cores} コア; 負荷（1分平均）: {os.getloadavg()[0]:.2f}; "

@@ -11,6 +11,7 @@ Two submissions are comparable when they are of one prefecture, fund year and st
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from budget.errors import BudgetError, UsageError
@@ -98,6 +99,7 @@ def _row(subs: "pd.DataFrame", sid: int) -> dict[str, Any]:
     return {k: _plain(v) for k, v in found.iloc[0].to_dict().items()}
 
 
+@lru_cache(maxsize=8)  # a run compares hundreds of pairs of one year: read its menu once
 def _leaf_labels(fiscal_year: Any, stage: str | None) -> dict[str, str]:
     """leaf code → 「R5-02 市区町村介護人材確保プラットフォーム構築事業」 (内示: 「13 東京都」)."""
     from budget.prefectures import all_prefectures
@@ -230,9 +232,11 @@ def resubmission_changes(store: "Store", ids: list[int]) -> "pd.DataFrame":
     if not pairs:
         return pd.DataFrame(columns=columns)
     values = store.submission_amounts([int(x["id"]) for p in pairs for x in p])
+    by_id = {int(k): v for k, v in values.groupby("submission_id", sort=False)}  # not N²
     out = []
     for before, after in pairs:
-        d = compare(before, after, values)
+        d = compare(before, after, pd.concat([by_id.get(int(x["id"]), values.iloc[:0])
+                                              for x in (before, after)]))
         head = {"submission_id": int(after["id"]), "previous_id": int(before["id"]),
                 "previous_file_name": before["file_name"],
                 "prefecture_code": after.get("prefecture_code")}
