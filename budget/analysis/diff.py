@@ -117,16 +117,28 @@ def _leaf_labels(fiscal_year: Any, stage: str | None) -> dict[str, str]:
             for r in menu.itertuples(index=False)}
 
 
-def _long(values: "pd.DataFrame", sid: int, skip: frozenset[str]) -> dict[tuple[str, str], Any]:
-    part = values[values["submission_id"] == sid]
+def _by_submission(values: "pd.DataFrame", skip: frozenset[str]
+                   ) -> tuple[list[str], dict[int, tuple[dict[tuple[str, str], Any],
+                                                    dict[str, float]]]]:
+    """The fields compared, and for each submission of ``values``: its non-blank values
+    ((leaf, field) → value) and each leaf's place (its ``seq``, else its row), read in one
+    pass (not a filter of ``values`` per submission)."""
     fields = [c for c in values.columns if c not in _KEYS and c not in skip]
-    out: dict[tuple[str, str], Any] = {}
-    for rec in part[["leaf_code", *fields]].astype(object).to_dict("records"):
+    has_seq = "seq" in values.columns
+    cols = ["submission_id", "leaf_code", *(["seq"] if has_seq else []), *fields]
+    out: dict[int, tuple[dict[tuple[str, str], Any], dict[str, float]]] = {}
+    rows: dict[int, int] = {}
+    for rec in values[cols].astype(object).to_dict("records"):
+        sid = int(rec["submission_id"])
+        long, order = out.setdefault(sid, ({}, {}))
+        n = rows[sid] = rows.get(sid, -1) + 1
+        leaf = str(rec["leaf_code"])
+        order.setdefault(leaf, float(rec["seq"]) if has_seq else float(n))
         for f in fields:
             v = _plain(rec[f])
             if v is not None:
-                out[(str(rec["leaf_code"]), f)] = v
-    return out
+                long[(leaf, f)] = v
+    return fields, out
 
 
 def compare(before: dict[str, Any], after: dict[str, Any], values: "pd.DataFrame"
@@ -136,15 +148,20 @@ def compare(before: dict[str, Any], after: dict[str, Any], values: "pd.DataFrame
     import pandas as pd
 
     stage = str(after.get("stage") or "plan")
-    skip = DERIVED.get(stage, _DEFAULT_DERIVED)
-    a = _long(values, int(before["id"]), skip)
-    b = _long(values, int(after["id"]), skip)
-    fields = [c for c in values.columns if c not in _KEYS and c not in skip]
-    order: dict[str, float] = {}
-    for sid in (int(after["id"]), int(before["id"])):
-        part = values[values["submission_id"] == sid]
-        for leaf, seq in zip(part["leaf_code"], part["seq"] if "seq" in part else range(len(part))):
-            order.setdefault(str(leaf), float(seq))
+    fields, parts = _by_submission(values, DERIVED.get(stage, _DEFAULT_DERIVED))
+    rows = _changes(before, after, fields, parts)
+    return SubmissionDiff(before, after, pd.DataFrame(rows, columns=CHANGE_COLUMNS, dtype=object))
+
+
+def _changes(before: dict[str, Any], after: dict[str, Any], fields: list[str],
+             parts: dict[int, tuple[dict[tuple[str, str], Any], dict[str, float]]]
+             ) -> list[dict[str, Any]]:
+    """The rows of ``SubmissionDiff.changes`` (``CHANGE_COLUMNS``), from ``_by_submission``."""
+    stage = str(after.get("stage") or "plan")
+    empty: tuple[dict[tuple[str, str], Any], dict[str, float]] = ({}, {})
+    a, before_order = parts.get(int(before["id"]), empty)
+    b, after_order = parts.get(int(after["id"]), empty)
+    order = {**before_order, **after_order}  # the later submission's places first
     labels = _leaf_labels(after.get("fiscal_year"), stage)
     rows = []
     for key in sorted(set(a) | set(b), key=lambda k: (order.get(k[0], 1e9), k[0],
@@ -156,8 +173,7 @@ def compare(before: dict[str, Any], after: dict[str, Any], values: "pd.DataFrame
         rows.append({"leaf_code": key[0], "label": labels.get(key[0], key[0]), "field": key[1],
                      "field_label": field_label(key[1], stage), "before": old, "after": new,
                      "kind": kind})
-    changes = pd.DataFrame(rows, columns=CHANGE_COLUMNS, dtype=object)
-    return SubmissionDiff(before, after, changes)
+    return rows
 
 
 def _accepted_values(row: dict[str, Any]) -> None:
@@ -232,17 +248,19 @@ def resubmission_changes(store: "Store", ids: list[int]) -> "pd.DataFrame":
     if not pairs:
         return pd.DataFrame(columns=columns)
     values = store.submission_amounts([int(x["id"]) for p in pairs for x in p])
-    by_id = {int(k): v for k, v in values.groupby("submission_id", sort=False)}  # not N²
+    read: dict[frozenset[str], Any] = {}  # what a stage leaves out → ``_by_submission``
     out = []
     for before, after in pairs:
-        d = compare(before, after, pd.concat([by_id.get(int(x["id"]), values.iloc[:0])
-                                              for x in (before, after)]))
+        skip = DERIVED.get(str(after.get("stage") or "plan"), _DEFAULT_DERIVED)
+        if skip not in read:
+            read[skip] = _by_submission(values, skip)
+        changes = _changes(before, after, *read[skip])
         head = {"submission_id": int(after["id"]), "previous_id": int(before["id"]),
                 "previous_file_name": before["file_name"],
                 "prefecture_code": after.get("prefecture_code")}
-        if d.changes.empty:
+        if not changes:
             out.append({**head, **{c: None for c in CHANGE_COLUMNS}, "kind": "same"})
-        out += [{**head, **rec} for rec in d.changes.to_dict("records")]
+        out += [{**head, **rec} for rec in changes]
     return pd.DataFrame(out, columns=columns, dtype=object)
 
 
