@@ -413,6 +413,8 @@ def reference_value(cell: Cell | None) -> tuple[int | None, bool]:
 
 def _whole(text: str) -> tuple[int | None, list[Issue]]:
     """A number's text → (whole number, []) or (None, [error])."""
+    if len(text) < 16 and text.isascii() and text.isdigit():  # most cells: "29117"
+        return int(text), []
     try:
         d = Decimal(text.strip())
     except InvalidOperation:
@@ -959,7 +961,7 @@ class _Check:
         C = self.form.column
         # The form's keys, worked out once (they are properties: ~100 leaves × 3 per file).
         amount_keys, text_keys = self.form.amount_keys, self.form.text_keys
-        formula_keys = self.form.formula_keys
+        formula_keys, reference_keys = self.form.formula_keys, self.form.reference_keys
         records: list[dict[str, Any]] = []
         raw: dict[tuple[int, str], str | None] = {}  # (plan index, key) → text seen
         bad: set[tuple[int, str]] = set()  # cells with an error (rules involving them skip)
@@ -992,7 +994,7 @@ class _Check:
                     self.add(issue, sheet=P, cell=C[key].ref(row), leaf=code, menu=menu,
                              value=visible(cell_text(cell)), **params)
                 rec[key] = text_value
-            for key in self.form.reference_keys:  # verified against the store at ingest
+            for key in reference_keys:  # verified against the store at ingest
                 cell = sheet.column(C[key], row)
                 rec[key], readable = reference_value(cell)
                 if not readable:
