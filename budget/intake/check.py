@@ -31,7 +31,8 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
@@ -140,15 +141,33 @@ def check_many(files: Iterable[tuple[bytes, str]],
     ensure_defused(openpyxl=False)  # once per process; ~0.1 ms
     expected_menu = _settings_menu(settings)
     checks: list[_Check] = []
-    for content, file_name in files:
-        report = FileReport(file_name, hashlib.sha256(content).hexdigest(), len(content))
-        check = _Check(report, settings, expected_menu)
-        check.guarded(check.run, content)
-        checks.append(check)
-    _apply_rules([c for c in checks if c.pending is not None], settings)
-    for check in checks:
-        check.finish()
+    with _collector_paused():
+        for content, file_name in files:
+            report = FileReport(file_name, hashlib.sha256(content).hexdigest(), len(content))
+            check = _Check(report, settings, expected_menu)
+            check.guarded(check.run, content)
+            checks.append(check)
+        _apply_rules([c for c in checks if c.pending is not None], settings)
+        for check in checks:
+            check.finish()
     return [c.report for c in checks]
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cycle collector off while a batch is checked, back as it was after. Reading
+    a workbook makes ~1,000 cells and ~3,000 XML elements, none in a cycle (reference
+    counting frees them), yet each ~700 allocations start a collection: ~15 % of a check's
+    CPU. What cycles a batch makes are collected once it is on again."""
+    import gc
+
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_on:
+            gc.enable()
 
 
 def _apply_rules(checks: list[_Check], settings: Settings) -> None:
