@@ -108,3 +108,31 @@ def test_the_benchmark_builds_distinct_plans_and_runs_the_bare_pipeline(tmp_path
     assert bench.bare_pipeline(bench.link_set(tmp_path / "set", by_version[0]),
                                tmp_path / "bare.xlsx") == 0
     assert (tmp_path / "bare.xlsx").stat().st_size > 0
+
+
+@pytest.mark.parametrize("was_on", [True, False])
+def test_a_check_pauses_the_collector_and_leaves_it_as_it_was(monkeypatch, was_on):
+    """The cycle collector is off while files are checked (a workbook's cells make no cycles,
+    and collecting costs ~15% of a check), and back as it was after, also when a file
+    makes a step fail."""
+    from budget.intake import check as check_module
+
+    seen: list[bool] = []
+    run = check_module._Check.run
+
+    def spy(self, content):
+        seen.append(gc.isenabled())
+        if content == b"boom":
+            raise RuntimeError("boom")
+        return run(self, content)
+
+    monkeypatch.setattr(check_module._Check, "run", spy)
+    (gc.enable if was_on else gc.disable)()
+    try:
+        reports = check_module.check_many([(plan_bytes(), "13_東京都_R5_計画.xlsx"),
+                                           (b"boom", "x.xlsx")], SETTINGS)
+        assert gc.isenabled() is was_on
+    finally:
+        gc.enable()
+    assert seen == [False, False]
+    assert reports[0].accepted and reports[1].findings[0].code == "internal-error"
