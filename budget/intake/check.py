@@ -182,8 +182,11 @@ def _apply_rules(checks: list[_Check], settings: Settings) -> None:
         try:
             combined = _batch_frame(form, group)
         except Exception as exc:  # noqa: BLE001 - a bug here must not lose a batch
-            for check in group:
-                check.guarded(_raise, exc)
+            if len(group) > 1:  # one file's rows: each file alone, the failure stays with it
+                for check in group:
+                    _apply_rules([check], settings)
+            else:
+                group[0].guarded(_raise, exc)
             continue
         if form.schema is None:
             for check in group:
