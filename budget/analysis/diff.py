@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 from budget.errors import BudgetError, UsageError
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     import pandas as pd
 
     from budget.store import Store
@@ -247,14 +249,12 @@ def resubmission_changes(store: "Store", ids: list[int]) -> "pd.DataFrame":
         last[key] = r
     if not pairs:
         return pd.DataFrame(columns=columns)
-    values = store.submission_amounts([int(x["id"]) for p in pairs for x in p])
-    read: dict[frozenset[str], Any] = {}  # what a stage leaves out → ``_by_submission``
     out = []
-    for before, after in pairs:
+    for before, after, values in _with_values(store, pairs):
         skip = DERIVED.get(str(after.get("stage") or "plan"), _DEFAULT_DERIVED)
-        if skip not in read:
-            read[skip] = _by_submission(values, skip)
-        changes = _changes(before, after, *read[skip])
+        if skip not in values:
+            values[skip] = _by_submission(values["frame"], skip)
+        changes = _changes(before, after, *values[skip])
         head = {"submission_id": int(after["id"]), "previous_id": int(before["id"]),
                 "previous_file_name": before["file_name"],
                 "prefecture_code": after.get("prefecture_code")}
@@ -262,6 +262,23 @@ def resubmission_changes(store: "Store", ids: list[int]) -> "pd.DataFrame":
             out.append({**head, **{c: None for c in CHANGE_COLUMNS}, "kind": "same"})
         out += [{**head, **rec} for rec in changes]
     return pd.DataFrame(out, columns=columns, dtype=object)
+
+
+#: Pairs whose values are read at once (``resubmission_changes``): memory stays flat in the
+#: number of files (a run of 1,410 read all at once peaked at ~350 MB).
+PAIRS_AT_ONCE = 100
+
+
+def _with_values(store: "Store", pairs: list[tuple[dict[str, Any], dict[str, Any]]]
+                 ) -> Iterator[tuple[dict[str, Any], dict[str, Any], dict[Any, Any]]]:
+    """Each pair with the values of its part of ``pairs`` (``PAIRS_AT_ONCE`` at a time):
+    {"frame": ``Store.submission_amounts``, and what ``_by_submission`` read of it}."""
+    for start in range(0, len(pairs), PAIRS_AT_ONCE):
+        part = pairs[start:start + PAIRS_AT_ONCE]
+        values: dict[Any, Any] = {
+            "frame": store.submission_amounts([int(x["id"]) for p in part for x in p])}
+        for before, after in part:
+            yield before, after, values
 
 
 def format_value(value: Any) -> str:
