@@ -468,3 +468,21 @@ def test_last_saved_is_read_from_the_core_properties_triage_kept(base: Path) -> 
     parts = {**container.parts, "_rels/.rels": moved,
              "docProps/other.xml": modified("2026-11-21T10:00:00Z")}
     assert container_module.last_saved(parts) == "2026-11-21T10:00:00+00:00"  # where .rels
+
+
+@pytest.mark.parametrize("cell", [
+    b'<c t="n" r="XFD30000"><v>1</v></c>',  # r not first: the fast scan would miss it
+    b'<c\nr="XFD30000"><v>1</v></c>',
+    b'<c\tr="XFD30000"><v>1</v></c>',
+    b'<c  r="XFD30000"><v>1</v></c>',
+])
+def test_cell_extent_finds_a_far_cell_whatever_its_tag_looks_like(cell: bytes) -> None:
+    """Only sheets whose every cell tag starts ``<c r="`` take the quick path; any other
+    spelling is walked tag by tag, so a far cell is found however it is written."""
+    from budget.xlsx.container import _cell_extent
+
+    data = (b'<worksheet><sheetData><row r="1"><c r="A1"><v>1</v></c></row>'
+            b'<row r="30000">' + cell + b"</row></sheetData></worksheet>")
+    assert _cell_extent(data) == (30000, 16384)
+    quick = data.replace(cell, b'<c r="XFD30000"><v>1</v></c>')
+    assert _cell_extent(quick) == (30000, 16384)

@@ -108,3 +108,56 @@ def test_the_benchmark_builds_distinct_plans_and_runs_the_bare_pipeline(tmp_path
     assert bench.bare_pipeline(bench.link_set(tmp_path / "set", by_version[0]),
                                tmp_path / "bare.xlsx") == 0
     assert (tmp_path / "bare.xlsx").stat().st_size > 0
+
+
+@pytest.mark.parametrize("was_on", [True, False])
+def test_a_check_pauses_the_collector_and_leaves_it_as_it_was(monkeypatch, was_on):
+    """The cycle collector is off while files are checked (a workbook's cells make no cycles,
+    and collecting costs ~15% of a check), and back as it was after, also when a file
+    makes a step fail."""
+    from budget.intake import check as check_module
+
+    seen: list[bool] = []
+    run = check_module._Check.run
+
+    def spy(self, content):
+        seen.append(gc.isenabled())
+        if content == b"boom":
+            raise RuntimeError("boom")
+        return run(self, content)
+
+    monkeypatch.setattr(check_module._Check, "run", spy)
+    (gc.enable if was_on else gc.disable)()
+    try:
+        reports = check_module.check_many([(plan_bytes(), "13_東京都_R5_計画.xlsx"),
+                                           (b"boom", "x.xlsx")], SETTINGS)
+        assert gc.isenabled() is was_on
+    finally:
+        gc.enable()
+    assert seen == [False, False]
+    assert reports[0].accepted and reports[1].findings[0].code == "internal-error"
+
+
+def test_rows_that_cannot_make_a_frame_fail_their_own_file_only(monkeypatch):
+    """The rows of a batch become one frame; if one file's rows cannot (a bug), that file
+    alone gets the internal-error finding and the others are checked as before."""
+    from budget.intake import check as check_module
+
+    frame = check_module.plan_frame
+
+    def fragile(records, form=check_module.PLAN):
+        if any(r.get("output") == "壊れた行" for r in records):
+            raise ValueError("cannot build")
+        return frame(records, form)
+
+    monkeypatch.setattr(check_module, "plan_frame", fragile)
+    rows = good_rows()
+    broken = {code: {**row, "output": "壊れた行"} for code, row in rows.items()}
+    reports = check_module.check_many([(plan_bytes("13", rows), "13_東京都_R5_計画.xlsx"),
+                                       (plan_bytes("14", broken), "14_神奈川県_R5_計画.xlsx"),
+                                       (plan_bytes("27", rows), "27_大阪府_R5_計画.xlsx")],
+                                      SETTINGS)
+    assert [r.accepted for r in reports] == [True, False, True]
+    assert [f.code for f in reports[1].findings] == ["internal-error"]
+    assert reports[0].plan is not None and reports[2].plan is not None
+    assert reports[1].plan is None

@@ -614,3 +614,36 @@ def test_store_gives_the_values_of_any_submission(tmp_path):
     assert list(some.columns) == ["prefecture_code", "submission_id", "leaf_code", "seq",
                                   "national", "remarks"]
     assert [None if v is None or v != v else v for v in some["remarks"]] == ["x", None]
+
+
+def test_resubmission_changes_read_a_few_pairs_at_a_time_and_say_the_same(tmp_path,
+                                                                          monkeypatch):
+    """The values of a run's resubmissions are read ``PAIRS_AT_ONCE`` pairs at a time (memory
+    flat in the number of files): the changes are the same whatever the part size."""
+    import budget.analysis.diff as diff
+
+    with open_store(tmp_path / "b.db") as store:
+        ids = [save_stage(store, "plan", pref, {"R5-01": {"national": n, "remarks": r},
+                                                "R5-02": {"national": 2 * n}})
+               for n, r in ((10, "a"), (11, "a"), (11, "b"), (12, None))
+               for pref in ("13", "01")]
+        whole = diff.resubmission_changes(store, ids)
+        monkeypatch.setattr(diff, "PAIRS_AT_ONCE", 1)
+        reads: list[int] = []
+        amounts = store.submission_amounts
+
+        def counted(ids, fields=None):
+            reads.append(len(set(ids)))
+            return amounts(ids, fields)
+
+        monkeypatch.setattr(store, "submission_amounts", counted)
+        parted = diff.resubmission_changes(store, ids)
+    assert reads == [2] * 6  # six pairs (three per prefecture), two submissions each
+    assert parted.to_dict("records") == whole.to_dict("records")
+    assert [(c["prefecture_code"], c["field"], c["before"], c["after"])
+            for c in whole.to_dict("records")] == [
+        ("13", "national", 10, 11), ("13", "national", 20, 22),
+        ("01", "national", 10, 11), ("01", "national", 20, 22),
+        ("13", "remarks", "a", "b"), ("01", "remarks", "a", "b"),
+        ("13", "national", 11, 12), ("13", "remarks", "b", None), ("13", "national", 22, 24),
+        ("01", "national", 11, 12), ("01", "remarks", "b", None), ("01", "national", 22, 24)]

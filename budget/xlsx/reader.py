@@ -274,6 +274,8 @@ def meta_rows(sheet: Sheet) -> dict[str, int]:
 
 def number_text(text: str) -> str:
     """A stored number as a person reads it: ``"2023"``, ``"1.5"`` (never ``1E+3``)."""
+    if len(text) < 20 and text.isascii() and text.isdigit():  # most: "2023" ("007": "7")
+        return str(int(text))
     try:
         d = Decimal(text.strip())
     except InvalidOperation:
