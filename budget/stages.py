@@ -296,13 +296,8 @@ def _plan_over_allocation(reads: StageReads, report: FileReport, form: Any) -> l
     fund = int_or_none(plan["fund"].sum(min_count=1))
     if allocated is None or fund is None or fund <= allocated:
         return []
-    from budget.intake.check import shipped_menu
-
-    try:
-        menu = shipped_menu(int(report.fiscal_year or 0))
-        total_row = form.summary_rows(len(menu.codes), list(menu.categories))[form.total_code]
-    except Exception:  # noqa: BLE001 - a menu given with --menu: point at the sheet
-        total_row = None
+    codes, categories = _menu_shape(report)
+    total_row = (form.summary_rows(codes, categories)[form.total_code] if codes else None)
     cell = None if total_row is None else form.column["fund"].ref(total_row)
     return [make("plan-over-allocation", **_where(report, form, cell), value=f"{fund:,}",
                  fund=f"{fund:,}", allocated=f"{allocated:,}", rounds=rounds,
@@ -318,7 +313,7 @@ def _implausible_amounts(reads: StageReads, report: FileReport, form: Any) -> li
     history = reads.history(year)
     if not history.plans:
         return []
-    codes, categories = _menu_shape(year)
+    codes, categories = _menu_shape(report)
     plan: Any = report.plan
     return history_findings(history, report.file, report.prefecture_code, form, plan,
                             _row_names(form, year), codes, categories,
@@ -331,13 +326,19 @@ def _iso(time: object) -> str:
     return str(iso(timespec="microseconds")) if callable(iso) else str(time)
 
 
-def _menu_shape(fiscal_year: int) -> tuple[int, list[str]]:
-    """(number of leaves, 大項目) of the year's shipped menu; (0, []) without one."""
+def _menu_shape(report: FileReport) -> tuple[int, list[str]]:
+    """(number of leaves, 大項目) of the menu ``report``'s workbook was made from, when it is
+    the year's shipped menu or one of its earlier editions (same fingerprint: the same rows,
+    so the same 合計 row); (0, []) otherwise — a menu given with --menu, whose rows this
+    module does not know: a finding then points at the sheet, never at a wrong cell."""
     from budget.intake.check import shipped_menu
 
     try:
-        menu = shipped_menu(fiscal_year)
-    except Exception:  # noqa: BLE001 - a menu given with --menu: no total cell to point at
+        menu = shipped_menu(int(report.fiscal_year or 0))
+    except Exception:  # noqa: BLE001 - no shipped menu for the year
+        return 0, []
+    known = report.menu_fingerprint == menu.fingerprint or report.menu_fingerprint in menu.earlier
+    if not known:
         return 0, []
     return len(menu.codes), list(menu.categories)
 

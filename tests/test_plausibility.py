@@ -324,3 +324,23 @@ def test_a_row_with_an_unusable_part_is_not_summed(tmp_path):
         tmp_path / "b", rows={**CLEAN_ROWS, "R5-06-イ": {**row, "other": 5}}))
     assert [[f.code, f.cell] for f in report.findings] == [
         ["amount-implausible", f"H{leaf_row('R5-06-イ')}"]]
+
+
+def test_total_cell_only_from_the_menu_the_file_was_made_from():
+    """The 合計 cell a finding across stages points at comes from the year's shipped menu only
+    when the file was made from it (or an earlier edition of it); a file on a menu given with
+    --menu gets the sheet, never a cell of the shipped menu's shape."""
+    from budget.findings import FileReport
+    from budget.intake.check import shipped_menu
+    from budget.stages import _menu_shape
+
+    menu = shipped_menu(2023)
+    shipped = FileReport(file="x.xlsx", sha256="0", size=0, fiscal_year=2023,
+                         menu_fingerprint=menu.fingerprint)
+    assert _menu_shape(shipped) == (58, list(menu.categories))
+    for earlier in menu.earlier:
+        shipped.menu_fingerprint = earlier
+        assert _menu_shape(shipped) == (58, list(menu.categories))
+    assert menu.earlier, "R5 has an earlier edition that is still read"
+    shipped.menu_fingerprint = "f" * 64  # a menu given by path
+    assert _menu_shape(shipped) == (0, [])
