@@ -173,7 +173,8 @@ class CompareRun:
 
 
 def compare_menus(years: list[int], menu_paths: Iterable[str | Path] = (),
-                  crosswalk_paths: Iterable[str | Path] = (), *, store: "Store | None" = None
+                  crosswalk_paths: Iterable[str | Path] = (), *, store: "Store | None" = None,
+                  passed: dict[str, str] | None = None
                   ) -> tuple[dict[int, "pd.DataFrame"], dict[int, "pd.DataFrame"]]:
     """(year → menu, year → the crosswalk from the year before into it) for ``years``: a
     menu from ``menu_paths`` when one is of that year, else the shipped one; a crosswalk from
@@ -185,7 +186,9 @@ def compare_menus(years: list[int], menu_paths: Iterable[str | Path] = (),
     their SHA-256 (a crosswalk's with its two menus'), with the version of the checks
     (``budget.menu.checks_version``). A file whose very bytes the store recorded as having
     passed these very checks is not checked again: the result could not differ. Any other
-    file, or any change to the checks, the 担当課 list or the libraries, is checked."""
+    file, or any change to the checks, the 担当課 list or the libraries, is checked.
+    ``passed``: when given, what this call checked is put there instead of recorded (for a
+    caller that read through a read-only store and records afterwards, ``compare_year``)."""
     from budget.analysis.compare import code_year
     from budget.crosswalk import checked_crosswalk, read_crosswalk, shipped_crosswalk_path
     from budget.fiscal import era_code
@@ -199,7 +202,9 @@ def compare_menus(years: list[int], menu_paths: Iterable[str | Path] = (),
 
     recorded = store.checked_files() if store is not None else {}
     version = checks_version() if store is not None else ""
-    passed: dict[str, str] = {}  # what this call checked, to record
+    record_now = passed is None
+    if passed is None:
+        passed = {}  # what this call checked, to record
 
     def trusted(key: str) -> bool:
         if recorded.get(key) == version and store is not None:
@@ -253,9 +258,26 @@ def compare_menus(years: list[int], menu_paths: Iterable[str | Path] = (),
         key = f"crosswalk:{sha}:{digest[prev]}:{digest[year]}"
         crosswalks[year] = checked_crosswalk(table, menus[prev], menus[year],
                                              check=not (known and trusted(key)))
-    if store is not None:
+    if store is not None and record_now:
         store.record_checked(passed)
     return menus, crosswalks
+
+
+def _record_checked(db_path: str | Path, passed: dict[str, str]) -> None:
+    """Record ``passed`` (files that passed their checks) in the store at ``db_path`` in a
+    short write of its own, after a report read the store read-only: a store the user may
+    only read, or one busy with an ingest for more than 2 s, records nothing (the files are
+    checked again next time; the report is not held up)."""
+    from budget.errors import StoreError
+    from budget.store import open_store
+
+    if not passed:
+        return
+    try:
+        with open_store(db_path, create=False, timeout=2.0) as store:
+            store.record_checked(passed)
+    except (StoreError, OSError):
+        pass
 
 
 def compare_year(db_path: str | Path, years: Iterable[int], out_dir: str | Path, *,
@@ -280,11 +302,14 @@ def compare_year(db_path: str | Path, years: Iterable[int], out_dir: str | Path,
         raise UsageError(f"段階「{stage}」は年度比較できません。")
     menus: dict[int, "pd.DataFrame"] = {}
     crosswalks: dict[int, "pd.DataFrame"] = {}
-    with open_store(db_path, create=False) as store:
+    passed: dict[str, str] = {}
+    with open_store(db_path, create=False, readonly=True, check=True) as store:
         if stage != "allocation":  # a 内示 has prefectures' figures only: no menu needed
-            menus, crosswalks = compare_menus(ys, menu_paths, crosswalk_paths, store=store)
+            menus, crosswalks = compare_menus(ys, menu_paths, crosswalk_paths, store=store,
+                                              passed=passed)
         comp = load_compare(store, ys, menus, crosswalks, stage)
         location = store.location
+    _record_checked(db_path, passed)
     out = Path(out_dir)
     now = now or dt.datetime.now().astimezone()
     written = [write_compare_workbook(comp, out / compare_file_name(ys), menus=menus,

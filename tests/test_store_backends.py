@@ -225,6 +225,14 @@ def test_status_and_aggregate_work_on_a_read_only_folder_and_file(books_db, tmp_
         assert agg.exit_code in (0, 1), agg.output  # 1: prefectures are missing
         assert "開けません" not in agg.output and "unable to open" not in agg.output
         assert list(out.glob("R5_集計*.xlsx"))
+        # compare reads too; the checked menu and crosswalk cannot be recorded: nothing is
+        data = Path(__file__).parent / "data"
+        comp = runner.invoke(cli, ["compare", "--years", "R5", "R6", "--db", str(db),
+                                   "--menu", str(data / "R6_sample_menu.csv"),
+                                   "--crosswalk", str(data / "crosswalk_R5_R6_sample.csv"),
+                                   "--out", str(out)])
+        assert comp.exit_code in (0, 1), comp.output
+        assert list(out.glob("R5-R6_年度比較.xlsx")), comp.output
         # writing is refused with a message, not a traceback
         ingest = runner.invoke(cli, ["ingest", str(books_db.parent / "in"), "--db", str(db),
                                      "--reports", str(tmp_path / "r")])
