@@ -530,3 +530,41 @@ def test_a_hostile_fill_record_of_a_cell_marked_again_is_not_kept(copy):
     again, why = annotated_bytes(data, FileReport(NAME, "", len(data), [other]))
     assert why is None and again is not None
     assert openpyxl.load_workbook(io.BytesIO(again))["計画"]["H8"].fill.patternType is None
+
+
+@pytest.mark.parametrize("record", [HOSTILE_FILLS[0], HOSTILE_FILLS[11], HOSTILE_FILLS[12], ""])
+def test_the_openpyxl_way_leaves_a_hostile_fill_record_unfilled_too(copy, record):
+    """A copy of a shape the edit does not handle is made with openpyxl: the same check, the
+    same result (a copy is made; the cell is left unfilled, not kept red)."""
+    sent_back = with_fill_record(copy, record)
+    finding = make("negative-amount", file=NAME, sheet="計画", cell="K8", value="-1",
+                   leaf_code="R5-01", leaf_name="x")
+    data, why = annotate._openpyxl_copy(sent_back, FileReport(NAME, "", len(sent_back),
+                                                              [finding]))
+    assert why is None and data is not None
+    plan = openpyxl.load_workbook(io.BytesIO(data))["計画"]
+    assert plan["H8"].fill.patternType is None
+    assert plan["K8"].fill.fgColor.rgb == "00" + ERROR_FILL
+
+
+def test_a_sound_fill_record_makes_the_fill_it_describes():
+    """Every pattern SpreadsheetML knows, and each kind of colour with its tint, as the
+    styles part of a workbook openpyxl reads back."""
+    from budget.xlsx.sheetedit import NO_FILL, PATTERNS, UNFILLED, fill_xml
+
+    assert fill_xml(NO_FILL) == UNFILLED
+    for pattern in sorted(PATTERNS):
+        record = json.dumps({"pattern": pattern, "fg": {"type": "theme", "value": 4,
+                                                        "tint": 0.3999755851924192},
+                             "bg": {"type": "indexed", "value": 64, "tint": 0.0}})
+        assert fill_xml(record) == (
+            f'<fill><patternFill patternType="{pattern}"><fgColor theme="4" '
+            f'tint="0.3999755851924192"/><bgColor indexed="64"/></patternFill></fill>').encode()
+    record = json.dumps({"pattern": "solid", "fg": {"type": "rgb", "value": "FFc7CE00",
+                                                    "tint": -1},
+                         "bg": {"type": "auto", "value": True, "tint": 0}})
+    assert fill_xml(record) == (b'<fill><patternFill patternType="solid"><fgColor rgb="FFc7CE00"'
+                                b' tint="-1.0"/><bgColor auto="1"/></patternFill></fill>')
+    for bad in HOSTILE_FILLS + ["", "[" * 100_000, '{"pattern":"solid","fg":{"type":"rgb",'
+                                '"value":"FFFF0000\\n"}}', '{"pattern":["solid"]}']:
+        assert fill_xml(bad) is None, bad
