@@ -7,6 +7,7 @@ code are still recognised and stripped."""
 from __future__ import annotations
 
 import io
+import json
 import posixpath
 import re
 import zipfile
@@ -374,3 +375,196 @@ def test_a_shape_the_edit_does_not_handle_falls_back_to_openpyxl_and_is_counted(
     assert wb.sheetnames[0] == ERRORS_SHEET
     assert (wb["計画"]["Q9"].data_type, wb["計画"]["Q9"].value) == ("s", "=1+1")
     assert wb["計画"]["Q9"].fill.fgColor.rgb == "00" + ERROR_FILL
+
+
+CT_CALC_CHAIN = "application/vnd.openxmlformats-officedocument.spreadsheetml.calcChain+xml"
+REL_CALC_CHAIN = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/calcChain"
+
+
+def with_calc_chain(content: bytes) -> bytes:
+    """``content`` as Excel saves a workbook with formulas: a calculation chain listing each
+    formula cell (here 計画!H8, sheet 2), related from the workbook, with its content type."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(content)) as src, \
+            zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename == "[Content_Types].xml":
+                data = data.replace(b"</Types>", f'<Override PartName="/xl/calcChain.xml" '
+                                    f'ContentType="{CT_CALC_CHAIN}"/></Types>'.encode())
+            elif info.filename == "xl/_rels/workbook.xml.rels":
+                data = data.replace(b"</Relationships>", f'<Relationship Id="rId99" Type='
+                                    f'"{REL_CALC_CHAIN}" Target="calcChain.xml"/>'
+                                    f"</Relationships>".encode())
+            dst.writestr(info, data)
+        dst.writestr("xl/calcChain.xml", b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+                     b'\n<calcChain xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/'
+                     b'main"><c r="H8" i="2"/></calcChain>')
+    return out.getvalue()
+
+
+def test_the_calculation_chain_goes_when_a_formula_becomes_text(tmp_path):
+    """Excel opens a copy whose calculation chain lists a cell that no longer has a formula
+    with its repair prompt (「一部の内容に問題が見つかりました」): the chain goes, always, with
+    its relationship and content type (Excel rebuilds it)."""
+    from budget.forms import plan as layout
+
+    path = edit_workbook(plan_path(tmp_path), lambda ws: ws.__setitem__("H8", "=1200+300"))
+    content = with_calc_chain(path.read_bytes())
+    assert "xl/calcChain.xml" in members(content)
+    report = check_bytes(content, NAME, SETTINGS)
+    assert [(f.code, f.sheet, f.cell) for f in report.findings] == [
+        ("formula-in-input", layout.PLAN_SHEET, "H8")]
+    before = sum(annotate.FALLBACKS.values())
+    data, why = annotated_bytes(content, report)
+    assert why is None and data is not None
+    assert sum(annotate.FALLBACKS.values()) == before  # the XML edit made it
+    parts = members(data)
+    assert not [n for n in parts if "calcchain" in n.lower()]
+    assert b"calcChain" not in parts["xl/_rels/workbook.xml.rels"]
+    assert b"calcChain" not in parts["[Content_Types].xml"]
+    assert b"rId99" not in parts["xl/_rels/workbook.xml.rels"]
+    wb = openpyxl.load_workbook(io.BytesIO(data))
+    cell = wb[layout.PLAN_SHEET]["H8"]
+    assert (cell.data_type, cell.value) == ("s", "=1200+300")
+    assert cell.fill.fgColor.rgb == "00" + ERROR_FILL
+    sent_back = check_bytes(data, "13_東京都_R5_計画_要修正.xlsx", SETTINGS)
+    assert sent_back.file == NAME  # still recognised as our copy
+
+
+def test_a_copy_without_a_calculation_chain_gets_none(copy):
+    parts = members(copy)
+    assert not [n for n in parts if "calcchain" in n.lower()]
+    assert b"calcChain" not in parts["[Content_Types].xml"]
+
+
+def plan_path(tmp_path: Path) -> Path:
+    path = tmp_path / NAME
+    path.write_bytes(plan_bytes("13"))
+    return path
+
+
+def with_fill_record(copy: bytes, record: str) -> bytes:
+    """Our return copy with the fill recorded for its first marked cell (hidden H3 of the
+    list) replaced by ``record``, as a sender could type it."""
+    from budget.xlsx.patch import text
+
+    list_part = sheet_parts(copy)[ERRORS_SHEET]
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(copy)) as src, \
+            zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename == list_part:
+                data, n = re.subn(rb'(<c r="H3"[^>]*><is><t xml:space="preserve">).*?(</t>)',
+                                  lambda m: m.group(1) + text(record).encode() + m.group(2),
+                                  data, count=1, flags=re.S)
+                assert n == 1
+            dst.writestr(info, data)
+    return out.getvalue()
+
+
+HOSTILE_FILLS = [
+    '{"pattern":"solid\\u0001","fg":{"type":"rgb","value":"zz\\u0002"}}',
+    '{"pattern":"solid","fg":{"type":"rgb","value":"FFFF0000","tint":"nan"}}',
+    '{"pattern":"solid","fg":{"type":"rgb","value":"FFFF0000","tint":NaN}}',
+    '{"pattern":"solid","fg":{"type":"rgb","value":"FFFF0000","tint":1e999}}',
+    '{"pattern":"solid","fg":{"type":"theme","value":100000000000000000000000}}',
+    '{"pattern":"solid","fg":{"type":"indexed","value":-1}}',
+    '{"pattern":"solid","fg":{"type":"theme","value":true}}',
+    '{"pattern":"solid\\" x=\\"<","fg":null}',
+    '{"pattern":"solid","fg":{"type":"rgb","value":"FF\\"/><x a=\\"<"}}',
+    '{"pattern":"solid","fg":{"type":"auto","value":"<\\u0003"}}',
+    '{"pattern":"solid","bg":{"type":"ugly","value":"FFFF0000"}}',
+    '{"pattern":"solid","fg":["rgb"]}',
+    '["solid"]',
+    '{"pattern":',
+    "null",
+]
+
+
+@pytest.mark.parametrize("record", HOSTILE_FILLS)
+def test_a_hostile_fill_record_is_not_restored_and_the_copy_stays_well_formed(sent, copy,
+                                                                               record):
+    """The fill recorded in a copy's hidden column H comes back from the sender, who may
+    have edited it: a record that is not a fill (a pattern or colour SpreadsheetML does not
+    know, a control character, a quote or ``<``, a tint that is not a number in [-1, 1], a
+    huge theme) is not restored: that cell is left unfilled. The copy made again is still the
+    XML edit, its styles part is well-formed and openpyxl loads it."""
+    import defusedxml.ElementTree as DET
+
+    sent_back = with_fill_record(copy, record)
+    recorded = openpyxl.load_workbook(io.BytesIO(sent_back))[ERRORS_SHEET]
+    assert recorded["G3"].value == "計画!H8"
+    finding = make("negative-amount", file=NAME, sheet="計画", cell="K8", value="-1",
+                   leaf_code="R5-01", leaf_name="x")
+    report = FileReport(NAME, "", len(sent_back), [finding])
+    before = sum(annotate.FALLBACKS.values())
+    data, why = annotated_bytes(sent_back, report)
+    assert why is None and data is not None
+    assert sum(annotate.FALLBACKS.values()) == before  # the edit made it, no exception
+    DET.fromstring(members(data)["xl/styles.xml"])
+    plan = openpyxl.load_workbook(io.BytesIO(data))["計画"]
+    h8 = plan["H8"]
+    assert h8.fill.patternType is None  # left unfilled: not ours, not the record's
+    assert plan["Q9"].fill.fgColor.rgb == openpyxl.load_workbook(
+        io.BytesIO(sent[0]))["計画"]["Q9"].fill.fgColor.rgb  # a sound record is restored
+    assert plan["K8"].fill.fgColor.rgb == "00" + ERROR_FILL
+
+
+def test_a_hostile_fill_record_of_a_cell_marked_again_is_not_kept(copy):
+    """H8 marked again: its fill before is recorded as 'unfilled', not the hostile record,
+    and a third round leaves it unfilled."""
+    sent_back = with_fill_record(copy, HOSTILE_FILLS[0])
+    finding = make("negative-amount", file=NAME, sheet="計画", cell="H8", value="-1",
+                   leaf_code="R5-01", leaf_name="x")
+    data, why = annotated_bytes(sent_back, FileReport(NAME, "", len(sent_back), [finding]))
+    assert why is None and data is not None
+    wb = openpyxl.load_workbook(io.BytesIO(data))
+    assert wb[ERRORS_SHEET]["G3"].value == "計画!H8"
+    assert json.loads(wb[ERRORS_SHEET]["H3"].value) == {"pattern": None, "fg": None,
+                                                         "bg": None}
+    assert wb["計画"]["H8"].fill.fgColor.rgb == "00" + ERROR_FILL
+    other = make("negative-amount", file=NAME, sheet="計画", cell="K8", value="-1",
+                 leaf_code="R5-01", leaf_name="x")
+    again, why = annotated_bytes(data, FileReport(NAME, "", len(data), [other]))
+    assert why is None and again is not None
+    assert openpyxl.load_workbook(io.BytesIO(again))["計画"]["H8"].fill.patternType is None
+
+
+@pytest.mark.parametrize("record", [HOSTILE_FILLS[0], HOSTILE_FILLS[11], HOSTILE_FILLS[12], ""])
+def test_the_openpyxl_way_leaves_a_hostile_fill_record_unfilled_too(copy, record):
+    """A copy of a shape the edit does not handle is made with openpyxl: the same check, the
+    same result (a copy is made; the cell is left unfilled, not kept red)."""
+    sent_back = with_fill_record(copy, record)
+    finding = make("negative-amount", file=NAME, sheet="計画", cell="K8", value="-1",
+                   leaf_code="R5-01", leaf_name="x")
+    data, why = annotate._openpyxl_copy(sent_back, FileReport(NAME, "", len(sent_back),
+                                                              [finding]))
+    assert why is None and data is not None
+    plan = openpyxl.load_workbook(io.BytesIO(data))["計画"]
+    assert plan["H8"].fill.patternType is None
+    assert plan["K8"].fill.fgColor.rgb == "00" + ERROR_FILL
+
+
+def test_a_sound_fill_record_makes_the_fill_it_describes():
+    """Every pattern SpreadsheetML knows, and each kind of colour with its tint, as the
+    styles part of a workbook openpyxl reads back."""
+    from budget.xlsx.sheetedit import NO_FILL, PATTERNS, UNFILLED, fill_xml
+
+    assert fill_xml(NO_FILL) == UNFILLED
+    for pattern in sorted(PATTERNS):
+        record = json.dumps({"pattern": pattern, "fg": {"type": "theme", "value": 4,
+                                                        "tint": 0.3999755851924192},
+                             "bg": {"type": "indexed", "value": 64, "tint": 0.0}})
+        assert fill_xml(record) == (
+            f'<fill><patternFill patternType="{pattern}"><fgColor theme="4" '
+            f'tint="0.3999755851924192"/><bgColor indexed="64"/></patternFill></fill>').encode()
+    record = json.dumps({"pattern": "solid", "fg": {"type": "rgb", "value": "FFc7CE00",
+                                                    "tint": -1},
+                         "bg": {"type": "auto", "value": True, "tint": 0}})
+    assert fill_xml(record) == (b'<fill><patternFill patternType="solid"><fgColor rgb="FFc7CE00"'
+                                b' tint="-1.0"/><bgColor auto="1"/></patternFill></fill>')
+    for bad in HOSTILE_FILLS + ["", "[" * 100_000, '{"pattern":"solid","fg":{"type":"rgb",'
+                                '"value":"FFFF0000\\n"}}', '{"pattern":["solid"]}']:
+        assert fill_xml(bad) is None, bad

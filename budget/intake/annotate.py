@@ -170,14 +170,20 @@ def marked_package(content: bytes, container: Container, report: FileReport) -> 
     """The return copy as an edit of the sender's package (``budget.xlsx.patch``): the list
     sheet added first, the problem cells filled and commented, a sender's formula in a marked
     cell made inert text; a return copy of ours sent back loses its old list, fills and
-    comments first; a macro-enabled workbook loses its VBA project. Raises ``Unsupported`` for
-    a shape the edit does not handle (the shapes ``sheetedit`` refuses)."""
+    comments first (a recorded fill that is not one leaves its cell unfilled); a
+    macro-enabled workbook loses its VBA project, and every workbook its calculation chain
+    (Excel rebuilds it; one listing a formula made text makes Excel repair the file).
+    Raises ``Unsupported`` for a shape the edit does not handle (the shapes ``sheetedit``
+    refuses)."""
     from budget.xlsx.patch import Package
     from budget.xlsx.sheetedit import (
+        NO_FILL,
+        UNFILLED,
         SheetCells,
         Styles,
         add_comments,
         add_first_sheet,
+        drop_calc_chain,
         drop_macros,
         fill_xml,
         remove_sheet,
@@ -188,6 +194,7 @@ def marked_package(content: bytes, container: Container, report: FileReport) -> 
 
     package = Package(content, container.parts)
     drop_macros(package)  # a return copy is always a plain .xlsx
+    drop_calc_chain(package)  # it may list a formula made text below: Excel rebuilds it
     styles = Styles(package, container.styles)
     fills: dict[str, int] = {ERROR: styles.fill(solid_fill(ERROR_FILL)),
                              "warning": styles.fill(solid_fill(WARNING_FILL))}
@@ -195,19 +202,22 @@ def marked_package(content: bytes, container: Container, report: FileReport) -> 
     sheets: dict[str, SheetCells] = {}
     own_sheets = {n: m for n, m in container.sheets.items() if n != ERRORS_SHEET}
     # A return copy of ours sent back: its list goes, and its fills and comments come off
-    # (each filled cell gets its recorded fill back unless the sender changed it since).
-    restored: dict[tuple[str, str], str] = {}
+    # (each filled cell gets its recorded fill back unless the sender changed it since; a
+    # record that is not a fill, the sender's edit of the hidden column, leaves it unfilled).
+    restored: dict[tuple[str, str], tuple[str, bytes]] = {}  # cell -> (record, its <fill>)
     recorded = recorded_fills(container)  # None: not a copy of ours (no mark)
     if ERRORS_SHEET in container.sheets:  # a list sheet, ours or not, is replaced
         for where, record in recorded or []:
             sheet, _, ref = where.rpartition("!")
             coord = _coordinate(ref) if sheet in own_sheets and ref else None
-            if coord is None or not record:
+            if coord is None:
                 continue
             if sheet not in sheets:
                 sheets[sheet] = SheetCells(package.read(own_sheets[sheet]))
             if styles.fill_is(sheets[sheet].style(coord), (ERROR_FILL, WARNING_FILL)):
-                restored[(sheet, coord)] = record
+                fill = fill_xml(record)
+                restored[(sheet, coord)] = (record, fill) if fill is not None else \
+                    (NO_FILL, UNFILLED)
         remove_sheet(package, ERRORS_SHEET)
     targets: dict[int, tuple[str, str] | None] = {}
     by_cell: dict[tuple[str, str], list[Finding]] = {}
@@ -230,7 +240,7 @@ def marked_package(content: bytes, container: Container, report: FileReport) -> 
         worst = ERROR if any(f.severity == ERROR for f in found) else "warning"
         base = cells.style(coord)
         before.append((f"{sheet}!{coord}",
-                       restored.pop((sheet, coord), "") or styles.fill_record(base)))
+                       restored.pop((sheet, coord), ("", b""))[0] or styles.fill_record(base)))
         formula = cells.formula(coord)
         if formula is not None:  # a sender's formula: its text, shown as typed
             cells.set_text(coord, styles.derive(base, fills[worst], quote=True),
@@ -243,9 +253,9 @@ def marked_package(content: bytes, container: Container, report: FileReport) -> 
         notes.setdefault(sheet, {})[coord] = "\n\n".join(
             f"【{SEVERITY_JA.get(f.severity, f.severity)}】{xml_safe(f.message)}" for f in found)
 
-    for (sheet, coord), record in restored.items():  # filled before, no finding now
+    for (sheet, coord), (_, fill) in restored.items():  # filled before, no finding now
         cells = sheets[sheet]
-        cells.set_style(coord, styles.derive(cells.style(coord), styles.fill(fill_xml(record))))
+        cells.set_style(coord, styles.derive(cells.style(coord), styles.fill(fill)))
     for sheet, member in own_sheets.items():
         data = sheets[sheet].data if sheet in sheets else package.read(member)
         if recorded is not None:
@@ -474,10 +484,16 @@ def _fill_record(fill: Any) -> str:
 
 
 def _fill_from(record: str) -> Any:
+    """The ``PatternFill`` a recorded fill describes; no fill when ``record`` is not one
+    (``sheetedit.fill_xml`` checks it: the sender can edit the hidden column)."""
     import json
 
     from openpyxl.styles import Color, PatternFill
 
+    from budget.xlsx.sheetedit import fill_xml
+
+    if fill_xml(record) is None:
+        return PatternFill()
     data = json.loads(record)
 
     def color(c: dict[str, Any] | None) -> Any:
@@ -514,8 +530,8 @@ def strip_marks(wb: "Workbook") -> None:
             continue
         try:
             cell = wb[sheet][coord]
-            if _is_ours(cell.fill) and record:
-                cell.fill = _fill_from(str(record))
+            if _is_ours(cell.fill):
+                cell.fill = _fill_from(str(record or ""))
         except (ValueError, KeyError, TypeError):
             continue
     for sheet in wb.worksheets:

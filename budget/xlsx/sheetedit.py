@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import html
 import json
+import math
 import re
 from typing import Any
 
@@ -185,23 +186,69 @@ def _color(el: Any) -> dict[str, object] | None:
     return {"type": "rgb", "value": "00000000", "tint": tint}
 
 
-def fill_xml(record: str) -> bytes:
-    """A ``<fill>`` element from a recorded fill (``Styles.fill_record``)."""
-    data = json.loads(record)
+#: ST_PatternType: the fill patterns SpreadsheetML knows.
+PATTERNS = frozenset({
+    "none", "solid", "mediumGray", "darkGray", "lightGray", "darkHorizontal", "darkVertical",
+    "darkDown", "darkUp", "darkGrid", "darkTrellis", "lightHorizontal", "lightVertical",
+    "lightDown", "lightUp", "lightGrid", "lightTrellis", "gray125", "gray0625"})
+#: The record of a cell without a fill (what ``Styles.fill_record`` writes for one).
+NO_FILL = json.dumps({"pattern": None, "fg": None, "bg": None})
+#: Its ``<fill>`` (``fill_xml(NO_FILL)``).
+UNFILLED = b"<fill><patternFill></patternFill></fill>"
+_MAX_COLOR_INDEX = 255  # a theme or legacy palette index: small, never negative
+_RGB = re.compile(r"[0-9A-Fa-f]{8}")
 
-    def color(tag: str, c: dict[str, Any] | None) -> str:
-        if not c or c.get("type") not in ("rgb", "theme", "indexed", "auto"):
-            return ""
-        value = c["value"]
-        if c["type"] == "auto":
-            value = "1" if value else "0"
-        tint = f' tint="{float(c["tint"])!r}"' if c.get("tint") else ""
-        return f'<{tag} {c["type"]}={attr(str(value))}{tint}/>'
 
+def fill_xml(record: str) -> bytes | None:
+    """A ``<fill>`` element from a recorded fill (``Styles.fill_record``), or None when
+    ``record`` is not one. The record comes back in a return copy's hidden column, which the
+    sender can edit: it is checked whole before any XML is made (a pattern of
+    ``ST_PatternType``; each colour an ``rgb`` of 8 hex digits, a ``theme`` or ``indexed``
+    number 0–255, or ``auto`` true/false; a tint a finite number in [-1, 1]), so nothing
+    the sender typed reaches the styles part but those values."""
+    try:
+        data = json.loads(record)
+    except (ValueError, TypeError, RecursionError):
+        return None
+    if not isinstance(data, dict):
+        return None
     pattern = data.get("pattern")
-    head = f"<patternFill patternType={attr(str(pattern))}" if pattern else "<patternFill"
-    inner = color("fgColor", data.get("fg")) + color("bgColor", data.get("bg"))
+    if pattern is not None and (not isinstance(pattern, str) or pattern not in PATTERNS):
+        return None
+    inner = ""
+    for tag, key in (("fgColor", "fg"), ("bgColor", "bg")):
+        if data.get(key) is None:
+            continue
+        color = _color_xml(tag, data[key])
+        if color is None:
+            return None
+        inner += color
+    head = f"<patternFill patternType={attr(pattern)}" if pattern else "<patternFill"
     return f"<fill>{head}>{inner}</patternFill></fill>".encode()
+
+
+def _color_xml(tag: str, c: object) -> str | None:
+    """``<fgColor …/>`` (``tag``) from a recorded colour, or None when it is not one."""
+    if not isinstance(c, dict):
+        return None
+    kind, value, tint = c.get("type"), c.get("value"), c.get("tint")
+    if kind == "rgb" and isinstance(value, str) and _RGB.fullmatch(value):
+        shown = value
+    elif kind in ("theme", "indexed") and isinstance(value, int) and \
+            not isinstance(value, bool) and 0 <= value <= _MAX_COLOR_INDEX:
+        shown = str(value)
+    elif kind == "auto" and isinstance(value, bool):
+        shown = "1" if value else "0"
+    else:
+        return None
+    if tint is None or tint == 0:
+        extra = ""
+    elif isinstance(tint, (int, float)) and not isinstance(tint, bool) and \
+            math.isfinite(tint) and -1 <= tint <= 1:
+        extra = f" tint={attr(repr(float(tint)))}"
+    else:
+        return None
+    return f"<{tag} {kind}={attr(shown)}{extra}/>"
 
 
 def solid_fill(rgb: str) -> bytes:
@@ -722,6 +769,24 @@ def drop_macros(package: Package) -> bool:
     package.write("[Content_Types].xml",
                   package.read("[Content_Types].xml").replace(_XLSM_MAIN, _XLSX_MAIN))
     return True
+
+
+# --- Calculation chain ---------------------------------------------------------------------
+
+
+def drop_calc_chain(package: Package) -> bool:
+    """Remove the workbook's calculation chain: its part, the workbook's relationship to it
+    and its content type. A chain that still lists a cell whose formula became text makes
+    Excel open the file with its repair prompt; Excel builds a missing chain again on its own.
+    Returns whether there was one."""
+    parts = {rel.part for rel in package.relationships(WORKBOOK)
+             if not rel.external and rel.type == "calcChain"}
+    parts.update(n for n in package.names() if n.lower() == "xl/calcchain.xml")
+    for part in parts:
+        if package.has(package.rels_part(part)):
+            package.remove(package.rels_part(part))
+        _forget(package, WORKBOOK, part)
+    return bool(parts)
 
 
 # --- Sheets ----------------------------------------------------------------------------------
