@@ -13,6 +13,10 @@ below a readable size), fitted to the page width, the header row on every page, 
 title and the sheet in the page header, page x / n in the footer; column widths fit their
 contents (``budget.textwidth``) up to a cap, longer texts wrap. The table itself starts at
 row 1 (header) so it can be filtered and copied as it is.
+
+Written a row at a time (xlsxwriter ``constant_memory``: rows go to a temporary file as they
+are written), each sheet from its rows read twice (the widths, then the cells): the report
+holds no sheet whole, so its memory does not grow with the number of files or changes.
 """
 
 from __future__ import annotations
