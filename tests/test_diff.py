@@ -165,6 +165,6 @@ def test_an_unchanged_resubmission_says_so(tmp_path):
     copy = shutil.copy(first, tmp_path / "in2" / "13_東京都_R5_計画_再.xlsx")
     edit_workbook(copy, lambda ws: None)
     run = ingest_folder(tmp_path / "in2", db, reports_dir=tmp_path / "r", workers=0)
-    assert run.changes["kind"].tolist() == ["same"]
+    assert [c["kind"] for c in run.changes] == ["same"]
     ws = openpyxl.load_workbook(run.report_path)["変更点"]
     assert [c.value for c in ws[2]][5:] == ["（変更なし）", None, None, None, "変更なし"]

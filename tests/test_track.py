@@ -586,7 +586,7 @@ def test_a_resubmitted_allocation_round_is_compared_with_the_one_it_replaces(tmp
         save_allocation(store, "2", {"13": (10, 7)})  # another round: nothing to compare
         changes = resubmission_changes(store, [new, new + 1])
     assert [(c["label"], c["field_label"], c["before"], c["after"])
-            for c in changes.to_dict("records")] == [
+            for c in changes] == [
         ("13 東京都", "基金規模(A+B)", 300, 330), ("13 東京都", "国費(A)", 200, 220),
         ("01 北海道", "基金規模(A+B)", 90, None), ("01 北海道", "国費(A)", 60, None)]
 
@@ -639,9 +639,10 @@ def test_resubmission_changes_read_a_few_pairs_at_a_time_and_say_the_same(tmp_pa
         monkeypatch.setattr(store, "submission_amounts", counted)
         parted = diff.resubmission_changes(store, ids)
     assert reads == [2] * 6  # six pairs (three per prefecture), two submissions each
-    assert parted.to_dict("records") == whole.to_dict("records")
+    assert list(parted) == list(whole) and len(parted) == len(whole) == 12
+    assert parted.frame().to_dict("records") == list(whole)
     assert [(c["prefecture_code"], c["field"], c["before"], c["after"])
-            for c in whole.to_dict("records")] == [
+            for c in whole] == [
         ("13", "national", 10, 11), ("13", "national", 20, 22),
         ("01", "national", 10, 11), ("01", "national", 20, 22),
         ("13", "remarks", "a", "b"), ("01", "remarks", "a", "b"),

@@ -130,14 +130,18 @@ def _by_submission(values: "pd.DataFrame", skip: frozenset[str]
     cols = ["submission_id", "leaf_code", *(["seq"] if has_seq else []), *fields]
     out: dict[int, tuple[dict[tuple[str, str], Any], dict[str, float]]] = {}
     rows: dict[int, int] = {}
-    for rec in values[cols].astype(object).to_dict("records"):
-        sid = int(rec["submission_id"])
+    # Column by column as plain lists, then a row at a time: no copy of the frame, no dict
+    # per row (the values of a run's part of pairs are read at once: ``PAIRS_AT_ONCE``).
+    columns = [values[c].tolist() for c in cols]
+    first = 3 if has_seq else 2
+    for rec in zip(*columns):
+        sid = int(rec[0])
         long, order = out.setdefault(sid, ({}, {}))
         n = rows[sid] = rows.get(sid, -1) + 1
-        leaf = str(rec["leaf_code"])
-        order.setdefault(leaf, float(rec["seq"]) if has_seq else float(n))
-        for f in fields:
-            v = _plain(rec[f])
+        leaf = str(rec[1])
+        order.setdefault(leaf, float(rec[2]) if has_seq else float(n))
+        for f, value in zip(fields, rec[first:]):
+            v = _plain(value)
             if v is not None:
                 long[(leaf, f)] = v
     return fields, out
@@ -224,21 +228,80 @@ def latest_pair(store: "Store", prefecture_code: str, fiscal_year: int) -> tuple
                      "--from と --to で提出IDを指定することもできます。")
 
 
-def resubmission_changes(store: "Store", ids: list[int]) -> "pd.DataFrame":
-    """For each accepted submission of ``ids`` that has an earlier accepted one of the same
-    prefecture, year and stage family: what changed against the newest such one. Columns:
-    submission_id, previous_id, previous_file_name, prefecture_code, then
-    ``CHANGE_COLUMNS``; a resubmission that changed nothing has one row with kind "same"."""
-    import pandas as pd
+RESUBMISSION_COLUMNS = ["submission_id", "previous_id", "previous_file_name", "prefecture_code",
+                        *CHANGE_COLUMNS]
 
-    columns = ["submission_id", "previous_id", "previous_file_name", "prefecture_code",
-               *CHANGE_COLUMNS]
+
+class ChangeList:
+    """What a run's resubmissions changed (``resubmission_changes``): rows (dicts of
+    ``RESUBMISSION_COLUMNS``) kept in a temporary file, not in memory, so that a run holds
+    none of them whatever their number (a run of 1,410 files has ~30,000; the run report
+    reads them twice, for its column widths and to write them). Iterating gives the rows in
+    the order they were added; ``frame`` gives them as a DataFrame."""
+
+    def __init__(self) -> None:
+        import tempfile
+
+        self._file = tempfile.TemporaryFile()  # removed when closed (on Windows too)
+        self._count = 0
+
+    def extend(self, rows: list[dict[str, Any]]) -> None:
+        """Add ``rows`` after those already there."""
+        import pickle
+
+        if rows:
+            self._file.seek(0, 2)
+            pickle.dump(rows, self._file, protocol=pickle.HIGHEST_PROTOCOL)
+            self._count += len(rows)
+
+    def __len__(self) -> int:
+        return self._count
+
+    @property
+    def empty(self) -> bool:
+        """True when no resubmission was compared."""
+        return self._count == 0
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        import pickle
+
+        if not self._count:
+            return
+        self._file.seek(0)
+        end = self._file.seek(0, 2)
+        pos = 0
+        while pos < end:  # read a part, remember where the next one starts
+            self._file.seek(pos)
+            part = pickle.load(self._file)  # written by ``extend`` only: our own data
+            pos = self._file.tell()
+            yield from part
+
+    def frame(self) -> "pd.DataFrame":
+        """The rows as a DataFrame (``RESUBMISSION_COLUMNS``, values as stored)."""
+        import pandas as pd
+
+        return pd.DataFrame(list(self), columns=RESUBMISSION_COLUMNS, dtype=object)
+
+    def close(self) -> None:
+        """Remove the temporary file (also done when the list is let go)."""
+        self._file.close()
+
+
+def resubmission_changes(store: "Store", ids: list[int]) -> ChangeList:
+    """For each accepted submission of ``ids`` that has an earlier accepted one of the same
+    prefecture, year and stage family: what changed against the newest such one. Rows
+    (``RESUBMISSION_COLUMNS``): submission_id, previous_id, previous_file_name,
+    prefecture_code, then ``CHANGE_COLUMNS``; a resubmission that changed nothing has one
+    row with kind "same". Computed ``PAIRS_AT_ONCE`` pairs at a time and kept on disk
+    (``ChangeList``): memory stays flat in the number of files."""
+    changes = ChangeList()
     wanted = {int(i) for i in ids}
     if not wanted:
-        return pd.DataFrame(columns=columns)
+        return changes
     subs = store.submissions()
     subs = subs[subs["status"] == "accepted"]
     rows = [{k: _plain(v) for k, v in r.items()} for r in subs.to_dict("records")]
+    del subs
     rows.sort(key=lambda r: (str(r["received_at"]), int(r["id"])))
     pairs: list[tuple[dict[str, Any], dict[str, Any]]] = []
     last: dict[tuple[Any, ...], dict[str, Any]] = {}
@@ -247,26 +310,30 @@ def resubmission_changes(store: "Store", ids: list[int]) -> "pd.DataFrame":
         if int(r["id"]) in wanted and key in last:
             pairs.append((last[key], r))
         last[key] = r
-    if not pairs:
-        return pd.DataFrame(columns=columns)
-    out = []
+    out: list[dict[str, Any]] = []
+    values_now: Any = None
     for before, after, values in _with_values(store, pairs):
+        if values is not values_now:  # a new part: the last one's rows to disk
+            changes.extend(out)
+            out, values_now = [], values
         skip = DERIVED.get(str(after.get("stage") or "plan"), _DEFAULT_DERIVED)
         if skip not in values:
             values[skip] = _by_submission(values["frame"], skip)
-        changes = _changes(before, after, *values[skip])
+        found = _changes(before, after, *values[skip])
         head = {"submission_id": int(after["id"]), "previous_id": int(before["id"]),
                 "previous_file_name": before["file_name"],
                 "prefecture_code": after.get("prefecture_code")}
-        if not changes:
+        if not found:
             out.append({**head, **{c: None for c in CHANGE_COLUMNS}, "kind": "same"})
-        out += [{**head, **rec} for rec in changes]
-    return pd.DataFrame(out, columns=columns, dtype=object)
+        out += [{**head, **rec} for rec in found]
+    changes.extend(out)
+    return changes
 
 
 #: Pairs whose values are read at once (``resubmission_changes``): memory stays flat in the
-#: number of files (a run of 1,410 read all at once peaked at ~350 MB).
-PAIRS_AT_ONCE = 100
+#: number of files (a run of 1,410 read all at once peaked at ~350 MB). A part of 100 pairs
+#: peaks at ~28 MB of Python objects, of 50 at ~15 MB, for the same CPU (±2 %).
+PAIRS_AT_ONCE = 50
 
 
 def _with_values(store: "Store", pairs: list[tuple[dict[str, Any], dict[str, Any]]]

@@ -83,7 +83,9 @@ class IngestRun:
     skipped: list[Skipped] = field(default_factory=list)
     report_path: Path | None = None  # the run's Excel report
     returns_dir: Path | None = None  # folder of the return copies (None: no copy was made)
-    changes: Any = None  # what each resubmission changed (``analysis.diff.resubmission_changes``)
+    #: what each resubmission changed (``analysis.diff.resubmission_changes``: a ``ChangeList``,
+    #: kept on disk, so a run of any size holds none of its rows)
+    changes: Any = None
 
     @property
     def accepted(self) -> list[FileResult]:

@@ -13,13 +13,17 @@ below a readable size), fitted to the page width, the header row on every page, 
 title and the sheet in the page header, page x / n in the footer; column widths fit their
 contents (``budget.textwidth``) up to a cap, longer texts wrap. The table itself starts at
 row 1 (header) so it can be filtered and copied as it is.
+
+Written a row at a time (xlsxwriter ``constant_memory``: rows go to a temporary file as they
+are written), each sheet from its rows read twice (the widths, then the cells): the report
+holds no sheet whole, so its memory does not grow with the number of files or changes.
 """
 
 from __future__ import annotations
 
 import io
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
 from budget import __version__
 from budget.files import write_atomically
@@ -60,15 +64,29 @@ def write_run_report(run: "IngestRun", path: str | Path, *, exclusive: bool = Fa
     """Write the run's report workbook to ``path`` (replacing it atomically); returns it.
     ``exclusive``: never replace, raise ``FileExistsError`` when ``path`` exists (two runs
     that started in the same second each get their own report)."""
+    import tempfile
+
     import xlsxwriter
 
+    path = Path(path)
+    # Rows go to disk as they are written (``constant_memory``, in a folder of our own that
+    # goes whatever happens): the report holds one row of each sheet at a time, whatever the
+    # number of files; every sheet is written row by row.
+    with tempfile.TemporaryDirectory(prefix="budget-report-",
+                                     ignore_cleanup_errors=True) as tmp:
+        data = _write(run, path, xlsxwriter.Workbook(
+            io.BytesIO(), {**WORKBOOK_OPTIONS, "in_memory": False, "constant_memory": True,
+                           "tmpdir": tmp}))
+    return write_atomically(path, data, exclusive=exclusive)
+
+
+def _write(run: "IngestRun", path: Path, wb: Any) -> bytes:
+    """The report's workbook ``wb`` (on an ``io.BytesIO``) written and closed; returns its
+    bytes. ``path``: where it will be (return copies are named relative to its folder)."""
     from budget.fiscal import era_code
     from budget.prefectures import all_prefectures
 
     names = {p.code: p.label for p in all_prefectures()}
-    path = Path(path)
-    buf = io.BytesIO()
-    wb = xlsxwriter.Workbook(buf, WORKBOOK_OPTIONS)
     folder = clip(str(run.folder.name or run.folder), 60)
     title = f"{TITLE} {run.started_at:%Y-%m-%d %H:%M}　{folder}（{len(run.results)} ファイル）"
     wb.set_properties({"title": title, "author": "budget",
@@ -85,41 +103,42 @@ def write_run_report(run: "IngestRun", path: str | Path, *, exclusive: bool = Fa
     mono = cells.add_format({"valign": "top", "font_name": "Consolas", "font_size": 8,
                              "text_wrap": True})
 
-    ws = wb.add_worksheet(RESULT_SHEET)
-    rows: list[list[tuple[Any, Any]]] = []
-    for r in run.results:
-        rep = r.report
-        status_fmt = good if r.status == "accepted" else bad
-        rows.append([
-            (r.file, cell), (names.get(r.prefecture_code or "", r.prefecture_code), cell),
-            (era_code(rep.fiscal_year) if rep.fiscal_year else None, cell),
-            (r.status_ja, status_fmt), (r.stored_ja, cell),
-            (r.n_errors, bad if r.n_errors else cell),
-            (r.n_warnings, warn if r.n_warnings else cell),
-            (r.submission_id, cell), (rep.sha256 or None, mono),
-            (_relative(r.returned, path.parent), cell), (r.note, wrap),
-        ])
-    for s in run.skipped:
-        rows.append([(s.name, cell), (None, cell), (None, cell), (SKIPPED_JA, cell),
-                     (None, cell), (None, cell), (None, cell), (None, cell), (None, cell),
-                     (None, cell), (s.reason, wrap)])
-    _table(cells, ws, RESULT_HEADERS, rows, head, title, wrap_cols={9: 40, 10: 60},
-           hash_col=8)
+    def results() -> Iterator[list[tuple[Any, Any]]]:
+        for r in run.results:
+            rep = r.report
+            status_fmt = good if r.status == "accepted" else bad
+            yield [
+                (r.file, cell), (names.get(r.prefecture_code or "", r.prefecture_code), cell),
+                (era_code(rep.fiscal_year) if rep.fiscal_year else None, cell),
+                (r.status_ja, status_fmt), (r.stored_ja, cell),
+                (r.n_errors, bad if r.n_errors else cell),
+                (r.n_warnings, warn if r.n_warnings else cell),
+                (r.submission_id, cell), (rep.sha256 or None, mono),
+                (_relative(r.returned, path.parent), cell), (r.note, wrap),
+            ]
+        for s in run.skipped:
+            yield [(s.name, cell), (None, cell), (None, cell), (SKIPPED_JA, cell),
+                   (None, cell), (None, cell), (None, cell), (None, cell), (None, cell),
+                   (None, cell), (s.reason, wrap)]
 
-    ws = wb.add_worksheet(FINDINGS_SHEET)
-    rows = []
-    for r in run.results:
-        pref = names.get(r.prefecture_code or "", r.prefecture_code)
-        for f in r.report.findings:
-            where = f"{f.sheet}!{f.cell}" if f.sheet and f.cell else (f.sheet or "")
-            rows.append([
-                (r.file, cell), (pref, cell), (where, cell),
-                (SEVERITY_JA.get(f.severity, f.severity),
-                 bad if f.severity == "error" else warn),
-                (f.code, cell), (f"{f.leaf_code or ''} {f.leaf_name or ''}".strip(), wrap),
-                (f.value, cell), (f.message, wrap),
-            ])
-    _table(cells, ws, FINDING_HEADERS, rows, head, title, wrap_cols={5: 36, 6: 30, 7: 70})
+    _table(cells, wb.add_worksheet(RESULT_SHEET), RESULT_HEADERS, results, head, title,
+           wrap_cols={9: 40, 10: 60}, hash_col=8)
+
+    def findings() -> Iterator[list[tuple[Any, Any]]]:
+        for r in run.results:
+            pref = names.get(r.prefecture_code or "", r.prefecture_code)
+            for f in r.report.findings:
+                where = f"{f.sheet}!{f.cell}" if f.sheet and f.cell else (f.sheet or "")
+                yield [
+                    (r.file, cell), (pref, cell), (where, cell),
+                    (SEVERITY_JA.get(f.severity, f.severity),
+                     bad if f.severity == "error" else warn),
+                    (f.code, cell), (f"{f.leaf_code or ''} {f.leaf_name or ''}".strip(), wrap),
+                    (f.value, cell), (f.message, wrap),
+                ]
+
+    _table(cells, wb.add_worksheet(FINDINGS_SHEET), FINDING_HEADERS, findings, head, title,
+           wrap_cols={5: 36, 6: 30, 7: 70})
 
     _changes_sheet(cells, wb.add_worksheet(CHANGES_SHEET), run, names,
                    {"head": head, "cell": cell, "wrap": wrap, "warn": warn}, title)
@@ -139,38 +158,44 @@ def write_run_report(run: "IngestRun", path: str | Path, *, exclusive: bool = Fa
     check_xlsx(ws.set_column(0, 0, 22))
     check_xlsx(ws.set_column(1, 1, 80))
     for i, (k, v) in enumerate(info):
-        cells.text(ws, i, 0, k, head)
-        cells.value(ws, i, 1, v, wrap)
         if isinstance(v, str) and wrapped_lines(v, 80) > 1:
             check_xlsx(ws.set_row(i, 15 * wrapped_lines(v, 80) + 2))
+        cells.text(ws, i, 0, k, head)
+        cells.value(ws, i, 1, v, wrap)
     _print_setup(ws, title, A4, across=1, repeat=False)
     wb.close()
-    return write_atomically(path, buf.getvalue(), exclusive=exclusive)
+    return wb.filename.getvalue()
 
 
-def _table(cells: CellWriter, ws: Any, headers: list[str], rows: list[list[tuple[Any, Any]]],
+Row = list[tuple[Any, Any]]
+
+
+def _table(cells: CellWriter, ws: Any, headers: list[str], rows: Callable[[], Iterable[Row]],
            head: Any, title: str, wrap_cols: dict[int, float], hash_col: int | None = None,
            ) -> None:
-    """Header row, then ``rows`` of (value as typed, format); frozen header, autofilter,
-    widths fitted to the contents (``wrap_cols``: column → the widest it gets, its text
-    wrapping beyond; ``hash_col``: the SHA-256, in two lines of ``HASH_WIDTH``), row
-    heights for the wrapped lines, the print layout."""
-    widths = []
-    for c, h in enumerate(headers):
-        if c == hash_col:
-            widths.append(HASH_WIDTH)
-            continue
-        cap = wrap_cols.get(c, MAX_WIDTH)
-        texts = [h] + [_shown(row[c][0]) for row in rows]
-        wanted = max(display_width(line) for t in texts for line in t.split("\n")) + 2
-        widths.append(min(cap, max(MIN_WIDTH, wanted)))
+    """Header row, then the rows ``rows()`` gives (each a list of (value as typed, format));
+    frozen header, autofilter, widths fitted to the contents (``wrap_cols``: column → the
+    widest it gets, its text wrapping beyond; ``hash_col``: the SHA-256, in two lines of
+    ``HASH_WIDTH``), row heights for the wrapped lines, the print layout. ``rows`` is called
+    twice (the widths, then the cells), so no sheet is ever held whole; rows are written in
+    order, each row's height before its cells (``constant_memory``)."""
+    wanted = [max(display_width(line) for line in h.split("\n")) for h in headers]
+    n = 0
+    for row in rows():
+        n += 1
+        for c, (value, _fmt) in enumerate(row):
+            if c != hash_col and not is_missing(value):
+                wanted[c] = max(wanted[c], max(display_width(line)
+                                               for line in _shown(value).split("\n")))
+    widths = [HASH_WIDTH if c == hash_col
+              else min(wrap_cols.get(c, MAX_WIDTH), max(MIN_WIDTH, wanted[c] + 2))
+              for c in range(len(headers))]
     for c, (h, w) in enumerate(zip(headers, widths)):
         cells.text(ws, 0, c, h, head)
         check_xlsx(ws.set_column(c, c, w))
-    for r, row in enumerate(rows, start=1):
+    for r, row in enumerate(rows(), start=1):
         height = 15.0
-        for c, (value, fmt) in enumerate(row):
-            cells.value(ws, r, c, value, fmt)
+        for c, (value, _fmt) in enumerate(row):
             if is_missing(value):
                 continue
             if c == hash_col:
@@ -179,8 +204,10 @@ def _table(cells: CellWriter, ws: Any, headers: list[str], rows: list[list[tuple
                 height = max(height, 15.0 * wrapped_lines(_shown(value), widths[c]) + 2)
         if height > 15:
             check_xlsx(ws.set_row(r, height))
+        for c, (value, fmt) in enumerate(row):
+            cells.value(ws, r, c, value, fmt)
     ws.freeze_panes(1, 1)
-    check_xlsx(ws.autofilter(0, 0, max(len(rows), 1), len(headers) - 1))
+    check_xlsx(ws.autofilter(0, 0, max(n, 1), len(headers) - 1))
     total = sum(widths)
     paper = A4 if _ACROSS[A4] / total >= MIN_SCALE else A3
     _print_setup(ws, title, paper, across=1, repeat=True)
@@ -217,26 +244,29 @@ def _changes_sheet(cells: CellWriter, ws: Any, run: "IngestRun", names: dict[str
 
     changes = run.changes
     files = {r.submission_id: r.file for r in run.results if r.submission_id is not None}
-    rows: list[list[tuple[Any, Any]]] = []
-    records = [] if changes is None else changes.to_dict("records")
-    for c in records:
-        same = c["kind"] == "same"
-        before, after = (None, None) if same else (c["before"], c["after"])
-        rows.append([
-            (files.get(c["submission_id"]), fmt["cell"]),
-            (names.get(c["prefecture_code"] or "", c["prefecture_code"]), fmt["cell"]),
-            (c["submission_id"], fmt["cell"]), (c["previous_id"], fmt["cell"]),
-            (c["previous_file_name"], fmt["cell"]),
-            ("（変更なし）" if same else c["label"], fmt["wrap"]),
-            (None if same else c["field_label"], fmt["cell"]),
-            (None if same else BLANK_JA if before is None else before, fmt["cell"]),
-            (None if same else BLANK_JA if after is None else after, fmt["cell"]),
-            ("変更なし" if same else KIND_JA.get(c["kind"], c["kind"]),
-             fmt["cell"] if same else fmt["warn"]),
-        ])
-    if not rows:
-        rows.append([("この取り込みに再提出（前回受理した提出のある提出）はありません。", fmt["cell"])]
-                    + [(None, fmt["cell"])] * (len(CHANGE_HEADERS) - 1))
+
+    def rows() -> Iterator[Row]:
+        empty = True
+        for c in () if changes is None else changes:
+            empty = False
+            same = c["kind"] == "same"
+            before, after = (None, None) if same else (c["before"], c["after"])
+            yield [
+                (files.get(c["submission_id"]), fmt["cell"]),
+                (names.get(c["prefecture_code"] or "", c["prefecture_code"]), fmt["cell"]),
+                (c["submission_id"], fmt["cell"]), (c["previous_id"], fmt["cell"]),
+                (c["previous_file_name"], fmt["cell"]),
+                ("（変更なし）" if same else c["label"], fmt["wrap"]),
+                (None if same else c["field_label"], fmt["cell"]),
+                (None if same else BLANK_JA if before is None else before, fmt["cell"]),
+                (None if same else BLANK_JA if after is None else after, fmt["cell"]),
+                ("変更なし" if same else KIND_JA.get(c["kind"], c["kind"]),
+                 fmt["cell"] if same else fmt["warn"]),
+            ]
+        if empty:
+            yield ([("この取り込みに再提出（前回受理した提出のある提出）はありません。", fmt["cell"])]
+                   + [(None, fmt["cell"])] * (len(CHANGE_HEADERS) - 1))
+
     _table(cells, ws, CHANGE_HEADERS, rows, fmt["head"], title, wrap_cols={0: 36, 4: 30, 5: 44})
 
 
