@@ -253,7 +253,8 @@ class PlanHistory:
 def history_findings(history: PlanHistory, file: str, prefecture: str | None, form: "Form",
                      plan: "pd.DataFrame", names: Mapping[str, str], n_leaves: int,
                      categories: list[str], unusable: Iterable[tuple[str, int]] = (),
-                     rules: Plausibility = DEFAULT) -> list[Finding]:
+                     rules: Plausibility = DEFAULT, rows: list[Row] | None = None
+                     ) -> list[Finding]:
     """The history part: a row above ``leaf_factor`` × the leaf's largest among the other
     prefectures (not below ``leaf_floor``), a plan above ``plan_factor`` × their median; only
     figures within the fixed ceilings (above them the fixed warning says it)."""
@@ -262,7 +263,7 @@ def history_findings(history: PlanHistory, file: str, prefecture: str | None, fo
     key = total_key(form)
     if key is None:
         return []
-    rows = leaf_totals(form, plan, unusable)
+    rows = leaf_totals(form, plan, unusable) if rows is None else rows  # given: already read
     out: list[Finding] = []
     for r in rows:
         top, n = history.leaf_max(r.leaf_code, prefecture)

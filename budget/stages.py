@@ -23,7 +23,7 @@ from budget.forms.base import REFERENCE_IDS, int_or_none, parse_reference_ids
 if TYPE_CHECKING:
     import pandas as pd
 
-    from budget.plausibility import PlanHistory
+    from budget.plausibility import PlanHistory, Row
     from budget.store import Store
 
 #: Stages whose accepted submissions are a prefecture's plan (the newest is current).
@@ -114,6 +114,8 @@ class StageReads:
         self._plans: dict[int, tuple[dict[str, int], "pd.DataFrame"]] = {}
         self._allocation: dict[int, tuple[dict[str, tuple[int | None, int | None]], int]] = {}
         self._history: dict[int, "PlanHistory"] = {}
+        #: (plan, its ``leaf_totals``) of the file checked last, for ``saved`` of that file
+        self._rows: tuple[Any, list[Row]] | None = None
 
     def submissions(self, fiscal_year: int) -> "pd.DataFrame":
         if fiscal_year not in self._subs:
@@ -160,6 +162,7 @@ class StageReads:
         the allocations, any accepted file of a stage the list of submissions. An accepted
         計画 or 変更 stored with ``received_at`` (None: now, the newest) updates the history
         of the plausibility rules in place."""
+        checked, self._rows = self._rows, None
         year = report.fiscal_year
         if year is None or not report.accepted or report.stage == "actual":
             return
@@ -172,8 +175,10 @@ class StageReads:
                 from budget.plausibility import leaf_totals
 
                 plan: Any = report.plan
+                rows = (checked[1] if checked is not None and checked[0] is plan
+                        else leaf_totals(form_of(report.form), plan))
                 self._history[year].update(report.prefecture_code, received_at or now_utc(),
-                                           leaf_totals(form_of(report.form), plan))
+                                           rows)
         if report.stage == "allocation":
             self._allocation.pop(year, None)
 
@@ -307,7 +312,7 @@ def _plan_over_allocation(reads: StageReads, report: FileReport, form: Any) -> l
 def _implausible_amounts(reads: StageReads, report: FileReport, form: Any) -> list[Finding]:
     """Amounts far above the other prefectures' current plans of the year (the history part
     of ``budget.plausibility``; its fixed ceilings ran in the per-file check)."""
-    from budget.plausibility import history_findings, unusable_cells
+    from budget.plausibility import history_findings, leaf_totals, unusable_cells
 
     year = int(report.fiscal_year or 0)
     history = reads.history(year)
@@ -315,9 +320,12 @@ def _implausible_amounts(reads: StageReads, report: FileReport, form: Any) -> li
         return []
     codes, categories = _menu_shape(report)
     plan: Any = report.plan
+    unusable = unusable_cells(report.findings, form)
+    rows = leaf_totals(form, plan, unusable)
+    if not unusable:  # the rows ``saved`` reads when the file is accepted: read once
+        reads._rows = (plan, rows)
     return history_findings(history, report.file, report.prefecture_code, form, plan,
-                            _row_names(form, year), codes, categories,
-                            unusable_cells(report.findings, form))
+                            _row_names(form, year), codes, categories, unusable, rows=rows)
 
 
 def _iso(time: object) -> str:

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import gc
 import hashlib
 import itertools
 import os
@@ -193,16 +194,29 @@ def ingest_folder(
 
         run.changes = resubmission_changes(store, [r.submission_id for r in run.results
                                                    if r.created and r.submission_id is not None])
-    order.explain()
-    run.finished_at = dt.datetime.now().astimezone()
-    if outputs is not None:
-        try:
-            run.report_path = outputs.write_report(run)
-        except OSError as exc:
-            from budget.errors import OutputError
+    # No garbage collection while the report is made: what is alive now (modules, the menu,
+    # the run's results) is frozen, as during the batch (``checked_files``), and the report's
+    # cells, which are not cycles, would otherwise make the collector scan the whole heap
+    # again and again (10 full passes at 1,410 files, ≈0.7 ms a file; the peak memory is
+    # the same). Collection is as the caller had it once the run is over.
+    gc.freeze()
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        order.explain()
+        run.finished_at = dt.datetime.now().astimezone()
+        if outputs is not None:
+            try:
+                run.report_path = outputs.write_report(run)
+            except OSError as exc:
+                from budget.errors import OutputError
 
-            raise OutputError(f"登録は完了しましたが、取込結果を {outputs.reports_dir} に書き込めません"
-                              f"（{exc.strerror or exc}）。") from exc
+                raise OutputError(f"登録は完了しましたが、取込結果を {outputs.reports_dir} に書き込めません"
+                                  f"（{exc.strerror or exc}）。") from exc
+    finally:
+        gc.unfreeze()
+        if enabled:
+            gc.enable()
     return run
 
 

@@ -386,7 +386,13 @@ class SQLStore:
                     "INSERT INTO stage_fields (stage, field, position) VALUES (?, ?, ?) "
                     "ON CONFLICT (stage, field) DO NOTHING", (stage, name, position))
                 new_fields[(stage, name)] = kind
-            values = [plain(v, pd.NA) for v in plan[name].tolist()]
+            column = plan[name]
+            if kind == NUMBER and pd.api.types.is_integer_dtype(column.dtype):
+                # an integer column's ``tolist`` gives Python ints and NA: no cell to convert
+                rows += [(leaf, name, v, None) for leaf, v in zip(leaves, column.tolist())
+                         if v is not pd.NA]
+                continue
+            values = [plain(v, pd.NA) for v in column.tolist()]
             if kind == NUMBER:
                 rows += [(leaf, name, v, None) for leaf, v in zip(leaves, values) if v is not None]
             else:
