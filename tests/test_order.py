@@ -161,3 +161,24 @@ def test_the_order_holds_with_worker_processes(tmp_path, workers):
     db = tmp_path / "b.db"
     ingest_folder(inbox, db, SETTINGS, None, workers=workers)
     assert current(db) == ("13_東京都_R5_計画 (6).xlsx", 1800 * 7)
+
+
+def test_a_large_group_is_listed_by_its_ends_and_each_file_knows_its_place(tmp_path):
+    """The group note is on every file of the group: with 10 versions it lists the first
+    three and the last two (not all ten on each of ten files), and says where each file is."""
+    inbox = tmp_path / "in"
+    names = [f"13_東京都_R5_計画 ({i}).xlsx" for i in range(1, 11)]
+    for i, name in enumerate(names, 1):
+        version(inbox, name, i, f"2026-11-{10 + i:02d}T05:00:00Z")
+    db = tmp_path / "b.db"
+    run = ingest_folder(inbox, db, SETTINGS, None, workers=0)
+    assert current(db)[0] == names[-1]
+    by_file = {r.file: r.note or "" for r in run.results}
+    for i, name in enumerate(names, 1):
+        note = by_file[name]
+        assert "同じ都道府県・年度の提出がこの取込に 10 件あり" in note
+        assert "…（ほか 5 件）…" in note
+        assert f"このファイルは古いほうから {i} 件目です。" in note
+        assert f"現在の提出（集計に使うもの）は {names[-1]} です。" in note
+        shown = [n for n in names if f"{n}（" in note]
+        assert shown == names[:3] + names[-2:], shown

@@ -104,8 +104,10 @@ class RunOrder:
         for members in self.groups.values():
             if len(members) > 1:
                 note = _group_note(members)
-                for m in members:
-                    add_note(m.result, note)
+                long = len(members) > LISTED
+                for i, m in enumerate(members, 1):
+                    add_note(m.result, note + (f"このファイルは古いほうから {i} 件目です。"
+                                               if long else ""))
 
 
     def not_current_note(self, store: "Store", result: "FileResult") -> str | None:
@@ -152,6 +154,18 @@ def _describe(m: Member) -> str:
     return f"{m.result.file}（保存日時・更新日時とも不明）"
 
 
+#: a group of more files than this is listed by its first and last ones (the note is on
+#: every file of the group: listing all would make a batch's notes grow with its square)
+LISTED = 6
+
+
+def _listed(items: list[str]) -> list[str]:
+    """``items``, or the first three and the last two around 「…（ほか N 件）…」."""
+    if len(items) <= LISTED:
+        return items
+    return [*items[:3], f"…（ほか {len(items) - 5} 件）…", *items[-2:]]
+
+
 def _group_note(members: list[Member]) -> str:
     bases = []
     ties = []
@@ -167,12 +181,13 @@ def _group_note(members: list[Member]) -> str:
     else:
         how = "ブックの保存日時（記録がないか同じものはファイルの更新日時）"
     note = (f"同じ都道府県・年度の提出がこの取込に {len(members)} 件あり、{how}で新旧を判断して"
-            f"古い順に登録しました: {' → '.join(_describe(m) for m in members)}。")
+            f"古い順に登録しました: {' → '.join(_listed([_describe(m) for m in members]))}。")
     accepted = [m for m in members if m.result.status == "accepted"]
     if accepted:
         note += f"現在の提出（集計に使うもの）は {accepted[-1].result.file} です。"
-    for older, newer in ties:
-        note += (f"【要確認】{older.result.file} と {newer.result.file} は保存日時も更新日時も"
-                 "同じため新旧を判断できず、フォルダ内の名前順に登録しました。どちらが新しい"
-                 "版か提出元に確認し、新しいほうを送り直してもらってください。")
+    if ties:
+        pairs = _listed([f"{older.result.file} と {newer.result.file}" for older, newer in ties])
+        note += (f"【要確認】{'、'.join(pairs)} は保存日時も更新日時も同じため新旧を判断できず、"
+                 "フォルダ内の名前順に登録しました。どちらが新しい版か提出元に確認し、新しいほうを"
+                 "送り直してもらってください。")
     return note
