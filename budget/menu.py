@@ -85,7 +85,7 @@ def load_menu(year: int | None = None, path: str | Path | None = None, *,
     import pandas as pd
 
     if validate is None:
-        validate = path is not None and not _is_shipped(Path(path))
+        validate = path is not None and not is_shipped_menu(path)
     if path is None:
         if year is None:
             raise ValueError("load_menu needs a year or a path")
@@ -202,12 +202,8 @@ def content_digest(content: bytes) -> str:
 
 def is_shipped_menu(path: str | Path) -> bool:
     """True for a menu file of the package (``budget/menus/``), trusted as package data."""
-    return _is_shipped(Path(path))
-
-
-def _is_shipped(path: Path) -> bool:
     shipped = Path(str(resources.files("budget").joinpath("menus"))).resolve()
-    return path.resolve().parent == shipped
+    return Path(path).resolve().parent == shipped
 
 
 def _validated(df: "pd.DataFrame", path: Path) -> "pd.DataFrame":

@@ -239,11 +239,6 @@ class PlanHistory:
         others = [v for c, v in seen.items() if c != exclude]
         return max(others, default=0), len(others)
 
-    def leaf_maxima(self, exclude: str | None) -> dict[str, tuple[int, int]]:
-        """Leaf → ``leaf_max`` (leaves no other prefecture plans are absent)."""
-        out = {leaf: self.leaf_max(leaf, exclude) for leaf in self.by_leaf}
-        return {leaf: v for leaf, v in out.items() if v[1]}
-
     def plan_sums(self, exclude: str | None) -> list[int]:
         """The sums of the other prefectures' plans (those with a figure)."""
         return [s for code, (_, totals, s) in self.plans.items()

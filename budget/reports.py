@@ -182,13 +182,13 @@ def compare_menus(years: list[int], menu_paths: Iterable[str | Path] = (),
     read once and checked (a menu by its schema, a crosswalk against its two menus). A pair
     without one is a ``UsageError``.
 
-    ``store``: where files that passed are recorded (``Store.record_checked``), keyed by
-    their SHA-256 (a crosswalk's with its two menus'), with the version of the checks
-    (``budget.menu.checks_version``). A file whose very bytes the store recorded as having
+    ``store`` (only read): the files recorded there as having passed (``Store.checked_files``:
+    keyed by their SHA-256, a crosswalk's with its two menus', valued by the version of the
+    checks, ``budget.menu.checks_version``). A file whose very bytes were recorded as having
     passed these very checks is not checked again: the result could not differ. Any other
     file, or any change to the checks, the 担当課 list or the libraries, is checked.
-    ``passed``: when given, what this call checked is put there instead of recorded (for a
-    caller that read through a read-only store and records afterwards, ``compare_year``)."""
+    ``passed``: when given, the marks of the files this call checked and found sound are put
+    there, for the caller to record (``compare_year`` does, in a write of its own)."""
     from budget.analysis.compare import code_year
     from budget.crosswalk import checked_crosswalk, read_crosswalk, shipped_crosswalk_path
     from budget.fiscal import era_code
@@ -202,9 +202,8 @@ def compare_menus(years: list[int], menu_paths: Iterable[str | Path] = (),
 
     recorded = store.checked_files() if store is not None else {}
     version = checks_version() if store is not None else ""
-    record_now = passed is None
     if passed is None:
-        passed = {}  # what this call checked, to record
+        passed = {}
 
     def trusted(key: str) -> bool:
         if recorded.get(key) == version and store is not None:
@@ -258,8 +257,6 @@ def compare_menus(years: list[int], menu_paths: Iterable[str | Path] = (),
         key = f"crosswalk:{sha}:{digest[prev]}:{digest[year]}"
         crosswalks[year] = checked_crosswalk(table, menus[prev], menus[year],
                                              check=not (known and trusted(key)))
-    if store is not None and record_now:
-        store.record_checked(passed)
     return menus, crosswalks
 
 

@@ -127,16 +127,28 @@ def test_another_version_of_the_checks_checks_again(files, counted, tmp_path, mo
     assert counted == {"menu": 2, "crosswalk": 2}
 
 
-def test_a_store_that_may_only_be_read_records_nothing(files, counted, tmp_path):
+def test_the_menus_are_read_through_the_store_and_recorded_by_the_caller(files, counted,
+                                                                        tmp_path):
+    """compare_menus only reads the store (compare reads it read-only): what passed comes
+    back in ``passed``, and once the caller records it, the same files are not checked again.
+    (A store the user may only read: tests/test_store_backends.py, compare on an immutable
+    file.)"""
     from budget.reports import compare_menus
     from budget.store import open_store
 
     db, menu, walk = files
-    for _ in range(2):
-        with open_store(db, readonly=True) as st:
-            compare_menus([2023, 2024], [menu], [walk], store=st)
-            assert st.checked_files() == {}
-    assert counted == {"menu": 2, "crosswalk": 2}
+    passed: dict[str, str] = {}
+    with open_store(db, readonly=True) as st:
+        compare_menus([2023, 2024], [menu], [walk], store=st, passed=passed)
+        assert st.checked_files() == {}
+    assert counted == {"menu": 1, "crosswalk": 1}
+    assert sorted(k.split(":")[0] for k in passed) == ["crosswalk", "menu"]
+    with open_store(db, create=False) as st:
+        assert st.record_checked(passed)
+    with open_store(db, readonly=True) as st:
+        again: dict[str, str] = {}
+        compare_menus([2023, 2024], [menu], [walk], store=st, passed=again)
+    assert counted == {"menu": 1, "crosswalk": 1} and again == {}
 
 
 def test_cli_second_run_as_a_subprocess_gives_the_same_workbook_figures(files, tmp_path):

@@ -280,8 +280,8 @@ def test_history_keeps_the_newest_plan_of_a_prefecture():
     history = PlanHistory()
     history.update("13", "2023-10-02T00:00:00.000000+00:00", [Row("R5-01", 8, 5000, "national")])
     history.update("13", "2023-10-01T00:00:00.000000+00:00", [Row("R5-01", 8, 9, "national")])
-    assert history.leaf_maxima(None) == {"R5-01": (5000, 1)}
-    assert history.leaf_maxima("13") == {}
+    assert history.leaf_max("R5-01", None) == (5000, 1)
+    assert history.leaf_max("R5-01", "13") == (0, 0)  # no other prefecture plans it
     history.update("13", "2023-10-03T00:00:00.000000+00:00", [Row("R5-01", 8, 7, "national")])
     assert history.plan_sums(None) == [7]
 
