@@ -292,3 +292,102 @@ def test_a_sheet_in_a_workbook_is_read_by_the_fast_path(clean_workbook):
     fast = reader._fast_sheet(data, shared, "計画")
     assert fast is not None and len(fast.cells) > 500
     assert same(fast, reader._tree_sheet(data, shared, "計画"))
+
+
+def sst(items: str, *, decl: str = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n',
+        root: str = f'<sst xmlns="{NS}" count="3" uniqueCount="3">', end: str = "</sst>") -> bytes:
+    return f"{decl}{root}{items}{end}".encode()
+
+
+#: Shared string tables the fast path must read.
+SST_FAST = {
+    "plain": "<si><t>a</t></si><si><t>令和5年度</t></si>",
+    "none": "",
+    "preserved spaces, escapes, references": '<si><t xml:space="preserve"> a_x000D_b </t></si>'
+                                             "<si><t>R&amp;D &#x4E00;&#12354;\r\nx</t></si>",
+    "empty text": '<si><t></t></si><si><t/></si><si><t xml:space="preserve"/></si>',
+    "rich runs": '<si><r><rPr><b val="true"/><sz val="14"/><rFont val="游ゴシック"/></rPr>'
+                 '<t xml:space="preserve">令和</t></r><r><t>5</t></r><t>年</t>'
+                 '<r><rPr></rPr><t/></r></si>',
+    "runs with phonetic runs": '<si><r><t>北</t></r><r><rPr><b/></rPr><t>海道</t></r>'
+                               '<rPh sb="0" eb="3"><t>ホッカイドウ</t></rPh></si>',
+    "phonetic runs": '<si><t>北海道</t><rPh sb="0" eb="3"><t>ホッカイドウ</t></rPh>'
+                     '<phoneticPr fontId="1"/></si><si><t>x</t><phoneticPr fontId="1" '
+                     'type="noConversion"/></si>',
+    "whitespace between items": "\n  <si><t>a</t></si>\n  <si><t>b</t></si>\n",
+}
+
+#: Tables the fast path must leave to the tree, or read exactly as it does.
+SST_ODD = {
+    "run with two texts": "<si><r><t>a</t><t>b</t></r></si>",
+    "run with a formatted element": "<si><r><rPr><b><x/></b></rPr><t>b</t></r></si>",
+    "run formatting with a text": '<si><r><rPr><t xml:space="preserve"/></rPr><t>b</t></r></si>',
+    "phonetic run with a run": '<si><t>a</t><rPh sb="0" eb="1"><r><t>b</t></r></rPh></si>',
+    "empty item": "<si/><si></si>",
+    "two texts": "<si><t>a</t><t>b</t></si>",
+    "whitespace in an item": "<si> <t>a</t></si>",
+    "CDATA": "<si><t><![CDATA[<a>]]></t></si>",
+    "comment": "<si><t>a</t><!-- x --></si>",
+    "other element": "<si><t>a</t></si><x/>",
+    "namespace redeclared": '<si xmlns="urn:x"><t>a</t></si>',
+    "prefixed": f'<x:si xmlns:x="{NS}"><x:t>a</x:t></x:si>',
+    "not well-formed": "<si><t>a</si>",
+    "undefined entity": "<si><t>&nbsp;</t></si>",
+}
+
+
+@pytest.mark.parametrize("items", list(SST_FAST.values()), ids=list(SST_FAST))
+def test_shared_strings_the_fast_path_reads(items):
+    data = sst(items)
+    fast = reader._fast_shared_strings(data)
+    assert fast is not None and fast == reader._tree_shared_strings(data)
+    assert parse_shared_strings(data) == fast
+
+
+def shared_both(data: bytes) -> None:
+    try:
+        tree: list[str] | ReadError = reader._tree_shared_strings(data)
+    except ReadError as exc:
+        tree = exc
+    fast = reader._fast_shared_strings(data)
+    if isinstance(tree, ReadError):
+        assert fast is None
+        with pytest.raises(ReadError):
+            parse_shared_strings(data)
+    else:
+        assert fast is None or fast == tree
+        assert parse_shared_strings(data) == tree
+
+
+@pytest.mark.parametrize("items", list(SST_ODD.values()), ids=list(SST_ODD))
+def test_odd_shared_strings_read_as_the_tree_reads_them(items):
+    shared_both(sst(items))
+
+
+@pytest.mark.parametrize("data", [
+    sst("<si><t>a</t></si>", decl=""),
+    b"\xef\xbb\xbf" + sst("<si><t>a</t></si>"),
+    sst("<si><t>a</t></si>", decl='<?xml version="1.0" encoding="UTF-16"?>'),
+    sst("<si><t>a</t></si>", decl='<?xml version="1.0"?><!DOCTYPE sst []>'),
+    sst("<si><t>a</t></si>", root=f'<!-- c --><sst xmlns="{NS}">'),
+    sst("<si><t>a</t></si>", end="</sst><!-- c -->"),
+    sst("<si><t>a</t></si>", root='<sst xmlns="urn:x">'),
+    sst("<si><t>a</t></si>", root="<sst>"),
+    sst("<si><t>a</t></si>", root=f'<x:sst xmlns:x="{NS}">', end="</x:sst>"),
+    sst("<si><t>a</t></si>", root=f'<other xmlns="{NS}">', end="</other>"),
+    sst("<si><t>a</t></si>", end=""),
+], ids=["no declaration", "byte order mark", "utf-16 declared", "doctype", "comment first",
+        "comment last", "other namespace", "no namespace", "prefixed root", "other root",
+        "truncated"])
+def test_shared_string_parts_on_the_edges(data):
+    shared_both(data)
+
+
+def test_shared_strings_of_real_workbooks_take_the_fast_path(clean_workbook,
+                                                             libreoffice_clean_workbook):
+    for path in (clean_workbook, libreoffice_clean_workbook, DATA / "v1_13_東京都_R5_計画.xlsx"):
+        container, _ = inspect_container(path.read_bytes(), path.name)
+        assert container is not None and container.shared_strings
+        data = container.part(container.shared_strings)
+        fast = reader._fast_shared_strings(data)
+        assert fast is not None and fast == reader._tree_shared_strings(data)

@@ -349,6 +349,11 @@ def _rich_text(el: ET.Element, ns: str) -> str:
 
 def parse_shared_strings(data: bytes) -> list[str]:
     """The shared string table: each ``<si>``'s text (plain or rich runs)."""
+    fast = _fast_shared_strings(data)
+    return fast if fast is not None else _tree_shared_strings(data)
+
+
+def _tree_shared_strings(data: bytes) -> list[str]:
     root = _xml(data, "共有文字列")
     ns = _namespace(root)
     si = ns + "si"
@@ -681,6 +686,61 @@ def _fast_cells(body: str, shared: list[str], sheet: Sheet) -> None:
         row_cells.append(cell)
         if style is not None:
             number_styles[place] = style
+
+
+# The shared string table the same way: expat checks the part, the root is ``<sst>`` (its
+# start tag and ``</sst>`` are the first and last things after the declaration), and its
+# content, cut at every ``</si>``, is one ``<si>`` per piece holding texts ``<t>``, runs
+# ``<r>`` (formatting ``<rPr>`` of empty elements, then one ``<t>``: LibreOffice writes
+# these) and Japanese Excel's phonetic runs and settings (``<rPh>``, ``<phoneticPr>``, which
+# the text leaves out). Anything else takes the tree.
+_SST_HEAD = re.compile(rb'(?:\xef\xbb\xbf)?(?:<\?xml[^>]*\?>)?[ \t\r\n]*'
+                       rb'<sst(?: [A-Za-z][A-Za-z0-9:]{0,20}="[^"<>&]*")*>')
+_SST_TAIL = re.compile(rb"</sst>[ \t\r\n]*")
+_T = r'<t(?: xml:space="preserve")?(?:/>|>[^<]*</t>)'
+_EMPTY_ELEMENT = r'<[A-Za-z]{1,12}(?: [A-Za-z]{1,12}="[^"<>&]*")*/>'
+_SI = re.compile(r"[ \t\r\n]*<si>(?:" + _T + "|<r>(?:<rPr>(?:" + _EMPTY_ELEMENT + ")*</rPr>)?"
+                 + _T + '</r>|<rPh(?: [a-z]{1,4}="[0-9]{1,9}")*>' + _T + "</rPh>|"
+                 r'<phoneticPr(?: [A-Za-z]{1,12}="[^"<>&]*")*/>)*')
+_NOT_TEXT = re.compile(r"<rPr>.*?</rPr>|<rPh[^>]*>.*?</rPh>")
+_T_TEXT = re.compile(r'<t(?: xml:space="preserve")?(?:/>|>([^<]*)</t>)')
+_SI_TEXTS: dict[str, str] = {}  # piece → its text, for the strings every copy repeats
+
+
+def _fast_shared_strings(data: bytes) -> list[str] | None:
+    """``parse_shared_strings`` without the element tree; None when the part is not of the
+    shape above (the tree then reads it, or says what is wrong)."""
+    head = _SST_HEAD.match(data)
+    tail_at = data.rfind(b"</sst>")
+    if head is None or tail_at < head.end() or _SST_TAIL.fullmatch(data, tail_at) is None \
+            or len(data) > _FAST_LIMIT or not _utf8(data) or not _well_formed(data):
+        return None
+    try:
+        root = _xml(data[:head.end()] + b"</sst>", "共有文字列")
+        body = data[head.end():tail_at].decode("utf-8")
+    except (ReadError, UnicodeDecodeError):  # pragma: no cover - expat found it well-formed
+        return None
+    if root.tag != _namespace(root) + "sst" or "xmlns" in body:
+        return None
+    pieces = body.split("</si>")
+    if pieces.pop().strip(" \t\r\n"):
+        return None
+    known = _SI_TEXTS
+    if len(known) > _MAX_PIECES:
+        known.clear()
+    out: list[str] = []
+    for piece in pieces:
+        text = known.get(piece)
+        if text is None:
+            if _SI.fullmatch(piece) is None:
+                return None
+            try:
+                text = known[piece] = unescape(_xml_text("".join(
+                    _T_TEXT.findall(_NOT_TEXT.sub("", piece)))))
+            except _Fallback:  # pragma: no cover - expat found it well-formed
+                return None
+        out.append(text)
+    return out
 
 def _formula(text: str, attrs: dict, row: int, col: int,
              masters: dict[str, tuple[str, int, int]]) -> str | None:
