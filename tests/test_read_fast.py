@@ -391,3 +391,26 @@ def test_shared_strings_of_real_workbooks_take_the_fast_path(clean_workbook,
         data = container.part(container.shared_strings)
         fast = reader._fast_shared_strings(data)
         assert fast is not None and fast == reader._tree_shared_strings(data)
+
+
+def styles(num_fmts: dict[int, str], xf_ids: list[int]) -> bytes:
+    fmts = "".join(f'<numFmt numFmtId="{i}" formatCode="{code}"/>' for i, code in num_fmts.items())
+    xfs = "".join(f'<xf numFmtId="{i}"/>' for i in xf_ids)
+    return (f'<styleSheet xmlns="{NS}"><numFmts>{fmts}</numFmts><cellXfs>{xfs}</cellXfs>'
+            "</styleSheet>").encode()
+
+
+def test_date_styles_kept_per_part_and_wanted_styles():
+    data = styles({164: "yyyy/m/d", 165: "#,##0"}, [0, 164, 165, 14, 3])
+    assert reader.date_styles(data) == {1, 3}
+    assert reader.date_styles(bytes(data), {2, 3, 4}) == {3}  # equal bytes, other styles
+    assert reader.date_styles(data, [1]) == {1}
+    assert reader.date_styles(data) == {1, 3}
+    other = styles({164: "#,##0"}, [0, 164, 165, 14, 3])  # the same ids, other formats
+    assert reader.date_styles(other) == {3}
+    for _ in range(2):  # not well-formed: refused every time, nothing kept
+        with pytest.raises(ReadError):
+            reader.date_styles(b"<styleSheet><cellXfs></styleSheet>", [1])
+    for i in range(reader._MAX_KEPT_STYLES + 5):  # many parts: what is kept stays bounded
+        assert reader.date_styles(styles({164: "yyyy"}, [0] * i + [164])) == {i}
+    assert len(reader._DATE_STYLES) <= reader._MAX_KEPT_STYLES

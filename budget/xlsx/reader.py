@@ -811,9 +811,30 @@ def is_date_format(code: str) -> bool:
     return bool(_DATE_CODE.search(_LITERAL.sub("", code)))
 
 
+#: (styles part, wanted) → ``date_styles``: the copies of one template share their styles part
+_DATE_STYLES: dict[tuple[bytes, frozenset[int] | None], frozenset[int]] = {}
+_MAX_KEPT_STYLES = 32  # parts kept ...
+_MAX_KEPT_STYLES_SIZE = 256 * 1024  # ... of at most this size
+
+
 def date_styles(data: bytes, wanted: Iterable[int] | None = None) -> frozenset[int]:
     """The cell style indices (``<cellXfs>`` positions, a cell's ``s``) of ``xl/styles.xml``
-    whose number format shows a date or a time; only ``wanted`` ones when given."""
+    whose number format shows a date or a time; only ``wanted`` ones when given.
+
+    The answer for a part (bytes) and ``wanted`` already seen is the one given then; a part
+    that is not well-formed raises ``ReadError`` each time."""
+    key = (data, None if wanted is None else frozenset(wanted))
+    found = _DATE_STYLES.get(key)
+    if found is None:
+        found = _date_styles(data, key[1])
+        if len(data) <= _MAX_KEPT_STYLES_SIZE:
+            if len(_DATE_STYLES) >= _MAX_KEPT_STYLES:
+                _DATE_STYLES.clear()
+            _DATE_STYLES[key] = found
+    return found
+
+
+def _date_styles(data: bytes, wanted: Iterable[int] | None) -> frozenset[int]:
     root = _xml(data, "スタイル")
     ns = _namespace(root)
     custom: dict[int, str] = {}
