@@ -486,3 +486,57 @@ def test_cell_extent_finds_a_far_cell_whatever_its_tag_looks_like(cell: bytes) -
     assert _cell_extent(data) == (30000, 16384)
     quick = data.replace(cell, b'<c r="XFD30000"><v>1</v></c>')
     assert _cell_extent(quick) == (30000, 16384)
+
+
+def _sheets_and_parts(base: Path, tmp_path: Path) -> list[bytes]:
+    """Every XML part of the generated workbook and of the hostile files built from it."""
+    out: list[bytes] = []
+    paths = [base] + [build(tmp_path / kind, base) for kind, build in hostile.BUILDERS.items()
+                      if kind not in ("zip_bomb", "lying_zip_bomb")]
+    for path in paths:
+        try:
+            with zipfile.ZipFile(path) as z:
+                out += [z.read(i) for i in z.infolist() if i.file_size < 20_000_000
+                        and i.filename.endswith((".xml", ".rels", ".vml"))]
+        except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError, RuntimeError):
+            continue
+    return out
+
+
+MERGE_EDGES = [
+    b"<worksheet/>",
+    b'<mergeCell ref="A1:ZZ1"/>',
+    b'<worksheet><mergeCells><mergeCell ref="A1:B2"/></mergeCells></worksheet>',
+    b'<x:mergeCell ref="A1:XFD1"/><sheetData/><mergeCell ref="B1:C1"/>',
+    b'<worksheet><c><v>mergeCell</v></c><long.prefix-1:mergeCell  ref = "A:A"/></worksheet>',
+    b'mergeCell ref="A1:ZZ9"/><mergeCell ref="A1:B9"/>',
+    b"<a><b>mergeCell</b><mergeCell\tfoo='1'\nref='A1:GS1'/></a>",
+    b'<<mergeCell ref="1:1"/>',
+]
+
+
+def test_the_quick_scans_find_what_the_full_ones_find(base: Path, tmp_path: Path) -> None:
+    """Each quick scan of a part (merged ranges from the first "mergeCell", a prefixed cell
+    tag only where ":c" ends one, unsafe markers only where there is a "!") agrees with the
+    full scan it stands in for, over real, hostile and edge parts."""
+    from budget.xlsx.container import (
+        _MERGE,
+        _PREFIXED_CELL_END,
+        _PREFIXED_CELL_TAG,
+        _UNSAFE_MARKERS,
+        _has_unsafe_marker,
+        _merge_refs,
+    )
+
+    parts = _sheets_and_parts(base, tmp_path) + MERGE_EDGES + [
+        b'<x:c r="A1"/>', b"<ns.x-1:c>", b"<a:c\n/>", b"<a :c>", b":c>", b"<a:cc>",
+        "<!DOCTYPE x>".encode("utf-16-le"), "<!ENTITY x>".encode("utf-16-be"), b"<!ENTITY",
+        b"<!-- no -->", b"a!b", b""]
+    assert len(parts) > 100
+    for data in parts:
+        assert _merge_refs(data) == _MERGE.findall(data)
+        assert bool(_PREFIXED_CELL_END.search(data) and _PREFIXED_CELL_TAG.search(data)) == \
+            bool(_PREFIXED_CELL_TAG.search(data))
+        assert _has_unsafe_marker(data) == any(m in data for m in _UNSAFE_MARKERS)
+    assert _merge_refs(MERGE_EDGES[3]) == [b"A1:XFD1", b"B1:C1"]
+    assert _has_unsafe_marker("<!DOCTYPE x>".encode("utf-16-le"))

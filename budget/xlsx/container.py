@@ -413,8 +413,9 @@ def _inflate_all(content: bytes, infos: list[zipfile.ZipInfo], file_name: str) -
 
 
 def _has_unsafe_marker(xml: bytes) -> bool:
-    # Two quick scans first: UTF-8 markers start with "<!", and UTF-16 text has NUL bytes.
-    if b"<!" not in xml and b"\x00" not in xml:
+    # One quick scan first: every marker, UTF-8 or UTF-16, holds the byte "!" (a single byte
+    # is found at memchr speed; "<!" took ~70 times as long over a sheet full of "<").
+    if b"!" not in xml:
         return False
     return any(marker in xml for marker in _UNSAFE_MARKERS)
 
@@ -589,6 +590,8 @@ _PREFIX = rb"(?:[A-Za-z_][\w.-]*:)?"
 _DIMENSION = re.compile(rb"<" + _PREFIX + rb"dimension\s(?:[^>]*?\s)?ref\s*=\s*[\"']([^\"']{0,64})[\"']")
 _MERGE = re.compile(rb"<" + _PREFIX + rb"mergeCell\s(?:[^>]*?\s)?ref\s*=\s*[\"']([^\"']{0,64})[\"']")
 _PREFIXED_CELL_TAG = re.compile(rb"<[A-Za-z_][\w.-]*:c[\s/>]")
+#: How a prefixed cell tag ends: found by its first bytes (~4 times faster than the tag).
+_PREFIXED_CELL_END = re.compile(rb":c[\s/>]")
 #: A cell tag that does not start ``<c r="`` (one scan; was seven counts of the sheet).
 _OTHER_CELL_TAG = re.compile(rb'<c(?:[>/\t\n\r]| (?!r="))')
 #: A cell reference that might be out of bounds (not one letter and at most four digits).
@@ -613,11 +616,21 @@ def _oversized_sheet_detail(sheet_name: str, data: bytes) -> str | None:
     if max_row > MAX_ROWS or max_col > MAX_COLS:
         cell = _cell_name(max_row, max_col)
         return f"シート「{_shown(sheet_name)}」のセルが {cell} まであり、{limit}を超えています"
-    for merged in _MERGE.findall(data):
+    for merged in _merge_refs(data):
         ref = merged.decode("ascii", "replace")
         if _range_too_large(ref):
             return f"シート「{_shown(sheet_name)}」の結合セル {_shown(ref)} が{limit}を超えています"
     return None
+
+
+def _merge_refs(data: bytes) -> list[bytes]:
+    """``_MERGE.findall(data)``, searched from where a match can first start: the last "<"
+    before the first "mergeCell" (a match is "<", a prefix without "<", then "mergeCell"),
+    so the cells before the merged ranges are not scanned tag by tag."""
+    first = data.find(b"mergeCell")
+    if first < 0:
+        return []
+    return _MERGE.findall(data, max(data.rfind(b"<", 0, first), 0))
 
 
 def _cell_extent(data: bytes) -> tuple[int, int]:
@@ -627,7 +640,8 @@ def _cell_extent(data: bytes) -> tuple[int, int]:
     is ``<c r="``, only references that are not a single letter and at most four digits can
     be out of bounds, and one regex finds just those. Anything else takes the slow walk.
     """
-    if _OTHER_CELL_TAG.search(data) or _PREFIXED_CELL_TAG.search(data):
+    if _OTHER_CELL_TAG.search(data) or (
+            _PREFIXED_CELL_END.search(data) and _PREFIXED_CELL_TAG.search(data)):
         return _positional_extent(data)
     max_row = max_col = 0
     for ref in _WIDE_OR_DEEP_REF.findall(data):
