@@ -540,3 +540,32 @@ def test_the_quick_scans_find_what_the_full_ones_find(base: Path, tmp_path: Path
         assert _has_unsafe_marker(data) == any(m in data for m in _UNSAFE_MARKERS)
     assert _merge_refs(MERGE_EDGES[3]) == [b"A1:XFD1", b"B1:C1"]
     assert _has_unsafe_marker("<!DOCTYPE x>".encode("utf-16-le"))
+
+
+def test_small_parts_parsed_once_give_each_file_its_own_findings(base: Path,
+                                                                 tmp_path: Path) -> None:
+    """Content types, the workbook and its relationships are parsed once per process for
+    equal bytes: the same bytes give the same container, a broken part is refused each time
+    with a finding naming the file at hand, and what is kept stays bounded."""
+    content = base.read_bytes()
+    first, findings = inspect_container(content, "a.xlsx")
+    again, more = inspect_container(content, "b.xlsx")
+    assert first is not None and again is not None and findings == more == []
+    assert (first.sheets, first.sheet_states, first.shared_strings, first.styles) == \
+        (again.sheets, again.sheet_states, again.shared_strings, again.styles)
+    with zipfile.ZipFile(base) as z:
+        parts = {i.filename: z.read(i) for i in z.infolist()}
+    for member in ("[Content_Types].xml", "xl/workbook.xml", "xl/_rels/workbook.xml.rels"):
+        broken = dict(parts, **{member: parts[member][:-3]})
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as z:
+            for name, data in broken.items():
+                z.writestr(name, data)
+        for name in ("x.xlsx", "y.xlsx"):
+            container, found = inspect_container(buffer.getvalue(), name)
+            assert container is None and [f.code for f in found] == ["corrupt-workbook"]
+            assert found[0].message.startswith(f"{name}: ") and member in found[0].message
+    for i in range(container_module._MAX_KNOWN + 10):
+        container_module._known("test", str(i).encode(), lambda data: data)
+    assert len(container_module._KNOWN) <= container_module._MAX_KNOWN
+    assert inspect_container(content, "c.xlsx")[1] == []

@@ -32,9 +32,10 @@ import re
 import struct
 import zipfile
 import zlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
+from typing import Any
 from urllib.parse import unquote
 
 from budget.errors import UnsafeEnvironment
@@ -191,7 +192,8 @@ def _inspect(content: bytes, file_name: str, findings: list[Finding]) -> Contain
         return parts[by_lower[name.lower()]]
 
     content_types = _content_types(part(CONTENT_TYPES), file_name)
-    workbook = _parse_xml(part(WORKBOOK_PART), WORKBOOK_PART, file_name)
+    workbook = _known("workbook", part(WORKBOOK_PART),
+                      lambda data: _parse_xml(data, WORKBOOK_PART, file_name))
     if workbook.tag.startswith("{" + _NS_MAIN_STRICT + "}"):
         raise _stop("not-a-workbook", file_name,
                     detail="「Strict Open XML スプレッドシート」形式です")
@@ -461,10 +463,34 @@ def _parse_xml(data: bytes, member: str, file_name: str):  # -> xml.etree.Elemen
                     detail=f"{_shown(member)} の XML が壊れています") from None
 
 
-def _content_types(data: bytes, file_name: str) -> set[str]:
-    root = _parse_xml(data, CONTENT_TYPES, file_name)
-    return {el.get("ContentType", "") for el in root
-            if el.tag in (f"{{{_NS_CONTENT_TYPES}}}Default", f"{{{_NS_CONTENT_TYPES}}}Override")}
+#: (what, part bytes) → what triage made of a small part every copy of a template repeats
+#: (content types, the workbook, relationships): parsed once per process, never on error
+_KNOWN: dict[tuple[str, bytes], Any] = {}
+_MAX_KNOWN = 256
+_MAX_KNOWN_SIZE = 64 * 1024
+
+
+def _known(what: str, data: bytes, make: Callable[[bytes], Any]) -> Any:
+    """``make(data)``, or what it gave for equal bytes before (it must not be changed)."""
+    key = (what, data)
+    found = _KNOWN.get(key)
+    if found is None:
+        found = make(data)
+        if len(data) <= _MAX_KNOWN_SIZE:
+            if len(_KNOWN) >= _MAX_KNOWN:
+                _KNOWN.clear()
+            _KNOWN[key] = found
+    return found
+
+
+def _content_types(data: bytes, file_name: str) -> frozenset[str]:
+    def make(data: bytes) -> frozenset[str]:
+        root = _parse_xml(data, CONTENT_TYPES, file_name)
+        return frozenset(
+            el.get("ContentType", "") for el in root
+            if el.tag in (f"{{{_NS_CONTENT_TYPES}}}Default", f"{{{_NS_CONTENT_TYPES}}}Override"))
+
+    return _known("content-types", data, make)
 
 
 @dataclass(frozen=True)
@@ -475,14 +501,18 @@ class _Rel:
 
 
 def _relationships(data: bytes, member: str, file_name: str) -> dict[str, _Rel]:
-    root = _parse_xml(data, member, file_name)
-    rels = {}
-    for el in root:
-        if el.tag != f"{{{_NS_PKG_REL}}}Relationship":
-            continue
-        rels[el.get("Id", "")] = _Rel(el.get("Type", "").rsplit("/", 1)[-1], el.get("Target", ""),
-                                      el.get("TargetMode", "") == "External")
-    return rels
+    def make(data: bytes) -> dict[str, _Rel]:
+        root = _parse_xml(data, member, file_name)
+        rels = {}
+        for el in root:
+            if el.tag != f"{{{_NS_PKG_REL}}}Relationship":
+                continue
+            rels[el.get("Id", "")] = _Rel(el.get("Type", "").rsplit("/", 1)[-1],
+                                          el.get("Target", ""),
+                                          el.get("TargetMode", "") == "External")
+        return rels
+
+    return dict(_known("relationships", data, make))
 
 
 def _resolve(target: str, base_dir: str) -> str:
@@ -492,7 +522,7 @@ def _resolve(target: str, base_dir: str) -> str:
     return posixpath.normpath(path).lower()
 
 
-def _macro_detail(by_lower: dict[str, str], content_types: set[str],
+def _macro_detail(by_lower: dict[str, str], content_types: frozenset[str],
                   rels: dict[str, _Rel]) -> str:
     reasons = []
     vba = [n for low, n in by_lower.items() if low.endswith("vbaproject.bin")]
