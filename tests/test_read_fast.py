@@ -411,6 +411,19 @@ def test_date_styles_kept_per_part_and_wanted_styles():
     for _ in range(2):  # not well-formed: refused every time, nothing kept
         with pytest.raises(ReadError):
             reader.date_styles(b"<styleSheet><cellXfs></styleSheet>", [1])
-    for i in range(reader._MAX_KEPT_STYLES + 5):  # many parts: what is kept stays bounded
+    for i in range(reader._MAX_KEPT + 5):  # many parts: what is kept stays bounded
         assert reader.date_styles(styles({164: "yyyy"}, [0] * i + [164])) == {i}
-    assert len(reader._DATE_STYLES) <= reader._MAX_KEPT_STYLES
+    assert len(reader._DATE_STYLES) <= reader._MAX_KEPT
+
+
+def test_what_is_kept_of_a_sheet_without_its_cells_is_not_shared():
+    """Two sheets alike but for their cells: each gets its own merged ranges list, and the
+    protection and ranges of the part it came from."""
+    tail = '<sheetProtection sheet="1"/><mergeCells><mergeCell ref="A1:B1"/></mergeCells>'
+    first = both(sheet(ROW_1, tail=tail), SHARED)
+    assert first is not None and first.protected and first.merged == [(1, 0, 1, 1)]
+    first.merged.append((9, 9, 9, 9))
+    second = both(sheet(ROW, tail=tail), SHARED)
+    assert second is not None and second.merged == [(1, 0, 1, 1)] and len(second.cells) == 3
+    third = both(sheet(ROW, tail='<sheetProtection sheet="0"/>'), SHARED)
+    assert third is not None and not third.protected and third.merged == []

@@ -507,6 +507,11 @@ _FIRST = re.compile(_ROWS + _ROW_OPEN + ">" + _IN_ROW)
 _BETWEEN = re.compile(_IN_ROW + "(?:</row>" + _ROWS + _ROW_OPEN + ">" + _IN_ROW + ")?")
 _LAST = re.compile(_IN_ROW + "</row>" + _ROWS)
 _NO_CELLS = re.compile(_ROWS)
+_MAX_KEPT = 32  # parts kept whole (a sheet without its cells, a styles part) ...
+_MAX_KEPT_SIZE = 256 * 1024  # ... of at most this size
+#: a sheet without its cells → (it has the root's <sheetData>, protected, merged ranges): the
+#: copies of a template repeat it
+_AROUND: dict[bytes, tuple[bool, bool, tuple[tuple[int, int, int, int], ...]]] = {}
 #: piece → its cell (``_piece``); pieces between cells known to match ``_BETWEEN``
 _PIECES: dict[str, tuple] = {}
 _BETWEENS: set[str] = {""}
@@ -579,14 +584,27 @@ def _fast_sheet(data: bytes, shared: list[str], name: str) -> Sheet | None:
     if open_at < 0 or close_at < open_at or not _utf8(data) or not _well_formed(data):
         return None
     body_start = open_at + len(b"<sheetData>")
+    around = data[:body_start] + data[close_at:]  # all but the cells
+    kept = _AROUND.get(around)
+    if kept is None:
+        try:
+            root = _xml(around, name)
+        except ReadError:  # pragma: no cover - expat found the whole part well-formed
+            return None
+        probe = Sheet(name)
+        found = _sheet_parts(root, _namespace(root), probe) is not None
+        kept = found, probe.protected, tuple(probe.merged)
+        if len(around) <= _MAX_KEPT_SIZE:
+            if len(_AROUND) >= _MAX_KEPT:
+                _AROUND.clear()
+            _AROUND[around] = kept
+    if not kept[0]:
+        return None  # the tags are not the root's <sheetData>: the tree sorts it out
     try:
         body = data[body_start:close_at].decode("utf-8")
-        root = _xml(data[:body_start] + data[close_at:], name)  # all but the cells
-    except (UnicodeDecodeError, ReadError):  # pragma: no cover - expat found it well-formed
+    except UnicodeDecodeError:  # pragma: no cover - expat found it well-formed
         return None
-    sheet = Sheet(name)
-    if _sheet_parts(root, _namespace(root), sheet) is None:
-        return None  # the tags are not the root's <sheetData>: the tree sorts it out
+    sheet = Sheet(name, protected=kept[1], merged=list(kept[2]))
     if "xmlns" in body:
         return None
     try:
@@ -813,8 +831,6 @@ def is_date_format(code: str) -> bool:
 
 #: (styles part, wanted) → ``date_styles``: the copies of one template share their styles part
 _DATE_STYLES: dict[tuple[bytes, frozenset[int] | None], frozenset[int]] = {}
-_MAX_KEPT_STYLES = 32  # parts kept ...
-_MAX_KEPT_STYLES_SIZE = 256 * 1024  # ... of at most this size
 
 
 def date_styles(data: bytes, wanted: Iterable[int] | None = None) -> frozenset[int]:
@@ -827,8 +843,8 @@ def date_styles(data: bytes, wanted: Iterable[int] | None = None) -> frozenset[i
     found = _DATE_STYLES.get(key)
     if found is None:
         found = _date_styles(data, key[1])
-        if len(data) <= _MAX_KEPT_STYLES_SIZE:
-            if len(_DATE_STYLES) >= _MAX_KEPT_STYLES:
+        if len(data) <= _MAX_KEPT_SIZE:
+            if len(_DATE_STYLES) >= _MAX_KEPT:
                 _DATE_STYLES.clear()
             _DATE_STYLES[key] = found
     return found
