@@ -427,3 +427,95 @@ def test_what_is_kept_of_a_sheet_without_its_cells_is_not_shared():
     assert second is not None and second.merged == [(1, 0, 1, 1)] and len(second.cells) == 3
     third = both(sheet(ROW, tail='<sheetProtection sheet="0"/>'), SHARED)
     assert third is not None and not third.protected and third.merged == []
+
+
+#: Bodies on the edges of what the fast path checks itself (characters, references, the rows'
+#: attributes) when it does not run expat: it must refuse exactly what expat refuses.
+PLAIN_EDGES = {
+    "reference to NUL": '<row r="1"><c r="A1"><v>&#0;</v></c></row>',
+    "reference to a surrogate": '<row r="1"><c r="A1"><v>&#xD800;</v></c></row>',
+    "reference to FFFE": '<row r="1"><c r="A1"><v>&#xFFFE;</v></c></row>',
+    "reference beyond Unicode": '<row r="1"><c r="A1"><v>&#x110000;</v></c></row>',
+    "reference with a capital X": '<row r="1"><c r="A1"><v>&#X41;</v></c></row>',
+    "ampersand alone": '<row r="1"><c r="A1"><v>a & b</v></c></row>',
+    "reference without semicolon": '<row r="1"><c r="A1"><v>&amp</v></c></row>',
+    "empty references": '<row r="1"><c r="A1"><v>&#;&#x;</v></c></row>',
+    "legal references": '<row r="1"><c r="A1" t="str"><v>&#x9;&#10;&#xD;&#x20;&#xD7FF;'
+                        "&#xE000;&#xFFFD;&#x10000;&#x10FFFF;</v></c></row>",
+    "raw FFFE": '<row r="1"><c r="A1" t="str"><v>a\ufffeb</v></c></row>',
+    "raw FFFF": '<row r="1"><c r="A1" t="str"><v>a\uffffb</v></c></row>',
+    "raw control": '<row r="1"><c r="A1" t="str"><v>a\x01b</v></c></row>',
+    "raw vertical tab in an attribute": '<row r="1" x="\x0b"><c r="A1"><v>1</v></c></row>',
+    "raw tab, newline, return": '<row r="1" x="\t\n\r"><c r="A1" t="str"><v>\t\n\r</v></c>'
+                                "</row>",
+    "DEL and C1 controls": '<row r="1"><c r="A1" t="str"><v>\x7f\x85\x9f</v></c></row>',
+    "noncharacters expat allows": '<row r="1"><c r="A1" t="str"><v>\ufdd0\U0001fffe</v></c></row>',
+    "CDATA end in an attribute": '<row r="1" x="]]>"><c r="A1"><v>1</v></c></row>',
+    "greater-than in text": '<row r="1"><c r="A1" t="str"><f>A1>0</f><v>a>b</v></c></row>',
+    "reference in an attribute": '<row r="1" x="a&amp;b&#1;"><c r="A1"><v>1</v></c></row>',
+    "duplicate attribute on a later row": '<row r="1"><c r="A1"><v>1</v></c></row>'
+                                          '<row r="2" ht="1" ht="2"><c r="A2"><v>1</v></c>'
+                                          "</row>",
+    "duplicate attribute on a row without cells": '<row r="1" r="1"/>',
+    "duplicate attribute after the last cell": '<row r="1"><c r="A1"><v>1</v></c></row>'
+                                               '<row r="2" r="2"/>',
+    "same prefix twice": '<row r="1" x14ac:a="1" x14ac:a="2"><c r="A1"><v>1</v></c></row>',
+    "two prefixes, one namespace": '<row r="1" x14ac:a="1" same:a="2"><c r="A1"><v>1</v></c>'
+                                   "</row>",
+    "two prefixes, two namespaces": '<row r="1" x14ac:a="1" other:a="2"><c r="A1"><v>1</v>'
+                                    "</c></row>",
+    "undeclared prefix on a later row": '<row r="1"><c r="A1"><v>1</v></c></row><row r="2" '
+                                        'q:a="1"><c r="A2"><v>1</v></c></row>',
+    "prefix declared on a sibling only": '<row r="1" sib:a="1"><c r="A1"><v>1</v></c></row>',
+    "xml prefix": '<row r="1" xml:lang="ja"><c r="A1"><v>1</v></c></row>',
+    "two colons": '<row r="1" x14ac:a:b="1"><c r="A1"><v>1</v></c></row>',
+    "trailing colon": '<row r="1" x14ac:="1"><c r="A1"><v>1</v></c></row>',
+    "formula attribute twice": '<row r="1"><c r="A1"><f t="shared" t="shared" si="0">B1</f>'
+                               "</c></row>",
+}
+EDGE_ROOT = (f'xmlns="{NS}" xmlns:x14ac="urn:x14ac" xmlns:same="urn:x14ac" '
+             "xmlns:other=\"urn:other\" decoy=' xmlns:q=\"urn:q\" '")
+
+
+@pytest.mark.parametrize("body", list(PLAIN_EDGES.values()), ids=list(PLAIN_EDGES))
+def test_bodies_on_the_edges_of_the_checks_read_as_the_tree_reads_them(body):
+    both(sheet(body, root=EDGE_ROOT, head='<sheetPr xmlns:sib="urn:sib"/>'), SHARED)
+    both(sheet(body, root=EDGE_ROOT, decl="<!-- before -->"), SHARED)  # expat checks it
+
+
+@pytest.mark.parametrize("items", [
+    '<si><t>&#1;</t></si>', "<si><t>a\x01</t></si>", "<si><t>a]]>b</t></si>",
+    '<si><t>a</t><rPh sb="0" sb="1"><t>b</t></rPh></si>',
+    '<si><t>a</t><phoneticPr fontId="1" fontId="1"/></si>',
+    '<si><r><rPr><b val="1" val="1"/></rPr><t>a</t></r></si>',
+    "<si><t>&amp;&#x41;&lt;</t></si>", "<si><t>a & b</t></si>",
+], ids=["bad reference", "control", "CDATA end", "rPh attribute twice",
+        "phoneticPr attribute twice", "formatting attribute twice", "references", "ampersand"])
+def test_shared_strings_on_the_edges_of_the_checks(items):
+    shared_both(sst(items))
+
+
+SNIPPETS = ["&", "&#1;", "&#x41;", "&amp;", "<", ">", "]]>", '"', "'", "\x01", "\ufffe", " ",
+            ' r="2"', ' x14ac:y="1"', ' q:y="1"', "</c>", '<c r="A1">', '<c r="B2"/>', "<row>",
+            "</row>", '<row r="99">', "/", "xmlns", "<!--", "-->", "<v>", "</v>", "<f>",
+            "</f>", '<f t="shared" si="0"/>', "\r\n", "=", '="', "é", "令", "sheetData"]
+
+
+def test_mutated_sheets_read_as_the_tree_reads_them(clean_workbook):
+    """A few hundred random edits of a real plan sheet, each read both ways."""
+    import random
+
+    with zipfile.ZipFile(clean_workbook) as z:
+        data = z.read(hostile.PLAN_SHEET_MEMBER).decode()
+        shared = parse_shared_strings(z.read(hostile.SHARED_STRINGS_MEMBER))
+    start, end = data.index("<sheetData>") + 11, data.index("</sheetData>")
+    rng = random.Random(12)
+    read = 0
+    for _ in range(300):
+        text = data
+        for _ in range(rng.choice((1, 1, 2, 3))):
+            at = rng.randrange(start, end)
+            cut = rng.choice((0, 0, 1, 3))
+            text = text[:at] + rng.choice(SNIPPETS) + text[at + cut:]
+        read += both(text.encode(), shared) is not None
+    assert read > 0  # some edits keep the shape: the fast path read those

@@ -7,16 +7,17 @@ by position, so an unhidden ``_meta``, an added sheet or a new sheet order chang
 reader knows no form's shape: the form (``budget.forms``) says which sheet holds the table and
 which column holds the row codes.
 
-Each worksheet is checked by expat (the parser under ElementTree), any DTD refused (``_NoDTD``:
-``defusedxml``'s ``forbid_dtd`` policy at C speed), and its cells are read in one pass: each
-cell's type (``t``), its value text, its formula (shared formulas expanded) and the sheet's
-``<sheetProtection>``. Excel, LibreOffice and openpyxl write the same SpreadsheetML (shared,
-inline or rich strings, phonetic runs, with or without cell references); all read alike. The
-shape they all write (every cell ``<c r="H8" s="1" t="s">``, children ``<f>``, ``<v>``) is
-read without building the element tree (``_fast_sheet``), anything else from the tree
-(``_tree_sheet``); the two give the same ``Sheet`` (``tests/test_read_fast.py``). A
-formula's stored result is never read as a value: ``Cell.value`` of a formula cell is kept
-only to be reported.
+Each worksheet is read in one pass, any DTD refused (``_NoDTD``: ``defusedxml``'s
+``forbid_dtd`` policy at C speed) and anything not well-formed refused as ElementTree's C
+parser refuses it: each cell's type (``t``), its value text, its formula (shared formulas
+expanded) and the sheet's ``<sheetProtection>``. Excel, LibreOffice and openpyxl write the
+same SpreadsheetML (shared, inline or rich strings, phonetic runs, with or without cell
+references); all read alike. The shape they write (every cell ``<c r="H8" s="1" t="s">``,
+children ``<f>``, ``<v>``) is read without building the element tree (``_fast_sheet``,
+which proves the part well-formed itself or has expat check it), anything else from the
+tree (``_tree_sheet``); the two give the same ``Sheet`` or the same ``ReadError``
+(``tests/test_read_fast.py``). Shared strings likewise. A formula's stored result is never
+read as a value: ``Cell.value`` of a formula cell is kept only to be reported.
 
 Cost per returned workbook (470 filled workbooks, one process): ≈ 3.1 ms for
 ``read_workbook`` (≈ 3.8 ms with the tree alone), against ≈ 16 ms for openpyxl read-only and
@@ -468,22 +469,26 @@ def _tree_sheet(data: bytes, shared: list[str], name: str) -> Sheet:
 
 # --- the fast path: <sheetData> cut at its cells' end tags ---------------------------------
 # ``_fast_sheet`` reads a worksheet without building its ~2,500 elements, when it can prove it
-# reads exactly what ``_tree_sheet`` would. The proof, in order:
-# 1. the part is UTF-8 (no declaration, or one that says so), and expat (the parser under
-#    ElementTree, with the same namespace processing) finds the whole part well-formed, with
-#    no document type declaration;
+# reads exactly what ``_tree_sheet`` would, the same cells or the same refusal. The proof:
+# 1. the part is UTF-8 (no declaration, or one that says so);
 # 2. ``sheetData`` occurs exactly twice, as ``<sheetData>`` and ``</sheetData>``, and the part
-#    without what lies between them, parsed by ElementTree (protection, merged ranges), has
-#    that element as a child of its root in the root's namespace: the two tags are that
-#    element's (no comment, CDATA or nesting hides them; what precedes a tag decides what it
-#    is) and the unprefixed tags inside it are in the root's namespace;
+#    without what lies between them, parsed by ElementTree (any DTD refused; protection,
+#    merged ranges), is well-formed and has that element as a child of its root in the
+#    root's namespace: the two tags are that element's (what precedes a tag decides whether
+#    it is one: no comment, CDATA or nesting hides them) and the unprefixed tags inside it
+#    are in the root's namespace;
 # 3. what lies between them declares no namespace and is, in full, rows (any attributes)
 #    holding only cells written ``<c r="H8" s="1" t="s">`` (reference first, only these
 #    attributes, in this order) whose children are ``<f>``, ``<v>`` and a one-run ``<is>``,
 #    in that order. It is checked piece by piece: cut at every ``</c>``, each piece is what
 #    comes between two cells with children (``_BETWEEN``: empty cells, row tags) followed by a
 #    cell's start and children (``_CELL``). Cells outside a row, rows in rows, whitespace in a
-#    cell, comments, CDATA, prefixed tags, cells without references: all take the tree.
+#    cell, comments, CDATA, prefixed tags, cells without references: all take the tree;
+# 4. that content is well-formed: either it holds only characters XML allows, no ``]]>``,
+#    only the predefined entities and legal character references (``_plain_text``), no
+#    attribute twice and only prefixes the root's start tag declares (``_prefixes``), so
+#    the patterns above admit nothing expat would refuse; or, when any of that is not plain,
+#    expat parses the whole part.
 # Text is decoded as expat does (line ends, the predefined entities, character references).
 # A cell's piece fully decides what it holds (but for a shared formula's dependent and a
 # shared string, looked up for each file), so what a piece means is kept (``_PIECES``): the
@@ -511,10 +516,23 @@ _MAX_KEPT = 32  # parts kept whole (a sheet without its cells, a styles part) ..
 _MAX_KEPT_SIZE = 256 * 1024  # ... of at most this size
 #: a sheet without its cells → (it has the root's <sheetData>, protected, merged ranges): the
 #: copies of a template repeat it
-_AROUND: dict[bytes, tuple[bool, bool, tuple[tuple[int, int, int, int], ...]]] = {}
-#: piece → its cell (``_piece``); pieces between cells known to match ``_BETWEEN``
+_AROUND: dict[bytes, tuple[bool, tuple[tuple[int, int, int, int], ...], frozenset[str] | None]] \
+    = {}
+#: piece → its cell (``_piece``); piece between cells known to match ``_BETWEEN`` → the
+#: prefixes its row tags use
+_NO_PREFIXES: frozenset[str] = frozenset()
 _PIECES: dict[str, tuple] = {}
-_BETWEENS: set[str] = {""}
+_BETWEENS: dict[str, frozenset[str]] = {"": _NO_PREFIXES}
+_ROW_TAG = re.compile(r'<row((?: [A-Za-z_][A-Za-z0-9_.:-]{0,40}="[^"<]*")*)/?>')
+_ATTR_NAME = re.compile(r' ([^ =]+)="')
+_QNAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*(?::[A-Za-z_][A-Za-z0-9_.-]*)?")
+#: The root's start tag, when nothing but a declaration and spaces precede it.
+_ROOT_START = re.compile(
+    rb"(?:\xef\xbb\xbf)?(?:<\?xml[^>]*\?>)?[ \t\r\n]*<[A-Za-z_][\w.:-]*((?:[ \t\r\n]+"
+    rb"[A-Za-z_][\w.:-]*[ \t\r\n]*=[ \t\r\n]*(?:\"[^\"<]*\"|'[^'<]*'))*)[ \t\r\n]*/?>")
+_ATTR_NAMES = re.compile(rb"([A-Za-z_][\w.:-]*)[ \t\r\n]*=[ \t\r\n]*(?:\"[^\"<]*\"|'[^'<]*')")
+#: Bytes XML never allows (controls but tab, line feed, carriage return).
+_NOT_XML_BYTES = bytes(b for b in range(32) if b not in (9, 10, 13))
 _MAX_PIECES = 100_000
 _F_ATTR = re.compile(r' ([A-Za-z]+)="([^"]*)"')
 _XML_DECL = re.compile(
@@ -581,37 +599,80 @@ def _fast_sheet(data: bytes, shared: list[str], name: str) -> Sheet | None:
         return None
     open_at = data.find(b"<sheetData>")
     close_at = data.find(b"</sheetData>")
-    if open_at < 0 or close_at < open_at or not _utf8(data) or not _well_formed(data):
+    if open_at < 0 or close_at < open_at or not _utf8(data):
         return None
     body_start = open_at + len(b"<sheetData>")
-    around = data[:body_start] + data[close_at:]  # all but the cells
+    kept = _around(data[:body_start] + data[close_at:], name)
+    if kept is None:
+        return None  # no root's <sheetData> in it, or not well-formed: the tree sorts it out
+    raw = data[body_start:close_at]
+    if b"xmlns" in raw:
+        return None
+    try:
+        body = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    declared = kept[2]
+    if declared is None or not _plain_text(raw, body):
+        if not _well_formed(data):  # expat vouches for what the pieces cannot
+            return None
+        declared = None
+    sheet = Sheet(name, protected=kept[0], merged=list(kept[1]))
+    try:
+        _fast_cells(body, shared, sheet, declared)
+    except (_Fallback, ValueError, IndexError):
+        return None
+    return sheet
+
+
+def _around(around: bytes, name: str) -> tuple[bool, tuple[tuple[int, int, int, int], ...],
+                                                frozenset[str] | None] | None:
+    """What a sheet without its cells says (``_AROUND``): (protected, merged ranges, the
+    prefixes its root declares, None when its start tag is not plain); None when it is not
+    well-formed or has no root's ``<sheetData>``."""
     kept = _AROUND.get(around)
     if kept is None:
         try:
             root = _xml(around, name)
-        except ReadError:  # pragma: no cover - expat found the whole part well-formed
+        except ReadError:
             return None
         probe = Sheet(name)
-        found = _sheet_parts(root, _namespace(root), probe) is not None
-        kept = found, probe.protected, tuple(probe.merged)
+        if _sheet_parts(root, _namespace(root), probe) is None:
+            return None
+        start = _ROOT_START.match(around)
+        declared = None if start is None else frozenset(
+            ["xml"] + [attr[6:].decode() for attr in _ATTR_NAMES.findall(start.group(1))
+                       if attr.startswith(b"xmlns:")])
+        kept = probe.protected, tuple(probe.merged), declared
         if len(around) <= _MAX_KEPT_SIZE:
             if len(_AROUND) >= _MAX_KEPT:
                 _AROUND.clear()
             _AROUND[around] = kept
-    if not kept[0]:
-        return None  # the tags are not the root's <sheetData>: the tree sorts it out
-    try:
-        body = data[body_start:close_at].decode("utf-8")
-    except UnicodeDecodeError:  # pragma: no cover - expat found it well-formed
-        return None
-    sheet = Sheet(name, protected=kept[1], merged=list(kept[2]))
-    if "xmlns" in body:
-        return None
-    try:
-        _fast_cells(body, shared, sheet)
-    except (_Fallback, ValueError, IndexError):
-        return None
-    return sheet
+    return kept
+
+
+def _legal_char(code: int) -> bool:
+    """XML 1.0's ``Char``: what a character reference may stand for."""
+    return code in (0x9, 0xA, 0xD) or 0x20 <= code <= 0xD7FF or 0xE000 <= code <= 0xFFFD \
+        or 0x10000 <= code <= 0x10FFFF
+
+
+def _plain_text(raw: bytes, text: str) -> bool:
+    """Whether the UTF-8 ``raw`` (decoded: ``text``) holds only characters XML allows, no
+    ``]]>`` and no ``&`` but the predefined entities and legal character references: then
+    text matched by the fast path's patterns is well-formed character data as it stands."""
+    if len(raw.translate(None, _NOT_XML_BYTES)) != len(raw) or b"\xef\xbf\xbe" in raw \
+            or b"\xef\xbf\xbf" in raw or b"]]>" in raw:
+        return False
+    if b"&" in raw:
+        references = _ENTITY.findall(text)
+        if len(references) != text.count("&"):
+            return False
+        for hex_code, code, _ in references:
+            if (hex_code or code) and not _legal_char(int(hex_code, 16) if hex_code
+                                                      else int(code)):
+                return False
+    return True
 
 
 _SKIP = ()  # a piece whose cell holds nothing (no value, no formula)
@@ -640,7 +701,10 @@ def _piece(text: str) -> tuple:
     number_style = int(style) if kind == "n" and style and style != "0" else None
     formula: str | tuple[str, dict[str, str]] | None = None
     if f is not None:
-        attrs = dict(_F_ATTR.findall(f_attrs)) if f_attrs else {}
+        pairs = _F_ATTR.findall(f_attrs) if f_attrs else []
+        attrs = dict(pairs)
+        if len(attrs) != len(pairs):
+            raise _Fallback  # an attribute twice: not well-formed
         text = _xml_text(f_text or "")
         formula = (text, attrs) if attrs.get("t") == "shared" else text or None
     elif value is None:
@@ -651,9 +715,34 @@ def _piece(text: str) -> tuple:
         number_style
 
 
-def _fast_cells(body: str, shared: list[str], sheet: Sheet) -> None:
+def _prefixes(between: str) -> frozenset[str]:
+    """The prefixes the row tags of a piece use; ``_Fallback`` when a tag repeats an
+    attribute (or two prefixed ones share a local name: expat might see one name twice) or
+    a name is not a qualified name."""
+    used: set[str] = set()
+    for attrs in _ROW_TAG.findall(between):
+        names = _ATTR_NAME.findall(attrs)
+        local = [n.partition(":")[2] for n in names if ":" in n]
+        if len(set(names)) != len(names) or len(set(local)) != len(local):
+            raise _Fallback
+        for n in names:
+            if ":" in n:
+                if _QNAME.fullmatch(n) is None:
+                    raise _Fallback
+                used.add(n.partition(":")[0])
+    return frozenset(used) if used else _NO_PREFIXES
+
+
+def _check_prefixes(used: frozenset[str], declared: frozenset[str] | None) -> None:
+    if used and declared is not None and not used <= declared:
+        raise _Fallback  # an unbound prefix: expat refuses the part
+
+
+def _fast_cells(body: str, shared: list[str], sheet: Sheet,
+                declared: frozenset[str] | None) -> None:
     """The cells of a ``<sheetData>`` body into ``sheet``; ``_Fallback`` when the body is
-    not of the fast path's shape."""
+    not of the fast path's shape. ``declared``: the prefixes the root declares, which the
+    rows' attributes may use (None: expat has checked the part)."""
     cells, rows, number_styles = sheet.cells, sheet.rows, sheet.number_styles
     masters: dict[str, tuple[str, int, int]] = {}
     pieces = body.split("</c>")
@@ -661,14 +750,16 @@ def _fast_cells(body: str, shared: list[str], sheet: Sheet) -> None:
     if not pieces:
         if _NO_CELLS.fullmatch(last) is None:
             raise _Fallback
+        _check_prefixes(_prefixes(last), declared)
         return
     if _LAST.fullmatch(last) is None:
         raise _Fallback
+    _check_prefixes(_prefixes(last), declared)
     known, betweens = _PIECES, _BETWEENS
     if len(known) > _MAX_PIECES:
         known.clear()
         betweens.clear()
-        betweens.add("")
+        betweens[""] = _NO_PREFIXES
     new_cell = tuple.__new__
     row_cells: list[Cell] = []
     last_row = -1
@@ -680,11 +771,16 @@ def _fast_cells(body: str, shared: list[str], sheet: Sheet) -> None:
         if first:
             if _FIRST.fullmatch(between) is None:
                 raise _Fallback
+            _check_prefixes(_prefixes(between), declared)
             first = False
-        elif between not in betweens:
-            if _BETWEEN.fullmatch(between) is None:
+        else:
+            used = betweens.get(between)
+            if used is None:
+                if _BETWEEN.fullmatch(between) is None:
+                    raise _Fallback
+                used = betweens[between] = _prefixes(between)
+            if used and declared is not None and not used <= declared:
                 raise _Fallback
-            betweens.add(between)
         entry = known.get(text)
         if entry is None:
             entry = known[text] = _piece(text)
@@ -706,9 +802,10 @@ def _fast_cells(body: str, shared: list[str], sheet: Sheet) -> None:
             number_styles[place] = style
 
 
-# The shared string table the same way: expat checks the part, the root is ``<sst>`` (its
-# start tag and ``</sst>`` are the first and last things after the declaration), and its
-# content, cut at every ``</si>``, is one ``<si>`` per piece holding texts ``<t>``, runs
+# The shared string table the same way: the root is ``<sst>`` (its start tag, checked by
+# ElementTree, and ``</sst>`` are the first and last things after the declaration), its
+# content is plain (or expat checks the part) and, cut at every ``</si>``, is one ``<si>``
+# per piece (no attribute twice) holding texts ``<t>``, runs
 # ``<r>`` (formatting ``<rPr>`` of empty elements, then one ``<t>``: LibreOffice writes
 # these) and Japanese Excel's phonetic runs and settings (``<rPh>``, ``<phoneticPr>``, which
 # the text leaves out). Anything else takes the tree.
@@ -723,6 +820,8 @@ _SI = re.compile(r"[ \t\r\n]*<si>(?:" + _T + "|<r>(?:<rPr>(?:" + _EMPTY_ELEMENT 
 _NOT_TEXT = re.compile(r"<rPr>.*?</rPr>|<rPh[^>]*>.*?</rPh>")
 _T_TEXT = re.compile(r'<t(?: xml:space="preserve")?(?:/>|>([^<]*)</t>)')
 _SI_TEXTS: dict[str, str] = {}  # piece → its text, for the strings every copy repeats
+_SST_ROOTS: dict[bytes, bool] = {}  # <sst> start tag → it is one (the root, namespaced)
+_TAG_ATTRS = re.compile(r'<[A-Za-z]+((?: [A-Za-z:]+="[^"]*")+)/?>')
 
 
 def _fast_shared_strings(data: bytes) -> list[str] | None:
@@ -731,14 +830,27 @@ def _fast_shared_strings(data: bytes) -> list[str] | None:
     head = _SST_HEAD.match(data)
     tail_at = data.rfind(b"</sst>")
     if head is None or tail_at < head.end() or _SST_TAIL.fullmatch(data, tail_at) is None \
-            or len(data) > _FAST_LIMIT or not _utf8(data) or not _well_formed(data):
+            or len(data) > _FAST_LIMIT or not _utf8(data):
+        return None
+    start = data[:head.end()] + b"</sst>"
+    plain = _SST_ROOTS.get(start)
+    if plain is None:
+        try:
+            root = _xml(start, "共有文字列")
+        except ReadError:
+            return None
+        plain = root.tag == _namespace(root) + "sst"
+        if len(_SST_ROOTS) >= _MAX_KEPT:
+            _SST_ROOTS.clear()
+        _SST_ROOTS[start] = plain
+    raw = data[head.end():tail_at]
+    if not plain or b"xmlns" in raw:
         return None
     try:
-        root = _xml(data[:head.end()] + b"</sst>", "共有文字列")
-        body = data[head.end():tail_at].decode("utf-8")
-    except (ReadError, UnicodeDecodeError):  # pragma: no cover - expat found it well-formed
+        body = raw.decode("utf-8")
+    except UnicodeDecodeError:
         return None
-    if root.tag != _namespace(root) + "sst" or "xmlns" in body:
+    if not _plain_text(raw, body) and not _well_formed(data):
         return None
     pieces = body.split("</si>")
     if pieces.pop().strip(" \t\r\n"):
@@ -752,10 +864,14 @@ def _fast_shared_strings(data: bytes) -> list[str] | None:
         if text is None:
             if _SI.fullmatch(piece) is None:
                 return None
+            for attrs in _TAG_ATTRS.findall(piece):
+                names = _ATTR_NAME.findall(attrs)
+                if len(set(names)) != len(names):
+                    return None  # an attribute twice: not well-formed
             try:
                 text = known[piece] = unescape(_xml_text("".join(
                     _T_TEXT.findall(_NOT_TEXT.sub("", piece)))))
-            except _Fallback:  # pragma: no cover - expat found it well-formed
+            except _Fallback:  # pragma: no cover - checked by _plain_text or expat
                 return None
         out.append(text)
     return out
