@@ -523,9 +523,13 @@ def test_the_quick_scans_find_what_the_full_ones_find(base: Path, tmp_path: Path
         _MERGE,
         _PREFIXED_CELL_END,
         _PREFIXED_CELL_TAG,
+        _SMALL_RANGE,
         _UNSAFE_MARKERS,
+        MAX_COLS,
+        MAX_ROWS,
         _has_unsafe_marker,
         _merge_refs,
+        _range_too_large,
     )
 
     parts = _sheets_and_parts(base, tmp_path) + MERGE_EDGES + [
@@ -539,6 +543,10 @@ def test_the_quick_scans_find_what_the_full_ones_find(base: Path, tmp_path: Path
             bool(_PREFIXED_CELL_TAG.search(data))
         assert _has_unsafe_marker(data) == any(m in data for m in _UNSAFE_MARKERS)
     assert _merge_refs(MERGE_EDGES[3]) == [b"A1:XFD1", b"B1:C1"]
+    assert MAX_COLS >= 26 and MAX_ROWS >= 9999  # what _SMALL_RANGE takes for granted
+    for ref in (b"A1", b"Z9999", b"A1:Z9999", b"B3:C3", b"A10000", b"AA1", b"A1:A10000",
+                b"$A$1", b"a1", b"A1:", b"A:A", b"1:1", b"A01", b"A1:B2:C3"):
+        assert not (_SMALL_RANGE.fullmatch(ref) and _range_too_large(ref.decode()))
     assert _has_unsafe_marker("<!DOCTYPE x>".encode("utf-16-le"))
 
 
