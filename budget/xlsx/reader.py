@@ -533,7 +533,7 @@ _ROOT_START = re.compile(
 _ATTR_NAMES = re.compile(rb"([A-Za-z_][\w.:-]*)[ \t\r\n]*=[ \t\r\n]*(?:\"[^\"<]*\"|'[^'<]*')")
 #: Bytes XML never allows (controls but tab, line feed, carriage return).
 _NOT_XML_BYTES = bytes(b for b in range(32) if b not in (9, 10, 13))
-_MAX_PIECES = 100_000
+_MAX_PIECES = 20_000  # ~400 bytes each: ≤ ~8 MB a process (the template's take ~1,000)
 _F_ATTR = re.compile(r' ([A-Za-z]+)="([^"]*)"')
 _XML_DECL = re.compile(
     rb"<\?xml[ \t\r\n]+version[ \t\r\n]*=[ \t\r\n]*[\"']1\.0[\"']"
@@ -756,7 +756,7 @@ def _fast_cells(body: str, shared: list[str], sheet: Sheet,
         raise _Fallback
     _check_prefixes(_prefixes(last), declared)
     known, betweens = _PIECES, _BETWEENS
-    if len(known) > _MAX_PIECES:
+    if len(known) > _MAX_PIECES or len(betweens) > _MAX_PIECES:
         known.clear()
         betweens.clear()
         betweens[""] = _NO_PREFIXES
