@@ -679,10 +679,11 @@ _SKIP = ()  # a piece whose cell holds nothing (no value, no formula)
 
 
 def _piece(text: str) -> tuple:
-    """What a cell's piece (after ``<c r="``, before ``</c>``) holds: ``(cell, place, kind,
-    value, formula, style)``; ``cell`` is None when it depends on the file (a shared string:
-    ``value`` is its index text; a shared formula: ``formula`` is ``(text, attributes)``).
-    ``_SKIP`` when the cell holds nothing. Raises ``_Fallback`` when it is not a cell."""
+    """What a cell's piece (after ``<c r="``, before ``</c>``) holds: ``(fields, place, kind,
+    value, formula, style)``; ``fields`` (a ``Cell``'s) is None when they depend on the file
+    (a shared string: ``value`` is its index text; a shared formula: ``formula`` is ``(text,
+    attributes)``). ``_SKIP`` when the cell holds nothing. Raises ``_Fallback`` when it is
+    not a cell."""
     m = _CELL.fullmatch(text)
     if m is None:
         raise _Fallback
@@ -711,7 +712,9 @@ def _piece(text: str) -> tuple:
         return _SKIP
     if kind == "s" and value is not None or isinstance(formula, tuple):
         return None, place, kind, value, formula, number_style
-    return Cell(place[0], place[1], kind, value, formula), place, kind, value, formula, \
+    # the cell's fields as a plain tuple, not a Cell: the collector stops tracking a tuple of
+    # strings and numbers, so what is kept costs no garbage collection
+    return (place[0], place[1], kind, value, formula), place, kind, value, formula, \
         number_style
 
 
@@ -786,13 +789,14 @@ def _fast_cells(body: str, shared: list[str], sheet: Sheet,
             entry = known[text] = _piece(text)
         if entry is _SKIP:
             continue
-        cell, place, kind, value, formula, style = entry
-        if cell is None:
+        fields, place, kind, value, formula, style = entry
+        if fields is None:
             if kind == "s" and value is not None:
                 value = shared[int(value)]  # a bad index: the tree says where
             if isinstance(formula, tuple):
                 formula = _formula(formula[0], formula[1], place[0], place[1], masters)
-            cell = new_cell(Cell, (place[0], place[1], kind, value, formula))
+            fields = (place[0], place[1], kind, value, formula)
+        cell = new_cell(Cell, fields)
         cells[place] = cell
         if place[0] != last_row:
             last_row = place[0]
