@@ -20,7 +20,7 @@ import pytest
 
 from budget.xlsx import reader
 from budget.xlsx.container import inspect_container
-from budget.xlsx.reader import ReadError, Sheet, parse_shared_strings, parse_sheet
+from budget.xlsx.reader import Cell, ReadError, Sheet, parse_shared_strings, parse_sheet
 from tests import hostile
 
 NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
@@ -29,8 +29,12 @@ SHARED = ["zero", "one", "two & three", "改行\nあり"]
 
 
 def same(a: Sheet, b: Sheet) -> bool:
-    """Equal, and the cells and rows in the same order."""
-    return a == b and list(a.cells) == list(b.cells) and list(a.rows) == list(b.rows)
+    """Equal, the cells and rows in the same order, and every cell a ``Cell`` (a plain tuple
+    would compare equal)."""
+    return a == b and list(a.cells) == list(b.cells) and list(a.rows) == list(b.rows) \
+        and all(type(cell) is Cell for sheet in (a, b) for cell in sheet.cells.values()) \
+        and all(type(cell) is Cell for sheet in (a, b) for row in sheet.rows.values()
+                for cell in row)
 
 
 def both(data: bytes, shared: list[str], name: str = "計画") -> Sheet | None:
