@@ -12,7 +12,8 @@ naming the file. It never raises and its cost is bounded whatever the bytes are:
 * every member is inflated here with ``zlib`` in chunks, with a hard cap at its declared size
   (a member that inflates to more than it declares is a lie, and is rejected), its CRC checked,
   and every XML part scanned for ``<!DOCTYPE``/``<!ENTITY`` (UTF-8 and UTF-16);
-* the few XML parts we interpret are parsed with ``defusedxml`` only;
+* the few XML parts we interpret are parsed with ``defusedxml`` only (once per process for
+  equal bytes: the copies of a template repeat them);
 * every worksheet's claimed extent (``<dimension>``, cell references, merged ranges) is
   bounded, because python-calamine allocates a dense range from the smallest to the largest
   cell and aborts the whole process (no exception) when that does not fit in memory, and

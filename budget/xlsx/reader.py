@@ -26,7 +26,8 @@ without formulas or protection). What the copies of a template repeat is worked 
 process (bounded): cell pieces, the sheet around its cells, the styles part's dates.
 
 Which number cells hold dates comes from their style (``s``) and the styles part triage found
-(``date_styles``, parsed once per file, only for the styles the main sheet's numbers use).
+(``date_styles``, parsed once per distinct styles part, only for the styles the main
+sheet's numbers use).
 
 Nothing here judges the data: ``locate_rows`` says where each leaf code sits, and
 ``budget.intake.check`` decides what is right.
