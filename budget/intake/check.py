@@ -43,7 +43,15 @@ from budget.attribution import file_name_prefectures
 from budget.findings import CATALOG, ERROR, FileReport, Finding, make
 from budget.forms import PLAN, Form
 from budget.forms.base import Column, int_or_none
-from budget.xlsx.reader import Cell, ReadError, Sheet, locate_rows, normalise_formula, number_text
+from budget.xlsx.reader import (
+    TEXT_TYPES,
+    Cell,
+    ReadError,
+    Sheet,
+    locate_rows,
+    normalise_formula,
+    number_text,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -769,11 +777,7 @@ class _Check:
         structure_ok = self.check_rows(rows, menu)
         self.check_form(sheet, menu, rows)
         self.check_merges(sheet, menu, rows)
-        label_columns = [self.form.column[key] for key in self.form.label_keys]
-        for code in menu.codes:
-            row = rows.first_row(code)
-            if row is not None:
-                self.check_labels(sheet, menu, code, row, label_columns)
+        self.check_labels(sheet, menu, rows)
         if structure_ok:
             self.check_formulas(sheet, menu, rows)
         self.check_inputs(sheet, menu, rows, complete=structure_ok or self._matchable(rows, menu))
@@ -933,43 +937,62 @@ class _Check:
             self.add("locked-cell-changed", sheet=self.form.main_sheet, cell=ref, value=seen,
                      expected=expected)
 
-    def check_labels(self, sheet: Sheet, menu: MenuInfo, code: str, row: int,
-                     columns: list[Column] | None = None) -> None:
-        """The locked label cells of a leaf row (``columns``: the form's label columns), as
-        the menu edition the workbook was made from shows them."""
-        expected = menu.earlier.get(self.report.menu_fingerprint or "", menu.labels)[code]
-        for col in columns or [self.form.column[key] for key in self.form.label_keys]:
-            key = col.key
-            cell = sheet.column(col, row)
-            seen = (cell_text(cell) or "").replace("\r\n", "\n")
-            if seen != expected[key]:
-                self.add("locked-cell-changed", sheet=self.form.main_sheet, cell=col.ref(row),
-                         leaf=code, menu=menu, value=seen, expected=expected[key])
+    def check_labels(self, sheet: Sheet, menu: MenuInfo, rows) -> None:
+        """The locked label cells of every leaf row, as the menu edition the workbook was
+        made from shows them."""
+        labels = menu.earlier.get(self.report.menu_fingerprint or "", menu.labels)
+        expected_by_code = _label_layout(self.form, labels)
+        cells, fast = sheet.cells, _FAST_PATHS
+        for code in menu.codes:
+            row = rows.first_row(code)
+            if row is None:
+                continue
+            for col, column, expected, as_stored in expected_by_code[code]:
+                cell = cells.get((row, col))
+                if fast and (cell.value == as_stored and cell.formula is None
+                             and cell.type not in _NOT_AS_STORED
+                             if cell is not None else expected == ""):
+                    continue  # shown as the template has it
+                seen = (cell_text(cell) or "").replace("\r\n", "\n")
+                if seen != expected:
+                    self.add("locked-cell-changed", sheet=self.form.main_sheet,
+                             cell=column.ref(row), leaf=code, menu=menu, value=seen,
+                             expected=expected)
 
     def check_formulas(self, sheet: Sheet, menu: MenuInfo, rows) -> None:
         """Formula cells must hold the template's formula (as text; results are never read)."""
+        form = self.form
         n = len(menu.codes)
+        cells, fast = sheet.cells, _FAST_PATHS
+        columns = [(form.column[key], form.column[key].col_index, key)
+                   for key in form.formula_keys]
         for code in menu.codes:
             row = rows.leaf_rows[code][0]
-            for key in self.form.formula_keys:
-                self._formula(sheet, self.form.column[key], row, self.form.row_formula(key, row),
-                              code, menu)
-        template_rows = self.form.summary_rows(n, list(menu.categories))
-        for code in [*(self.form.subtotal_prefix + c for c in menu.categories), self.form.total_code]:
+            for col, col_index, key in columns:
+                expected, stored = _row_formula(form, key, row)
+                if fast:
+                    cell = cells.get((row, col_index))
+                    if cell is not None and cell.formula == stored:
+                        continue  # as written (normalising it changes nothing)
+                self._formula(sheet, col, row, expected, code, menu)
+        template_rows = _summary_rows(form, n, menu.categories)
+        summed = [(form.column[key], form.column[key].col_index, key)
+                  for key in form.summed_keys]
+        for code in [*(form.subtotal_prefix + c for c in menu.categories), form.total_code]:
             found = rows.summary_rows.get(code)
             if not found:  # pointed at where the template has it
                 self.findings.append(make(
-                    "missing-row", file=self.report.file, sheet=self.form.main_sheet,
-                    cell=f"{self.form.columns[0].letter}{template_rows[code]}",
-                    leaf_name=self.form.summary_label(code)))
+                    "missing-row", file=self.report.file, sheet=form.main_sheet,
+                    cell=f"{form.columns[0].letter}{template_rows[code]}",
+                    leaf_name=form.summary_label(code)))
                 continue
-            for key in self.form.summed_keys:
-                if code == self.form.total_code:
-                    formula = self.form.total_formula(key, n)
-                else:
-                    formula = self.form.subtotal_formula(
-                        key, code.removeprefix(self.form.subtotal_prefix), n)
-                self._formula(sheet, self.form.column[key], found[0], formula, None, menu)
+            for col, col_index, key in summed:
+                expected, stored = _summary_formula(form, key, code, n)
+                if fast:
+                    cell = cells.get((found[0], col_index))
+                    if cell is not None and cell.formula == stored:
+                        continue
+                self._formula(sheet, col, found[0], expected, None, menu)
 
     def _formula(self, sheet: Sheet, col: Column, row: int, expected: str,
                  leaf: str | None, menu: MenuInfo) -> None:
@@ -980,12 +1003,17 @@ class _Check:
                      menu=menu, value=cell_text(cell) or "（空欄）", expected=expected)
 
     def check_inputs(self, sheet: Sheet, menu: MenuInfo, rows, complete: bool) -> None:
-        """Normalise every input cell of the leaf rows, build the plan, run the rules."""
+        """Normalise every input cell of the leaf rows, build the plan, run the rules.
+
+        A blank cell, a whole number typed as one, a text without anything to change pass
+        the fast path; any other cell the general one (``normalise_amount``,
+        ``normalise_text``), which says what it changed or could not read."""
+        from budget.textsafe import FORMULA_LEADS
+
         P = self.form.main_sheet
-        C = self.form.column
-        # The form's keys, worked out once (they are properties: ~100 leaves × 3 per file).
-        amount_keys, text_keys = self.form.amount_keys, self.form.text_keys
-        formula_keys, reference_keys = self.form.formula_keys, self.form.reference_keys
+        layout = _input_layout(self.form)
+        cells, styles, dates = sheet.cells, sheet.number_styles, sheet.date_styles
+        fast = _FAST_PATHS
         records: list[dict[str, Any]] = []
         raw: dict[tuple[int, str], str | None] = {}  # (plan index, key) → text seen
         bad: set[tuple[int, str]] = set()  # cells with an error (rules involving them skip)
@@ -996,8 +1024,20 @@ class _Check:
                 continue
             i = len(records)
             rec: dict[str, Any] = {"leaf_code": code, "excel_row": row}
-            for key in amount_keys:
-                cell = sheet.column(C[key], row)
+            for key, col, column in layout.amounts:
+                cell = cells.get((row, col))
+                if fast:
+                    if cell is None:
+                        raw[(i, key)] = rec[key] = None
+                        continue
+                    text = cell.value
+                    if (cell.formula is None and cell.type == "n" and text
+                            and len(text) < 16 and text.isascii() and text.isdigit()
+                            and styles.get((row, col)) not in dates):  # "29117"
+                        rec[key] = number = int(text)
+                        raw[(i, key)] = str(number)
+                        any_amount = True
+                        continue
                 value, issues = normalise_amount(cell, sheet.is_date(cell))
                 raw[(i, key)] = text = cell_text(cell)
                 any_amount = any_amount or value is not None or any(
@@ -1005,29 +1045,44 @@ class _Check:
                 for issue, params in issues:
                     if _severity(issue) == ERROR:
                         bad.add((i, key))
-                    self.add(issue, sheet=P, cell=C[key].ref(row), leaf=code, menu=menu,
+                    self.add(issue, sheet=P, cell=column.ref(row), leaf=code, menu=menu,
                              value=text, **params)
                 rec[key] = value
-            for key in text_keys:
-                cell = sheet.column(C[key], row)
+            for key, col, column in layout.texts:
+                cell = cells.get((row, col))
+                if fast:
+                    if cell is None:
+                        raw[(i, key)] = rec[key] = None
+                        continue
+                    text = cell.value
+                    if (cell.formula is None and cell.type in TEXT_TYPES and text
+                            and text.strip() == text and "\r" not in text
+                            and not text.startswith(FORMULA_LEADS)
+                            and not _CONTROL.search(text)):
+                        raw[(i, key)] = rec[key] = text
+                        continue
                 text_value, issues = normalise_text(cell, sheet.is_date(cell))
                 raw[(i, key)] = visible(cell_text(cell))
                 for issue, params in issues:
                     if _severity(issue) == ERROR:
                         bad.add((i, key))
-                    self.add(issue, sheet=P, cell=C[key].ref(row), leaf=code, menu=menu,
+                    self.add(issue, sheet=P, cell=column.ref(row), leaf=code, menu=menu,
                              value=visible(cell_text(cell)), **params)
                 rec[key] = text_value
-            for key in reference_keys:  # verified against the store at ingest
-                cell = sheet.column(C[key], row)
+            for key, col, column in layout.references:  # verified against the store at ingest
+                cell = cells.get((row, col))
                 rec[key], readable = reference_value(cell)
                 if not readable:
                     bad.add((i, key))
-                    self.add("reference-changed", sheet=P, cell=C[key].ref(row), leaf=code,
+                    self.add("reference-changed", sheet=P, cell=column.ref(row), leaf=code,
                              menu=menu, value=cell_text(cell), expected="登録済みの値",
-                             column=C[key].header.replace("\n", " "))
-            for key in formula_keys:  # recomputed, never read
-                rec[key] = self.form.row_formula_value(key, rec)
+                             column=column.header.replace("\n", " "))
+            for key, parts in layout.formulas:  # recomputed, never read
+                if fast:  # the amounts are whole numbers or None (blank)
+                    numbers = [rec[k] for k in parts if rec[k] is not None]
+                    rec[key] = sum(numbers) if numbers else None
+                else:
+                    rec[key] = self.form.row_formula_value(key, rec)
             records.append(rec)
         if not any_amount:
             self.add("empty-plan", sheet=P)
@@ -1138,6 +1193,86 @@ def _frame_dtypes() -> tuple[Any, Any, Any]:
     from pandas.api.types import pandas_dtype
 
     return pandas_dtype("str"), pandas_dtype("int64"), pandas_dtype("Int64")
+
+
+#: The fast paths of the cell checks: a cell that is exactly as the template (or a clean
+#: input) has it is passed without the general path's normalising. False runs every cell
+#: through the general path (the tests compare the two on odd workbooks).
+_FAST_PATHS = True
+
+#: Cell types ``cell_text`` does not show as stored (a number's text is normalised, a
+#: boolean shown as TRUE/FALSE).
+_NOT_AS_STORED = frozenset({"n", "b"})
+
+
+@dataclass(frozen=True)
+class _InputLayout:
+    """A form's input columns as the cell checks walk them, worked out once per form:
+    (key, 0-based column, column) of the amount, text and reference columns, and (key,
+    parts) of the formula columns."""
+
+    amounts: tuple[tuple[str, int, Column], ...]
+    texts: tuple[tuple[str, int, Column], ...]
+    references: tuple[tuple[str, int, Column], ...]
+    formulas: tuple[tuple[str, tuple[str, ...]], ...]
+
+
+@lru_cache(maxsize=32)
+def _input_layout(form: Form) -> _InputLayout:
+    def cols(keys: tuple[str, ...]) -> tuple[tuple[str, int, Column], ...]:
+        return tuple((k, form.column[k].col_index, form.column[k]) for k in keys)
+
+    return _InputLayout(cols(form.amount_keys), cols(form.text_keys), cols(form.reference_keys),
+                        tuple((k, form.column[k].parts) for k in form.formula_keys))
+
+
+#: Leaf code → (0-based column, column, expected text, the text a cell may hold to pass
+#: the fast path) of its label cells.
+_LabelLayout = dict[str, tuple[tuple[int, Column, str, object], ...]]
+
+#: (form, id of a menu's labels) → (the labels, their layout): worked out once per form and
+#: menu edition (the labels are kept so that their id stays theirs).
+_LABEL_LAYOUTS: dict[tuple[Form, int], tuple[object, _LabelLayout]] = {}
+
+#: Equal to no cell's value: an expected text with a CR LF never passes the fast path.
+_NO_FAST_PATH = object()
+
+
+def _label_layout(form: Form, labels: dict[str, dict[str, str]]) -> _LabelLayout:
+    """The label cells of each leaf row (``_LabelLayout``), for ``labels`` (``MenuInfo``)."""
+    key = (form, id(labels))
+    cached = _LABEL_LAYOUTS.get(key)
+    if cached is not None and cached[0] is labels:
+        return cached[1]
+    columns = [form.column[k] for k in form.label_keys]
+    layout = {code: tuple((c.col_index, c, shown[c.key],
+                           _NO_FAST_PATH if "\r\n" in shown[c.key] else shown[c.key])
+                          for c in columns)
+              for code, shown in labels.items()}
+    if len(_LABEL_LAYOUTS) > 64:
+        _LABEL_LAYOUTS.clear()
+    _LABEL_LAYOUTS[key] = (labels, layout)
+    return layout
+
+
+@lru_cache(maxsize=8192)
+def _row_formula(form: Form, key: str, row: int) -> tuple[str, str]:
+    """A leaf row's formula of column ``key`` (``=SUM(H8,I8)``) and the text a workbook
+    stores for it (no ``=``)."""
+    formula = form.row_formula(key, row)
+    return formula, formula.removeprefix("=")
+
+
+@lru_cache(maxsize=4096)
+def _summary_formula(form: Form, key: str, code: str, n: int) -> tuple[str, str]:
+    """A summary row's formula of column ``key`` and the text a workbook stores for it."""
+    formula = form.summary_formula(key, code, n)
+    return formula, formula.removeprefix("=")
+
+
+@lru_cache(maxsize=64)
+def _summary_rows(form: Form, n: int, categories: tuple[str, ...]) -> dict[str, int]:
+    return form.summary_rows(n, list(categories))
 
 
 def _year_label(year: int) -> str:
