@@ -43,6 +43,12 @@ def _odd_rows(menu) -> dict[str, dict[str, object]]:
         rows.setdefault(codes[i + 3], {})[texts[i % len(texts)]] = value
     rows.setdefault(codes[-1], {}).update({"national": 2000, "prefectural": 1000,
                                            "private": 2000, "implementer": "県"})
+    # the row rules: 公+民 ≠ 国, 受託 > 民, 国 far from 2/3 of 基金 (whole numbers, typed
+    # as numbers: the fast path's cells, whose text the findings show)
+    rows.setdefault(codes[-2], {}).update({"national": 100, "prefectural": 900, "public": 30,
+                                           "private": 30, "commissioned": 50})
+    rows.setdefault(codes[-3], {}).update({"national": "１００", "public": " 60", "private": 40,
+                                           "commissioned": "41"})
     return rows
 
 
@@ -149,7 +155,8 @@ def test_fast_paths_and_the_general_path_give_identical_reports(odd_batch, monke
             "surrounding-space", "negative-amount", "fractional-amount", "not-a-number",
             "amount-too-large", "formula-in-input", "leading-formula-character",
             "control-character", "text-too-long", "date-in-amount", "date-in-text",
-            "unexpected-cell", "missing-row", "rows-shifted", "empty-plan"} <= codes
+            "unexpected-cell", "missing-row", "rows-shifted", "empty-plan",
+            "public-private-sum", "commissioned-over-private", "national-share"} <= codes
     # and some files pass: the fast paths are taken, not only the general one
     assert sum(r.status == "accepted" for r in fast) >= 2
 

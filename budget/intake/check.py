@@ -149,10 +149,11 @@ def check_many(files: Iterable[tuple[bytes, str]],
     ensure_defused(openpyxl=False)  # once per process; ~0.1 ms
     expected_menu = _settings_menu(settings)
     checks: list[_Check] = []
+    menus: dict[int, MenuInfo] = {}  # the shipped menus the batch's files named, by year
     with _collector_paused():
         for content, file_name in files:
             report = FileReport(file_name, hashlib.sha256(content).hexdigest(), len(content))
-            check = _Check(report, settings, expected_menu)
+            check = _Check(report, settings, expected_menu, menus)
             check.guarded(check.run, content)
             checks.append(check)
         _apply_rules([c for c in checks if c.pending is not None], settings)
@@ -519,10 +520,13 @@ class _Where(TypedDict):
 class _Check:
     """The checks of one file; collects findings and fills the report."""
 
-    def __init__(self, report: FileReport, settings: Settings, menu: MenuInfo | None) -> None:
+    def __init__(self, report: FileReport, settings: Settings, menu: MenuInfo | None,
+                 menus: dict[int, MenuInfo] | None = None) -> None:
         self.report = report
         self.settings = settings
         self.expected_menu = menu
+        #: the shipped menus found so far, by year (shared by a batch: looked up once)
+        self.menus: dict[int, MenuInfo] = {} if menus is None else menus
         self.findings: list[Finding] = []
         #: the form the file is checked against (``settings.form``, else what ``_meta`` names)
         self.form: Form = settings.form or PLAN
@@ -688,7 +692,7 @@ class _Check:
             from budget.menu import shipped_menu_years
 
             try:
-                menu = shipped_menu(year)
+                menu = self.menus.get(year) or self.menus.setdefault(year, shipped_menu(year))
             except UnknownFiscalYear:
                 known = "、".join(full_label(y) for y in shipped_menu_years()) or "なし"
                 self.add("no-menu-for-year", **self.header_cell(self.form.year_cell, "fiscal_year"),
@@ -850,16 +854,19 @@ class _Check:
         # Rows inserted above the table (rows-shifted) move the whole header block: its
         # cells are not compared where they no longer are.
         top = self.form.header_row if in_place else rows.header_row
-        expected = form_texts(self.form, menu.fiscal_year) if in_place else {}
-        elsewhere = {self.form.year_cell, self.form.prefecture_cell,
-                     *(h.input_cell for h in self.form.header_inputs),
-                     *(m.value_cell for m in self.form.meta_cells)}
-        for ref, text in expected.items():
-            self._locked_text(sheet, ref, text)
+        texts = _header_layout(self.form, menu.fiscal_year)
+        cells, fast = sheet.cells, _FAST_PATHS
+        if in_place:
+            for ref, place, text in texts.expected:
+                if not (fast and _shows(cells.get(place), text)):
+                    self._locked_text(sheet, ref, text)
+        expected = texts.places if in_place else frozenset()
         summary = {r: code for code, found in rows.summary_rows.items() for r in found}
         label_col = self.form.column[self.form.label_keys[0]]
         for row, code in summary.items():
-            self._locked_text(sheet, label_col.ref(row), self.form.summary_label(code))
+            text = self.form.summary_label(code)
+            if not (fast and _shows(cells.get((row, label_col.col_index)), text)):
+                self._locked_text(sheet, label_col.ref(row), text)
         summary_cols = {label_col.col_index, code_col,
                         *(self.form.column[k].col_index for k in self.form.summed_keys)}
         leaf_rows = {r for found in rows.leaf_rows.values() for r in found}
@@ -873,7 +880,7 @@ class _Check:
                 if col in summary_cols:
                     continue
             elif row <= top:
-                if not in_place or cell.ref in expected or cell.ref in elsewhere:
+                if not in_place or (row, col) in expected or (row, col) in texts.elsewhere:
                     continue
             elif row in inserted:
                 continue  # the row itself is the finding
@@ -1015,7 +1022,9 @@ class _Check:
         cells, styles, dates = sheet.cells, sheet.number_styles, sheet.date_styles
         fast = _FAST_PATHS
         records: list[dict[str, Any]] = []
-        raw: dict[tuple[int, str], str | None] = {}  # (plan index, key) → text seen
+        #: (plan index, key) → text seen, of the cells the general path read (the fast path's
+        #: text is its value's: ``_Pending.seen``)
+        raw: dict[tuple[int, str], str | None] = {}
         bad: set[tuple[int, str]] = set()  # cells with an error (rules involving them skip)
         any_amount = False
         for code in menu.codes:
@@ -1028,14 +1037,13 @@ class _Check:
                 cell = cells.get((row, col))
                 if fast:
                     if cell is None:
-                        raw[(i, key)] = rec[key] = None
+                        rec[key] = None
                         continue
                     text = cell.value
                     if (cell.formula is None and cell.type == "n" and text
                             and len(text) < 16 and text.isascii() and text.isdigit()
                             and styles.get((row, col)) not in dates):  # "29117"
-                        rec[key] = number = int(text)
-                        raw[(i, key)] = str(number)
+                        rec[key] = int(text)
                         any_amount = True
                         continue
                 value, issues = normalise_amount(cell, sheet.is_date(cell))
@@ -1052,14 +1060,14 @@ class _Check:
                 cell = cells.get((row, col))
                 if fast:
                     if cell is None:
-                        raw[(i, key)] = rec[key] = None
+                        rec[key] = None
                         continue
                     text = cell.value
                     if (cell.formula is None and cell.type in TEXT_TYPES and text
                             and text.strip() == text and "\r" not in text
                             and not text.startswith(FORMULA_LEADS)
                             and not _CONTROL.search(text)):
-                        raw[(i, key)] = rec[key] = text
+                        rec[key] = text
                         continue
                 text_value, issues = normalise_text(cell, sheet.is_date(cell))
                 raw[(i, key)] = visible(cell_text(cell))
@@ -1087,14 +1095,15 @@ class _Check:
         if not any_amount:
             self.add("empty-plan", sheet=P)
         # the frame is built for the whole batch (``_apply_rules``)
-        self.pending = _Pending(records, menu, raw, bad, complete)
+        self.pending = _Pending(records, menu, raw, bad, complete,
+                                frozenset(self.form.amount_keys + self.form.text_keys))
 
     def rule_findings(self, cases: pd.DataFrame | None) -> None:
         """Turn this file's failure cases of ``PlanSchema`` (indexed like its plan) into
         findings on cells."""
         pending = self.pending
         assert pending is not None  # rules run only on files that got this far
-        plan, menu, raw, bad = pending.plan, pending.menu, pending.raw, pending.bad
+        plan, menu, bad = pending.plan, pending.menu, pending.bad
         assert plan is not None  # made with the batch's frame, before the rules
         pending.ruled = True
         if cases is None or cases.empty:
@@ -1120,7 +1129,7 @@ class _Check:
             elif check == "invalid-choice":
                 params = {"choices": "・".join(self.form.choices.get(key, ()))}
             self.add(check, sheet=P, cell=C[key].ref(row), leaf=code, menu=menu,
-                     value=raw.get((i, key)), **params)
+                     value=pending.seen(i, key), **params)
         for check, i in row_cases:
             rule = self.form.row_rules[check]
             involved = rule.reads
@@ -1130,7 +1139,7 @@ class _Check:
             target = rule.target_of(amounts, self.settings.share_tolerance)
             code, row = plan.at[i, "leaf_code"], int(plan.at[i, "excel_row"])
             self.add(check, sheet=P, cell=C[target].ref(row), leaf=code, menu=menu,
-                     value=raw.get((i, target)), **self._row_params(check, plan, i))
+                     value=pending.seen(i, target), **self._row_params(check, plan, i))
 
     def plausibility(self, pending: _Pending) -> None:
         """The fixed ceilings of ``budget.plausibility`` (no store: the history part runs at
@@ -1153,11 +1162,24 @@ class _Pending:
 
     records: list[dict[str, Any]]  # the rows as ``plan_frame`` takes them
     menu: MenuInfo
-    raw: dict[tuple[int, str], str | None]  # (plan index, key) → text seen
+    #: (plan index, key) → text seen, of the input cells the general path read
+    raw: dict[tuple[int, str], str | None]
     bad: set[tuple[int, str]]  # cells with an error: the rules reading them stay quiet
     complete: bool  # every leaf on exactly one row: the plan can be reported
+    inputs: frozenset[str]  # the keys of the input cells (amounts and texts)
     ruled: bool = False
     plan: pd.DataFrame | None = None  # the rows as a frame (``_apply_rules`` makes it)
+
+    def seen(self, i: int, key: str) -> str | None:
+        """The text the sender's cell ``key`` of plan row ``i`` holds (None: blank, or not an
+        input cell): as the general path read it, else (the fast path: blank, a whole
+        number, a plain text) its value's text."""
+        if (i, key) in self.raw:
+            return self.raw[(i, key)]
+        if key not in self.inputs:
+            return None
+        value = self.records[i][key]
+        return None if value is None else str(value)
 
 
 #: Issues of a cell whose content was there but could not be read (not "missing").
@@ -1273,6 +1295,38 @@ def _summary_formula(form: Form, key: str, code: str, n: int) -> tuple[str, str]
 @lru_cache(maxsize=64)
 def _summary_rows(form: Form, n: int, categories: tuple[str, ...]) -> dict[str, int]:
     return form.summary_rows(n, list(categories))
+
+
+@dataclass(frozen=True)
+class _HeaderLayout:
+    """The header block of a form's main sheet for a year, worked out once: each fixed
+    text (``form_texts``) as (cell, (row, 0-based column), text), the places of those texts
+    and of the cells checked elsewhere (the year, prefecture, contact and ``_meta`` cells)."""
+
+    expected: tuple[tuple[str, tuple[int, int], str], ...]
+    places: frozenset[tuple[int, int]]
+    elsewhere: frozenset[tuple[int, int]]
+
+
+@lru_cache(maxsize=64)
+def _header_layout(form: Form, year: int) -> _HeaderLayout:
+    from budget.xlsx.reader import split_ref
+
+    expected = tuple((ref, split_ref(ref), text) for ref, text in form_texts(form, year).items())
+    elsewhere = {form.year_cell, form.prefecture_cell,
+                 *(h.input_cell for h in form.header_inputs),
+                 *(m.value_cell for m in form.meta_cells)}
+    return _HeaderLayout(expected, frozenset(place for _, place, _ in expected),
+                         frozenset(split_ref(ref) for ref in elsewhere))
+
+
+def _shows(cell: Cell | None, expected: str) -> bool:
+    """True when ``cell`` surely shows ``expected`` as ``check_form`` reads it (its text
+    stored as it is); False when the general comparison must say."""
+    if cell is None:
+        return expected == ""
+    return (cell.value == expected and cell.formula is None
+            and cell.type not in _NOT_AS_STORED and "\r\n" not in expected)
 
 
 def _year_label(year: int) -> str:
