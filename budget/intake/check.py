@@ -954,12 +954,16 @@ class _Check:
             row = rows.first_row(code)
             if row is None:
                 continue
-            for col, column, expected, as_stored in expected_by_code[code]:
+            for col, column, expected, as_text, as_number in expected_by_code[code]:
                 cell = cells.get((row, col))
-                if fast and (cell.value == as_stored and cell.formula is None
-                             and cell.type not in _NOT_AS_STORED
-                             if cell is not None else expected == ""):
-                    continue  # shown as the template has it
+                if fast:  # shown as the template has it: a text, or a number (No.)
+                    if cell is None:
+                        if expected == "":
+                            continue
+                    elif cell.formula is None and (
+                            cell.value == as_text and cell.type not in _NOT_AS_STORED
+                            or cell.value == as_number and cell.type == "n"):
+                        continue
                 seen = (cell_text(cell) or "").replace("\r\n", "\n")
                 if seen != expected:
                     self.add("locked-cell-changed", sheet=self.form.main_sheet,
@@ -1248,9 +1252,9 @@ def _input_layout(form: Form) -> _InputLayout:
                         tuple((k, form.column[k].parts) for k in form.formula_keys))
 
 
-#: Leaf code → (0-based column, column, expected text, the text a cell may hold to pass
-#: the fast path) of its label cells.
-_LabelLayout = dict[str, tuple[tuple[int, Column, str, object], ...]]
+#: Leaf code → (0-based column, column, expected text, the value a text cell may hold to
+#: pass the fast path, the value a number cell may hold to) of its label cells.
+_LabelLayout = dict[str, tuple[tuple[int, Column, str, object, object], ...]]
 
 #: (form, id of a menu's labels) → (the labels, their layout): worked out once per form and
 #: menu edition (the labels are kept so that their id stays theirs).
@@ -1267,14 +1271,30 @@ def _label_layout(form: Form, labels: dict[str, dict[str, str]]) -> _LabelLayout
     if cached is not None and cached[0] is labels:
         return cached[1]
     columns = [form.column[k] for k in form.label_keys]
-    layout = {code: tuple((c.col_index, c, shown[c.key],
-                           _NO_FAST_PATH if "\r\n" in shown[c.key] else shown[c.key])
+    layout = {code: tuple((c.col_index, c, shown[c.key], _as_text(shown[c.key]),
+                           _as_number(shown[c.key]))
                           for c in columns)
               for code, shown in labels.items()}
     if len(_LABEL_LAYOUTS) > 64:
         _LABEL_LAYOUTS.clear()
     _LABEL_LAYOUTS[key] = (labels, layout)
     return layout
+
+
+def _as_text(expected: str) -> object:
+    """The value a text cell shows as ``expected`` holds (``_NO_FAST_PATH``: the general
+    path compares it, as a CR LF is read as LF)."""
+    return _NO_FAST_PATH if "\r\n" in expected else expected
+
+
+def _as_number(expected: str) -> object:
+    """The value a number cell shows as ``expected`` holds, when ``expected`` is a whole
+    number written as ``number_text`` writes it (``"12"``, not ``"012"``); else
+    ``_NO_FAST_PATH``."""
+    if len(expected) < 16 and expected.isascii() and expected.isdigit() \
+            and str(int(expected)) == expected:
+        return expected
+    return _NO_FAST_PATH
 
 
 @lru_cache(maxsize=8192)
