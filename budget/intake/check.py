@@ -975,21 +975,16 @@ class _Check:
         form = self.form
         n = len(menu.codes)
         cells, fast = sheet.cells, _FAST_PATHS
-        columns = [(form.column[key], form.column[key].col_index, key)
-                   for key in form.formula_keys]
         for code in menu.codes:
             row = rows.leaf_rows[code][0]
-            for col, col_index, key in columns:
-                expected, stored = _row_formula(form, key, row)
+            for col, col_index, expected, stored in _row_formulas(form, row):
                 if fast:
                     cell = cells.get((row, col_index))
                     if cell is not None and cell.formula == stored:
                         continue  # as written (normalising it changes nothing)
                 self._formula(sheet, col, row, expected, code, menu)
         template_rows = _summary_rows(form, n, menu.categories)
-        summed = [(form.column[key], form.column[key].col_index, key)
-                  for key in form.summed_keys]
-        for code in [*(form.subtotal_prefix + c for c in menu.categories), form.total_code]:
+        for code, formulas in _summary_formulas(form, n, menu.categories):
             found = rows.summary_rows.get(code)
             if not found:  # pointed at where the template has it
                 self.findings.append(make(
@@ -997,8 +992,7 @@ class _Check:
                     cell=f"{form.columns[0].letter}{template_rows[code]}",
                     leaf_name=form.summary_label(code)))
                 continue
-            for col, col_index, key in summed:
-                expected, stored = _summary_formula(form, key, code, n)
+            for col, col_index, expected, stored in formulas:
                 if fast:
                     cell = cells.get((found[0], col_index))
                     if cell is not None and cell.formula == stored:
@@ -1297,19 +1291,37 @@ def _as_number(expected: str) -> object:
     return _NO_FAST_PATH
 
 
-@lru_cache(maxsize=8192)
-def _row_formula(form: Form, key: str, row: int) -> tuple[str, str]:
-    """A leaf row's formula of column ``key`` (``=SUM(H8,I8)``) and the text a workbook
-    stores for it (no ``=``)."""
-    formula = form.row_formula(key, row)
-    return formula, formula.removeprefix("=")
+#: A formula cell of a row: (column, 0-based column, the formula, the text a workbook
+#: stores for it: no ``=``).
+_FormulaCell = tuple[Column, int, str, str]
+
+#: form → leaf row → its formula cells (``_row_formulas``)
+_ROW_FORMULAS: dict[Form, dict[int, tuple[_FormulaCell, ...]]] = {}
 
 
-@lru_cache(maxsize=4096)
-def _summary_formula(form: Form, key: str, code: str, n: int) -> tuple[str, str]:
-    """A summary row's formula of column ``key`` and the text a workbook stores for it."""
-    formula = form.summary_formula(key, code, n)
-    return formula, formula.removeprefix("=")
+def _row_formulas(form: Form, row: int) -> tuple[_FormulaCell, ...]:
+    """The formula cells of leaf row ``row`` of ``form`` (worked out once per form and row)."""
+    by_row = _ROW_FORMULAS.setdefault(form, {})
+    found = by_row.get(row)
+    if found is None:
+        if len(by_row) > 10_000:  # rows of odd files: keep it bounded
+            by_row.clear()
+        found = by_row[row] = tuple(
+            (form.column[k], form.column[k].col_index, f, f.removeprefix("="))
+            for k in form.formula_keys for f in [form.row_formula(k, row)])
+    return found
+
+
+@lru_cache(maxsize=64)
+def _summary_formulas(form: Form, n: int, categories: tuple[str, ...]
+                      ) -> tuple[tuple[str, tuple[_FormulaCell, ...]], ...]:
+    """Each summary row's code (subtotals in category order, then the total) and its
+    formula cells, for a menu of ``n`` leaves."""
+    codes = [*(form.subtotal_prefix + c for c in categories), form.total_code]
+    return tuple((code, tuple((form.column[k], form.column[k].col_index, f, f.removeprefix("="))
+                              for k in form.summed_keys
+                              for f in [form.summary_formula(k, code, n)]))
+                 for code in codes)
 
 
 @lru_cache(maxsize=64)
