@@ -1093,8 +1093,7 @@ class _Check:
         if not any_amount:
             self.add("empty-plan", sheet=P)
         # the frame is built for the whole batch (``_apply_rules``)
-        self.pending = _Pending(records, menu, raw, bad, complete,
-                                frozenset(self.form.amount_keys + self.form.text_keys))
+        self.pending = _Pending(records, menu, raw, bad, complete, layout.inputs)
 
     def rule_findings(self, cases: pd.DataFrame | None) -> None:
         """Turn this file's failure cases of ``PlanSchema`` (indexed like its plan) into
@@ -1228,13 +1227,14 @@ _NOT_AS_STORED = frozenset({"n", "b"})
 @dataclass(frozen=True)
 class _InputLayout:
     """A form's input columns as the cell checks walk them, worked out once per form:
-    (key, 0-based column, column) of the amount, text and reference columns, and (key,
-    parts) of the formula columns."""
+    (key, 0-based column, column) of the amount, text and reference columns, (key, parts)
+    of the formula columns, and the keys of the amounts and texts."""
 
     amounts: tuple[tuple[str, int, Column], ...]
     texts: tuple[tuple[str, int, Column], ...]
     references: tuple[tuple[str, int, Column], ...]
     formulas: tuple[tuple[str, tuple[str, ...]], ...]
+    inputs: frozenset[str]
 
 
 @lru_cache(maxsize=32)
@@ -1243,7 +1243,8 @@ def _input_layout(form: Form) -> _InputLayout:
         return tuple((k, form.column[k].col_index, form.column[k]) for k in keys)
 
     return _InputLayout(cols(form.amount_keys), cols(form.text_keys), cols(form.reference_keys),
-                        tuple((k, form.column[k].parts) for k in form.formula_keys))
+                        tuple((k, form.column[k].parts) for k in form.formula_keys),
+                        frozenset(form.amount_keys + form.text_keys))
 
 
 #: Leaf code → (0-based column, column, expected text, the value a text cell may hold to
