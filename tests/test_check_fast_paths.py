@@ -170,3 +170,26 @@ def test_a_formula_spelled_otherwise_is_still_the_templates(odd_batch, monkeypat
         "J15", "G16", "J17"]
     assert [f.cell for f in edited.findings if f.code == "locked-cell-changed"] == [
         "C8", "D9", "D10", "C11", "D12", "E13"]
+
+
+def test_a_clean_workbooks_cells_take_the_fast_paths(odd_batch, monkeypatch):
+    """The clean workbook's leaf cells (labels, the No. shown as a number, formulas,
+    amounts, texts) never reach the general path: only the header's few cells do (the
+    year, the prefecture, the contact inputs)."""
+    calls: list[str] = []
+    for name in ("cell_text", "normalise_amount", "normalise_text", "normalise_formula"):
+        real = getattr(check, name)
+
+        def counted(*args, _real=real, _name=name, **kwargs):
+            calls.append(_name)
+            return _real(*args, **kwargs)
+
+        monkeypatch.setattr(check, name, counted)
+    report = _reports([odd_batch[0]], True, monkeypatch)[0]
+    assert report.accepted and report.findings == []
+    assert calls.count("normalise_amount") == calls.count("normalise_formula") == 0
+    assert calls.count("normalise_text") == 4  # the contact inputs
+    assert calls.count("cell_text") <= 8
+    calls.clear()
+    _reports([odd_batch[0]], False, monkeypatch)
+    assert calls.count("normalise_amount") > 100  # the general path: every input cell

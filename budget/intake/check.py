@@ -902,32 +902,25 @@ class _Check:
         value nobody sees)."""
         if not sheet.merged:
             return
-        from budget.xlsx.reader import range_ref, split_ref
+        from budget.xlsx.reader import range_ref
 
         form = self.form
         P = form.main_sheet
         code_col = form.code_column.col_index
         label_col = form.column[form.label_keys[-1]].col_index
         shift = (rows.header_row or form.header_row) - form.header_row
-        allowed = {(1, 0, 1, form.last_visible.col_index)}  # the title
-        for first, last, _text in form.header_merges():  # where the template has them, or
-            (r1, c1), (r2, c2) = split_ref(first), split_ref(last)  # moved with the header
-            allowed.update({(r1, c1, r2, c2), (r1 + shift, c1, r2 + shift, c2)})
-        for first, last in form.input_merges:  # a header input spanning cells (担当部署)
-            (r1, c1), (r2, c2) = split_ref(first), split_ref(last)
-            allowed.add((r1, c1, r2, c2))
-        for found in rows.summary_rows.values():
-            allowed.update((r, form.columns[0].col_index, r, label_col) for r in found)
+        allowed = _template_merges(form, shift)  # the title, the header's, the inputs'
+        summary_merges = {(r, form.columns[0].col_index, r, label_col)
+                          for found in rows.summary_rows.values() for r in found}
+        odd = [m for m in sheet.merged if m not in allowed and m not in summary_merges]
+        if not odd:  # the template's merges only (every returned copy)
+            return
         table_rows = {r for found in rows.leaf_rows.values() for r in found}
         table_rows |= {r for found in rows.summary_rows.values() for r in found}
         table_rows |= {form.group_header_row + shift, form.header_row + shift}
-        cells = {split_ref(ref) for ref in (
-            *form_texts(form, menu.fiscal_year), form.year_cell, form.prefecture_cell,
-            *(h.input_cell for h in form.header_inputs))}
+        cells = _form_cell_places(form, menu.fiscal_year)
         bad = []
-        for merged in sheet.merged:
-            if merged in allowed:
-                continue
+        for merged in odd:
             r1, c1, r2, c2 = merged
             touches = any(r1 <= r <= r2 and c1 <= c <= c2 for r, c in cells) or (
                 c1 <= code_col and any(r1 <= r <= r2 for r in table_rows))
@@ -1351,6 +1344,34 @@ def _header_layout(form: Form, year: int) -> _HeaderLayout:
                  *(m.value_cell for m in form.meta_cells)}
     return _HeaderLayout(expected, frozenset(place for _, place, _ in expected),
                          frozenset(split_ref(ref) for ref in elsewhere))
+
+
+@lru_cache(maxsize=64)
+def _template_merges(form: Form, shift: int) -> frozenset[tuple[int, int, int, int]]:
+    """The merged ranges a returned copy of ``form`` may have, its header ``shift`` rows
+    down (rows inserted above it): the title, the header's (where the template has them,
+    or moved with the header) and the header inputs spanning cells (担当部署)."""
+    from budget.xlsx.reader import split_ref
+
+    allowed = {(1, 0, 1, form.last_visible.col_index)}  # the title
+    for first, last, _text in form.header_merges():
+        (r1, c1), (r2, c2) = split_ref(first), split_ref(last)
+        allowed.update({(r1, c1, r2, c2), (r1 + shift, c1, r2 + shift, c2)})
+    for first, last in form.input_merges:
+        (r1, c1), (r2, c2) = split_ref(first), split_ref(last)
+        allowed.add((r1, c1, r2, c2))
+    return frozenset(allowed)
+
+
+@lru_cache(maxsize=64)
+def _form_cell_places(form: Form, year: int) -> frozenset[tuple[int, int]]:
+    """(row, 0-based column) of the header block's texts, the year, prefecture and contact
+    input cells: a merge touching one hides it."""
+    from budget.xlsx.reader import split_ref
+
+    return frozenset(split_ref(ref) for ref in (
+        *form_texts(form, year), form.year_cell, form.prefecture_cell,
+        *(h.input_cell for h in form.header_inputs)))
 
 
 def _shows(cell: Cell | None, expected: str) -> bool:
