@@ -1033,7 +1033,7 @@ class _Check:
                     text = cell.value
                     if (cell.formula is None and cell.type == "n" and text
                             and len(text) < 16 and text.isascii() and text.isdigit()
-                            and styles.get((row, col)) not in dates):  # "29117"
+                            and (not dates or styles.get((row, col)) not in dates)):  # "29117"
                         rec[key] = int(text)
                         any_amount = True
                         continue
