@@ -43,7 +43,15 @@ from budget.attribution import file_name_prefectures
 from budget.findings import CATALOG, ERROR, FileReport, Finding, make
 from budget.forms import PLAN, Form
 from budget.forms.base import Column, int_or_none
-from budget.xlsx.reader import Cell, ReadError, Sheet, locate_rows, normalise_formula, number_text
+from budget.xlsx.reader import (
+    TEXT_TYPES,
+    Cell,
+    ReadError,
+    Sheet,
+    locate_rows,
+    normalise_formula,
+    number_text,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -141,10 +149,11 @@ def check_many(files: Iterable[tuple[bytes, str]],
     ensure_defused(openpyxl=False)  # once per process; ~0.1 ms
     expected_menu = _settings_menu(settings)
     checks: list[_Check] = []
+    menus: dict[int, MenuInfo] = {}  # the shipped menus the batch's files named, by year
     with _collector_paused():
         for content, file_name in files:
             report = FileReport(file_name, hashlib.sha256(content).hexdigest(), len(content))
-            check = _Check(report, settings, expected_menu)
+            check = _Check(report, settings, expected_menu, menus)
             check.guarded(check.run, content)
             checks.append(check)
         _apply_rules([c for c in checks if c.pending is not None], settings)
@@ -511,10 +520,13 @@ class _Where(TypedDict):
 class _Check:
     """The checks of one file; collects findings and fills the report."""
 
-    def __init__(self, report: FileReport, settings: Settings, menu: MenuInfo | None) -> None:
+    def __init__(self, report: FileReport, settings: Settings, menu: MenuInfo | None,
+                 menus: dict[int, MenuInfo] | None = None) -> None:
         self.report = report
         self.settings = settings
         self.expected_menu = menu
+        #: the shipped menus found so far, by year (shared by a batch: looked up once)
+        self.menus: dict[int, MenuInfo] = {} if menus is None else menus
         self.findings: list[Finding] = []
         #: the form the file is checked against (``settings.form``, else what ``_meta`` names)
         self.form: Form = settings.form or PLAN
@@ -680,7 +692,7 @@ class _Check:
             from budget.menu import shipped_menu_years
 
             try:
-                menu = shipped_menu(year)
+                menu = self.menus.get(year) or self.menus.setdefault(year, shipped_menu(year))
             except UnknownFiscalYear:
                 known = "、".join(full_label(y) for y in shipped_menu_years()) or "なし"
                 self.add("no-menu-for-year", **self.header_cell(self.form.year_cell, "fiscal_year"),
@@ -769,11 +781,7 @@ class _Check:
         structure_ok = self.check_rows(rows, menu)
         self.check_form(sheet, menu, rows)
         self.check_merges(sheet, menu, rows)
-        label_columns = [self.form.column[key] for key in self.form.label_keys]
-        for code in menu.codes:
-            row = rows.first_row(code)
-            if row is not None:
-                self.check_labels(sheet, menu, code, row, label_columns)
+        self.check_labels(sheet, menu, rows)
         if structure_ok:
             self.check_formulas(sheet, menu, rows)
         self.check_inputs(sheet, menu, rows, complete=structure_ok or self._matchable(rows, menu))
@@ -846,16 +854,19 @@ class _Check:
         # Rows inserted above the table (rows-shifted) move the whole header block: its
         # cells are not compared where they no longer are.
         top = self.form.header_row if in_place else rows.header_row
-        expected = form_texts(self.form, menu.fiscal_year) if in_place else {}
-        elsewhere = {self.form.year_cell, self.form.prefecture_cell,
-                     *(h.input_cell for h in self.form.header_inputs),
-                     *(m.value_cell for m in self.form.meta_cells)}
-        for ref, text in expected.items():
-            self._locked_text(sheet, ref, text)
+        texts = _header_layout(self.form, menu.fiscal_year)
+        cells, fast = sheet.cells, _FAST_PATHS
+        if in_place:
+            for ref, place, text in texts.expected:
+                if not (fast and _shows(cells.get(place), text)):
+                    self._locked_text(sheet, ref, text)
+        expected = texts.places if in_place else frozenset()
         summary = {r: code for code, found in rows.summary_rows.items() for r in found}
         label_col = self.form.column[self.form.label_keys[0]]
         for row, code in summary.items():
-            self._locked_text(sheet, label_col.ref(row), self.form.summary_label(code))
+            text = self.form.summary_label(code)
+            if not (fast and _shows(cells.get((row, label_col.col_index)), text)):
+                self._locked_text(sheet, label_col.ref(row), text)
         summary_cols = {label_col.col_index, code_col,
                         *(self.form.column[k].col_index for k in self.form.summed_keys)}
         leaf_rows = {r for found in rows.leaf_rows.values() for r in found}
@@ -869,7 +880,7 @@ class _Check:
                 if col in summary_cols:
                     continue
             elif row <= top:
-                if not in_place or cell.ref in expected or cell.ref in elsewhere:
+                if not in_place or (row, col) in expected or (row, col) in texts.elsewhere:
                     continue
             elif row in inserted:
                 continue  # the row itself is the finding
@@ -891,32 +902,25 @@ class _Check:
         value nobody sees)."""
         if not sheet.merged:
             return
-        from budget.xlsx.reader import range_ref, split_ref
+        from budget.xlsx.reader import range_ref
 
         form = self.form
         P = form.main_sheet
         code_col = form.code_column.col_index
         label_col = form.column[form.label_keys[-1]].col_index
         shift = (rows.header_row or form.header_row) - form.header_row
-        allowed = {(1, 0, 1, form.last_visible.col_index)}  # the title
-        for first, last, _text in form.header_merges():  # where the template has them, or
-            (r1, c1), (r2, c2) = split_ref(first), split_ref(last)  # moved with the header
-            allowed.update({(r1, c1, r2, c2), (r1 + shift, c1, r2 + shift, c2)})
-        for first, last in form.input_merges:  # a header input spanning cells (担当部署)
-            (r1, c1), (r2, c2) = split_ref(first), split_ref(last)
-            allowed.add((r1, c1, r2, c2))
-        for found in rows.summary_rows.values():
-            allowed.update((r, form.columns[0].col_index, r, label_col) for r in found)
+        allowed = _template_merges(form, shift)  # the title, the header's, the inputs'
+        summary_merges = {(r, form.columns[0].col_index, r, label_col)
+                          for found in rows.summary_rows.values() for r in found}
+        odd = [m for m in sheet.merged if m not in allowed and m not in summary_merges]
+        if not odd:  # the template's merges only (every returned copy)
+            return
         table_rows = {r for found in rows.leaf_rows.values() for r in found}
         table_rows |= {r for found in rows.summary_rows.values() for r in found}
         table_rows |= {form.group_header_row + shift, form.header_row + shift}
-        cells = {split_ref(ref) for ref in (
-            *form_texts(form, menu.fiscal_year), form.year_cell, form.prefecture_cell,
-            *(h.input_cell for h in form.header_inputs))}
+        cells = _form_cell_places(form, menu.fiscal_year)
         bad = []
-        for merged in sheet.merged:
-            if merged in allowed:
-                continue
+        for merged in odd:
             r1, c1, r2, c2 = merged
             touches = any(r1 <= r <= r2 and c1 <= c <= c2 for r, c in cells) or (
                 c1 <= code_col and any(r1 <= r <= r2 for r in table_rows))
@@ -933,43 +937,60 @@ class _Check:
             self.add("locked-cell-changed", sheet=self.form.main_sheet, cell=ref, value=seen,
                      expected=expected)
 
-    def check_labels(self, sheet: Sheet, menu: MenuInfo, code: str, row: int,
-                     columns: list[Column] | None = None) -> None:
-        """The locked label cells of a leaf row (``columns``: the form's label columns), as
-        the menu edition the workbook was made from shows them."""
-        expected = menu.earlier.get(self.report.menu_fingerprint or "", menu.labels)[code]
-        for col in columns or [self.form.column[key] for key in self.form.label_keys]:
-            key = col.key
-            cell = sheet.column(col, row)
-            seen = (cell_text(cell) or "").replace("\r\n", "\n")
-            if seen != expected[key]:
-                self.add("locked-cell-changed", sheet=self.form.main_sheet, cell=col.ref(row),
-                         leaf=code, menu=menu, value=seen, expected=expected[key])
+    def check_labels(self, sheet: Sheet, menu: MenuInfo, rows) -> None:
+        """The locked label cells of every leaf row, as the menu edition the workbook was
+        made from shows them."""
+        labels = menu.earlier.get(self.report.menu_fingerprint or "", menu.labels)
+        expected_by_code = _label_layout(self.form, labels)
+        cells, fast = sheet.cells, _FAST_PATHS
+        for code in menu.codes:
+            row = rows.first_row(code)
+            if row is None:
+                continue
+            for col, column, expected, as_text, as_number in expected_by_code[code]:
+                cell = cells.get((row, col))
+                if fast:  # shown as the template has it: a text, or a number (No.)
+                    if cell is None:
+                        if expected == "":
+                            continue
+                    elif cell.formula is None and (
+                            cell.value == as_text and cell.type not in _NOT_AS_STORED
+                            or cell.value == as_number and cell.type == "n"):
+                        continue
+                seen = (cell_text(cell) or "").replace("\r\n", "\n")
+                if seen != expected:
+                    self.add("locked-cell-changed", sheet=self.form.main_sheet,
+                             cell=column.ref(row), leaf=code, menu=menu, value=seen,
+                             expected=expected)
 
     def check_formulas(self, sheet: Sheet, menu: MenuInfo, rows) -> None:
         """Formula cells must hold the template's formula (as text; results are never read)."""
+        form = self.form
         n = len(menu.codes)
+        cells, fast = sheet.cells, _FAST_PATHS
         for code in menu.codes:
             row = rows.leaf_rows[code][0]
-            for key in self.form.formula_keys:
-                self._formula(sheet, self.form.column[key], row, self.form.row_formula(key, row),
-                              code, menu)
-        template_rows = self.form.summary_rows(n, list(menu.categories))
-        for code in [*(self.form.subtotal_prefix + c for c in menu.categories), self.form.total_code]:
+            for col, col_index, expected, stored in _row_formulas(form, row):
+                if fast:
+                    cell = cells.get((row, col_index))
+                    if cell is not None and cell.formula == stored:
+                        continue  # as written (normalising it changes nothing)
+                self._formula(sheet, col, row, expected, code, menu)
+        template_rows = _summary_rows(form, n, menu.categories)
+        for code, formulas in _summary_formulas(form, n, menu.categories):
             found = rows.summary_rows.get(code)
             if not found:  # pointed at where the template has it
                 self.findings.append(make(
-                    "missing-row", file=self.report.file, sheet=self.form.main_sheet,
-                    cell=f"{self.form.columns[0].letter}{template_rows[code]}",
-                    leaf_name=self.form.summary_label(code)))
+                    "missing-row", file=self.report.file, sheet=form.main_sheet,
+                    cell=f"{form.columns[0].letter}{template_rows[code]}",
+                    leaf_name=form.summary_label(code)))
                 continue
-            for key in self.form.summed_keys:
-                if code == self.form.total_code:
-                    formula = self.form.total_formula(key, n)
-                else:
-                    formula = self.form.subtotal_formula(
-                        key, code.removeprefix(self.form.subtotal_prefix), n)
-                self._formula(sheet, self.form.column[key], found[0], formula, None, menu)
+            for col, col_index, expected, stored in formulas:
+                if fast:
+                    cell = cells.get((found[0], col_index))
+                    if cell is not None and cell.formula == stored:
+                        continue
+                self._formula(sheet, col, found[0], expected, None, menu)
 
     def _formula(self, sheet: Sheet, col: Column, row: int, expected: str,
                  leaf: str | None, menu: MenuInfo) -> None:
@@ -980,14 +1001,21 @@ class _Check:
                      menu=menu, value=cell_text(cell) or "（空欄）", expected=expected)
 
     def check_inputs(self, sheet: Sheet, menu: MenuInfo, rows, complete: bool) -> None:
-        """Normalise every input cell of the leaf rows, build the plan, run the rules."""
+        """Normalise every input cell of the leaf rows, build the plan, run the rules.
+
+        A blank cell, a whole number typed as one, a text without anything to change pass
+        the fast path; any other cell the general one (``normalise_amount``,
+        ``normalise_text``), which says what it changed or could not read."""
+        from budget.textsafe import FORMULA_LEADS
+
         P = self.form.main_sheet
-        C = self.form.column
-        # The form's keys, worked out once (they are properties: ~100 leaves × 3 per file).
-        amount_keys, text_keys = self.form.amount_keys, self.form.text_keys
-        formula_keys, reference_keys = self.form.formula_keys, self.form.reference_keys
+        layout = _input_layout(self.form)
+        cells, styles, dates = sheet.cells, sheet.number_styles, sheet.date_styles
+        fast = _FAST_PATHS
         records: list[dict[str, Any]] = []
-        raw: dict[tuple[int, str], str | None] = {}  # (plan index, key) → text seen
+        #: (plan index, key) → text seen, of the cells the general path read (the fast path's
+        #: text is its value's: ``_Pending.seen``)
+        raw: dict[tuple[int, str], str | None] = {}
         bad: set[tuple[int, str]] = set()  # cells with an error (rules involving them skip)
         any_amount = False
         for code in menu.codes:
@@ -996,8 +1024,19 @@ class _Check:
                 continue
             i = len(records)
             rec: dict[str, Any] = {"leaf_code": code, "excel_row": row}
-            for key in amount_keys:
-                cell = sheet.column(C[key], row)
+            for key, col, column in layout.amounts:
+                cell = cells.get((row, col))
+                if fast:
+                    if cell is None:
+                        rec[key] = None
+                        continue
+                    text = cell.value
+                    if (cell.formula is None and cell.type == "n" and text
+                            and len(text) < 16 and text.isascii() and text.isdigit()
+                            and (not dates or styles.get((row, col)) not in dates)):  # "29117"
+                        rec[key] = int(text)
+                        any_amount = True
+                        continue
                 value, issues = normalise_amount(cell, sheet.is_date(cell))
                 raw[(i, key)] = text = cell_text(cell)
                 any_amount = any_amount or value is not None or any(
@@ -1005,41 +1044,56 @@ class _Check:
                 for issue, params in issues:
                     if _severity(issue) == ERROR:
                         bad.add((i, key))
-                    self.add(issue, sheet=P, cell=C[key].ref(row), leaf=code, menu=menu,
+                    self.add(issue, sheet=P, cell=column.ref(row), leaf=code, menu=menu,
                              value=text, **params)
                 rec[key] = value
-            for key in text_keys:
-                cell = sheet.column(C[key], row)
+            for key, col, column in layout.texts:
+                cell = cells.get((row, col))
+                if fast:
+                    if cell is None:
+                        rec[key] = None
+                        continue
+                    text = cell.value
+                    if (cell.formula is None and cell.type in TEXT_TYPES and text
+                            and text.strip() == text and "\r" not in text
+                            and not text.startswith(FORMULA_LEADS)
+                            and not _CONTROL.search(text)):
+                        rec[key] = text
+                        continue
                 text_value, issues = normalise_text(cell, sheet.is_date(cell))
                 raw[(i, key)] = visible(cell_text(cell))
                 for issue, params in issues:
                     if _severity(issue) == ERROR:
                         bad.add((i, key))
-                    self.add(issue, sheet=P, cell=C[key].ref(row), leaf=code, menu=menu,
+                    self.add(issue, sheet=P, cell=column.ref(row), leaf=code, menu=menu,
                              value=visible(cell_text(cell)), **params)
                 rec[key] = text_value
-            for key in reference_keys:  # verified against the store at ingest
-                cell = sheet.column(C[key], row)
+            for key, col, column in layout.references:  # verified against the store at ingest
+                cell = cells.get((row, col))
                 rec[key], readable = reference_value(cell)
                 if not readable:
                     bad.add((i, key))
-                    self.add("reference-changed", sheet=P, cell=C[key].ref(row), leaf=code,
+                    self.add("reference-changed", sheet=P, cell=column.ref(row), leaf=code,
                              menu=menu, value=cell_text(cell), expected="登録済みの値",
-                             column=C[key].header.replace("\n", " "))
-            for key in formula_keys:  # recomputed, never read
-                rec[key] = self.form.row_formula_value(key, rec)
+                             column=column.header.replace("\n", " "))
+            for key, parts in layout.formulas:  # recomputed, never read
+                if fast:  # the amounts are whole numbers or None (blank)
+                    numbers = [rec[k] for k in parts if rec[k] is not None]
+                    rec[key] = sum(numbers) if numbers else None
+                else:
+                    rec[key] = self.form.row_formula_value(key, rec)
             records.append(rec)
         if not any_amount:
             self.add("empty-plan", sheet=P)
         # the frame is built for the whole batch (``_apply_rules``)
-        self.pending = _Pending(records, menu, raw, bad, complete)
+        self.pending = _Pending(records, menu, raw, bad, complete, layout.inputs)
 
     def rule_findings(self, cases: pd.DataFrame | None) -> None:
         """Turn this file's failure cases of ``PlanSchema`` (indexed like its plan) into
         findings on cells."""
         pending = self.pending
         assert pending is not None  # rules run only on files that got this far
-        plan, menu, raw, bad = pending.plan, pending.menu, pending.raw, pending.bad
+        plan, menu, bad = pending.plan, pending.menu, pending.bad
         assert plan is not None  # made with the batch's frame, before the rules
         pending.ruled = True
         if cases is None or cases.empty:
@@ -1065,7 +1119,7 @@ class _Check:
             elif check == "invalid-choice":
                 params = {"choices": "・".join(self.form.choices.get(key, ()))}
             self.add(check, sheet=P, cell=C[key].ref(row), leaf=code, menu=menu,
-                     value=raw.get((i, key)), **params)
+                     value=pending.seen(i, key), **params)
         for check, i in row_cases:
             rule = self.form.row_rules[check]
             involved = rule.reads
@@ -1075,7 +1129,7 @@ class _Check:
             target = rule.target_of(amounts, self.settings.share_tolerance)
             code, row = plan.at[i, "leaf_code"], int(plan.at[i, "excel_row"])
             self.add(check, sheet=P, cell=C[target].ref(row), leaf=code, menu=menu,
-                     value=raw.get((i, target)), **self._row_params(check, plan, i))
+                     value=pending.seen(i, target), **self._row_params(check, plan, i))
 
     def plausibility(self, pending: _Pending) -> None:
         """The fixed ceilings of ``budget.plausibility`` (no store: the history part runs at
@@ -1098,11 +1152,24 @@ class _Pending:
 
     records: list[dict[str, Any]]  # the rows as ``plan_frame`` takes them
     menu: MenuInfo
-    raw: dict[tuple[int, str], str | None]  # (plan index, key) → text seen
+    #: (plan index, key) → text seen, of the input cells the general path read
+    raw: dict[tuple[int, str], str | None]
     bad: set[tuple[int, str]]  # cells with an error: the rules reading them stay quiet
     complete: bool  # every leaf on exactly one row: the plan can be reported
+    inputs: frozenset[str]  # the keys of the input cells (amounts and texts)
     ruled: bool = False
     plan: pd.DataFrame | None = None  # the rows as a frame (``_apply_rules`` makes it)
+
+    def seen(self, i: int, key: str) -> str | None:
+        """The text the sender's cell ``key`` of plan row ``i`` holds (None: blank, or not an
+        input cell): as the general path read it, else (the fast path: blank, a whole
+        number, a plain text) its value's text."""
+        if (i, key) in self.raw:
+            return self.raw[(i, key)]
+        if key not in self.inputs:
+            return None
+        value = self.records[i][key]
+        return None if value is None else str(value)
 
 
 #: Issues of a cell whose content was there but could not be read (not "missing").
@@ -1138,6 +1205,182 @@ def _frame_dtypes() -> tuple[Any, Any, Any]:
     from pandas.api.types import pandas_dtype
 
     return pandas_dtype("str"), pandas_dtype("int64"), pandas_dtype("Int64")
+
+
+#: The fast paths of the cell checks: a cell that is exactly as the template (or a clean
+#: input) has it is passed without the general path's normalising. False runs every cell
+#: through the general path (the tests compare the two on odd workbooks).
+_FAST_PATHS = True
+
+#: Cell types ``cell_text`` does not show as stored (a number's text is normalised, a
+#: boolean shown as TRUE/FALSE).
+_NOT_AS_STORED = frozenset({"n", "b"})
+
+
+@dataclass(frozen=True)
+class _InputLayout:
+    """A form's input columns as the cell checks walk them, worked out once per form:
+    (key, 0-based column, column) of the amount, text and reference columns, (key, parts)
+    of the formula columns, and the keys of the amounts and texts."""
+
+    amounts: tuple[tuple[str, int, Column], ...]
+    texts: tuple[tuple[str, int, Column], ...]
+    references: tuple[tuple[str, int, Column], ...]
+    formulas: tuple[tuple[str, tuple[str, ...]], ...]
+    inputs: frozenset[str]
+
+
+@lru_cache(maxsize=32)
+def _input_layout(form: Form) -> _InputLayout:
+    def cols(keys: tuple[str, ...]) -> tuple[tuple[str, int, Column], ...]:
+        return tuple((k, form.column[k].col_index, form.column[k]) for k in keys)
+
+    return _InputLayout(cols(form.amount_keys), cols(form.text_keys), cols(form.reference_keys),
+                        tuple((k, form.column[k].parts) for k in form.formula_keys),
+                        frozenset(form.amount_keys + form.text_keys))
+
+
+#: Leaf code → (0-based column, column, expected text, the value a text cell may hold to
+#: pass the fast path, the value a number cell may hold to) of its label cells.
+_LabelLayout = dict[str, tuple[tuple[int, Column, str, object, object], ...]]
+
+#: (form, id of a menu's labels) → (the labels, their layout): worked out once per form and
+#: menu edition (the labels are kept so that their id stays theirs).
+_LABEL_LAYOUTS: dict[tuple[Form, int], tuple[object, _LabelLayout]] = {}
+
+#: Equal to no cell's value: an expected text with a CR LF never passes the fast path.
+_NO_FAST_PATH = object()
+
+
+def _label_layout(form: Form, labels: dict[str, dict[str, str]]) -> _LabelLayout:
+    """The label cells of each leaf row (``_LabelLayout``), for ``labels`` (``MenuInfo``)."""
+    key = (form, id(labels))
+    cached = _LABEL_LAYOUTS.get(key)
+    if cached is not None and cached[0] is labels:
+        return cached[1]
+    columns = [form.column[k] for k in form.label_keys]
+    layout = {code: tuple((c.col_index, c, shown[c.key], _as_text(shown[c.key]),
+                           _as_number(shown[c.key]))
+                          for c in columns)
+              for code, shown in labels.items()}
+    if len(_LABEL_LAYOUTS) > 64:
+        _LABEL_LAYOUTS.clear()
+    _LABEL_LAYOUTS[key] = (labels, layout)
+    return layout
+
+
+def _as_text(expected: str) -> object:
+    """The value a text cell shows as ``expected`` holds (``_NO_FAST_PATH``: the general
+    path compares it, as a CR LF is read as LF)."""
+    return _NO_FAST_PATH if "\r\n" in expected else expected
+
+
+def _as_number(expected: str) -> object:
+    """The value a number cell shows as ``expected`` holds, when ``expected`` is a whole
+    number written as ``number_text`` writes it (``"12"``, not ``"012"``); else
+    ``_NO_FAST_PATH``."""
+    if len(expected) < 16 and expected.isascii() and expected.isdigit() \
+            and str(int(expected)) == expected:
+        return expected
+    return _NO_FAST_PATH
+
+
+#: A formula cell of a row: (column, 0-based column, the formula, the text a workbook
+#: stores for it: no ``=``).
+_FormulaCell = tuple[Column, int, str, str]
+
+#: form → leaf row → its formula cells (``_row_formulas``)
+_ROW_FORMULAS: dict[Form, dict[int, tuple[_FormulaCell, ...]]] = {}
+
+
+def _row_formulas(form: Form, row: int) -> tuple[_FormulaCell, ...]:
+    """The formula cells of leaf row ``row`` of ``form`` (worked out once per form and row)."""
+    by_row = _ROW_FORMULAS.setdefault(form, {})
+    found = by_row.get(row)
+    if found is None:
+        if len(by_row) > 10_000:  # rows of odd files: keep it bounded
+            by_row.clear()
+        found = by_row[row] = tuple(
+            (form.column[k], form.column[k].col_index, f, f.removeprefix("="))
+            for k in form.formula_keys for f in [form.row_formula(k, row)])
+    return found
+
+
+@lru_cache(maxsize=64)
+def _summary_formulas(form: Form, n: int, categories: tuple[str, ...]
+                      ) -> tuple[tuple[str, tuple[_FormulaCell, ...]], ...]:
+    """Each summary row's code (subtotals in category order, then the total) and its
+    formula cells, for a menu of ``n`` leaves."""
+    codes = [*(form.subtotal_prefix + c for c in categories), form.total_code]
+    return tuple((code, tuple((form.column[k], form.column[k].col_index, f, f.removeprefix("="))
+                              for k in form.summed_keys
+                              for f in [form.summary_formula(k, code, n)]))
+                 for code in codes)
+
+
+@lru_cache(maxsize=64)
+def _summary_rows(form: Form, n: int, categories: tuple[str, ...]) -> dict[str, int]:
+    return form.summary_rows(n, list(categories))
+
+
+@dataclass(frozen=True)
+class _HeaderLayout:
+    """The header block of a form's main sheet for a year, worked out once: each fixed
+    text (``form_texts``) as (cell, (row, 0-based column), text), the places of those texts
+    and of the cells checked elsewhere (the year, prefecture, contact and ``_meta`` cells)."""
+
+    expected: tuple[tuple[str, tuple[int, int], str], ...]
+    places: frozenset[tuple[int, int]]
+    elsewhere: frozenset[tuple[int, int]]
+
+
+@lru_cache(maxsize=64)
+def _header_layout(form: Form, year: int) -> _HeaderLayout:
+    from budget.xlsx.reader import split_ref
+
+    expected = tuple((ref, split_ref(ref), text) for ref, text in form_texts(form, year).items())
+    elsewhere = {form.year_cell, form.prefecture_cell,
+                 *(h.input_cell for h in form.header_inputs),
+                 *(m.value_cell for m in form.meta_cells)}
+    return _HeaderLayout(expected, frozenset(place for _, place, _ in expected),
+                         frozenset(split_ref(ref) for ref in elsewhere))
+
+
+@lru_cache(maxsize=64)
+def _template_merges(form: Form, shift: int) -> frozenset[tuple[int, int, int, int]]:
+    """The merged ranges a returned copy of ``form`` may have, its header ``shift`` rows
+    down (rows inserted above it): the title, the header's (where the template has them,
+    or moved with the header) and the header inputs spanning cells (担当部署)."""
+    from budget.xlsx.reader import split_ref
+
+    allowed = {(1, 0, 1, form.last_visible.col_index)}  # the title
+    for first, last, _text in form.header_merges():
+        (r1, c1), (r2, c2) = split_ref(first), split_ref(last)
+        allowed.update({(r1, c1, r2, c2), (r1 + shift, c1, r2 + shift, c2)})
+    for first, last in form.input_merges:
+        (r1, c1), (r2, c2) = split_ref(first), split_ref(last)
+        allowed.add((r1, c1, r2, c2))
+    return frozenset(allowed)
+
+
+@lru_cache(maxsize=64)
+def _form_cell_places(form: Form, year: int) -> frozenset[tuple[int, int]]:
+    """(row, 0-based column) of the header block's texts, the year, prefecture and contact
+    input cells: a merge touching one hides it."""
+    from budget.xlsx.reader import split_ref
+
+    return frozenset(split_ref(ref) for ref in (
+        *form_texts(form, year), form.year_cell, form.prefecture_cell,
+        *(h.input_cell for h in form.header_inputs)))
+
+
+def _shows(cell: Cell | None, expected: str) -> bool:
+    """True when ``cell`` surely shows ``expected`` as ``check_form`` reads it (its text
+    stored as it is); False when the general comparison must say."""
+    if cell is None:
+        return expected == ""
+    return (cell.value == expected and cell.formula is None
+            and cell.type not in _NOT_AS_STORED and "\r\n" not in expected)
 
 
 def _year_label(year: int) -> str:
