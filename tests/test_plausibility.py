@@ -344,3 +344,43 @@ def test_total_cell_only_from_the_menu_the_file_was_made_from():
     assert menu.earlier, "R5 has an earlier edition that is still read"
     shipped.menu_fingerprint = "f" * 64  # a menu given by path
     assert _menu_shape(shipped) == (0, [])
+
+
+@pytest.mark.parametrize("dtype", ["Int64", "float64", "object"])
+def test_leaf_totals_are_each_rows_total_pointing_at_its_first_largest_part(dtype):
+    """``leaf_totals`` against a row-by-row recount: blank totals left out, a row with an
+    unusable part left out, the warning's cell the largest part (the first of equal ones,
+    a blank counting as 0), whatever the columns' dtype."""
+    import pandas as pd
+
+    from budget.forms import form as form_of
+    from budget.plausibility import leaf_totals, total_key
+
+    form = form_of("plan")
+    key = total_key(form)
+    assert key is not None
+    parts = list(form.column[key].parts)
+    cases = [  # (total, parts): ties, blanks, zeros
+        (3000, [1000, 1000, 1000]), (None, [5, 6, 7]), (900, [None, 400, 500]),
+        (0, [0, 0, 0]), (70, [70, None, None]), (50, [10, 20, 20]), (8, [None, None, 8]),
+        (12, [6, 6, None]),
+    ]
+    data: dict[str, Any] = {"leaf_code": [f"R5-{i:02d}" for i in range(len(cases))],
+                            "excel_row": [8 + i for i in range(len(cases))]}
+    data[key] = [t for t, _ in cases]
+    for j, p in enumerate(parts):
+        data[p] = [ps[j] for _, ps in cases]
+    plan = pd.DataFrame(data)
+    for c in [key, *parts]:
+        plan[c] = (pd.array(plan[c].tolist(), dtype="Int64") if dtype == "Int64"
+                   else plan[c].astype(dtype))
+    unusable = {(parts[1], 10)}  # the row of (900, …): not summed
+    expected = []
+    for i, (total, values) in enumerate(cases):
+        if total is None or (8 + i) == 10:
+            continue
+        zeros = [0 if v is None else v for v in values]
+        expected.append((f"R5-{i:02d}", 8 + i, total, parts[zeros.index(max(zeros))]))
+    got = leaf_totals(form, plan, unusable)
+    assert [(r.leaf_code, r.excel_row, r.total, r.cell_key) for r in got] == expected
+    assert all(type(r.total) is int and type(r.excel_row) is int for r in got)
