@@ -261,6 +261,10 @@ def test_the_store_is_read_once_per_batch(tmp_path, monkeypatch):
         return real(store, ids)
 
     monkeypatch.setattr(stages, "sources", counted)
+    menus: list[int] = []
+    real_menu = stages._shipped_menu
+    monkeypatch.setattr(stages, "_shipped_menu",
+                        lambda year: menus.append(year) or real_menu(year))
     folder = tmp_path / "in"
     codes = ("01", "02", "03", "04", "05", "06", "07")
     for code in codes:
@@ -272,6 +276,7 @@ def test_the_store_is_read_once_per_batch(tmp_path, monkeypatch):
     run = ingest_folder(folder, tmp_path / "b.db", reports_dir=None, workers=0)
     assert [r.status for r in run.results] == ["accepted"] * 8
     assert reads == [0]  # one read, of an empty store; then kept in memory
+    assert menus == [2023]  # the shipped menu's names and rows: looked up once per run
     assert [flat_codes(r.report) for r in run.results] == [[]] * 7 + [
         [["amount-implausible", "warning", "H8"]]]
 
