@@ -314,9 +314,10 @@ def _plan_over_allocation(reads: StageReads, report: FileReport, form: Any) -> l
         return []
     totals, rounds = reads.allocation(int(report.fiscal_year or 0))
     allocated = totals.get(code, (None, None))[0]
-    plan: Any = report.plan
-    fund = int_or_none(plan["fund"].sum(min_count=1))
-    if allocated is None or fund is None or fund <= allocated:
+    if allocated is None:  # nothing to compare with: the plan's total is not needed
+        return []
+    fund = column_sum(report.plan, "fund")
+    if fund is None or fund <= allocated:
         return []
     codes, categories = _menu_shape(report, reads)
     total_row = (form.summary_rows(codes, categories)[form.total_code] if codes else None)
@@ -324,6 +325,19 @@ def _plan_over_allocation(reads: StageReads, report: FileReport, form: Any) -> l
     return [make("plan-over-allocation", **_where(report, form, cell), value=f"{fund:,}",
                  fund=f"{fund:,}", allocated=f"{allocated:,}", rounds=rounds,
                  over=f"{fund - allocated:,}")]
+
+
+def column_sum(frame: Any, key: str) -> int | None:
+    """The sum of a column of a form's frame; None when every cell is blank (blank is not
+    0). As ``int_or_none(frame[key].sum(min_count=1))``: an integer column is summed as
+    Python ints, any other by pandas."""
+    import pandas as pd
+
+    column = frame[key]
+    if not pd.api.types.is_integer_dtype(column.dtype):
+        return int_or_none(column.sum(min_count=1))
+    values = [v for v in column.tolist() if v is not pd.NA]
+    return sum(values) if values else None
 
 
 def _implausible_amounts(reads: StageReads, report: FileReport, form: Any) -> list[Finding]:
