@@ -237,6 +237,9 @@ class PlanHistory:
         own = seen.get(exclude) if exclude is not None else None
         if own is None:
             return max(seen.values()), len(seen)
+        top = max(seen.values())
+        if own < top:  # the largest is another prefecture's: no list of the others needed
+            return top, len(seen) - 1
         others = [v for c, v in seen.items() if c != exclude]
         return max(others, default=0), len(others)
 

@@ -389,3 +389,23 @@ def test_leaf_totals_are_each_rows_total_pointing_at_its_first_largest_part(dtyp
     got = leaf_totals(form, plan, unusable)
     assert [(r.leaf_code, r.excel_row, r.total, r.cell_key) for r in got] == expected
     assert all(type(r.total) is int and type(r.excel_row) is int for r in got)
+
+
+def test_leaf_max_is_the_largest_among_the_other_prefectures():
+    """``PlanHistory.leaf_max`` against a recount over random histories: the largest of the
+    leaf among the prefectures but the excluded one, and how many plan it (ties, the
+    excluded one largest, alone, absent)."""
+    rng = random.Random(12)
+    for _ in range(300):
+        history = PlanHistory()
+        codes = [f"{i:02d}" for i in range(1, rng.randint(1, 9))]
+        for code in codes:
+            rows = [Row(leaf, 8, rng.choice([0, 5, 5, 70, 900]), "national")
+                    for leaf in ("R5-01", "R5-02") if rng.random() < 0.8]
+            history.update(code, "2023-10-01T00:00:00.000000+00:00", rows)
+        for leaf in ("R5-01", "R5-02", "R5-09"):
+            for exclude in [None, "99", *codes]:
+                others = [totals[leaf] for code, (_, totals, _) in history.plans.items()
+                          if code != exclude and leaf in totals]
+                assert history.leaf_max(leaf, exclude) == (max(others, default=0),
+                                                           len(others)), (leaf, exclude)
