@@ -451,9 +451,9 @@ def test_cell_rows_are_those_of_the_column_by_column_conversion(n, kinds):
             continue
         integer = pd.api.types.is_integer_dtype(dtype)
         assert dtype == frame[name].dtype
-        rows += cell_rows(leaves, name, kinds.get(name) or ("number" if integer else TEXT),
-                          integer, values)
-    expected = _column_by_column(frame, "plan", kinds)
+        rows += cell_rows(7, leaves, name,
+                          kinds.get(name) or ("number" if integer else TEXT), integer, values)
+    expected = [(7, *row) for row in _column_by_column(frame, "plan", kinds)]
     assert rows == expected
     assert [tuple(type(v) for v in r) for r in rows] == [
         tuple(type(v) for v in r) for r in expected]

@@ -360,22 +360,24 @@ class SQLStore:
             self._bulk("submission_inputs", ["submission_id", "field", "text"],
                        [(sid, k, v) for k, v in report.header.items() if v is not None])
             if report.accepted:
-                plan: Any = report.plan
+                columns = frame_columns(report.plan)
                 self._bulk(
                     "submission_leaves", ["submission_id", "leaf_code", "seq"],
-                    [(sid, leaf, i) for i, leaf in enumerate(plan["leaf_code"].tolist())])
+                    [(sid, leaf, i) for i, leaf in enumerate(columns["leaf_code"][1])])
                 self._bulk(
                     "submission_values",
                     ["submission_id", "leaf_code", "field", "number", "text"],
-                    [(sid, *row) for row in self._value_rows(plan, stage, new_fields)])
+                    self._value_rows(sid, columns, stage, new_fields))
         return Saved(sid, created=True)
 
-    def _value_rows(self, plan: Any, stage: str,
-                    new_fields: dict[tuple[str, str], str]) -> list[tuple[object, ...]]:
-        """(leaf_code, field, number, text) of every non-blank cell of a form's frame,
-        registering fields not seen before (integer columns are numbers, the others text)
-        and the fields of ``stage`` not recorded yet (into ``new_fields``: (stage, field) →
-        kind); ``excel_row`` (where the row was, not a value) is not stored."""
+    def _value_rows(self, sid: int, columns: dict[Any, tuple[Any, list[object]]],
+                    stage: str, new_fields: dict[tuple[str, str], str]
+                    ) -> list[tuple[object, ...]]:
+        """(``sid``, leaf_code, field, number, text) of every non-blank cell of a form's
+        frame (its ``frame_columns``), registering fields not seen before (integer columns
+        are numbers, the others text) and the fields of ``stage`` not recorded yet (into
+        ``new_fields``: (stage, field) → kind); ``excel_row`` (where the row was, not a
+        value) is not stored."""
         import pandas as pd
 
         if not hasattr(self, "_kinds"):  # read once per connection; rows are never removed
@@ -384,7 +386,6 @@ class SQLStore:
             self._stage_fields = {(str(a), str(b)) for a, b in self._execute(
                 "SELECT stage, field FROM stage_fields").fetchall()}
         rows: list[tuple[object, ...]] = []
-        columns = frame_columns(plan)
         leaves = columns["leaf_code"][1]
         fields = [c for c in columns if c not in ("leaf_code", "excel_row")]
         for position, name in enumerate(fields):
@@ -404,7 +405,7 @@ class SQLStore:
                     "INSERT INTO stage_fields (stage, field, position) VALUES (?, ?, ?) "
                     "ON CONFLICT (stage, field) DO NOTHING", (stage, name, position))
                 new_fields[(stage, name)] = kind
-            rows += cell_rows(leaves, name, kind, integer, values)
+            rows += cell_rows(sid, leaves, name, kind, integer, values)
         return rows
 
     # --- reading -------------------------------------------------------------------------
@@ -732,21 +733,22 @@ def frame_columns(frame: "pd.DataFrame") -> dict[Any, tuple[Any, list[object]]]:
         frame.columns, frame.dtypes.tolist(), values)}
 
 
-def cell_rows(leaves: list[object], name: str, kind: str, integer: bool,
+def cell_rows(sid: int, leaves: list[object], name: str, kind: str, integer: bool,
               values: list[object]) -> list[tuple[object, ...]]:
-    """(leaf_code, ``name``, number, text) of each non-blank cell of one column of a form's
-    frame (``values``: its ``tolist``; ``integer``: an integer dtype), as ``kind``
+    """(``sid``, leaf_code, ``name``, number, text) of each non-blank cell of one column of
+    a form's frame (``values``: its ``tolist``; ``integer``: an integer dtype), as ``kind``
     (``NUMBER``: the number as a Python int, else the text as ``str``)."""
     import pandas as pd
 
     na = pd.NA
     if kind == NUMBER and integer:
         # an integer column gives Python ints and NA: no cell to convert
-        return [(leaf, name, v, None) for leaf, v in zip(leaves, values) if v is not na]
+        return [(sid, leaf, name, v, None) for leaf, v in zip(leaves, values) if v is not na]
     plain_values = [plain(v, na) for v in values]
     if kind == NUMBER:
-        return [(leaf, name, v, None) for leaf, v in zip(leaves, plain_values) if v is not None]
-    return [(leaf, name, None, str(v)) for leaf, v in zip(leaves, plain_values)
+        return [(sid, leaf, name, v, None) for leaf, v in zip(leaves, plain_values)
+                if v is not None]
+    return [(sid, leaf, name, None, str(v)) for leaf, v in zip(leaves, plain_values)
             if v is not None]
 
 
