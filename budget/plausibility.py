@@ -109,15 +109,16 @@ def leaf_totals(form: "Form", plan: "pd.DataFrame",
     leaves = plan["leaf_code"].to_numpy()[where].tolist()
     excel_rows = plan["excel_row"].to_numpy()[where].tolist()
     sums = totals.to_numpy(dtype="int64", na_value=0)[where].tolist()
-    values = [plan[p].to_numpy(dtype="int64", na_value=0)[where].tolist() for p in parts]
+    # each row's parts side by side; ``index(max(…))``: the first largest, as ``max`` by key
+    values = zip(*[plan[p].to_numpy(dtype="int64", na_value=0)[where].tolist() for p in parts])
     skip = set(unusable)
     rows: list[Row] = []
-    for i, (leaf, excel_row, total) in enumerate(zip(leaves, excel_rows, sums)):
+    for leaf, excel_row, total, row_parts in zip(leaves, excel_rows, sums, values):
         excel_row = int(excel_row)
         if skip and any((p, excel_row) in skip for p in parts):
             continue
-        biggest = max(range(len(parts)), key=lambda j: values[j][i])
-        rows.append(Row(str(leaf), excel_row, int(total), parts[biggest]))
+        rows.append(Row(str(leaf), excel_row, int(total),
+                        parts[row_parts.index(max(row_parts))]))
     return rows
 
 
@@ -236,6 +237,9 @@ class PlanHistory:
         own = seen.get(exclude) if exclude is not None else None
         if own is None:
             return max(seen.values()), len(seen)
+        top = max(seen.values())
+        if own < top:  # the largest is another prefecture's: no list of the others needed
+            return top, len(seen) - 1
         others = [v for c, v in seen.items() if c != exclude]
         return max(others, default=0), len(others)
 

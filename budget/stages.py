@@ -114,6 +114,7 @@ class StageReads:
         self._plans: dict[int, tuple[dict[str, int], "pd.DataFrame"]] = {}
         self._allocation: dict[int, tuple[dict[str, tuple[int | None, int | None]], int]] = {}
         self._history: dict[int, "PlanHistory"] = {}
+        self._menus: dict[int, Any] = {}
         #: (plan, its ``leaf_totals``) of the file checked last, for ``saved`` of that file
         self._rows: tuple[Any, list[Row]] | None = None
 
@@ -156,6 +157,13 @@ class StageReads:
             self._history[fiscal_year] = PlanHistory.from_values(
                 self.plans(fiscal_year)[1], received)
         return self._history[fiscal_year]
+
+    def menu(self, fiscal_year: int) -> Any:
+        """The year's shipped menu (``check.shipped_menu``; None when there is none), looked
+        up once per run (it stats the menu's file)."""
+        if fiscal_year not in self._menus:
+            self._menus[fiscal_year] = _shipped_menu(fiscal_year)
+        return self._menus[fiscal_year]
 
     def saved(self, report: FileReport, received_at: str | None = None) -> None:
         """Forget what a saved file changed: an accepted 計画 or 変更 the current plans, a 内示
@@ -258,7 +266,7 @@ def reference_findings(store: "Store", report: FileReport, form: Any,
                      detail=f"参照元の提出 {', '.join(map(str, bad))} がこの様式の年度・都道府県の"
                             "受理済みの提出ではありません")]
     expected = reference_values(form, src, report.header)
-    names = _row_names(form, int(report.fiscal_year or 0))
+    names = _row_names(form, int(report.fiscal_year or 0), reads)
     plan: Any = report.plan
     out: list[Finding] = []
     for rec in plan.to_dict("records"):
@@ -277,16 +285,25 @@ def reference_findings(store: "Store", report: FileReport, form: Any,
     return out
 
 
-def _row_names(form: Any, fiscal_year: int) -> dict[str, str]:
+def _row_names(form: Any, fiscal_year: int, reads: StageReads | None = None
+               ) -> dict[str, str]:
     """Row code → the name findings show beside it (a menu item's, a prefecture's)."""
-    from budget.intake.check import prefecture_menu, shipped_menu
+    from budget.intake.check import prefecture_menu
 
     if form.rows_from == "prefectures":
         return prefecture_menu(fiscal_year).names
+    menu = reads.menu(fiscal_year) if reads is not None else _shipped_menu(fiscal_year)
+    return {} if menu is None else menu.names  # no shipped menu: the code alone
+
+
+def _shipped_menu(fiscal_year: int) -> Any:
+    """``check.shipped_menu`` of the year, or None when there is none."""
+    from budget.intake.check import shipped_menu
+
     try:
-        return shipped_menu(fiscal_year).names
-    except Exception:  # noqa: BLE001 - no shipped menu: the code alone
-        return {}
+        return shipped_menu(fiscal_year)
+    except Exception:  # noqa: BLE001 - no shipped menu for the year
+        return None
 
 
 def _plan_over_allocation(reads: StageReads, report: FileReport, form: Any) -> list[Finding]:
@@ -297,16 +314,30 @@ def _plan_over_allocation(reads: StageReads, report: FileReport, form: Any) -> l
         return []
     totals, rounds = reads.allocation(int(report.fiscal_year or 0))
     allocated = totals.get(code, (None, None))[0]
-    plan: Any = report.plan
-    fund = int_or_none(plan["fund"].sum(min_count=1))
-    if allocated is None or fund is None or fund <= allocated:
+    if allocated is None:  # nothing to compare with: the plan's total is not needed
         return []
-    codes, categories = _menu_shape(report)
+    fund = column_sum(report.plan, "fund")
+    if fund is None or fund <= allocated:
+        return []
+    codes, categories = _menu_shape(report, reads)
     total_row = (form.summary_rows(codes, categories)[form.total_code] if codes else None)
     cell = None if total_row is None else form.column["fund"].ref(total_row)
     return [make("plan-over-allocation", **_where(report, form, cell), value=f"{fund:,}",
                  fund=f"{fund:,}", allocated=f"{allocated:,}", rounds=rounds,
                  over=f"{fund - allocated:,}")]
+
+
+def column_sum(frame: Any, key: str) -> int | None:
+    """The sum of a column of a form's frame; None when every cell is blank (blank is not
+    0). As ``int_or_none(frame[key].sum(min_count=1))``: an integer column is summed as
+    Python ints, any other by pandas."""
+    import pandas as pd
+
+    column = frame[key]
+    if not pd.api.types.is_integer_dtype(column.dtype):
+        return int_or_none(column.sum(min_count=1))
+    values = [v for v in column.tolist() if v is not pd.NA]
+    return sum(values) if values else None
 
 
 def _implausible_amounts(reads: StageReads, report: FileReport, form: Any) -> list[Finding]:
@@ -318,14 +349,15 @@ def _implausible_amounts(reads: StageReads, report: FileReport, form: Any) -> li
     history = reads.history(year)
     if not history.plans:
         return []
-    codes, categories = _menu_shape(report)
+    codes, categories = _menu_shape(report, reads)
     plan: Any = report.plan
     unusable = unusable_cells(report.findings, form)
     rows = leaf_totals(form, plan, unusable)
     if not unusable:  # the rows ``saved`` reads when the file is accepted: read once
         reads._rows = (plan, rows)
     return history_findings(history, report.file, report.prefecture_code, form, plan,
-                            _row_names(form, year), codes, categories, unusable, rows=rows)
+                            _row_names(form, year, reads), codes, categories, unusable,
+                            rows=rows)
 
 
 def _iso(time: object) -> str:
@@ -334,16 +366,14 @@ def _iso(time: object) -> str:
     return str(iso(timespec="microseconds")) if callable(iso) else str(time)
 
 
-def _menu_shape(report: FileReport) -> tuple[int, list[str]]:
+def _menu_shape(report: FileReport, reads: StageReads | None = None) -> tuple[int, list[str]]:
     """(number of leaves, 大項目) of the menu ``report``'s workbook was made from, when it is
     the year's shipped menu or one of its earlier editions (same fingerprint: the same rows,
     so the same 合計 row); (0, []) otherwise — a menu given with --menu, whose rows this
     module does not know: a finding then points at the sheet, never at a wrong cell."""
-    from budget.intake.check import shipped_menu
-
-    try:
-        menu = shipped_menu(int(report.fiscal_year or 0))
-    except Exception:  # noqa: BLE001 - no shipped menu for the year
+    year = int(report.fiscal_year or 0)
+    menu = reads.menu(year) if reads is not None else _shipped_menu(year)
+    if menu is None:
         return 0, []
     known = report.menu_fingerprint == menu.fingerprint or report.menu_fingerprint in menu.earlier
     if not known:

@@ -146,3 +146,28 @@ def _totals(report) -> dict[str, int]:
     from budget.plausibility import leaf_totals
 
     return {r.leaf_code: r.total for r in leaf_totals(form(report.form), report.plan)}
+
+
+@pytest.mark.parametrize("values, dtype", [
+    ([300, None, 0, 12], "Int64"), ([None, None], "Int64"), ([], "Int64"), ([5, -7], "int64"),
+    ([1.0, None, 2.0], "float64"), ([3, None, 4], "object"), ([2**40, 2**40], "Int64"),
+])
+def test_a_plans_fund_total_is_the_pandas_sum_blank_when_every_cell_is(values, dtype):
+    """``column_sum`` (the 基金 total a plan is compared with its 内示 by) as pandas sums:
+    blank cells left out, None when every cell is blank (blank is not 0)."""
+    import pandas as pd
+
+    from budget.forms.base import int_or_none
+    from budget.stages import column_sum
+
+    if dtype == "Int64":
+        column = pd.array(values, dtype="Int64")
+    else:
+        column = pd.Series(values, dtype=dtype)
+    frame = pd.DataFrame({"fund": column})
+    expected = int_or_none(frame["fund"].sum(min_count=1))
+    got = column_sum(frame, "fund")
+    assert got == expected and type(got) is type(expected)
+    if dtype in ("Int64", "int64"):
+        assert got == (sum(v for v in values if v is not None)
+                       if any(v is not None for v in values) else None)

@@ -261,6 +261,10 @@ def test_the_store_is_read_once_per_batch(tmp_path, monkeypatch):
         return real(store, ids)
 
     monkeypatch.setattr(stages, "sources", counted)
+    menus: list[int] = []
+    real_menu = stages._shipped_menu
+    monkeypatch.setattr(stages, "_shipped_menu",
+                        lambda year: menus.append(year) or real_menu(year))
     folder = tmp_path / "in"
     codes = ("01", "02", "03", "04", "05", "06", "07")
     for code in codes:
@@ -272,6 +276,7 @@ def test_the_store_is_read_once_per_batch(tmp_path, monkeypatch):
     run = ingest_folder(folder, tmp_path / "b.db", reports_dir=None, workers=0)
     assert [r.status for r in run.results] == ["accepted"] * 8
     assert reads == [0]  # one read, of an empty store; then kept in memory
+    assert menus == [2023]  # the shipped menu's names and rows: looked up once per run
     assert [flat_codes(r.report) for r in run.results] == [[]] * 7 + [
         [["amount-implausible", "warning", "H8"]]]
 
@@ -344,3 +349,63 @@ def test_total_cell_only_from_the_menu_the_file_was_made_from():
     assert menu.earlier, "R5 has an earlier edition that is still read"
     shipped.menu_fingerprint = "f" * 64  # a menu given by path
     assert _menu_shape(shipped) == (0, [])
+
+
+@pytest.mark.parametrize("dtype", ["Int64", "float64", "object"])
+def test_leaf_totals_are_each_rows_total_pointing_at_its_first_largest_part(dtype):
+    """``leaf_totals`` against a row-by-row recount: blank totals left out, a row with an
+    unusable part left out, the warning's cell the largest part (the first of equal ones,
+    a blank counting as 0), whatever the columns' dtype."""
+    import pandas as pd
+
+    from budget.forms import form as form_of
+    from budget.plausibility import leaf_totals, total_key
+
+    form = form_of("plan")
+    key = total_key(form)
+    assert key is not None
+    parts = list(form.column[key].parts)
+    cases = [  # (total, parts): ties, blanks, zeros
+        (3000, [1000, 1000, 1000]), (None, [5, 6, 7]), (900, [None, 400, 500]),
+        (0, [0, 0, 0]), (70, [70, None, None]), (50, [10, 20, 20]), (8, [None, None, 8]),
+        (12, [6, 6, None]),
+    ]
+    data: dict[str, Any] = {"leaf_code": [f"R5-{i:02d}" for i in range(len(cases))],
+                            "excel_row": [8 + i for i in range(len(cases))]}
+    data[key] = [t for t, _ in cases]
+    for j, p in enumerate(parts):
+        data[p] = [ps[j] for _, ps in cases]
+    plan = pd.DataFrame(data)
+    for c in [key, *parts]:
+        plan[c] = (pd.array(plan[c].tolist(), dtype="Int64") if dtype == "Int64"
+                   else plan[c].astype(dtype))
+    unusable = {(parts[1], 10)}  # the row of (900, …): not summed
+    expected = []
+    for i, (total, values) in enumerate(cases):
+        if total is None or (8 + i) == 10:
+            continue
+        zeros = [0 if v is None else v for v in values]
+        expected.append((f"R5-{i:02d}", 8 + i, total, parts[zeros.index(max(zeros))]))
+    got = leaf_totals(form, plan, unusable)
+    assert [(r.leaf_code, r.excel_row, r.total, r.cell_key) for r in got] == expected
+    assert all(type(r.total) is int and type(r.excel_row) is int for r in got)
+
+
+def test_leaf_max_is_the_largest_among_the_other_prefectures():
+    """``PlanHistory.leaf_max`` against a recount over random histories: the largest of the
+    leaf among the prefectures but the excluded one, and how many plan it (ties, the
+    excluded one largest, alone, absent)."""
+    rng = random.Random(12)
+    for _ in range(300):
+        history = PlanHistory()
+        codes = [f"{i:02d}" for i in range(1, rng.randint(1, 9))]
+        for code in codes:
+            rows = [Row(leaf, 8, rng.choice([0, 5, 5, 70, 900]), "national")
+                    for leaf in ("R5-01", "R5-02") if rng.random() < 0.8]
+            history.update(code, "2023-10-01T00:00:00.000000+00:00", rows)
+        for leaf in ("R5-01", "R5-02", "R5-09"):
+            for exclude in [None, "99", *codes]:
+                others = [totals[leaf] for code, (_, totals, _) in history.plans.items()
+                          if code != exclude and leaf in totals]
+                assert history.leaf_max(leaf, exclude) == (max(others, default=0),
+                                                           len(others)), (leaf, exclude)

@@ -385,3 +385,92 @@ def test_contact_inputs_of_many_submissions_are_read_in_chunks(store_location):
                        f"{i}".encode())
         subs = store.submissions()
     assert len(subs) == 1201 and subs["department"].eq("介護保険課").all()
+
+
+def _column_by_column(plan: pd.DataFrame, stage: str, kinds: dict[str, str]
+                      ) -> list[tuple[object, ...]]:
+    """The cell rows as the store made them before ``frame_columns``: each column taken
+    from the frame by name, its ``tolist`` converted cell by cell (the reference)."""
+    from budget.store.sql import NUMBER, TEXT, plain
+
+    rows: list[tuple[object, ...]] = []
+    leaves = plan["leaf_code"].tolist()
+    for name in [c for c in plan.columns if c not in ("leaf_code", "excel_row")]:
+        column = plan[name]
+        integer = pd.api.types.is_integer_dtype(column.dtype)
+        kind = kinds.get(name) or (NUMBER if integer else TEXT)
+        if kind == NUMBER and integer:
+            rows += [(leaf, name, v, None) for leaf, v in zip(leaves, column.tolist())
+                     if v is not pd.NA]
+            continue
+        values = [plain(v, pd.NA) for v in column.tolist()]
+        if kind == NUMBER:
+            rows += [(leaf, name, v, None) for leaf, v in zip(leaves, values) if v is not None]
+        else:
+            rows += [(leaf, name, None, str(v)) for leaf, v in zip(leaves, values)
+                     if v is not None]
+    return rows
+
+
+def _odd_plan(n: int) -> pd.DataFrame:
+    """A frame with every kind of column a form's frame or a notebook's may hold."""
+    import numpy as np
+
+    base = plan(n) if n else plan(1).iloc[0:0].reset_index(drop=True)
+    odd = base.copy()
+    cycle = [0, None, 7, -3, 10**12]
+    odd["money_i64"] = pd.array([cycle[i % 5] for i in range(n)], dtype="Int64")
+    odd["plain_int"] = np.arange(n, dtype="int64") * 1000
+    odd["floats"] = [[1.0, float("nan"), 2.5, -0.0, 3.0][i % 5] for i in range(n)]
+    odd["objects"] = pd.Series([[np.int64(5), None, float("nan"), "文字", pd.NA][i % 5]
+                                for i in range(n)], dtype=object)
+    odd["strings"] = pd.Series([["a", None, "", "=1+1", "改行\n"][i % 5] for i in range(n)],
+                               dtype="str")
+    odd["flags"] = [bool(i % 2) for i in range(n)]
+    odd["when"] = pd.to_datetime(["2024-04-01"] * n)
+    return odd
+
+
+@pytest.mark.parametrize("n", [0, 1, 3, 60])
+@pytest.mark.parametrize("kinds", [{}, {"floats": "number", "plain_int": "text",
+                                        "objects": "number", "strings": "text",
+                                        "money_i64": "text"}])
+def test_cell_rows_are_those_of_the_column_by_column_conversion(n, kinds):
+    from budget.store.sql import TEXT, cell_rows, frame_columns
+
+    frame = _odd_plan(n)
+    if kinds.get("objects") == "number":  # a number field: its text cells cannot be numbers
+        frame["objects"] = pd.Series([[5, None, float("nan"), 2.0, pd.NA][i % 5]
+                                      for i in range(n)], dtype=object)
+    columns = frame_columns(frame)
+    assert list(columns) == list(frame.columns)
+    rows: list[tuple[object, ...]] = []
+    leaves = columns["leaf_code"][1]
+    for name, (dtype, values) in columns.items():
+        if name in ("leaf_code", "excel_row"):
+            continue
+        integer = pd.api.types.is_integer_dtype(dtype)
+        assert dtype == frame[name].dtype
+        rows += cell_rows(7, leaves, name,
+                          kinds.get(name) or ("number" if integer else TEXT), integer, values)
+    expected = [(7, *row) for row in _column_by_column(frame, "plan", kinds)]
+    assert rows == expected
+    assert [tuple(type(v) for v in r) for r in rows] == [
+        tuple(type(v) for v in r) for r in expected]
+    if n:
+        assert len(rows) > n  # the frame has cells to store
+
+
+def test_a_frame_with_odd_columns_is_stored_as_the_column_by_column_rows(store_location):
+    rep = report(b"odd")
+    rep.plan = _odd_plan(5).drop(columns=["when"])
+    with open_store(store_location) as store:
+        kinds_before = dict(store._rows("SELECT field, kind FROM value_fields"))
+        saved = store.save(rep, b"odd")
+        kinds = dict(store._rows("SELECT field, kind FROM value_fields"))
+        stored = store._rows("SELECT leaf_code, field, number, text FROM submission_values "
+                             "WHERE submission_id = ? ORDER BY leaf_code, field",
+                             (saved.submission_id,))
+    expected = _column_by_column(rep.plan, "plan", kinds_before)
+    assert sorted(tuple(r) for r in stored) == sorted(expected)
+    assert kinds["plain_int"] == "number" and kinds["floats"] == "text"

@@ -1,5 +1,5 @@
 """What the two backends add beyond the store suite of tests/test_store.py: each stage's own
-fields, the numbered migration 3 → 4 and ``budget db init/migrate`` on both, the SQL kept
+fields, the numbered migrations 3 → 4 and 4 → 5 and ``budget db init/migrate`` on both, the SQL kept
 portable, the same file saved at once from two connections, read-only stores (a read-only
 SQLite file or folder, a read-only PostgreSQL role), a damaged SQLite file noticed by
 ``status``/``aggregate``, and the driver never imported for ``budget --help``."""
@@ -10,6 +10,7 @@ import ast
 import os
 import secrets
 import shutil
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -83,6 +84,73 @@ def test_a_version_3_store_is_migrated_by_db_migrate_on_both_backends(store_loca
     with open_store(store_location, readonly=True) as store:
         pd.testing.assert_frame_equal(store.current_amounts(2023), expected)
         assert store._rows("SELECT value FROM store_meta")[0][0] == SCHEMA_VERSION
+
+
+def make_version_4(store) -> None:
+    """Turn a current store back into what version 4 was: SQLite's ``submission_values`` a
+    rowid table (as version 4 defined it)."""
+    with store.transaction():
+        if store.dialect.name == "sqlite":
+            store._execute(V4_VALUES_TABLE.replace("submission_values (",
+                                                   "submission_values_v4 ("))
+            store._execute("INSERT INTO submission_values_v4 SELECT * FROM submission_values")
+            store._execute("DROP TABLE submission_values")
+            store._execute("ALTER TABLE submission_values_v4 RENAME TO submission_values")
+        store._execute("UPDATE store_meta SET value = '4' WHERE key = 'schema_version'")
+
+
+#: ``submission_values`` as version 4 defined it (written out here, not taken from the code).
+V4_VALUES_TABLE = """CREATE TABLE submission_values (
+    submission_id INTEGER NOT NULL REFERENCES submissions (id),
+    leaf_code TEXT NOT NULL,
+    field TEXT NOT NULL REFERENCES value_fields (field),
+    number INTEGER,
+    text TEXT,
+    PRIMARY KEY (submission_id, leaf_code, field),
+    FOREIGN KEY (submission_id, leaf_code) REFERENCES submission_leaves (submission_id, leaf_code),
+    CHECK ((number IS NULL) <> (text IS NULL))
+)"""
+
+
+def values_table(store) -> str:
+    """How the database defines ``submission_values`` (SQLite), or "" (PostgreSQL)."""
+    if store.dialect.name != "sqlite":
+        return ""
+    return str(store._rows("SELECT sql FROM sqlite_master WHERE name = 'submission_values'")
+               [0][0])
+
+
+def test_a_version_4_store_is_migrated_keeping_every_value_on_both_backends(store_location):
+    """4 → 5: in SQLite ``submission_values`` becomes a ``WITHOUT ROWID`` table with the same
+    rows, keys and checks; in PostgreSQL only the version changes. The store is then saved
+    to and read as one made new."""
+    sqlite = store_location.startswith("postgresql") is False
+    with open_store(store_location) as store:
+        assert ("WITHOUT ROWID" in values_table(store)) is sqlite  # a new store: made so
+        store.save(report(b"plan"), b"plan")
+        store.save(other_stage_report(b"request"), b"request", stage="request")
+        expected = store.current_amounts(2023)
+        cells = sorted(store._rows("SELECT * FROM submission_values"))
+        make_version_4(store)
+        assert "WITHOUT ROWID" not in values_table(store)
+    result = CliRunner().invoke(cli, ["db", "migrate", "--db", store_location])
+    assert result.exit_code == 0, result.output
+    assert f"版 4 から版 {SCHEMA_VERSION} に移行しました" in result.output
+    with open_store(store_location) as store:
+        assert store._rows("SELECT value FROM store_meta")[0][0] == SCHEMA_VERSION == "5"
+        assert ("WITHOUT ROWID" in values_table(store)) is sqlite
+        if sqlite:
+            assert store._rows("PRAGMA foreign_key_check") == []
+            assert store._rows("PRAGMA integrity_check") == [("ok",)]
+            for bad in ("(1, 'R5-01', 'fund', 1, 'x')",  # the check: a number or a text
+                        "(1, 'R5-77', 'fund', 1, NULL)",  # a leaf the submission lacks
+                        "(1, 'R5-01', 'fund', 2, NULL)"):  # the key: one value per cell
+                with pytest.raises(sqlite3.IntegrityError), store.transaction():
+                    store._execute(f"INSERT INTO submission_values VALUES {bad}")
+        assert sorted(store._rows("SELECT * FROM submission_values")) == cells
+        pd.testing.assert_frame_equal(store.current_amounts(2023), expected)
+        store.save(report(b"plan 2", fund=600), b"plan 2")
+        assert store.current_amounts(2023)["fund"].tolist()[0] == 600
 
 
 def test_db_init_creates_the_schema_once_and_refuses_a_newer_store(store_location):

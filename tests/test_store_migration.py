@@ -76,7 +76,9 @@ def test_a_version_2_store_is_migrated_in_place_losing_nothing(v2):
         findings = {int(i): store.findings(int(i)) for i in subs["id"]}
         content = {int(i): store.file_bytes(int(i)) for i in subs["id"]}
     assert rows(path, "SELECT value FROM store_meta WHERE key = 'schema_version'") == [
-        (SCHEMA_VERSION,)] == [("4",)]
+        (SCHEMA_VERSION,)] == [("5",)]
+    assert "WITHOUT ROWID" in rows(path, "SELECT sql FROM sqlite_master WHERE name = "
+                                         "'submission_values'")[0][0]
     assert "amounts" not in {r[0] for r in rows(path, "SELECT name FROM sqlite_master")}
 
     # every submission, with the columns it had (the form's prefecture kept as such)

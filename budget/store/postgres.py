@@ -110,11 +110,12 @@ class PostgresStore(SQLStore):
                 return
             if not version.isdigit() or int(version) > int(SCHEMA_VERSION):
                 raise self._newer_error(version)
+            if version not in ("3", "4"):  # a PostgreSQL store was never older than 3
+                raise self._newer_error(version)
             self.migrated_from = version
             if version == "3":
                 self._migrate_3_to_4()
-            else:  # a PostgreSQL store was never older than 3
-                raise self._newer_error(version)
+            self._migrate_4_to_5()
 
     # --- backend -------------------------------------------------------------------------
 

@@ -12,7 +12,8 @@ the user may only read, a read-only mount), ``quick_check``, the table rebuilds 
 migrations from versions 1 and 2, and SQLite's error codes.
 
 Schema versions (see ``budget.store.sql``): 1 → 2 → 3 are migrated here, 3 → 4 by the shared
-migration; an older store is migrated in place when opened for writing.
+migration, 4 → 5 here (``submission_values`` rebuilt ``WITHOUT ROWID``); an older store is
+migrated in place when opened for writing.
 """
 
 from __future__ import annotations
@@ -309,6 +310,9 @@ class SQLiteStore(SQLStore):
                 version = "3"
             if version == "3":
                 self._migrate_3_to_4()
+                version = "4"
+            if version == "4":
+                self._migrate_4_to_5()
 
     def _rebuild_submissions(self, columns: str, select: str) -> None:
         """Replace ``submissions`` by a table of ``columns`` filled by ``select`` (which reads
@@ -374,6 +378,30 @@ class SQLiteStore(SQLStore):
             raise StoreError(f"データベース {self.path} の移行に失敗しました（{broken[:3]}）。"
                              "元のファイルは変更されていません。開発担当に連絡してください。")
         conn.execute("UPDATE store_meta SET value = '3' WHERE key = 'schema_version'")
+
+    def _migrate_4_to_5(self) -> None:
+        """Version 4 → 5, inside the open transaction: ``submission_values`` rebuilt as a
+        ``WITHOUT ROWID`` table (the same columns, keys and rows; a table made so by the
+        version 2 migration is kept as it is). Nothing refers to it: SQLite's documented
+        procedure (new table, copy, drop, rename) with foreign keys off meanwhile."""
+        conn = self.conn
+        sql = conn.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND "
+                           "name = 'submission_values'").fetchone()[0]
+        if "WITHOUT ROWID" not in sql.upper():
+            table = next(s for s in statements(SQLITE.ddl(VALUE_TABLES))
+                         if "EXISTS submission_values (" in s)
+            conn.execute(table.replace("CREATE TABLE IF NOT EXISTS submission_values (",
+                                       "CREATE TABLE submission_values_new ("))
+            columns = "submission_id, leaf_code, field, number, text"
+            conn.execute(f"INSERT INTO submission_values_new ({columns}) "
+                         f"SELECT {columns} FROM submission_values")
+            conn.execute("DROP TABLE submission_values")
+            conn.execute("ALTER TABLE submission_values_new RENAME TO submission_values")
+            broken = conn.execute("PRAGMA foreign_key_check(submission_values)").fetchall()
+            if broken:  # pragma: no cover - the rows are copied as they were
+                raise StoreError(f"データベース {self.path} の移行に失敗しました（{broken[:3]}）。"
+                                 "元のファイルは変更されていません。開発担当に連絡してください。")
+        super()._migrate_4_to_5()
 
     def transaction(self, *, retry: bool = True) -> "_Transaction":
         """BEGIN IMMEDIATE … COMMIT (ROLLBACK on any exception). ``retry``: a BEGIN that
