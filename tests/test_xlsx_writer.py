@@ -155,6 +155,66 @@ def test_every_failed_write_raises():
         write_book(lambda cells, ws: cells.merge(ws, 0, 0, 0, 0, "one cell", None))
 
 
+class Text(str):
+    """A str of another type: ``CellWriter.row`` hands it to ``value``."""
+
+
+#: Every kind of value a row may hold, odd ones included.
+ODD_VALUES = [None, math.nan, pd.NA, pd.NaT, "", " ", 0, -1, 12, 2**40, 1.5, -0.0, 1e-300,
+              True, False, pd.Series([3], dtype="int64")[0], pd.Series([2.5])[0],
+              dt.date(2024, 3, 1), b"bytes", Text("=型の違う文字列"), Text(""),
+              "ふつう", "01", "=1+1", "+1", "-", "@SUM(A1)", "\t=1", "\n改行", "＝全角", "－全角",
+              "a\ud800b", "実施\x01主体\x1f", "_x0041_ そのまま", " 前後の空白 ", "a&b<c>\"d\"",
+              "\ufffe\uffff", "x" * 32_767, *HOSTILE]
+
+
+@pytest.mark.parametrize("constant_memory", [False, True])
+def test_a_row_is_written_as_value_writes_each_cell(constant_memory):
+    """``CellWriter.row`` (the run report's rows) writes exactly the parts ``value`` writes
+    cell by cell, for every kind of value, formats (quote-prefixed twins included) too."""
+    import itertools
+
+    fmt_props = [None, {"valign": "top"}, {"bold": True, "bg_color": "#FFC7CE"}]
+
+    def book(by_row: bool) -> dict[str, bytes]:
+        buf = io.BytesIO()
+        wb = xlsxwriter.Workbook(buf, {**WORKBOOK_OPTIONS, "constant_memory": constant_memory})
+        wb.set_properties({"created": dt.datetime(2024, 3, 1)})
+        cells = CellWriter(wb)
+        fmts = [None if p is None else cells.add_format(p) for p in fmt_props]
+        ws = wb.add_worksheet("s")
+        pairs = list(zip(ODD_VALUES, itertools.cycle(fmts)))
+        for r in range(4):  # each value with each format, in a few arrangements
+            row = pairs[r:] + pairs[:r]
+            if by_row:
+                cells.row(ws, r, row)
+            else:
+                for c, (v, f) in enumerate(row):
+                    cells.value(ws, r, c, v, f)
+        wb.close()
+        with zipfile.ZipFile(buf) as z:
+            return {n: z.read(n) for n in z.namelist() if not n.startswith("docProps/")}
+
+    assert book(by_row=True) == book(by_row=False)
+
+
+def test_a_row_fails_as_its_cells_would():
+    for bad, error in ((["x" * 40_000], RuntimeError), ([1, "y" * 32_768], RuntimeError),
+                       ([math.inf], TypeError)):  # xlsxwriter refuses an infinity
+        for how in ("row", "value"):
+            def fill(cells, ws, bad=bad, how=how):
+                if how == "row":
+                    cells.row(ws, 0, [(v, None) for v in bad])
+                else:
+                    for c, v in enumerate(bad):
+                        cells.value(ws, 0, c, v)
+
+            with pytest.raises(error):
+                write_book(fill)
+    with pytest.raises(RuntimeError):
+        write_book(lambda cells, ws: cells.row(ws, 2_000_000, [("a", None)]))
+
+
 def test_formula_is_written_with_its_cached_value():
     ws = write_book(lambda cells, ws: (cells.number(ws, 0, 0, 2),
                                        cells.formula(ws, 1, 0, "=A1*3", None, 6))).active
