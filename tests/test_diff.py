@@ -168,3 +168,84 @@ def test_an_unchanged_resubmission_says_so(tmp_path):
     assert [c["kind"] for c in run.changes] == ["same"]
     ws = openpyxl.load_workbook(run.report_path)["変更点"]
     assert [c.value for c in ws[2]][5:] == ["（変更なし）", None, None, None, "変更なし"]
+
+
+# --- the comparison against the value-at-a-time reference ---------------------------------
+
+
+def reference_changes(before, after, values, skip):
+    """What ``resubmission_changes`` compared before it compared a leaf's values as one
+    tuple: every (leaf, field) value of each side (blank → None, numpy → Python), compared
+    one at a time, ordered by (place, leaf code, field)."""
+    from budget.analysis.diff import _KEYS, _plain
+
+    fields = [c for c in values.columns if c not in _KEYS and c not in skip]
+    has_seq = "seq" in values.columns
+    parts, rows = {}, {}
+    for rec in values.to_dict("records"):
+        sid = int(rec["submission_id"])
+        long, order = parts.setdefault(sid, ({}, {}))
+        n = rows[sid] = rows.get(sid, -1) + 1
+        leaf = str(rec["leaf_code"])
+        order.setdefault(leaf, float(rec["seq"]) if has_seq else float(n))
+        for f in fields:
+            v = _plain(rec[f])
+            if v is not None:
+                long[(leaf, f)] = v
+    a, bo = parts.get(before["id"], ({}, {}))
+    b, ao = parts.get(after["id"], ({}, {}))
+    order = {**bo, **ao}
+    out = []
+    for key in sorted(set(a) | set(b), key=lambda k: (order.get(k[0], 1e9), k[0],
+                                                       fields.index(k[1]))):
+        old, new = a.get(key), b.get(key)
+        if old != new:
+            out.append((key[0], key[1], old, new,
+                        "added" if old is None else "removed" if new is None else "changed"))
+    return out
+
+
+def odd_values_frame(seed: int, with_seq: bool = True):
+    """Two submissions (1 and 2) of random leaves and values, blank of every kind included,
+    a leaf stored twice, numpy and Python numbers, text that equals a number's digits."""
+    import random
+
+    import numpy as np
+    import pandas as pd
+
+    rng = random.Random(seed)
+    pick = [None, np.nan, pd.NA, 0, 1, 1.0, 2, np.int64(2), np.float64(2.0), "2", "", "県",
+            "=1+1", True]
+    rows = []
+    for sid in (1, 2):
+        leaves = rng.sample([f"R5-{i:02d}" for i in range(12)], rng.randint(0, 10))
+        if leaves and rng.random() < 0.5:
+            leaves.append(rng.choice(leaves))  # a leaf stored twice
+        for seq, leaf in enumerate(leaves):
+            rows.append({"prefecture_code": "13", "submission_id": sid, "leaf_code": leaf,
+                         "seq": rng.choice([seq, 11 - seq]),
+                         "national": rng.choice(pick), "total": rng.choice(pick),
+                         "implementer": rng.choice(pick), "remarks": rng.choice(pick)})
+    frame = pd.DataFrame(rows, columns=["prefecture_code", "submission_id", "leaf_code", "seq",
+                                        "national", "total", "implementer", "remarks"])
+    if rng.random() < 0.5:
+        frame["national"] = pd.array([v if isinstance(v, int) and not isinstance(v, bool)
+                                      else None for v in frame["national"]], dtype="Int64")
+    return frame if with_seq else frame.drop(columns="seq")
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_a_leaf_compared_whole_finds_what_comparing_each_value_finds(seed):
+    from budget.analysis.diff import compare
+
+    values = odd_values_frame(seed, with_seq=seed % 3 != 0)
+    before = {"id": 1, "stage": "plan", "fiscal_year": 2023}
+    after = {"id": 2, "stage": "plan", "fiscal_year": 2023}
+    found = compare(before, after, values).changes
+    assert [tuple(r) for r in found[["leaf_code", "field", "before", "after", "kind"]]
+            .itertuples(index=False)] == reference_changes(before, after, values,
+                                                           frozenset({"total", "fund",
+                                                                      "actual_fund",
+                                                                      "actual_total"}))
+    assert all(type(v) in (int, float, str, bool, type(None))
+               for v in [*found["before"], *found["after"]])

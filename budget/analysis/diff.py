@@ -119,31 +119,38 @@ def _leaf_labels(fiscal_year: Any, stage: str | None) -> dict[str, str]:
             for r in menu.itertuples(index=False)}
 
 
+#: What ``_by_submission`` reads of one submission: each leaf's values (a tuple in the order
+#: of the fields compared, blank as None; a leaf stored twice: its later values over the
+#: earlier ones, blanks excepted) and each leaf's place (its ``seq``, else its row).
+Values = tuple[dict[str, tuple[Any, ...]], dict[str, float]]
+
+
 def _by_submission(values: "pd.DataFrame", skip: frozenset[str]
-                   ) -> tuple[list[str], dict[int, tuple[dict[tuple[str, str], Any],
-                                                    dict[str, float]]]]:
-    """The fields compared, and for each submission of ``values``: its non-blank values
-    ((leaf, field) → value) and each leaf's place (its ``seq``, else its row), read in one
+                   ) -> tuple[list[str], dict[int, Values]]:
+    """The fields compared, and for each submission of ``values`` its ``Values``, read in one
     pass (not a filter of ``values`` per submission)."""
+    from itertools import repeat
+
     fields = [c for c in values.columns if c not in _KEYS and c not in skip]
     has_seq = "seq" in values.columns
-    cols = ["submission_id", "leaf_code", *(["seq"] if has_seq else []), *fields]
-    out: dict[int, tuple[dict[tuple[str, str], Any], dict[str, float]]] = {}
+    out: dict[int, Values] = {}
     rows: dict[int, int] = {}
-    # Column by column as plain lists, then a row at a time: no copy of the frame, no dict
-    # per row (the values of a run's part of pairs are read at once: ``PAIRS_AT_ONCE``).
-    columns = [values[c].tolist() for c in cols]
-    first = 3 if has_seq else 2
-    for rec in zip(*columns):
-        sid = int(rec[0])
-        long, order = out.setdefault(sid, ({}, {}))
+    # Blank (NA, NaN, None) → None for the whole part at once, then column by column as
+    # plain lists and a row at a time: a leaf's values are one tuple, and two versions of a
+    # leaf are compared as one tuple each (``_changes``), not a value at a time.
+    compared = values[fields]
+    compared = compared.astype(object).where(compared.notna(), None)
+    by_leaf = zip(*[compared[c].tolist() for c in fields]) if fields else repeat(())
+    keys = zip(values["submission_id"].tolist(), values["leaf_code"].tolist(),
+               values["seq"].tolist() if has_seq else repeat(None))
+    for (sid, leaf, seq), rec in zip(keys, by_leaf):
+        sid, leaf = int(sid), str(leaf)
+        leaves, order = out.setdefault(sid, ({}, {}))
         n = rows[sid] = rows.get(sid, -1) + 1
-        leaf = str(rec[1])
-        order.setdefault(leaf, float(rec[2]) if has_seq else float(n))
-        for f, value in zip(fields, rec[first:]):
-            v = _plain(value)
-            if v is not None:
-                long[(leaf, f)] = v
+        order.setdefault(leaf, float(seq) if has_seq else float(n))
+        earlier = leaves.get(leaf)
+        leaves[leaf] = rec if earlier is None else tuple(
+            e if v is None else v for e, v in zip(earlier, rec))
     return fields, out
 
 
@@ -160,26 +167,33 @@ def compare(before: dict[str, Any], after: dict[str, Any], values: "pd.DataFrame
 
 
 def _changes(before: dict[str, Any], after: dict[str, Any], fields: list[str],
-             parts: dict[int, tuple[dict[tuple[str, str], Any], dict[str, float]]]
-             ) -> list[dict[str, Any]]:
-    """The rows of ``SubmissionDiff.changes`` (``CHANGE_COLUMNS``), from ``_by_submission``."""
+             parts: dict[int, Values]) -> list[dict[str, Any]]:
+    """The rows of ``SubmissionDiff.changes`` (``CHANGE_COLUMNS``), from ``_by_submission``:
+    each (leaf, field) whose value differs, ordered by the leaf's place (the later
+    submission's first), leaf code, then field."""
     stage = str(after.get("stage") or "plan")
-    empty: tuple[dict[tuple[str, str], Any], dict[str, float]] = ({}, {})
+    empty: Values = ({}, {})
     a, before_order = parts.get(int(before["id"]), empty)
     b, after_order = parts.get(int(after["id"]), empty)
-    order = {**before_order, **after_order}  # the later submission's places first
-    labels = _leaf_labels(after.get("fiscal_year"), stage)
-    rows = []
-    for key in sorted(set(a) | set(b), key=lambda k: (order.get(k[0], 1e9), k[0],
-                                                       fields.index(k[1]))):
-        old, new = a.get(key), b.get(key)
-        if old == new:
+    blank = (None,) * len(fields)
+    found: list[tuple[str, int, Any, Any]] = []
+    for leaf in a.keys() | b.keys():
+        old_row, new_row = a.get(leaf, blank), b.get(leaf, blank)
+        if old_row == new_row:  # the same values (a blank is None on both sides)
             continue
-        kind = "added" if old is None else "removed" if new is None else "changed"
-        rows.append({"leaf_code": key[0], "label": labels.get(key[0], key[0]), "field": key[1],
-                     "field_label": field_label(key[1], stage), "before": old, "after": new,
-                     "kind": kind})
-    return rows
+        for i, (old, new) in enumerate(zip(old_row, new_row)):
+            old, new = _plain(old), _plain(new)
+            if old != new:
+                found.append((leaf, i, old, new))
+    if not found:
+        return []
+    order = {**before_order, **after_order}  # the later submission's places first
+    found.sort(key=lambda k: (order.get(k[0], 1e9), k[0], k[1]))
+    labels = _leaf_labels(after.get("fiscal_year"), stage)
+    return [{"leaf_code": leaf, "label": labels.get(leaf, leaf), "field": fields[i],
+             "field_label": field_label(fields[i], stage), "before": old, "after": new,
+             "kind": "added" if old is None else "removed" if new is None else "changed"}
+            for leaf, i, old, new in found]
 
 
 def _accepted_values(row: dict[str, Any]) -> None:
