@@ -32,7 +32,7 @@ from budget.render.run_report import FINDINGS_SHEET, RESULT_SHEET, write_run_rep
 from budget.render.summary_workbook import write_summary_workbook
 from budget.reports import write_reports
 from budget.store import open_store
-from budget.xlsx.writer import WORKBOOK_OPTIONS, CellWriter, check_xlsx, write_text_cell
+from budget.xlsx.writer import WORKBOOK_OPTIONS, CellWriter, _RowXml, check_xlsx, write_text_cell
 from tests.libreoffice import cell_details, edit_and_save, requires_uno
 
 YEAR = 2023
@@ -168,34 +168,103 @@ ODD_VALUES = [None, math.nan, pd.NA, pd.NaT, "", " ", 0, -1, 12, 2**40, 1.5, -0.
               "\ufffe\uffff", "x" * 32_767, *HOSTILE]
 
 
-@pytest.mark.parametrize("constant_memory", [False, True])
-def test_a_row_is_written_as_value_writes_each_cell(constant_memory):
-    """``CellWriter.row`` (the run report's rows) writes exactly the parts ``value`` writes
-    cell by cell, for every kind of value, formats (quote-prefixed twins included) too."""
+#: The values a run report's rows hold (plain types), odd texts included.
+PLAIN_VALUES = [None, "", " ", 0, -1, 12, 2**40, 2**70, 1.5, -0.0, 1e-300, 1e20, math.nan,
+                "ふつう", "01", "=1+1", "+1", "-", "＝全角", "a\ud800b", "実施\x01主体\x1f",
+                "_x0041_ そのまま", "_X00FF_", " 前後の空白 ", "　全角空白", "末尾改行\n",
+                "a&b<c>\"d\"'", "\ufffe\uffff", "x" * 32_767, "東" * 20_000, "<r>そのまま</r>",
+                "<r><t>x</t></r>", *HOSTILE]
+
+
+def rows_both_ways(rows, heights, *, constant_memory: bool = True, fast: bool = True
+                   ) -> dict[str, bytes]:
+    """The parts of a workbook whose rows ``CellWriter.row`` wrote (``fast``: rows made by
+    the writer where it can), every part but the properties."""
     import itertools
 
-    fmt_props = [None, {"valign": "top"}, {"bold": True, "bg_color": "#FFC7CE"}]
+    buf = io.BytesIO()
+    wb = xlsxwriter.Workbook(buf, {**WORKBOOK_OPTIONS, "constant_memory": constant_memory,
+                                   "in_memory": not constant_memory})
+    cells = CellWriter(wb, fast_rows=fast)
+    fmts = [None, cells.add_format({"valign": "top"}),
+            cells.add_format({"bold": True, "bg_color": "#FFC7CE", "text_wrap": True})]
+    ws = wb.add_worksheet("s")
+    cells.text(ws, 0, 0, "見出し", fmts[2])  # xlsxwriter's own row first
+    for r, (row, height) in enumerate(zip(rows, heights), start=1):
+        cells.row(ws, r, list(zip(row, itertools.cycle(fmts[r % 3:] + fmts[:r % 3]))),
+                  height)
+    cells.row(ws, len(rows) + 1, [("最後", None)])
+    made = cells._fast[id(ws)]
+    # the writer made rows itself exactly when it may
+    assert isinstance(made, _RowXml) == (fast and constant_memory)
+    assert not isinstance(made, _RowXml) or "最後" in made.texts
+    wb.close()
+    with zipfile.ZipFile(buf) as z:
+        return {n: z.read(n) for n in z.namelist() if not n.startswith("docProps/")}
 
-    def book(by_row: bool) -> dict[str, bytes]:
+
+@pytest.mark.parametrize("constant_memory", [False, True])
+def test_a_row_is_written_as_xlsxwriter_writes_each_cell(constant_memory):
+    """``CellWriter.row`` (the run report's rows) writes exactly the bytes that ``value``
+    cell by cell and ``set_row`` write, for every kind of value and height: the rows it
+    makes itself (plain values in a ``constant_memory`` sheet), and those it leaves to
+    xlsxwriter (any other value, a rich-text-like text, a hidden row), in any order."""
+    rows = [PLAIN_VALUES, ODD_VALUES, PLAIN_VALUES[::-1], [None] * 5, PLAIN_VALUES[5:],
+            ["<r>x</r>", 1], [1, 2, 3], [None, None, "c"], ["", "", 5.0]]
+    rows += [PLAIN_VALUES[i:i + 7] for i in range(0, len(PLAIN_VALUES), 7)]
+    heights = [None, 32.0, 15.0, 47.0, 0, 15.2, 16, None, 11.0 * 3 + 2] + \
+        [None, 60.5, None, 17.0, 33.3, None, 409.0][:len(rows) - 9]
+    ours = rows_both_ways(rows, heights, constant_memory=constant_memory, fast=True)
+    xlsxwriters = rows_both_ways(rows, heights, constant_memory=constant_memory, fast=False)
+    assert ours == xlsxwriters
+
+
+def test_the_reference_writes_each_cell_as_value_writes_it():
+    """With the writer's own rows off, ``row`` is ``set_row`` and ``value`` cell by cell."""
+    def by_value(cells, ws):
+        fmt = cells.add_format({"valign": "top"})
+        check_xlsx(ws.set_row(1, 32.0))
+        for c, v in enumerate(ODD_VALUES):
+            cells.value(ws, 1, c, v, fmt if c % 2 else None)
+
+    def by_row(cells, ws):
+        fmt = cells.add_format({"valign": "top"})
+        cells.row(ws, 1, [(v, fmt if c % 2 else None) for c, v in enumerate(ODD_VALUES)],
+                  32.0)
+
+    def book(fill):
         buf = io.BytesIO()
-        wb = xlsxwriter.Workbook(buf, {**WORKBOOK_OPTIONS, "constant_memory": constant_memory})
-        wb.set_properties({"created": dt.datetime(2024, 3, 1)})
-        cells = CellWriter(wb)
-        fmts = [None if p is None else cells.add_format(p) for p in fmt_props]
-        ws = wb.add_worksheet("s")
-        pairs = list(zip(ODD_VALUES, itertools.cycle(fmts)))
-        for r in range(4):  # each value with each format, in a few arrangements
-            row = pairs[r:] + pairs[:r]
-            if by_row:
-                cells.row(ws, r, row)
-            else:
-                for c, (v, f) in enumerate(row):
-                    cells.value(ws, r, c, v, f)
+        wb = xlsxwriter.Workbook(buf, {**WORKBOOK_OPTIONS, "constant_memory": True,
+                                       "in_memory": False})
+        fill(CellWriter(wb, fast_rows=False), wb.add_worksheet("s"))
         wb.close()
         with zipfile.ZipFile(buf) as z:
             return {n: z.read(n) for n in z.namelist() if not n.startswith("docProps/")}
 
-    assert book(by_row=True) == book(by_row=False)
+    assert book(by_row) == book(by_value)
+
+
+def test_the_writers_rows_read_back_as_sent():
+    """Read back with openpyxl, the rows the writer made hold every text as sent (control
+    characters in ``_xHHHH_``), numbers as numbers, formula-like text quote-prefixed."""
+    texts = [t for t in PLAIN_VALUES if isinstance(t, str) and t and "<r>" not in t]
+    buf = io.BytesIO()
+    wb = xlsxwriter.Workbook(buf, {**WORKBOOK_OPTIONS, "constant_memory": True,
+                                   "in_memory": False})
+    cells = CellWriter(wb)
+    ws = wb.add_worksheet("s")
+    for r, t in enumerate(texts, start=1):
+        cells.row(ws, r, [(t, None), (r, None), (None, None)])
+    wb.close()
+    read = openpyxl.load_workbook(io.BytesIO(buf.getvalue()))["s"]
+    for r, t in enumerate(texts, start=2):
+        a, b = read.cell(r, 1), read.cell(r, 2)
+        # as openpyxl reads xlsxwriter's escapes: a literal _xHHHH_ with its underscore
+        # escaped, control characters and U+FFFE/FFFF as _xHHHH_
+        sent = shown(re.sub("(_x[0-9a-fA-F]{4}_)", r"_x005F\1", t.replace("\ud800", "\ufffd")))
+        assert a.data_type == "s" and a.value == sent.replace("\ufffe", "_xFFFE_").replace(
+            "\uffff", "_xFFFF_")
+        assert a.quotePrefix == formula_like(t) and (b.value, b.data_type) == (r - 1, "n")
 
 
 def test_a_row_fails_as_its_cells_would():

@@ -207,9 +207,7 @@ def _table(cells: CellWriter, ws: Any, headers: list[str], rows: Callable[[], It
             value = row[c][0]
             if value is not None and not is_missing(value):
                 height = max(height, 15.0 * wrapped_lines(_shown(value), room) + 2)
-        if height > 15:
-            check_xlsx(ws.set_row(r, height))
-        cells.row(ws, r, row)
+        cells.row(ws, r, row, height if height > 15 else None)
     ws.freeze_panes(1, 1)
     check_xlsx(ws.autofilter(0, 0, max(n, 1), len(headers) - 1))
     total = sum(widths)
