@@ -206,6 +206,8 @@ class _RowXml:
         self.ws = ws
         self.texts: dict[str, str] = {}  # text → its cell's XML after the style
         self.refs: list[str] = []  # column → its letters
+        self.styles: dict[int, str] = {}  # format's id → its cell's style attribute
+        self.formats: list[Any] = []  # the formats of ``styles``
 
     @classmethod
     def of(cls, ws: Any) -> "_RowXml | bool":
@@ -216,18 +218,21 @@ class _RowXml:
             return False
         return cls(ws)
 
-    def _ref(self, col: int) -> str:
+    def _refs(self, n: int) -> list[str]:
+        """The letters of the first ``n`` columns (A, B, …)."""
         from xlsxwriter.utility import xl_col_to_name
 
-        while len(self.refs) <= col:
+        while len(self.refs) < n:
             self.refs.append(xl_col_to_name(len(self.refs)))
-        return self.refs[col]
+        return self.refs
 
-    def _text(self, text: str) -> str | None:
-        """The XML of a text cell after its style (None: leave it to xlsxwriter)."""
-        xml = self.texts.get(text)
+    def _text(self, value: str) -> str | None:
+        """The XML of the text cell of ``value`` after its style (lone surrogates → U+FFFD:
+        ``encodable``), remembered; None: leave it to xlsxwriter."""
+        xml = self.texts.get(value)
         if xml is not None:
             return xml
+        text = value if value.isascii() else encodable(value)
         if text.startswith("<r>") and text.endswith("</r>"):
             return None  # xlsxwriter takes it for rich text
         if len(text) > _MAX_TEXT // 2 and len(text.encode("utf-16-le")) // 2 > _MAX_TEXT:
@@ -241,7 +246,7 @@ class _RowXml:
         xml = f' t="inlineStr"><is><t{space}>{escaped}</t></is></c>'
         if len(self.texts) >= _MAX_CACHED:
             self.texts.clear()
-        self.texts[text] = xml
+        self.texts[value] = xml
         return xml
 
     def write(self, cells: CellWriter, row: int, values: "list[tuple[Any, Any]]",
@@ -266,14 +271,14 @@ class _RowXml:
         parts: list[str] = []
         first = last = -1
         r = str(row + 1)
+        refs, styles, text_of = self._refs(len(values)), self.styles, self._text
         for col, (value, fmt) in enumerate(values):
             kind = type(value)
             if kind is str and value:
-                if not value.isascii():
-                    value = encodable(value)
+                # a lone surrogate (made U+FFFD) is never a formula's lead
                 if value.startswith(FORMULA_LEADS):
                     fmt = cells.quoted(fmt)
-                xml = self._text(value)
+                xml = text_of(value)
                 if xml is None:
                     return False
             elif kind is int or kind is float and value == value:
@@ -286,8 +291,14 @@ class _RowXml:
                 xml = "/>"
             else:
                 return False
-            style = "" if fmt is None else f' s="{fmt._get_xf_index()}"'
-            parts.append(f'<c r="{self._ref(col)}{r}"{style}{xml}')
+            if fmt is None:
+                style = ""
+            else:
+                style = styles.get(id(fmt))
+                if style is None:  # a format's number is given at its first cell
+                    style = styles[id(fmt)] = f' s="{fmt._get_xf_index()}"'
+                    self.formats.append(fmt)  # alive while its id is a key
+            parts.append(f'<c r="{refs[col]}{r}"{style}{xml}')
             if first < 0:
                 first = col
             last = col
