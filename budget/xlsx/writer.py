@@ -291,13 +291,10 @@ class _RowXml:
                 xml = "/>"
             else:
                 return False
-            if fmt is None:
-                style = ""
-            else:
-                style = styles.get(id(fmt))
-                if style is None:  # a format's number is given at its first cell
-                    style = styles[id(fmt)] = f' s="{fmt._get_xf_index()}"'
-                    self.formats.append(fmt)  # alive while its id is a key
+            style = "" if fmt is None else styles.get(id(fmt))
+            if style is None:  # a format's number is given at its first cell
+                style = styles[id(fmt)] = f' s="{fmt._get_xf_index()}"'
+                self.formats.append(fmt)  # alive while its id is a key
             parts.append(f'<c r="{refs[col]}{r}"{style}{xml}')
             if first < 0:
                 first = col
