@@ -51,4 +51,8 @@ def wrapped_lines(text: str, width: float) -> int:
     """Lines ``text`` wraps to in a column ``width`` characters wide (each line of the text at
     least one)."""
     usable = max(1, int(width) - 1)
-    return sum(max(1, math.ceil(display_width(part) / usable)) for part in str(text).split("\n"))
+    if type(text) is not str:
+        text = str(text)
+    if "\n" not in text:
+        return max(1, -(-display_width(text) // usable))
+    return sum(max(1, math.ceil(display_width(part) / usable)) for part in text.split("\n"))

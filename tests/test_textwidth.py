@@ -49,3 +49,14 @@ def test_wrapped_lines_count_wide_characters_twice():
     assert wrapped_lines("東" * 10, 11) == 2  # 20 columns in 10 usable
     assert wrapped_lines("a" * 10, 11) == 1
     assert wrapped_lines("a\n\nb", 11) == 3
+
+
+@pytest.mark.parametrize("width", [0, 1, 2, 2.9, 6, 30, 44.5, 60, 1000])
+def test_wrapped_lines_are_the_lines_of_each_part_counted(width):
+    import math
+
+    usable = max(1, int(width) - 1)
+    for text in [*TEXTS, 12345, 1.5, None]:
+        expected = sum(max(1, math.ceil(counted(part) / usable))
+                       for part in str(text).split("\n"))
+        assert wrapped_lines(text, width) == expected, (text, width)

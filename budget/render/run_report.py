@@ -186,10 +186,17 @@ def _table(cells: CellWriter, ws: Any, headers: list[str], rows: Callable[[], It
         n += 1
         for c in measured:
             value = row[c][0]
-            if value is not None and not is_missing(value):
-                width = widest_line(value if type(value) is str else _shown(value))
-                if width > wanted[c]:
-                    wanted[c] = width
+            kind = type(value)
+            if kind is str:
+                width = widest_line(value)
+            elif kind is int:
+                width = len(str(value))
+            elif value is None or is_missing(value):
+                continue
+            else:
+                width = widest_line(_shown(value))
+            if width > wanted[c]:
+                wanted[c] = width
     widths = [HASH_WIDTH if c == hash_col
               else min(wrap_cols.get(c, MAX_WIDTH), max(MIN_WIDTH, wanted[c] + 2))
               for c in range(len(headers))]
@@ -205,7 +212,7 @@ def _table(cells: CellWriter, ws: Any, headers: list[str], rows: Callable[[], It
                 height = max(height, 11.0 * -(-len(_shown(value)) // HASH_PER_LINE) + 2)
         for c, room in tall:
             value = row[c][0]
-            if value is not None and not is_missing(value):
+            if type(value) is str or value is not None and not is_missing(value):
                 height = max(height, 15.0 * wrapped_lines(_shown(value), room) + 2)
         cells.row(ws, r, row, height if height > 15 else None)
     ws.freeze_panes(1, 1)
@@ -216,6 +223,8 @@ def _table(cells: CellWriter, ws: Any, headers: list[str], rows: Callable[[], It
 
 
 def _shown(value: Any) -> str:
+    if type(value) is str:
+        return value
     return "" if is_missing(value) else str(value)
 
 
