@@ -353,11 +353,21 @@ PAIRS_AT_ONCE = 50
 def _with_values(store: "Store", pairs: list[tuple[dict[str, Any], dict[str, Any]]]
                  ) -> Iterator[tuple[dict[str, Any], dict[str, Any], dict[Any, Any]]]:
     """Each pair with the values of its part of ``pairs`` (``PAIRS_AT_ONCE`` at a time):
-    {"frame": ``Store.submission_amounts``, and what ``_by_submission`` read of it}."""
+    {"frame": ``Store.submission_amounts`` of the fields the part's pairs compare (a
+    formula column none of them compares is not read), and what ``_by_submission`` read of
+    it}."""
+    known: list[str] | None = None  # every field: the first part reads them all
     for start in range(0, len(pairs), PAIRS_AT_ONCE):
         part = pairs[start:start + PAIRS_AT_ONCE]
-        values: dict[Any, Any] = {
-            "frame": store.submission_amounts([int(x["id"]) for p in part for x in p])}
+        skipped = frozenset.intersection(*(DERIVED.get(str(after.get("stage") or "plan"),
+                                                       _DEFAULT_DERIVED)
+                                           for _before, after in part))
+        frame = store.submission_amounts([int(x["id"]) for p in part for x in p],
+                                         None if known is None
+                                         else [f for f in known if f not in skipped])
+        if known is None:
+            known = [c for c in frame.columns if c not in _KEYS]
+        values: dict[Any, Any] = {"frame": frame}
         for before, after in part:
             yield before, after, values
 
