@@ -13,7 +13,9 @@ from click.testing import CliRunner
 from budget.cli import cli
 from budget.store import open_store
 from tests.conftest import CLEAN_ROWS, edit_workbook, write_filled_workbook
-from tests.stages import save_stage
+from tests.stages import save_allocation, save_stage
+
+pytest_plugins = ["tests.conftest_pg"]
 
 FIRST = {"R5-01": {"national": 1200, "prefectural": 600, "implementer": "県"},
          "R5-02": {"national": 0, "prefectural": 0},
@@ -249,3 +251,79 @@ def test_a_leaf_compared_whole_finds_what_comparing_each_value_finds(seed):
                                                                       "actual_total"}))
     assert all(type(v) in (int, float, str, bool, type(None))
                for v in [*found["before"], *found["after"]])
+
+
+# --- the run's changes read long (Store.submission_cells) -----------------------------------
+
+ODD_ROWS = [
+    {"R5-01": {"national": 1200, "prefectural": 0, "implementer": "県", "remarks": " 空白 "},
+     "R5-02": {"national": 0}, "R5-03": {}, "R5-04": {"output": "=1+1"}},
+    {"R5-01": {"national": 1200, "prefectural": None, "implementer": "県",
+               "remarks": " 空白 "},
+     "R5-02": {"national": 0, "other": 5}, "R5-05": {"national": 7, "output": "新規"}},
+    {"R5-05": {"national": 7, "output": "新規"}, "R5-02": {"national": 0, "other": 5},
+     "R5-01": {"national": 1200, "implementer": "県", "remarks": " 空白 "}},
+    {},
+]
+
+
+def test_the_cells_read_long_are_the_values_read_wide(store_location):
+    """``Store.submission_cells`` holds what ``submission_amounts`` holds (blank absent, 0
+    kept, numbers as int, text as sent), on both backends; ``_by_cells`` of it reads what
+    ``_by_submission`` reads of the wide frame."""
+    from budget.analysis.diff import _DEFAULT_DERIVED, _by_cells, _by_submission
+
+    with open_store(store_location) as store:
+        ids = [save_stage(store, "plan", "13", rows) for rows in ODD_ROWS]
+        ids.append(save_allocation(store, "1", {"13": (300, 200), "01": (90, None)}))
+        ids.append(save_stage(store, "plan", "14", {}, accepted=False))
+        for asked in (None, ["national", "output", "no-such-field"]):
+            wide = store.submission_amounts(ids, asked)
+            known, leaves, cells = store.submission_cells(ids, asked)
+            assert known == [c for c in wide.columns if c not in (
+                "prefecture_code", "submission_id", "leaf_code", "seq")]
+            assert sorted(leaves) == sorted(zip(wide["submission_id"], wide["leaf_code"],
+                                                wide["seq"]))
+            long = wide.melt(id_vars=["submission_id", "leaf_code"], value_vars=known)
+            long = long[long["value"].notna()]
+            assert sorted(cells, key=repr) == sorted(
+                ((int(s), lf, f, v if isinstance(v, str) else int(v))
+                 for s, lf, f, v in long.itertuples(index=False)), key=repr)
+            assert all(type(v) in (int, str) for *_, v in cells)
+            for skip in (frozenset(), _DEFAULT_DERIVED):
+                fields, parts = _by_cells((known, leaves, cells), skip)
+                wide_fields, wide_parts = _by_submission(wide, skip)
+                assert fields == wide_fields
+                blank = (None,) * len(fields)
+                for sid in ids:
+                    mine = parts.get(sid, ({}, {}))
+                    theirs = wide_parts.get(sid, ({}, {}))
+                    assert mine[1] == theirs[1]
+                    assert mine[0] == {k: v for k, v in theirs[0].items() if v != blank}
+
+
+def test_each_resubmissions_changes_are_what_budget_diff_finds(tmp_path):
+    """The run's changes (read long, parts of pairs) are, pair by pair, what
+    ``diff_submissions`` finds from the wide values."""
+    import budget.analysis.diff as diff
+
+    with open_store(tmp_path / "b.db") as store:
+        ids = [save_stage(store, stage, pref, rows)
+               for rows, stage in zip(ODD_ROWS, ("plan", "plan", "revision", "revision"))
+               for pref in ("13", "01")]
+        ids.append(save_allocation(store, "1", {"13": (300, 200)}))
+        ids.append(save_allocation(store, "1", {"13": (330, None), "01": (1, 1)}))
+        for at_once in (1, 3, 50):
+            diff.PAIRS_AT_ONCE = at_once
+            try:
+                found = list(diff.resubmission_changes(store, ids))
+            finally:
+                diff.PAIRS_AT_ONCE = 50
+            pairs = list(dict.fromkeys((c["previous_id"], c["submission_id"]) for c in found))
+            assert len(pairs) == 7
+            expected = []
+            for before, after in pairs:
+                rows = diff.diff_submissions(store, before, after).changes.to_dict("records")
+                expected += rows or [{c: None for c in diff.CHANGE_COLUMNS} | {"kind": "same"}]
+            assert [{k: c[k] for k in diff.CHANGE_COLUMNS} for c in found] == expected
+            assert {c["kind"] for c in found} >= {"changed", "added", "removed", "same"}

@@ -1,7 +1,8 @@
 """What changed between two submissions, cell by cell (``budget diff``, and the ingest run
 report's list of what each resubmission changed).
 
-Pure pandas over ``Store.submissions`` and ``Store.submission_amounts``. A change is one
+Over ``Store.submissions`` and ``Store.submission_amounts`` (a run's resubmissions: their
+values read long, ``Store.submission_cells``, a part of the pairs at a time). A change is one
 (leaf, field) whose value differs: entered → blank and blank → entered count (blank is not
 zero), a formula column (総事業費, 基金計, 執行額の計) does not (it follows its inputs).
 Two submissions are comparable when they are of one prefecture, fund year and stage family
@@ -332,7 +333,7 @@ def resubmission_changes(store: "Store", ids: list[int]) -> ChangeList:
             out, values_now = [], values
         skip = DERIVED.get(str(after.get("stage") or "plan"), _DEFAULT_DERIVED)
         if skip not in values:
-            values[skip] = _by_submission(values["frame"], skip)
+            values[skip] = _by_cells(values["cells"], skip)
         found = _changes(before, after, *values[skip])
         head = {"submission_id": int(after["id"]), "previous_id": int(before["id"]),
                 "previous_file_name": before["file_name"],
@@ -353,23 +354,48 @@ PAIRS_AT_ONCE = 50
 def _with_values(store: "Store", pairs: list[tuple[dict[str, Any], dict[str, Any]]]
                  ) -> Iterator[tuple[dict[str, Any], dict[str, Any], dict[Any, Any]]]:
     """Each pair with the values of its part of ``pairs`` (``PAIRS_AT_ONCE`` at a time):
-    {"frame": ``Store.submission_amounts`` of the fields the part's pairs compare (a
-    formula column none of them compares is not read), and what ``_by_submission`` read of
-    it}."""
+    {"cells": ``Store.submission_cells`` of the fields the part's pairs compare (a formula
+    column none of them compares is not read), and what ``_by_cells`` read of it}."""
     known: list[str] | None = None  # every field: the first part reads them all
     for start in range(0, len(pairs), PAIRS_AT_ONCE):
         part = pairs[start:start + PAIRS_AT_ONCE]
         skipped = frozenset.intersection(*(DERIVED.get(str(after.get("stage") or "plan"),
                                                        _DEFAULT_DERIVED)
                                            for _before, after in part))
-        frame = store.submission_amounts([int(x["id"]) for p in part for x in p],
-                                         None if known is None
-                                         else [f for f in known if f not in skipped])
+        read = store.submission_cells([int(x["id"]) for p in part for x in p],
+                                      None if known is None
+                                      else [f for f in known if f not in skipped])
         if known is None:
-            known = [c for c in frame.columns if c not in _KEYS]
-        values: dict[Any, Any] = {"frame": frame}
+            known = read[0]
+        values: dict[Any, Any] = {"cells": read}
         for before, after in part:
             yield before, after, values
+
+
+def _by_cells(read: tuple[list[str], list[tuple[int, str, int]],
+                          list[tuple[int, str, str, Any]]], skip: frozenset[str]
+              ) -> tuple[list[str], dict[int, Values]]:
+    """What ``_by_submission`` reads of ``Store.submission_amounts``, from
+    ``Store.submission_cells`` (the same values, long): the fields compared, and each
+    submission's ``Values`` (a leaf without a value has none: its values are all blank)."""
+    known, leaves, cells = read
+    fields = [f for f in known if f not in skip]
+    at = {f: i for i, f in enumerate(fields)}
+    out: dict[int, Values] = {}
+    for sid, leaf, seq in leaves:
+        out.setdefault(sid, ({}, {}))[1].setdefault(leaf, float(seq))
+    rows: dict[tuple[int, str], list[Any]] = {}
+    for sid, leaf, field, value in cells:
+        i = at.get(field)
+        if i is None or leaf not in out.get(sid, ({}, {}))[1]:
+            continue  # a field not compared (or a value of no leaf stored: none)
+        row = rows.get((sid, leaf))
+        if row is None:
+            row = rows[(sid, leaf)] = [None] * len(fields)
+        row[i] = value
+    for (sid, leaf), row in rows.items():
+        out[sid][0][leaf] = tuple(row)
+    return fields, out
 
 
 def format_value(value: Any) -> str:

@@ -538,6 +538,32 @@ class SQLStore:
                            pd.concat(cells, ignore_index=True) if len(cells) > 1 else cells[0],
                            known)
 
+    def submission_cells(self, ids: list[int], fields: list[str] | None = None
+                         ) -> tuple[list[str], list[tuple[int, str, int]],
+                                    list[tuple[int, str, str, int | str]]]:
+        """The values of the given submissions, long; see ``Store.submission_cells``."""
+        ids = sorted({int(i) for i in ids})
+        wanted = None if fields is None else set(fields)
+        kinds = {str(f): str(k) for f, k in self._rows(
+            "SELECT field, kind FROM value_fields ORDER BY position, field")
+            if wanted is None or f in wanted}
+        only = ", ".join("?" * len(kinds)) or "NULL"
+        leaves: list[tuple[int, str, int]] = []
+        cells: list[tuple[int, str, str, int | str]] = []
+        for chunk in list(chunks(ids)) or [[]]:
+            marks = ", ".join("?" * len(chunk)) or "NULL"
+            leaves += [(int(s), str(leaf), int(q)) for s, leaf, q in self._rows(f"""
+                SELECT submission_id, leaf_code, seq FROM submission_leaves
+                WHERE submission_id IN ({marks})""", chunk)]
+            for s, leaf, f, number, text in self._rows(f"""
+                    SELECT submission_id, leaf_code, field, number, text FROM submission_values
+                    WHERE submission_id IN ({marks}) AND field IN ({only})""",
+                                                       [*chunk, *kinds]):
+                value = number if kinds[f] == NUMBER else text
+                if value is not None:
+                    cells.append((int(s), str(leaf), str(f), value))
+        return list(kinds), leaves, cells
+
     def checked_files(self) -> dict[str, str]:
         """What ``record_checked`` recorded; see ``Store.checked_files``."""
         return {str(k)[len(CHECKED_PREFIX):]: str(v) for k, v in self._rows(
