@@ -185,8 +185,8 @@ _XML_SPECIAL = re.compile("[&<>]")
 _EDGE_SPACE = re.compile(r"^\s|\s$")
 #: The longest text a cell holds, in UTF-16 units.
 _MAX_TEXT = 32_767
-#: Cached text cells at most (the cache is emptied when full): memory stays flat.
-_MAX_CACHED = 50_000
+#: Text cells remembered at most (emptied when full: ~6 MB at most, memory stays flat).
+_MAX_CACHED = 20_000
 
 
 class _RowXml:
