@@ -41,6 +41,10 @@ NOW = dt.datetime(2024, 3, 1, 10, 30, tzinfo=dt.timezone(dt.timedelta(hours=9)))
 #: What a sender may type: formula-like texts, a tab lead, a control character inside.
 HOSTILE = ['=HYPERLINK("http://x","y")', "+1", "@SUM(A1)", "\t=1+1 タブ始まり",
            "実施\x01主体\x1f（制御文字）"]
+#: What xlsxwriter's ``write_string`` would write unescaped, as rich text's XML: a sender's
+#: text that breaks the file or slips a formula in.
+RICH_LIKE = ['<r><t>a</t></r></is><f>HYPERLINK("http://x","y")</f><is><r><t>b</t></r>',
+             "<r>x</r>", "<r></r>", '<r><t>a</t></r></si><si><t>b</t></si><si><r><t>c</t></r>']
 def formula_like(text: str) -> bool:
     """What Excel would read as a formula (OWASP's leads, full-width ones included)."""
     return text[:1] in ("=", "+", "-", "@", "\t", "\r", "\n", "＝", "＋", "－", "＠")
@@ -282,6 +286,47 @@ def test_a_row_fails_as_its_cells_would():
                 write_book(fill)
     with pytest.raises(RuntimeError):
         write_book(lambda cells, ws: cells.row(ws, 2_000_000, [("a", None)]))
+
+
+@pytest.mark.parametrize("constant_memory", [False, True])
+def test_a_text_like_rich_text_xml_is_written_as_sent_and_inert(constant_memory):
+    buf = io.BytesIO()
+    wb = xlsxwriter.Workbook(buf, {**WORKBOOK_OPTIONS, "constant_memory": constant_memory,
+                                   "in_memory": not constant_memory})
+    cells = CellWriter(wb)
+    bold = cells.add_format({"bold": True})
+    ws = wb.add_worksheet("s")
+    for r, text in enumerate(RICH_LIKE):
+        cells.text(ws, 4 * r, 0, text)
+        cells.value(ws, 4 * r + 1, 1, text, bold)
+        cells.row(ws, 4 * r + 2, [(text, None), (text, bold), (7, bold)], 33.0)
+    wb.close()
+    with zipfile.ZipFile(buf) as z:
+        xml = b"".join(z.read(n) for n in z.namelist())
+    assert b"<f>" not in xml and b"HYPERLINK" in xml  # escaped, as text
+    read = openpyxl.load_workbook(io.BytesIO(buf.getvalue()))["s"]
+    for r, text in enumerate(RICH_LIKE):
+        got = [read.cell(4 * r + 1, 1), read.cell(4 * r + 2, 2), read.cell(4 * r + 3, 1),
+               read.cell(4 * r + 3, 2)]
+        assert [(c.value, c.data_type) for c in got] == [(text, "s")] * 4
+        assert got[1].font.b and got[3].font.b and not got[0].font.b
+        assert read.cell(4 * r + 3, 3).value == 7
+        assert read.row_dimensions[4 * r + 3].height == 33.0
+
+
+def test_a_text_like_rich_text_xml_through_the_run_report(tmp_path):
+    import dataclasses
+
+    run = hostile_run(tmp_path)
+    findings = run.results[0].report.findings
+    findings[0] = dataclasses.replace(findings[0], value=RICH_LIKE[0])
+    run.results[0].note = RICH_LIKE[3]
+    path = write_run_report(run, tmp_path / "取込結果.xlsx")
+    with zipfile.ZipFile(path) as z:
+        assert b"<f>" not in b"".join(z.read(n) for n in z.namelist())
+    wb = openpyxl.load_workbook(path)
+    assert next(wb[FINDINGS_SHEET].iter_rows(min_row=2, values_only=True))[6] == RICH_LIKE[0]
+    assert next(wb[RESULT_SHEET].iter_rows(min_row=2, values_only=True))[10] == RICH_LIKE[3]
 
 
 def test_formula_is_written_with_its_cached_value():

@@ -107,8 +107,21 @@ class CellWriter:
             self.blank(ws, row, col, fmt)
             return
         text = encodable(str(value))
-        check_xlsx(ws.write_string(row, col, text,
-                                   self.quoted(fmt) if is_formula_like(text) else fmt))
+        check_xlsx(self._string(ws, row, col, text,
+                                self.quoted(fmt) if is_formula_like(text) else fmt))
+
+    @staticmethod
+    def _string(ws: Any, row: int, col: int, text: str, fmt: Any) -> int | None:
+        """xlsxwriter's ``write_string``; returns its code. A text xlsxwriter would take for
+        rich text's XML (``<r>…</r>``, written unescaped: a sender could break the file or
+        slip in a formula) is written as three plain runs of the cell's format instead: the
+        same text, escaped."""
+        if text.startswith("<r>") and text.endswith("</r>"):
+            if fmt is None:
+                return ws.write_rich_string(row, col, text[:1], text[1:2], text[2:])
+            return ws.write_rich_string(row, col, fmt, text[:1], fmt, text[1:2], fmt,
+                                        text[2:], fmt)
+        return ws.write_string(row, col, text, fmt)
 
     def number(self, ws: Any, row: int, col: int, value: Any, fmt: Any = None) -> None:
         """``value`` as a number cell; missing → blank."""
@@ -142,7 +155,7 @@ class CellWriter:
             return
         if height is not None:
             check_xlsx(ws.set_row(row, height))
-        write_string, write_number = ws.write_string, ws.write_number
+        write_string, write_number = self._string, ws.write_number
         for col, (value, fmt) in enumerate(cells):
             kind = type(value)
             if kind is str:
@@ -151,7 +164,7 @@ class CellWriter:
                 else:
                     if not value.isascii():  # only non-ASCII text can hold a surrogate
                         value = encodable(value)
-                    code = write_string(row, col, value, self.quoted(fmt)
+                    code = write_string(ws, row, col, value, self.quoted(fmt)
                                         if value.startswith(FORMULA_LEADS) else fmt)
             elif kind is int or (kind is float and value == value):
                 code = write_number(row, col, value, fmt)
