@@ -223,6 +223,34 @@ def test_a_row_is_written_as_xlsxwriter_writes_each_cell(constant_memory):
     assert ours == xlsxwriters
 
 
+@pytest.mark.parametrize("first_row", [1, 5])
+def test_rows_whose_first_cells_are_empty_give_the_same_sheet(first_row):
+    """A sheet without a header, rows starting with unformatted blanks, tall or not: the
+    sheet's dimension, heights and cells are xlsxwriter's."""
+    def book(fast: bool) -> dict[str, bytes]:
+        buf = io.BytesIO()
+        wb = xlsxwriter.Workbook(buf, {**WORKBOOK_OPTIONS, "constant_memory": True,
+                                       "in_memory": False})
+        cells = CellWriter(wb, fast_rows=fast)
+        fmt = cells.add_format({"valign": "top"})
+        ws = wb.add_worksheet("s")
+        cells.row(ws, first_row, [(None, None), ("", None), ("c", fmt), (None, fmt)], 40.0)
+        cells.row(ws, first_row + 1, [(None, None), (None, None), (None, None), (4, None)])
+        cells.row(ws, first_row + 3, [(None, None), ("x", None)], 20.0)
+        cells.row(ws, first_row + 4, [(None, None)] * 3, 25.0)  # a tall empty row
+        cells.row(ws, first_row + 5, [(1.5, None)])
+        cells.row(ws, first_row + 6, [(math.nan, None)], 30.0)  # xlsxwriter's: no cell
+        cells.row(ws, first_row + 7, [("a", None), (pd.NA, fmt)], 30.0)  # xlsxwriter's
+        cells.row(ws, first_row + 8, [("b", fmt)], 30.0)
+        wb.close()
+        with zipfile.ZipFile(buf) as z:
+            return {n: z.read(n) for n in z.namelist() if not n.startswith("docProps/")}
+
+    ours = book(fast=True)
+    assert ours == book(fast=False)
+    assert b'<dimension ref="A' in ours["xl/worksheets/sheet1.xml"]
+
+
 def test_the_reference_writes_each_cell_as_value_writes_it():
     """With the writer's own rows off, ``row`` is ``set_row`` and ``value`` cell by cell."""
     def by_value(cells, ws):

@@ -213,7 +213,8 @@ class _RowXml:
 
     #: What this relies on in an xlsxwriter worksheet.
     NEEDS = ("_write_single_row", "_check_dimensions", "previous_row", "fh", "row_info",
-             "default_row_height", "original_row_height", "excel_version")
+             "row_sizes", "dim_colmin", "xls_rowmax", "xls_colmax", "default_row_height",
+             "original_row_height", "excel_version")
 
     def __init__(self, ws: Any) -> None:
         self.ws = ws
@@ -278,13 +279,9 @@ class _RowXml:
                 return False  # a hidden row: not ours
             tall = "" if pixels == ws.default_row_height \
                 else f' ht="{pixels * 0.75:.16g}" customHeight="1"'
-        # The row before goes out first (it may be xlsxwriter's), as xlsxwriter would: a
-        # format's number is given when its first cell is written.
-        ws._write_single_row(row)
-        parts: list[str] = []
-        first = last = -1
-        r = str(row + 1)
-        refs, styles, text_of = self._refs(len(values)), self.styles, self._text
+        # First what each cell is, changing nothing: a row left to xlsxwriter is left whole.
+        made: list[tuple[int, Any, str]] = []  # (column, format, XML after the style)
+        text_of = self._text
         for col, (value, fmt) in enumerate(values):
             kind = type(value)
             if kind is str and value:
@@ -304,18 +301,26 @@ class _RowXml:
                 xml = "/>"
             else:
                 return False
+            made.append((col, fmt, xml))
+        if not made:
+            return False  # a row without a cell: xlsxwriter's
+        # The row before goes out first (it may be xlsxwriter's), as xlsxwriter would: a
+        # format's number is given when its first cell is written.
+        ws._write_single_row(row)
+        if height is not None:  # what ``set_row`` keeps of the row
+            ws._check_dimensions(row, 0 if ws.dim_colmin is None else ws.dim_colmin)
+            ws.row_sizes[row] = [pixels, False]
+        r = str(row + 1)
+        refs, styles = self._refs(len(values)), self.styles
+        parts = []
+        for col, fmt, xml in made:
             style = "" if fmt is None else styles.get(id(fmt))
             if style is None:  # a format's number is given at its first cell
                 style = styles[id(fmt)] = f' s="{fmt._get_xf_index()}"'
                 self.formats.append(fmt)  # alive while its id is a key
             parts.append(f'<c r="{refs[col]}{r}"{style}{xml}')
-            if first < 0:
-                first = col
-            last = col
-        if not parts:
-            return False  # an empty row: xlsxwriter's
-        ws._check_dimensions(row, first)
-        ws._check_dimensions(row, last)
+        ws._check_dimensions(row, made[0][0])
+        ws._check_dimensions(row, made[-1][0])
         ws.fh.write(f'<row r="{r}"{tall}>{"".join(parts)}</row>')
         return True
 
