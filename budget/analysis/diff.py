@@ -377,24 +377,24 @@ def _by_cells(read: tuple[list[str], list[tuple[int, str, int]],
               ) -> tuple[list[str], dict[int, Values]]:
     """What ``_by_submission`` reads of ``Store.submission_amounts``, from
     ``Store.submission_cells`` (the same values, long): the fields compared, and each
-    submission's ``Values`` (a leaf without a value has none: its values are all blank)."""
+    submission's ``Values``."""
     known, leaves, cells = read
     fields = [f for f in known if f not in skip]
     at = {f: i for i, f in enumerate(fields)}
     out: dict[int, Values] = {}
-    for sid, leaf, seq in leaves:
-        out.setdefault(sid, ({}, {}))[1].setdefault(leaf, float(seq))
     rows: dict[tuple[int, str], list[Any]] = {}
+    width = len(fields)
+    for sid, leaf, seq in leaves:  # keys as the store gives them (the cells' too)
+        out.setdefault(int(sid), ({}, {}))[1].setdefault(str(leaf), float(seq))
+        rows.setdefault((sid, leaf), [None] * width)
     for sid, leaf, field, value in cells:
         i = at.get(field)
-        if i is None or leaf not in out.get(sid, ({}, {}))[1]:
-            continue  # a field not compared (or a value of no leaf stored: none)
-        row = rows.get((sid, leaf))
-        if row is None:
-            row = rows[(sid, leaf)] = [None] * len(fields)
-        row[i] = value
+        if i is not None:
+            row = rows.get((sid, leaf))
+            if row is not None:  # (a value of no leaf stored has none)
+                row[i] = value
     for (sid, leaf), row in rows.items():
-        out[sid][0][leaf] = tuple(row)
+        out[int(sid)][0][str(leaf)] = tuple(row)
     return fields, out
 
 
