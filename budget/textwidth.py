@@ -5,11 +5,30 @@ from __future__ import annotations
 
 import math
 import unicodedata
+from functools import lru_cache
 
 
 def display_width(text: str) -> int:
-    """Columns ``text`` takes: a wide or full-width character (W, F) counts two."""
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+    """Columns ``text`` takes: a wide or full-width character (W, F) counts two. ASCII text is
+    its length; other text is measured once and remembered (``_wide_width``: a report
+    measures the same names, labels and file names thousands of times)."""
+    if text.isascii():
+        return len(text)
+    return _wide_width(text)
+
+
+@lru_cache(maxsize=16384)  # ~2 MB at most: names and labels, not every sender text forever
+def _wide_width(text: str) -> int:
+    """``display_width`` of ``text`` counted a character at a time (the reference)."""
+    east_asian_width = unicodedata.east_asian_width
+    return sum(2 if east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def widest_line(text: str) -> int:
+    """``display_width`` of the widest line of ``text``."""
+    if "\n" in text:
+        return max(display_width(line) for line in text.split("\n"))
+    return display_width(text)
 
 
 def clip(text: str, width: int) -> str:
@@ -32,4 +51,8 @@ def wrapped_lines(text: str, width: float) -> int:
     """Lines ``text`` wraps to in a column ``width`` characters wide (each line of the text at
     least one)."""
     usable = max(1, int(width) - 1)
-    return sum(max(1, math.ceil(display_width(part) / usable)) for part in str(text).split("\n"))
+    if type(text) is not str:
+        text = str(text)
+    if "\n" not in text:
+        return max(1, -(-display_width(text) // usable))
+    return sum(max(1, math.ceil(display_width(part) / usable)) for part in text.split("\n"))

@@ -13,7 +13,9 @@ from click.testing import CliRunner
 from budget.cli import cli
 from budget.store import open_store
 from tests.conftest import CLEAN_ROWS, edit_workbook, write_filled_workbook
-from tests.stages import save_stage
+from tests.stages import save_allocation, save_stage
+
+pytest_plugins = ["tests.conftest_pg"]
 
 FIRST = {"R5-01": {"national": 1200, "prefectural": 600, "implementer": "県"},
          "R5-02": {"national": 0, "prefectural": 0},
@@ -168,3 +170,155 @@ def test_an_unchanged_resubmission_says_so(tmp_path):
     assert [c["kind"] for c in run.changes] == ["same"]
     ws = openpyxl.load_workbook(run.report_path)["変更点"]
     assert [c.value for c in ws[2]][5:] == ["（変更なし）", None, None, None, "変更なし"]
+
+
+# --- the comparison against the value-at-a-time reference ---------------------------------
+
+
+def reference_changes(before, after, values, skip):
+    """What ``resubmission_changes`` compared before it compared a leaf's values as one
+    tuple: every (leaf, field) value of each side (blank → None, numpy → Python), compared
+    one at a time, ordered by (place, leaf code, field)."""
+    from budget.analysis.diff import _KEYS, _plain
+
+    fields = [c for c in values.columns if c not in _KEYS and c not in skip]
+    has_seq = "seq" in values.columns
+    parts, rows = {}, {}
+    for rec in values.to_dict("records"):
+        sid = int(rec["submission_id"])
+        long, order = parts.setdefault(sid, ({}, {}))
+        n = rows[sid] = rows.get(sid, -1) + 1
+        leaf = str(rec["leaf_code"])
+        order.setdefault(leaf, float(rec["seq"]) if has_seq else float(n))
+        for f in fields:
+            v = _plain(rec[f])
+            if v is not None:
+                long[(leaf, f)] = v
+    a, bo = parts.get(before["id"], ({}, {}))
+    b, ao = parts.get(after["id"], ({}, {}))
+    order = {**bo, **ao}
+    out = []
+    for key in sorted(set(a) | set(b), key=lambda k: (order.get(k[0], 1e9), k[0],
+                                                       fields.index(k[1]))):
+        old, new = a.get(key), b.get(key)
+        if old != new:
+            out.append((key[0], key[1], old, new,
+                        "added" if old is None else "removed" if new is None else "changed"))
+    return out
+
+
+def odd_values_frame(seed: int, with_seq: bool = True):
+    """Two submissions (1 and 2) of random leaves and values, blank of every kind included,
+    a leaf stored twice, numpy and Python numbers, text that equals a number's digits."""
+    import random
+
+    import numpy as np
+    import pandas as pd
+
+    rng = random.Random(seed)
+    pick = [None, np.nan, pd.NA, 0, 1, 1.0, 2, np.int64(2), np.float64(2.0), "2", "", "県",
+            "=1+1", True]
+    rows = []
+    for sid in (1, 2):
+        leaves = rng.sample([f"R5-{i:02d}" for i in range(12)], rng.randint(0, 10))
+        if leaves and rng.random() < 0.5:
+            leaves.append(rng.choice(leaves))  # a leaf stored twice
+        for seq, leaf in enumerate(leaves):
+            rows.append({"prefecture_code": "13", "submission_id": sid, "leaf_code": leaf,
+                         "seq": rng.choice([seq, 11 - seq]),
+                         "national": rng.choice(pick), "total": rng.choice(pick),
+                         "implementer": rng.choice(pick), "remarks": rng.choice(pick)})
+    frame = pd.DataFrame(rows, columns=["prefecture_code", "submission_id", "leaf_code", "seq",
+                                        "national", "total", "implementer", "remarks"])
+    if rng.random() < 0.5:
+        frame["national"] = pd.array([v if isinstance(v, int) and not isinstance(v, bool)
+                                      else None for v in frame["national"]], dtype="Int64")
+    return frame if with_seq else frame.drop(columns="seq")
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_a_leaf_compared_whole_finds_what_comparing_each_value_finds(seed):
+    from budget.analysis.diff import compare
+
+    values = odd_values_frame(seed, with_seq=seed % 3 != 0)
+    before = {"id": 1, "stage": "plan", "fiscal_year": 2023}
+    after = {"id": 2, "stage": "plan", "fiscal_year": 2023}
+    found = compare(before, after, values).changes
+    assert [tuple(r) for r in found[["leaf_code", "field", "before", "after", "kind"]]
+            .itertuples(index=False)] == reference_changes(before, after, values,
+                                                           frozenset({"total", "fund",
+                                                                      "actual_fund",
+                                                                      "actual_total"}))
+    assert all(type(v) in (int, float, str, bool, type(None))
+               for v in [*found["before"], *found["after"]])
+
+
+# --- the run's changes read long (Store.submission_cells) -----------------------------------
+
+ODD_ROWS = [
+    {"R5-01": {"national": 1200, "prefectural": 0, "implementer": "県", "remarks": " 空白 "},
+     "R5-02": {"national": 0}, "R5-03": {}, "R5-04": {"output": "=1+1"}},
+    {"R5-01": {"national": 1200, "prefectural": None, "implementer": "県",
+               "remarks": " 空白 "},
+     "R5-02": {"national": 0, "other": 5}, "R5-05": {"national": 7, "output": "新規"}},
+    {"R5-05": {"national": 7, "output": "新規"}, "R5-02": {"national": 0, "other": 5},
+     "R5-01": {"national": 1200, "implementer": "県", "remarks": " 空白 "}},
+    {},
+]
+
+
+def test_the_cells_read_long_are_the_values_read_wide(store_location):
+    """``Store.submission_cells`` holds what ``submission_amounts`` holds (blank absent, 0
+    kept, numbers as int, text as sent), on both backends; ``_by_cells`` of it reads what
+    ``_by_submission`` reads of the wide frame."""
+    from budget.analysis.diff import _DEFAULT_DERIVED, _by_cells, _by_submission
+
+    with open_store(store_location) as store:
+        ids = [save_stage(store, "plan", "13", rows) for rows in ODD_ROWS]
+        ids.append(save_allocation(store, "1", {"13": (300, 200), "01": (90, None)}))
+        ids.append(save_stage(store, "plan", "14", {}, accepted=False))
+        for asked in (None, ["national", "output", "no-such-field"]):
+            wide = store.submission_amounts(ids, asked)
+            known, leaves, cells = store.submission_cells(ids, asked)
+            assert known == [c for c in wide.columns if c not in (
+                "prefecture_code", "submission_id", "leaf_code", "seq")]
+            assert sorted(leaves) == sorted(zip(wide["submission_id"], wide["leaf_code"],
+                                                wide["seq"]))
+            long = wide.melt(id_vars=["submission_id", "leaf_code"], value_vars=known)
+            long = long[long["value"].notna()]
+            assert sorted(cells, key=repr) == sorted(
+                ((int(s), lf, f, v if isinstance(v, str) else int(v))
+                 for s, lf, f, v in long.itertuples(index=False)), key=repr)
+            assert all(type(v) in (int, str) for *_, v in cells)
+            for skip in (frozenset(), _DEFAULT_DERIVED):
+                fields, parts = _by_cells((known, leaves, cells), skip)
+                wide_fields, wide_parts = _by_submission(wide, skip)
+                assert fields == wide_fields
+                assert parts == wide_parts
+
+
+def test_each_resubmissions_changes_are_what_budget_diff_finds(tmp_path):
+    """The run's changes (read long, parts of pairs) are, pair by pair, what
+    ``diff_submissions`` finds from the wide values."""
+    import budget.analysis.diff as diff
+
+    with open_store(tmp_path / "b.db") as store:
+        ids = [save_stage(store, stage, pref, rows)
+               for rows, stage in zip(ODD_ROWS, ("plan", "plan", "revision", "revision"))
+               for pref in ("13", "01")]
+        ids.append(save_allocation(store, "1", {"13": (300, 200)}))
+        ids.append(save_allocation(store, "1", {"13": (330, None), "01": (1, 1)}))
+        for at_once in (1, 3, 50):
+            diff.PAIRS_AT_ONCE = at_once
+            try:
+                found = list(diff.resubmission_changes(store, ids))
+            finally:
+                diff.PAIRS_AT_ONCE = 50
+            pairs = list(dict.fromkeys((c["previous_id"], c["submission_id"]) for c in found))
+            assert len(pairs) == 7
+            expected = []
+            for before, after in pairs:
+                rows = diff.diff_submissions(store, before, after).changes.to_dict("records")
+                expected += rows or [{c: None for c in diff.CHANGE_COLUMNS} | {"kind": "same"}]
+            assert [{k: c[k] for k in diff.CHANGE_COLUMNS} for c in found] == expected
+            assert {c["kind"] for c in found} >= {"changed", "added", "removed", "same"}

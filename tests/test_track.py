@@ -630,13 +630,13 @@ def test_resubmission_changes_read_a_few_pairs_at_a_time_and_say_the_same(tmp_pa
         whole = diff.resubmission_changes(store, ids)
         monkeypatch.setattr(diff, "PAIRS_AT_ONCE", 1)
         reads: list[int] = []
-        amounts = store.submission_amounts
+        amounts = store.submission_cells
 
         def counted(ids, fields=None):
             reads.append(len(set(ids)))
             return amounts(ids, fields)
 
-        monkeypatch.setattr(store, "submission_amounts", counted)
+        monkeypatch.setattr(store, "submission_cells", counted)
         parted = diff.resubmission_changes(store, ids)
     assert reads == [2] * 6  # six pairs (three per prefecture), two submissions each
     assert list(parted) == list(whole) and len(parted) == len(whole) == 12

@@ -32,7 +32,7 @@ from budget.render.run_report import FINDINGS_SHEET, RESULT_SHEET, write_run_rep
 from budget.render.summary_workbook import write_summary_workbook
 from budget.reports import write_reports
 from budget.store import open_store
-from budget.xlsx.writer import WORKBOOK_OPTIONS, CellWriter, check_xlsx, write_text_cell
+from budget.xlsx.writer import WORKBOOK_OPTIONS, CellWriter, _RowXml, check_xlsx, write_text_cell
 from tests.libreoffice import cell_details, edit_and_save, requires_uno
 
 YEAR = 2023
@@ -41,6 +41,10 @@ NOW = dt.datetime(2024, 3, 1, 10, 30, tzinfo=dt.timezone(dt.timedelta(hours=9)))
 #: What a sender may type: formula-like texts, a tab lead, a control character inside.
 HOSTILE = ['=HYPERLINK("http://x","y")', "+1", "@SUM(A1)", "\t=1+1 タブ始まり",
            "実施\x01主体\x1f（制御文字）"]
+#: What xlsxwriter's ``write_string`` would write unescaped, as rich text's XML: a sender's
+#: text that breaks the file or slips a formula in.
+RICH_LIKE = ['<r><t>a</t></r></is><f>HYPERLINK("http://x","y")</f><is><r><t>b</t></r>',
+             "<r>x</r>", "<r></r>", '<r><t>a</t></r></si><si><t>b</t></si><si><r><t>c</t></r>']
 def formula_like(text: str) -> bool:
     """What Excel would read as a formula (OWASP's leads, full-width ones included)."""
     return text[:1] in ("=", "+", "-", "@", "\t", "\r", "\n", "＝", "＋", "－", "＠")
@@ -153,6 +157,204 @@ def test_every_failed_write_raises():
         write_book(lambda cells, ws: cells.number(ws, 2_000_000, 0, 1))
     with pytest.raises(RuntimeError), pytest.warns(UserWarning, match="single cell"):
         write_book(lambda cells, ws: cells.merge(ws, 0, 0, 0, 0, "one cell", None))
+
+
+class Text(str):
+    """A str of another type: ``CellWriter.row`` hands it to ``value``."""
+
+
+#: Every kind of value a row may hold, odd ones included.
+ODD_VALUES = [None, math.nan, pd.NA, pd.NaT, "", " ", 0, -1, 12, 2**40, 1.5, -0.0, 1e-300,
+              True, False, pd.Series([3], dtype="int64")[0], pd.Series([2.5])[0],
+              dt.date(2024, 3, 1), b"bytes", Text("=型の違う文字列"), Text(""),
+              "ふつう", "01", "=1+1", "+1", "-", "@SUM(A1)", "\t=1", "\n改行", "＝全角", "－全角",
+              "a\ud800b", "実施\x01主体\x1f", "_x0041_ そのまま", " 前後の空白 ", "a&b<c>\"d\"",
+              "\ufffe\uffff", "x" * 32_767, *HOSTILE]
+
+
+#: The values a run report's rows hold (plain types), odd texts included.
+PLAIN_VALUES = [None, "", " ", 0, -1, 12, 2**40, 2**70, 1.5, -0.0, 1e-300, 1e20, math.nan,
+                "ふつう", "01", "=1+1", "+1", "-", "＝全角", "a\ud800b", "実施\x01主体\x1f",
+                "_x0041_ そのまま", "_X00FF_", " 前後の空白 ", "　全角空白", "末尾改行\n",
+                "a&b<c>\"d\"'", "\ufffe\uffff", "x" * 32_767, "東" * 20_000, "<r>そのまま</r>",
+                "<r><t>x</t></r>", *HOSTILE]
+
+
+def rows_both_ways(rows, heights, *, constant_memory: bool = True, fast: bool = True
+                   ) -> dict[str, bytes]:
+    """The parts of a workbook whose rows ``CellWriter.row`` wrote (``fast``: rows made by
+    the writer where it can), every part but the properties."""
+    import itertools
+
+    buf = io.BytesIO()
+    wb = xlsxwriter.Workbook(buf, {**WORKBOOK_OPTIONS, "constant_memory": constant_memory,
+                                   "in_memory": not constant_memory})
+    cells = CellWriter(wb, fast_rows=fast)
+    fmts = [None, cells.add_format({"valign": "top"}),
+            cells.add_format({"bold": True, "bg_color": "#FFC7CE", "text_wrap": True})]
+    ws = wb.add_worksheet("s")
+    cells.text(ws, 0, 0, "見出し", fmts[2])  # xlsxwriter's own row first
+    for r, (row, height) in enumerate(zip(rows, heights), start=1):
+        cells.row(ws, r, list(zip(row, itertools.cycle(fmts[r % 3:] + fmts[:r % 3]))),
+                  height)
+    cells.row(ws, len(rows) + 1, [("最後", None)])
+    made = cells._fast[id(ws)]
+    # the writer made rows itself exactly when it may
+    assert isinstance(made, _RowXml) == (fast and constant_memory)
+    assert not isinstance(made, _RowXml) or "最後" in made.texts
+    wb.close()
+    with zipfile.ZipFile(buf) as z:
+        return {n: z.read(n) for n in z.namelist() if not n.startswith("docProps/")}
+
+
+@pytest.mark.parametrize("constant_memory", [False, True])
+def test_a_row_is_written_as_xlsxwriter_writes_each_cell(constant_memory):
+    """``CellWriter.row`` (the run report's rows) writes exactly the bytes that ``value``
+    cell by cell and ``set_row`` write, for every kind of value and height: the rows it
+    makes itself (plain values in a ``constant_memory`` sheet), and those it leaves to
+    xlsxwriter (any other value, a rich-text-like text, a hidden row), in any order."""
+    rows = [PLAIN_VALUES, ODD_VALUES, PLAIN_VALUES[::-1], [None] * 5, PLAIN_VALUES[5:],
+            ["<r>x</r>", 1], [1, 2, 3], [None, None, "c"], ["", "", 5.0]]
+    rows += [PLAIN_VALUES[i:i + 7] for i in range(0, len(PLAIN_VALUES), 7)]
+    heights = [None, 32.0, 15.0, 47.0, 0, 15.2, 16, None, 11.0 * 3 + 2] + \
+        [None, 60.5, None, 17.0, 33.3, None, 409.0][:len(rows) - 9]
+    ours = rows_both_ways(rows, heights, constant_memory=constant_memory, fast=True)
+    xlsxwriters = rows_both_ways(rows, heights, constant_memory=constant_memory, fast=False)
+    assert ours == xlsxwriters
+
+
+@pytest.mark.parametrize("first_row", [1, 5])
+def test_rows_whose_first_cells_are_empty_give_the_same_sheet(first_row):
+    """A sheet without a header, rows starting with unformatted blanks, tall or not: the
+    sheet's dimension, heights and cells are xlsxwriter's."""
+    def book(fast: bool) -> dict[str, bytes]:
+        buf = io.BytesIO()
+        wb = xlsxwriter.Workbook(buf, {**WORKBOOK_OPTIONS, "constant_memory": True,
+                                       "in_memory": False})
+        cells = CellWriter(wb, fast_rows=fast)
+        fmt = cells.add_format({"valign": "top"})
+        ws = wb.add_worksheet("s")
+        cells.row(ws, first_row, [(None, None), ("", None), ("c", fmt), (None, fmt)], 40.0)
+        cells.row(ws, first_row + 1, [(None, None), (None, None), (None, None), (4, None)])
+        cells.row(ws, first_row + 3, [(None, None), ("x", None)], 20.0)
+        cells.row(ws, first_row + 4, [(None, None)] * 3, 25.0)  # a tall empty row
+        cells.row(ws, first_row + 5, [(1.5, None)])
+        cells.row(ws, first_row + 6, [(math.nan, None)], 30.0)  # xlsxwriter's: no cell
+        cells.row(ws, first_row + 7, [("a", None), (pd.NA, fmt)], 30.0)  # xlsxwriter's
+        cells.row(ws, first_row + 8, [("b", fmt)], 30.0)
+        wb.close()
+        with zipfile.ZipFile(buf) as z:
+            return {n: z.read(n) for n in z.namelist() if not n.startswith("docProps/")}
+
+    ours = book(fast=True)
+    assert ours == book(fast=False)
+    assert b'<dimension ref="A' in ours["xl/worksheets/sheet1.xml"]
+
+
+def test_the_reference_writes_each_cell_as_value_writes_it():
+    """With the writer's own rows off, ``row`` is ``set_row`` and ``value`` cell by cell."""
+    def by_value(cells, ws):
+        fmt = cells.add_format({"valign": "top"})
+        check_xlsx(ws.set_row(1, 32.0))
+        for c, v in enumerate(ODD_VALUES):
+            cells.value(ws, 1, c, v, fmt if c % 2 else None)
+
+    def by_row(cells, ws):
+        fmt = cells.add_format({"valign": "top"})
+        cells.row(ws, 1, [(v, fmt if c % 2 else None) for c, v in enumerate(ODD_VALUES)],
+                  32.0)
+
+    def book(fill):
+        buf = io.BytesIO()
+        wb = xlsxwriter.Workbook(buf, {**WORKBOOK_OPTIONS, "constant_memory": True,
+                                       "in_memory": False})
+        fill(CellWriter(wb, fast_rows=False), wb.add_worksheet("s"))
+        wb.close()
+        with zipfile.ZipFile(buf) as z:
+            return {n: z.read(n) for n in z.namelist() if not n.startswith("docProps/")}
+
+    assert book(by_row) == book(by_value)
+
+
+def test_the_writers_rows_read_back_as_sent():
+    """Read back with openpyxl, the rows the writer made hold every text as sent (control
+    characters in ``_xHHHH_``), numbers as numbers, formula-like text quote-prefixed."""
+    texts = [t for t in PLAIN_VALUES if isinstance(t, str) and t and "<r>" not in t]
+    buf = io.BytesIO()
+    wb = xlsxwriter.Workbook(buf, {**WORKBOOK_OPTIONS, "constant_memory": True,
+                                   "in_memory": False})
+    cells = CellWriter(wb)
+    ws = wb.add_worksheet("s")
+    for r, t in enumerate(texts, start=1):
+        cells.row(ws, r, [(t, None), (r, None), (None, None)])
+    wb.close()
+    read = openpyxl.load_workbook(io.BytesIO(buf.getvalue()))["s"]
+    for r, t in enumerate(texts, start=2):
+        a, b = read.cell(r, 1), read.cell(r, 2)
+        # as openpyxl reads xlsxwriter's escapes: a literal _xHHHH_ with its underscore
+        # escaped, control characters and U+FFFE/FFFF as _xHHHH_
+        sent = shown(re.sub("(_x[0-9a-fA-F]{4}_)", r"_x005F\1", t.replace("\ud800", "\ufffd")))
+        assert a.data_type == "s" and a.value == sent.replace("\ufffe", "_xFFFE_").replace(
+            "\uffff", "_xFFFF_")
+        assert a.quotePrefix == formula_like(t) and (b.value, b.data_type) == (r - 1, "n")
+
+
+def test_a_row_fails_as_its_cells_would():
+    for bad, error in ((["x" * 40_000], RuntimeError), ([1, "y" * 32_768], RuntimeError),
+                       ([math.inf], TypeError)):  # xlsxwriter refuses an infinity
+        for how in ("row", "value"):
+            def fill(cells, ws, bad=bad, how=how):
+                if how == "row":
+                    cells.row(ws, 0, [(v, None) for v in bad])
+                else:
+                    for c, v in enumerate(bad):
+                        cells.value(ws, 0, c, v)
+
+            with pytest.raises(error):
+                write_book(fill)
+    with pytest.raises(RuntimeError):
+        write_book(lambda cells, ws: cells.row(ws, 2_000_000, [("a", None)]))
+
+
+@pytest.mark.parametrize("constant_memory", [False, True])
+def test_a_text_like_rich_text_xml_is_written_as_sent_and_inert(constant_memory):
+    buf = io.BytesIO()
+    wb = xlsxwriter.Workbook(buf, {**WORKBOOK_OPTIONS, "constant_memory": constant_memory,
+                                   "in_memory": not constant_memory})
+    cells = CellWriter(wb)
+    bold = cells.add_format({"bold": True})
+    ws = wb.add_worksheet("s")
+    for r, text in enumerate(RICH_LIKE):
+        cells.text(ws, 4 * r, 0, text)
+        cells.value(ws, 4 * r + 1, 1, text, bold)
+        cells.row(ws, 4 * r + 2, [(text, None), (text, bold), (7, bold)], 33.0)
+    wb.close()
+    with zipfile.ZipFile(buf) as z:
+        xml = b"".join(z.read(n) for n in z.namelist())
+    assert b"<f>" not in xml and b"HYPERLINK" in xml  # escaped, as text
+    read = openpyxl.load_workbook(io.BytesIO(buf.getvalue()))["s"]
+    for r, text in enumerate(RICH_LIKE):
+        got = [read.cell(4 * r + 1, 1), read.cell(4 * r + 2, 2), read.cell(4 * r + 3, 1),
+               read.cell(4 * r + 3, 2)]
+        assert [(c.value, c.data_type) for c in got] == [(text, "s")] * 4
+        assert got[1].font.b and got[3].font.b and not got[0].font.b
+        assert read.cell(4 * r + 3, 3).value == 7
+        assert read.row_dimensions[4 * r + 3].height == 33.0
+
+
+def test_a_text_like_rich_text_xml_through_the_run_report(tmp_path):
+    import dataclasses
+
+    run = hostile_run(tmp_path)
+    findings = run.results[0].report.findings
+    findings[0] = dataclasses.replace(findings[0], value=RICH_LIKE[0])
+    run.results[0].note = RICH_LIKE[3]
+    path = write_run_report(run, tmp_path / "取込結果.xlsx")
+    with zipfile.ZipFile(path) as z:
+        assert b"<f>" not in b"".join(z.read(n) for n in z.namelist())
+    wb = openpyxl.load_workbook(path)
+    assert next(wb[FINDINGS_SHEET].iter_rows(min_row=2, values_only=True))[6] == RICH_LIKE[0]
+    assert next(wb[RESULT_SHEET].iter_rows(min_row=2, values_only=True))[10] == RICH_LIKE[3]
 
 
 def test_formula_is_written_with_its_cached_value():

@@ -1,7 +1,8 @@
 """What changed between two submissions, cell by cell (``budget diff``, and the ingest run
 report's list of what each resubmission changed).
 
-Pure pandas over ``Store.submissions`` and ``Store.submission_amounts``. A change is one
+Over ``Store.submissions`` and ``Store.submission_amounts`` (a run's resubmissions: their
+values read long, ``Store.submission_cells``, a part of the pairs at a time). A change is one
 (leaf, field) whose value differs: entered → blank and blank → entered count (blank is not
 zero), a formula column (総事業費, 基金計, 執行額の計) does not (it follows its inputs).
 Two submissions are comparable when they are of one prefecture, fund year and stage family
@@ -119,31 +120,38 @@ def _leaf_labels(fiscal_year: Any, stage: str | None) -> dict[str, str]:
             for r in menu.itertuples(index=False)}
 
 
+#: What ``_by_submission`` reads of one submission: each leaf's values (a tuple in the order
+#: of the fields compared, blank as None; a leaf stored twice: its later values over the
+#: earlier ones, blanks excepted) and each leaf's place (its ``seq``, else its row).
+Values = tuple[dict[str, tuple[Any, ...]], dict[str, float]]
+
+
 def _by_submission(values: "pd.DataFrame", skip: frozenset[str]
-                   ) -> tuple[list[str], dict[int, tuple[dict[tuple[str, str], Any],
-                                                    dict[str, float]]]]:
-    """The fields compared, and for each submission of ``values``: its non-blank values
-    ((leaf, field) → value) and each leaf's place (its ``seq``, else its row), read in one
+                   ) -> tuple[list[str], dict[int, Values]]:
+    """The fields compared, and for each submission of ``values`` its ``Values``, read in one
     pass (not a filter of ``values`` per submission)."""
+    from itertools import repeat
+
     fields = [c for c in values.columns if c not in _KEYS and c not in skip]
     has_seq = "seq" in values.columns
-    cols = ["submission_id", "leaf_code", *(["seq"] if has_seq else []), *fields]
-    out: dict[int, tuple[dict[tuple[str, str], Any], dict[str, float]]] = {}
+    out: dict[int, Values] = {}
     rows: dict[int, int] = {}
-    # Column by column as plain lists, then a row at a time: no copy of the frame, no dict
-    # per row (the values of a run's part of pairs are read at once: ``PAIRS_AT_ONCE``).
-    columns = [values[c].tolist() for c in cols]
-    first = 3 if has_seq else 2
-    for rec in zip(*columns):
-        sid = int(rec[0])
-        long, order = out.setdefault(sid, ({}, {}))
+    # Blank (NA, NaN, None) → None for the whole part at once, then column by column as
+    # plain lists and a row at a time: a leaf's values are one tuple, and two versions of a
+    # leaf are compared as one tuple each (``_changes``), not a value at a time.
+    compared = values[fields]
+    compared = compared.astype(object).where(compared.notna(), None)
+    by_leaf = zip(*[compared[c].tolist() for c in fields]) if fields else repeat(())
+    keys = zip(values["submission_id"].tolist(), values["leaf_code"].tolist(),
+               values["seq"].tolist() if has_seq else repeat(None))
+    for (sid, leaf, seq), rec in zip(keys, by_leaf):
+        sid, leaf = int(sid), str(leaf)
+        leaves, order = out.setdefault(sid, ({}, {}))
         n = rows[sid] = rows.get(sid, -1) + 1
-        leaf = str(rec[1])
-        order.setdefault(leaf, float(rec[2]) if has_seq else float(n))
-        for f, value in zip(fields, rec[first:]):
-            v = _plain(value)
-            if v is not None:
-                long[(leaf, f)] = v
+        order.setdefault(leaf, float(seq) if has_seq else float(n))
+        earlier = leaves.get(leaf)
+        leaves[leaf] = rec if earlier is None else tuple(
+            e if v is None else v for e, v in zip(earlier, rec))
     return fields, out
 
 
@@ -160,26 +168,33 @@ def compare(before: dict[str, Any], after: dict[str, Any], values: "pd.DataFrame
 
 
 def _changes(before: dict[str, Any], after: dict[str, Any], fields: list[str],
-             parts: dict[int, tuple[dict[tuple[str, str], Any], dict[str, float]]]
-             ) -> list[dict[str, Any]]:
-    """The rows of ``SubmissionDiff.changes`` (``CHANGE_COLUMNS``), from ``_by_submission``."""
+             parts: dict[int, Values]) -> list[dict[str, Any]]:
+    """The rows of ``SubmissionDiff.changes`` (``CHANGE_COLUMNS``), from ``_by_submission``:
+    each (leaf, field) whose value differs, ordered by the leaf's place (the later
+    submission's first), leaf code, then field."""
     stage = str(after.get("stage") or "plan")
-    empty: tuple[dict[tuple[str, str], Any], dict[str, float]] = ({}, {})
+    empty: Values = ({}, {})
     a, before_order = parts.get(int(before["id"]), empty)
     b, after_order = parts.get(int(after["id"]), empty)
-    order = {**before_order, **after_order}  # the later submission's places first
-    labels = _leaf_labels(after.get("fiscal_year"), stage)
-    rows = []
-    for key in sorted(set(a) | set(b), key=lambda k: (order.get(k[0], 1e9), k[0],
-                                                       fields.index(k[1]))):
-        old, new = a.get(key), b.get(key)
-        if old == new:
+    blank = (None,) * len(fields)
+    found: list[tuple[str, int, Any, Any]] = []
+    for leaf in a.keys() | b.keys():
+        old_row, new_row = a.get(leaf, blank), b.get(leaf, blank)
+        if old_row == new_row:  # the same values (a blank is None on both sides)
             continue
-        kind = "added" if old is None else "removed" if new is None else "changed"
-        rows.append({"leaf_code": key[0], "label": labels.get(key[0], key[0]), "field": key[1],
-                     "field_label": field_label(key[1], stage), "before": old, "after": new,
-                     "kind": kind})
-    return rows
+        for i, (old, new) in enumerate(zip(old_row, new_row)):
+            old, new = _plain(old), _plain(new)
+            if old != new:
+                found.append((leaf, i, old, new))
+    if not found:
+        return []
+    order = {**before_order, **after_order}  # the later submission's places first
+    found.sort(key=lambda k: (order.get(k[0], 1e9), k[0], k[1]))
+    labels = _leaf_labels(after.get("fiscal_year"), stage)
+    return [{"leaf_code": leaf, "label": labels.get(leaf, leaf), "field": fields[i],
+             "field_label": field_label(fields[i], stage), "before": old, "after": new,
+             "kind": "added" if old is None else "removed" if new is None else "changed"}
+            for leaf, i, old, new in found]
 
 
 def _accepted_values(row: dict[str, Any]) -> None:
@@ -318,7 +333,7 @@ def resubmission_changes(store: "Store", ids: list[int]) -> ChangeList:
             out, values_now = [], values
         skip = DERIVED.get(str(after.get("stage") or "plan"), _DEFAULT_DERIVED)
         if skip not in values:
-            values[skip] = _by_submission(values["frame"], skip)
+            values[skip] = _by_cells(values["cells"], skip)
         found = _changes(before, after, *values[skip])
         head = {"submission_id": int(after["id"]), "previous_id": int(before["id"]),
                 "previous_file_name": before["file_name"],
@@ -339,13 +354,48 @@ PAIRS_AT_ONCE = 50
 def _with_values(store: "Store", pairs: list[tuple[dict[str, Any], dict[str, Any]]]
                  ) -> Iterator[tuple[dict[str, Any], dict[str, Any], dict[Any, Any]]]:
     """Each pair with the values of its part of ``pairs`` (``PAIRS_AT_ONCE`` at a time):
-    {"frame": ``Store.submission_amounts``, and what ``_by_submission`` read of it}."""
+    {"cells": ``Store.submission_cells`` of the fields the part's pairs compare (a formula
+    column none of them compares is not read), and what ``_by_cells`` read of it}."""
+    known: list[str] | None = None  # every field: the first part reads them all
     for start in range(0, len(pairs), PAIRS_AT_ONCE):
         part = pairs[start:start + PAIRS_AT_ONCE]
-        values: dict[Any, Any] = {
-            "frame": store.submission_amounts([int(x["id"]) for p in part for x in p])}
+        skipped = frozenset.intersection(*(DERIVED.get(str(after.get("stage") or "plan"),
+                                                       _DEFAULT_DERIVED)
+                                           for _before, after in part))
+        read = store.submission_cells([int(x["id"]) for p in part for x in p],
+                                      None if known is None
+                                      else [f for f in known if f not in skipped])
+        if known is None:
+            known = read[0]
+        values: dict[Any, Any] = {"cells": read}
         for before, after in part:
             yield before, after, values
+
+
+def _by_cells(read: tuple[list[str], list[tuple[int, str, int]],
+                          list[tuple[int, str, str, Any]]], skip: frozenset[str]
+              ) -> tuple[list[str], dict[int, Values]]:
+    """What ``_by_submission`` reads of ``Store.submission_amounts``, from
+    ``Store.submission_cells`` (the same values, long): the fields compared, and each
+    submission's ``Values``."""
+    known, leaves, cells = read
+    fields = [f for f in known if f not in skip]
+    at = {f: i for i, f in enumerate(fields)}
+    out: dict[int, Values] = {}
+    rows: dict[tuple[int, str], list[Any]] = {}
+    width = len(fields)
+    for sid, leaf, seq in leaves:  # keys as the store gives them (the cells' too)
+        out.setdefault(int(sid), ({}, {}))[1].setdefault(str(leaf), float(seq))
+        rows.setdefault((sid, leaf), [None] * width)
+    for sid, leaf, field, value in cells:
+        i = at.get(field)
+        if i is not None:
+            row = rows.get((sid, leaf))
+            if row is not None:  # (a value of no leaf stored has none)
+                row[i] = value
+    for (sid, leaf), row in rows.items():
+        out[int(sid)][0][str(leaf)] = tuple(row)
+    return fields, out
 
 
 def format_value(value: Any) -> str:

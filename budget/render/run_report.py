@@ -29,7 +29,7 @@ from budget import __version__
 from budget.files import write_atomically
 from budget.findings import SEVERITY_JA, STATUS_JA
 from budget.fiscal import short_time
-from budget.textwidth import clip, display_width, wrapped_lines
+from budget.textwidth import clip, widest_line, wrapped_lines
 from budget.xlsx.writer import WORKBOOK_OPTIONS, CellWriter, check_xlsx, is_missing
 
 if TYPE_CHECKING:
@@ -179,33 +179,42 @@ def _table(cells: CellWriter, ws: Any, headers: list[str], rows: Callable[[], It
     ``HASH_WIDTH``), row heights for the wrapped lines, the print layout. ``rows`` is called
     twice (the widths, then the cells), so no sheet is ever held whole; rows are written in
     order, each row's height before its cells (``constant_memory``)."""
-    wanted = [max(display_width(line) for line in h.split("\n")) for h in headers]
+    wanted = [widest_line(h) for h in headers]
     n = 0
+    measured = [c for c in range(len(headers)) if c != hash_col]
     for row in rows():
         n += 1
-        for c, (value, _fmt) in enumerate(row):
-            if c != hash_col and not is_missing(value):
-                wanted[c] = max(wanted[c], max(display_width(line)
-                                               for line in _shown(value).split("\n")))
+        for c in measured:
+            value = row[c][0]
+            kind = type(value)
+            if kind is str:
+                width = widest_line(value)
+            elif kind is int:
+                width = len(str(value))
+            elif value is None or is_missing(value):
+                continue
+            else:
+                width = widest_line(_shown(value))
+            if width > wanted[c]:
+                wanted[c] = width
     widths = [HASH_WIDTH if c == hash_col
               else min(wrap_cols.get(c, MAX_WIDTH), max(MIN_WIDTH, wanted[c] + 2))
               for c in range(len(headers))]
     for c, (h, w) in enumerate(zip(headers, widths)):
         cells.text(ws, 0, c, h, head)
         check_xlsx(ws.set_column(c, c, w))
+    tall = [(c, widths[c]) for c in sorted(wrap_cols) if c != hash_col and c < len(headers)]
     for r, row in enumerate(rows(), start=1):
         height = 15.0
-        for c, (value, _fmt) in enumerate(row):
-            if is_missing(value):
-                continue
-            if c == hash_col:
+        if hash_col is not None:
+            value = row[hash_col][0]
+            if value is not None and not is_missing(value):
                 height = max(height, 11.0 * -(-len(_shown(value)) // HASH_PER_LINE) + 2)
-            elif c in wrap_cols:
-                height = max(height, 15.0 * wrapped_lines(_shown(value), widths[c]) + 2)
-        if height > 15:
-            check_xlsx(ws.set_row(r, height))
-        for c, (value, fmt) in enumerate(row):
-            cells.value(ws, r, c, value, fmt)
+        for c, room in tall:
+            value = row[c][0]
+            if type(value) is str or value is not None and not is_missing(value):
+                height = max(height, 15.0 * wrapped_lines(_shown(value), room) + 2)
+        cells.row(ws, r, row, height if height > 15 else None)
     ws.freeze_panes(1, 1)
     check_xlsx(ws.autofilter(0, 0, max(n, 1), len(headers) - 1))
     total = sum(widths)
@@ -214,6 +223,8 @@ def _table(cells: CellWriter, ws: Any, headers: list[str], rows: Callable[[], It
 
 
 def _shown(value: Any) -> str:
+    if type(value) is str:
+        return value
     return "" if is_missing(value) else str(value)
 
 

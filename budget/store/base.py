@@ -124,6 +124,16 @@ class Store(Protocol):
         ``fields`` that it knows, when given)."""
         ...
 
+    def submission_cells(self, ids: list[int], fields: list[str] | None = None
+                         ) -> tuple[list[str], list[tuple[int, str, int]],
+                                    list[tuple[int, str, str, int | str]]]:
+        """The values of ``submission_amounts`` long, as stored: the fields (those of
+        ``fields`` the store knows, else all; in ``submission_amounts``' column order), then
+        (submission_id, leaf_code, seq) of every leaf stored, then (submission_id, leaf_code,
+        field, value) of every non-blank value (a number field's number, a text field's
+        text)."""
+        ...
+
     def checked_files(self) -> dict[str, str]:
         """Key → checks version of every file ``record_checked`` recorded."""
         ...

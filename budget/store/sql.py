@@ -546,6 +546,32 @@ class SQLStore:
                            pd.concat(cells, ignore_index=True) if len(cells) > 1 else cells[0],
                            known)
 
+    def submission_cells(self, ids: list[int], fields: list[str] | None = None
+                         ) -> tuple[list[str], list[tuple[int, str, int]],
+                                    list[tuple[int, str, str, int | str]]]:
+        """The values of the given submissions, long; see ``Store.submission_cells``."""
+        ids = sorted({int(i) for i in ids})
+        wanted = None if fields is None else set(fields)
+        known = [(str(f), str(k)) for f, k in self._rows(
+            "SELECT field, kind FROM value_fields ORDER BY position, field")
+            if wanted is None or f in wanted]
+        numbers: list[str | None] = [f for f, k in known if k == NUMBER] or [None]
+        texts: list[str | None] = [f for f, k in known if k != NUMBER] or [None]
+        leaves: list[Any] = []
+        cells: list[Any] = []
+        for chunk in list(chunks(ids)) or [[]]:
+            marks = ", ".join("?" * len(chunk)) or "NULL"
+            leaves += self._rows(f"""
+                SELECT submission_id, leaf_code, seq FROM submission_leaves
+                WHERE submission_id IN ({marks})""", chunk)
+            # a number field's number, a text field's text: rows as the driver gives them
+            for column, names in (("number", numbers), ("text", texts)):
+                cells += self._rows(f"""
+                    SELECT submission_id, leaf_code, field, {column} FROM submission_values
+                    WHERE submission_id IN ({marks}) AND field IN ({", ".join("?" * len(names))})
+                      AND {column} IS NOT NULL""", [*chunk, *names])
+        return [f for f, _ in known], leaves, cells
+
     def checked_files(self) -> dict[str, str]:
         """What ``record_checked`` recorded; see ``Store.checked_files``."""
         return {str(k)[len(CHECKED_PREFIX):]: str(v) for k, v in self._rows(
