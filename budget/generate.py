@@ -26,6 +26,7 @@ from budget.menu import MenuLeaf, menu_fingerprint, menu_leaves
 from budget.prefectures import Prefecture
 from budget.textwidth import wrapped_lines
 from budget.xlsx.writer import check_xlsx as _check
+from budget.xlsx.writer import write_plain_string
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -367,7 +368,7 @@ def _write_value(ws: Any, r: int, c: int, value: Any, cell_format: Any) -> None:
     elif isinstance(value, (int, float)) and not isinstance(value, bool):
         _check(ws.write_number(r, c, value, cell_format))
     else:
-        _check(ws.write_string(r, c, str(value), cell_format))
+        _check(write_plain_string(ws, r, c, str(value), cell_format))  # sender text
 
 
 def _write_guide(ws: Any, fmt: _Formats, form: Form, year: int, subject: str,

@@ -320,6 +320,31 @@ def test_prefilled_values_are_written_as_typed(tmp_path, menu):
     assert ws["E3"].value == "山田太郎"
 
 
+@pytest.mark.parametrize("text", ["<r><t>=1+1</t></r>", "<r>x</r>",
+                                  '<r><t>a</t></r><r><f>HYPERLINK("http://x")</f></r>'])
+def test_prefilled_text_shaped_like_rich_text_stays_that_text(tmp_path, menu, text):
+    """Text from the store that xlsxwriter would take for rich text's XML (``<r>…</r>``,
+    written unescaped) is written as that very text: the file opens, the cell reads back as
+    typed, and no formula or markup of the sender's reaches the workbook."""
+    from budget.xlsx.container import inspect_container
+    from budget.xlsx.reader import read_workbook
+
+    path = tmp_path / "rich.xlsx"
+    rows = {"R5-02": {"implementer": text}}
+    write_plan_workbook(path, menu, find_prefecture("13"),
+                        values=PlanValues({"contact_name": text}, rows))
+    ws = openpyxl.load_workbook(path)["計画"]
+    assert ws["O9"].value == text and ws["O9"].data_type == "s"
+    assert ws["E3"].value == text
+    container, found = inspect_container(path.read_bytes(), path.name)
+    assert container is not None and not found
+    sheet = read_workbook(container).plan
+    assert sheet is not None
+    assert sheet.cell("O9").value == text and sheet.cell("O9").formula is None
+    with zipfile.ZipFile(path) as z:
+        assert b"<f>" not in z.read("xl/sharedStrings.xml")
+
+
 def test_no_xml_declares_an_entity_or_external_link(tokyo_path):
     with zipfile.ZipFile(tokyo_path) as z:
         names = z.namelist()

@@ -226,6 +226,10 @@ def test_billion_laughs_is_refused_at_once():
 
 @pytest.mark.parametrize("body, message", [
     ('<row r="1"><c r="A1" t="s"><v>5</v></c></row>', "存在しない共有文字列"),
+    # Python's int() would take these (-1: the table's last string)
+    ('<row r="1"><c r="A1" t="s"><v>-1</v></c></row>', "存在しない共有文字列"),
+    ('<row r="1"><c r="A1" t="s"><v> 0</v></c></row>', "存在しない共有文字列"),
+    ('<row r="1"><c r="A1" t="s"><v>\u0660</v></c></row>', "存在しない共有文字列"),
     ('<row r="1"><c r="1A"><v>5</v></c></row>', "セル参照"),
     ('<row r="1"><c r="A1"><v>5</v></row>', "XML として読めません"),
 ])

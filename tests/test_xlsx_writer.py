@@ -189,7 +189,7 @@ def rows_both_ways(rows, heights, *, constant_memory: bool = True, fast: bool = 
     buf = io.BytesIO()
     wb = xlsxwriter.Workbook(buf, {**WORKBOOK_OPTIONS, "constant_memory": constant_memory,
                                    "in_memory": not constant_memory})
-    cells = CellWriter(wb, fast_rows=fast)
+    cells = CellWriter(wb, fast_rows=fast, any_release=True)
     fmts = [None, cells.add_format({"valign": "top"}),
             cells.add_format({"bold": True, "bg_color": "#FFC7CE", "text_wrap": True})]
     ws = wb.add_worksheet("s")
@@ -231,7 +231,7 @@ def test_rows_whose_first_cells_are_empty_give_the_same_sheet(first_row):
         buf = io.BytesIO()
         wb = xlsxwriter.Workbook(buf, {**WORKBOOK_OPTIONS, "constant_memory": True,
                                        "in_memory": False})
-        cells = CellWriter(wb, fast_rows=fast)
+        cells = CellWriter(wb, fast_rows=fast, any_release=True)
         fmt = cells.add_format({"valign": "top"})
         ws = wb.add_worksheet("s")
         cells.row(ws, first_row, [(None, None), ("", None), ("c", fmt), (None, fmt)], 40.0)
@@ -535,3 +535,32 @@ def test_libreoffice_shows_sender_text_as_sent_and_keeps_it_text(tmp_path):
         if formula_like(text):
             assert back[ref].data_type == "s" and back[ref].value == text, ref
     assert_no_formula_or_link(saved)
+
+
+def test_the_row_writer_is_used_only_under_a_checked_xlsxwriter_release(monkeypatch):
+    """Under a release its bytes were not checked against, xlsxwriter writes the rows (the
+    same workbook, slower); under a checked one, the writer's own rows."""
+    from budget.xlsx.writer import xlsxwriter_release
+
+    def writer_of(wb) -> object:
+        cells = CellWriter(wb)
+        ws = wb.add_worksheet("s")
+        cells.row(ws, 0, [("a", None), (1, None)])
+        return cells._fast[id(ws)]
+
+    def book() -> tuple[object, dict[str, bytes]]:
+        buf = io.BytesIO()
+        wb = xlsxwriter.Workbook(buf, {**WORKBOOK_OPTIONS, "constant_memory": True,
+                                       "in_memory": False})
+        made = writer_of(wb)
+        wb.close()
+        with zipfile.ZipFile(buf) as z:
+            return made, {n: z.read(n) for n in z.namelist() if not n.startswith("docProps/")}
+
+    monkeypatch.setattr(_RowXml, "TESTED", frozenset({xlsxwriter_release()}))
+    checked, checked_parts = book()
+    assert isinstance(checked, _RowXml)
+    monkeypatch.setattr(_RowXml, "TESTED", frozenset({(0, 1)}))
+    unchecked, unchecked_parts = book()
+    assert unchecked is False
+    assert checked_parts == unchecked_parts

@@ -399,6 +399,14 @@ def _sheet_parts(root: ET.Element, ns: str, sheet: Sheet) -> ET.Element | None:
     return sheet_data
 
 
+def _shared_string(shared: list[str], index: str) -> str:
+    """The shared string a cell's ``<v>`` names; ``IndexError`` unless it is a plain index
+    into the table (``-1`` or ``١`` is not one, though Python's ``int`` would take it)."""
+    if not (index.isascii() and index.isdigit()):
+        raise IndexError(index)
+    return shared[int(index)]
+
+
 def _tree_sheet(data: bytes, shared: list[str], name: str) -> Sheet:
     """``parse_sheet`` from ElementTree's element tree: any SpreadsheetML (prefixed tags,
     cells without references, comments, CDATA ...)."""
@@ -451,7 +459,7 @@ def _tree_sheet(data: bytes, shared: list[str], name: str) -> Sheet:
                 formula = _formula(f_el.text or "", f_el.attrib, cell_row, col, masters)
             if kind == "s" and value is not None:
                 try:
-                    value = shared[int(value)]
+                    value = _shared_string(shared, value)
                 except (ValueError, IndexError):
                     raise ReadError(f"シート「{name}」のセル {column_letter(col)}{cell_row} が"
                                     "存在しない共有文字列を指しています") from None
@@ -794,7 +802,7 @@ def _fast_cells(body: str, shared: list[str], sheet: Sheet,
         fields, place, kind, value, formula, style = entry
         if fields is None:
             if kind == "s" and value is not None:
-                value = shared[int(value)]  # a bad index: the tree says where
+                value = _shared_string(shared, value)  # a bad index: the tree says where
             if isinstance(formula, tuple):
                 formula = _formula(formula[0], formula[1], place[0], place[1], masters)
             fields = (place[0], place[1], kind, value, formula)

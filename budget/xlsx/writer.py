@@ -74,8 +74,11 @@ class CellWriter:
     elsewhere still gets a quote-prefixed format, with the workbook's default properties.
     """
 
-    def __init__(self, workbook: Any, *, fast_rows: bool = True) -> None:
+    def __init__(self, workbook: Any, *, fast_rows: bool = True,
+                 any_release: bool = False) -> None:
         self.workbook = workbook
+        #: the row writer even under an xlsxwriter release it was not checked against (tests)
+        self.any_release = any_release
         #: ``row`` may write a ``constant_memory`` worksheet's rows itself (``_RowXml``)
         self.fast_rows = fast_rows
         self._props: dict[int, dict[str, Any]] = {}
@@ -112,16 +115,7 @@ class CellWriter:
 
     @staticmethod
     def _string(ws: Any, row: int, col: int, text: str, fmt: Any) -> int | None:
-        """xlsxwriter's ``write_string``; returns its code. A text xlsxwriter would take for
-        rich text's XML (``<r>…</r>``, written unescaped: a sender could break the file or
-        slip in a formula) is written as three plain runs of the cell's format instead: the
-        same text, escaped."""
-        if text.startswith("<r>") and text.endswith("</r>"):
-            if fmt is None:
-                return ws.write_rich_string(row, col, text[:1], text[1:2], text[2:])
-            return ws.write_rich_string(row, col, fmt, text[:1], fmt, text[1:2], fmt,
-                                        text[2:], fmt)
-        return ws.write_string(row, col, text, fmt)
+        return write_plain_string(ws, row, col, text, fmt)
 
     def number(self, ws: Any, row: int, col: int, value: Any, fmt: Any = None) -> None:
         """``value`` as a number cell; missing → blank."""
@@ -150,7 +144,8 @@ class CellWriter:
         ``str``, ``int``, ``float`` or None), any other type through ``value``."""
         fast = self._fast.get(id(ws))
         if fast is None:
-            fast = self._fast[id(ws)] = self.fast_rows and _RowXml.of(ws)
+            fast = self._fast[id(ws)] = self.fast_rows and _RowXml.of(
+                ws, any_release=self.any_release)
         if isinstance(fast, _RowXml) and fast.write(self, row, cells, height):
             return
         if height is not None:
@@ -202,6 +197,28 @@ _MAX_TEXT = 32_767
 _MAX_CACHED = 20_000
 
 
+def write_plain_string(ws: Any, row: int, col: int, text: str, fmt: Any = None) -> int | None:
+    """xlsxwriter's ``write_string``, returning its code, for any text: a text xlsxwriter
+    would take for rich text's XML (``<r>…</r>``, which it writes unescaped: a sender could
+    break the file or slip a formula in) is written as three plain runs of the cell's format
+    instead, the same text, escaped. Every text that may come from a sender goes through
+    here (the cell writer, and the values ``generate`` pre-fills from the store)."""
+    if text.startswith("<r>") and text.endswith("</r>"):
+        if fmt is None:
+            return ws.write_rich_string(row, col, text[:1], text[1:2], text[2:])
+        return ws.write_rich_string(row, col, fmt, text[:1], fmt, text[1:2], fmt,
+                                    text[2:], fmt)
+    return ws.write_string(row, col, text, fmt)
+
+
+def xlsxwriter_release() -> tuple[int, ...]:
+    """The installed xlsxwriter's (major, minor); () when it cannot be told."""
+    import xlsxwriter
+
+    found = re.match(r"(\d+)\.(\d+)", getattr(xlsxwriter, "__version__", ""))
+    return (int(found.group(1)), int(found.group(2))) if found else ()
+
+
 class _RowXml:
     """The rows of one xlsxwriter ``constant_memory`` worksheet as SpreadsheetML made here:
     xlsxwriter spends most of a large report's time on its per-cell bookkeeping. What is
@@ -223,12 +240,21 @@ class _RowXml:
         self.styles: dict[int, str] = {}  # format's id → its cell's style attribute
         self.formats: list[Any] = []  # the formats of ``styles``
 
+    #: The xlsxwriter releases (major, minor) whose internals this was checked against byte
+    #: for byte (``tests/test_xlsx_writer.py``); under any other, xlsxwriter writes the rows
+    #: (slower, never wrong). A new release is added here once those tests pass with it
+    #: (they force this writer on whatever release is installed).
+    TESTED = frozenset({(3, 3)})
+
     @classmethod
-    def of(cls, ws: Any) -> "_RowXml | bool":
-        """The row writer of ``ws``, or False when its rows are left to xlsxwriter."""
+    def of(cls, ws: Any, *, any_release: bool = False) -> "_RowXml | bool":
+        """The row writer of ``ws``, or False when its rows are left to xlsxwriter (a
+        worksheet not in ``constant_memory`` mode, or an xlsxwriter release not in
+        ``TESTED`` unless ``any_release``)."""
         if not getattr(ws, "constant_memory", False) \
                 or not all(hasattr(ws, name) for name in cls.NEEDS) \
-                or ws.excel_version != 2007:
+                or ws.excel_version != 2007 \
+                or not (any_release or xlsxwriter_release() in cls.TESTED):
             return False
         return cls(ws)
 
