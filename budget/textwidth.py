@@ -14,14 +14,24 @@ def display_width(text: str) -> int:
     measures the same names, labels and file names thousands of times)."""
     if text.isascii():
         return len(text)
+    if len(text) > _REMEMBERED_CHARS:  # a sender's long text: counted, not remembered
+        return _counted_width(text)
     return _wide_width(text)
 
 
-@lru_cache(maxsize=16384)  # ~2 MB at most: names and labels, not every sender text forever
-def _wide_width(text: str) -> int:
+#: Texts up to this long are remembered (names, labels, file names)
+_REMEMBERED_CHARS = 128
+
+
+def _counted_width(text: str) -> int:
     """``display_width`` of ``text`` counted a character at a time (the reference)."""
     east_asian_width = unicodedata.east_asian_width
     return sum(2 if east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+@lru_cache(maxsize=16384)  # ~16,384 short texts (≤ ~5 MB): not every sender text forever
+def _wide_width(text: str) -> int:
+    return _counted_width(text)
 
 
 def widest_line(text: str) -> int:

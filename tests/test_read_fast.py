@@ -319,6 +319,9 @@ SST_FAST = {
                      '<phoneticPr fontId="1"/></si><si><t>x</t><phoneticPr fontId="1" '
                      'type="noConversion"/></si>',
     "whitespace between items": "\n  <si><t>a</t></si>\n  <si><t>b</t></si>\n",
+    "line feeds in a reading and its format": '<si><r><rPr><rFont val="a\nb"/></rPr><t>東</t>'
+                                              '</r><t>京</t><rPh sb="0" eb="2"><t>トウ\nキョウ'
+                                              '</t></rPh></si>',
 }
 
 #: Tables the fast path must leave to the tree, or read exactly as it does.
@@ -523,3 +526,20 @@ def test_mutated_sheets_read_as_the_tree_reads_them(clean_workbook):
             text = text[:at] + rng.choice(SNIPPETS) + text[at + cut:]
         read += both(text.encode(), shared) is not None
     assert read > 0  # some edits keep the shape: the fast path read those
+
+
+def test_long_pieces_are_read_but_not_kept(monkeypatch):
+    """Only short cells and strings are kept between files (a template's are): a sender's
+    long text is read as the tree reads it, and what is kept stays small."""
+    monkeypatch.setattr(reader, "_PIECES", {})
+    monkeypatch.setattr(reader, "_SI_TEXTS", {})
+    long_text = "長" * 5_000
+    data = sheet(f'<row r="1"><c r="A1" t="inlineStr"><is><t>{long_text}</t></is></c>'
+                 '<c r="B1"><v>7</v></c></row>')
+    fast = both(data, SHARED)
+    assert fast is not None and fast.cell("A1").value == long_text
+    assert all(len(k) <= reader._MAX_PIECE_CHARS for k in reader._PIECES)
+    assert any("B1" in k for k in reader._PIECES)  # the short one is kept
+    table = sst(f"<si><t>{long_text}</t></si><si><t>短</t></si>")
+    assert reader._fast_shared_strings(table) == [long_text, "短"]
+    assert list(reader._SI_TEXTS.values()) == ["短"]

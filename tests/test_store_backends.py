@@ -245,6 +245,47 @@ def test_the_same_file_saved_at_once_from_two_connections_is_stored_once(store_l
         assert store.table_counts()["submissions"] == 1
 
 
+
+def test_a_reader_reads_a_version_4_store_as_it_is(store_location):
+    """4 reads as 5 does: a reader who may not migrate (a read-only role) reads a version-4
+    store as it is instead of being told to wait for ``db migrate``."""
+    with open_store(store_location) as store:
+        store.save(report(b"plan"), b"plan")
+        expected = store.current_amounts(2023)
+        make_version_4(store)
+    if store_location.startswith("postgresql"):  # the read-only role: no migration
+        with open_store(store_location, readonly=True) as store:
+            pd.testing.assert_frame_equal(store.current_amounts(2023), expected)
+            assert store._rows("SELECT value FROM store_meta")[0][0] == "4"
+
+
+@pytest.mark.skipif(os.name == "nt", reason="POSIX file modes")
+def test_a_read_only_version_4_file_is_read_as_it_is(tmp_path):
+    """A version-4 SQLite file nobody here may write (a mount): read as it is, unchanged;
+    a version-3 one is refused with what to do."""
+    for version, make in (("4", make_version_4), ("3", make_version_3)):
+        store_dir = tmp_path / f"v{version}"
+        store_dir.mkdir()
+        db = store_dir / "budget.db"
+        with open_store(str(db)) as store:
+            store.save(report(b"plan"), b"plan")
+            expected = store.current_amounts(2023)
+            make(store)
+        before = db.read_bytes()
+        immutable = _make_read_only([db, store_dir])
+        try:
+            if version == "4":
+                with open_store(str(db), readonly=True) as store:
+                    pd.testing.assert_frame_equal(store.current_amounts(2023), expected)
+            else:
+                with pytest.raises(StoreError, match="古い版（3）.*budget db migrate --db"):
+                    open_store(str(db), readonly=True)
+        finally:
+            _undo(immutable)
+            os.chmod(store_dir, 0o755)
+            os.chmod(db, 0o644)
+        assert db.read_bytes() == before
+
 # --- read-only stores -----------------------------------------------------------------------
 
 def _make_read_only(paths: list[Path]) -> list[Path]:

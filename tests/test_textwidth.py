@@ -38,6 +38,11 @@ def test_the_remembered_widths_are_bounded():
     for i in range(20_000):
         assert display_width(f"東京{i}") == 4 + len(str(i))
     assert _wide_width.cache_info().currsize <= _wide_width.cache_info().maxsize
+    _wide_width.cache_clear()
+    assert display_width("長" * 129) == 258  # a sender's long text: counted, not remembered
+    assert _wide_width.cache_info().currsize == 0
+    assert display_width("長" * 128) == 256
+    assert _wide_width.cache_info().currsize == 1
 
 
 @pytest.mark.parametrize("text", TEXTS)

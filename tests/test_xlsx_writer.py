@@ -564,3 +564,32 @@ def test_the_row_writer_is_used_only_under_a_checked_xlsxwriter_release(monkeypa
     unchecked, unchecked_parts = book()
     assert unchecked is False
     assert checked_parts == unchecked_parts
+
+
+def test_rows_xlsxwriter_must_write_are_left_to_it():
+    """A row with a note, a cell without a format in a column that has one, and long texts:
+    the same workbook as xlsxwriter's cell by cell, and long texts are not kept."""
+    def book(fast: bool) -> tuple[object, dict[str, bytes]]:
+        buf = io.BytesIO()
+        wb = xlsxwriter.Workbook(buf, {**WORKBOOK_OPTIONS, "constant_memory": True,
+                                       "in_memory": False})
+        cells = CellWriter(wb, fast_rows=fast, any_release=True)
+        ws = wb.add_worksheet("s")
+        ws.set_column(2, 2, 20, cells.add_format({"bold": True}))
+        ws.write_comment(3, 0, "メモ")
+        cells.row(ws, 1, [("a", None), (1, None)])  # ours
+        cells.row(ws, 2, [("a", None), (1, None), ("列の書式", None)])  # column C's format
+        cells.row(ws, 3, [("注記の行", None)])  # the row with the note
+        cells.row(ws, 4, [("長" * 300, None), ("短", None)])
+        made = cells._fast[id(ws)]
+        wb.close()
+        with zipfile.ZipFile(buf) as z:
+            return made, {n: z.read(n) for n in z.namelist() if not n.startswith("docProps/")}
+
+    made, ours = book(True)
+    assert isinstance(made, _RowXml)
+    assert "a" in made.texts and "短" in made.texts and "長" * 300 not in made.texts
+    assert ours == book(False)[1]
+    sheet = ours["xl/worksheets/sheet1.xml"].decode()
+    assert sheet.count('<row r="4"') == 1  # the noted row written once
+    assert re.search(r'<c r="C3" s="\d+"', sheet)  # the column's format

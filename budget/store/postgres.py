@@ -25,7 +25,7 @@ from psycopg import errors
 from budget.errors import StoreError
 from budget.store.base import MissingStore
 from budget.store.location import Location, mask_url
-from budget.store.sql import POSTGRESQL, SCHEMA_VERSION, SQLStore
+from budget.store.sql import POSTGRESQL, READS_AS_CURRENT, SCHEMA_VERSION, SQLStore
 
 #: The advisory lock taken while the schema is created or migrated ("budget" in ASCII).
 SCHEMA_LOCK = 0x627564676574
@@ -82,8 +82,8 @@ class PostgresStore(SQLStore):
         self.user = str(row[1])
         if self.readonly:
             version = self._version()
-            if version == SCHEMA_VERSION:
-                return
+            if version == SCHEMA_VERSION or version in READS_AS_CURRENT:
+                return  # a version that reads as the current one: a writer migrates it
             if version is None:
                 raise MissingStore(
                     f"データベース {self._display} には、まだ budget の表がありません。"

@@ -36,6 +36,9 @@ if TYPE_CHECKING:
     import pandas as pd
 
 SCHEMA_VERSION = "5"
+#: Older versions whose tables read exactly as the current ones (4 → 5 changed only how
+#: SQLite keeps ``submission_values``): a reader who may not migrate reads them as they are.
+READS_AS_CURRENT = frozenset({"4"})
 NUMBER, TEXT = "number", "text"
 
 #: The columns of ``submissions`` (version 3 and later).

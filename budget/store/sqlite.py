@@ -32,6 +32,7 @@ from budget.store.sql import (  # noqa: F401 - re-exported: the names tests and 
 )
 from budget.store.sql import (
     NUMBER,
+    READS_AS_CURRENT,
     SCHEMA_VERSION,
     SQLITE,
     SUBMISSION_COLUMNS,
@@ -210,6 +211,8 @@ class SQLiteStore(SQLStore):
             raise self._newer_error(version)
         if os.access(self.path, os.W_OK) and os.access(self.path.parent, os.W_OK):
             SQLiteStore(self.path, timeout=self.timeout).close()  # migrates it
+            return
+        if version in READS_AS_CURRENT:  # read as it is; a writer migrates it later
             return
         raise StoreError(
             f"データベース {self._display} は古い版（{version}）のため、読み取り専用では"

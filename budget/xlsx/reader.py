@@ -544,6 +544,9 @@ _ATTR_NAMES = re.compile(rb"([A-Za-z_][\w.:-]*)[ \t\r\n]*=[ \t\r\n]*(?:\"[^\"<]*
 #: Bytes XML never allows (controls but tab, line feed, carriage return).
 _NOT_XML_BYTES = bytes(b for b in range(32) if b not in (9, 10, 13))
 _MAX_PIECES = 20_000  # ~400 bytes each: ≤ ~8 MB a process (the template's take ~1,000)
+#: Only pieces this short are kept (a template's cells are; a sender's 30,000-character cell
+#: is read, not kept): what is kept stays within ``_MAX_PIECES`` × this.
+_MAX_PIECE_CHARS = 1_024
 _F_ATTR = re.compile(r' ([A-Za-z]+)="([^"]*)"')
 _XML_DECL = re.compile(
     rb"<\?xml[ \t\r\n]+version[ \t\r\n]*=[ \t\r\n]*[\"']1\.0[\"']"
@@ -791,12 +794,16 @@ def _fast_cells(body: str, shared: list[str], sheet: Sheet,
             if used is None:
                 if _BETWEEN.fullmatch(between) is None:
                     raise _Fallback
-                used = betweens[between] = _prefixes(between)
+                used = _prefixes(between)
+                if len(between) <= _MAX_PIECE_CHARS:
+                    betweens[between] = used
             if used and declared is not None and not used <= declared:
                 raise _Fallback
         entry = known.get(text)
         if entry is None:
-            entry = known[text] = _piece(text)
+            entry = _piece(text)
+            if len(text) <= _MAX_PIECE_CHARS:
+                known[text] = entry
         if entry is _SKIP:
             continue
         fields, place, kind, value, formula, style = entry
@@ -831,7 +838,9 @@ _EMPTY_ELEMENT = r'<[A-Za-z]{1,12}(?: [A-Za-z]{1,12}="[^"<>&]*")*/>'
 _SI = re.compile(r"[ \t\r\n]*<si>(?:" + _T + "|<r>(?:<rPr>(?:" + _EMPTY_ELEMENT + ")*</rPr>)?"
                  + _T + '</r>|<rPh(?: [a-z]{1,4}="[0-9]{1,9}")*>' + _T + "</rPh>|"
                  r'<phoneticPr(?: [A-Za-z]{1,12}="[^"<>&]*")*/>)*')
-_NOT_TEXT = re.compile(r"<rPr>.*?</rPr>|<rPh[^>]*>.*?</rPh>")
+#: Run formatting and phonetic readings, left out of a string's text (DOTALL: a reading's
+#: text may hold a line feed, as the tree reads it)
+_NOT_TEXT = re.compile(r"<rPr>.*?</rPr>|<rPh[^>]*>.*?</rPh>", re.DOTALL)
 _T_TEXT = re.compile(r'<t(?: xml:space="preserve")?(?:/>|>([^<]*)</t>)')
 _SI_TEXTS: dict[str, str] = {}  # piece → its text, for the strings every copy repeats
 _SST_ROOTS: dict[bytes, bool] = {}  # <sst> start tag → it is one (the root, namespaced)
@@ -883,10 +892,11 @@ def _fast_shared_strings(data: bytes) -> list[str] | None:
                 if len(set(names)) != len(names):
                     return None  # an attribute twice: not well-formed
             try:
-                text = known[piece] = unescape(_xml_text("".join(
-                    _T_TEXT.findall(_NOT_TEXT.sub("", piece)))))
+                text = unescape(_xml_text("".join(_T_TEXT.findall(_NOT_TEXT.sub("", piece)))))
             except _Fallback:  # pragma: no cover - checked by _plain_text or expat
                 return None
+            if len(piece) <= _MAX_PIECE_CHARS:
+                known[piece] = text
         out.append(text)
     return out
 

@@ -110,12 +110,9 @@ class CellWriter:
             self.blank(ws, row, col, fmt)
             return
         text = encodable(str(value))
-        check_xlsx(self._string(ws, row, col, text,
+        check_xlsx(write_plain_string(ws, row, col, text,
                                 self.quoted(fmt) if is_formula_like(text) else fmt))
 
-    @staticmethod
-    def _string(ws: Any, row: int, col: int, text: str, fmt: Any) -> int | None:
-        return write_plain_string(ws, row, col, text, fmt)
 
     def number(self, ws: Any, row: int, col: int, value: Any, fmt: Any = None) -> None:
         """``value`` as a number cell; missing → blank."""
@@ -150,7 +147,7 @@ class CellWriter:
             return
         if height is not None:
             check_xlsx(ws.set_row(row, height))
-        write_string, write_number = self._string, ws.write_number
+        write_number = ws.write_number
         for col, (value, fmt) in enumerate(cells):
             kind = type(value)
             if kind is str:
@@ -159,8 +156,8 @@ class CellWriter:
                 else:
                     if not value.isascii():  # only non-ASCII text can hold a surrogate
                         value = encodable(value)
-                    code = write_string(ws, row, col, value, self.quoted(fmt)
-                                        if value.startswith(FORMULA_LEADS) else fmt)
+                    code = write_plain_string(ws, row, col, value, self.quoted(fmt)
+                                              if value.startswith(FORMULA_LEADS) else fmt)
             elif kind is int or (kind is float and value == value):
                 code = write_number(row, col, value, fmt)
             elif value is None:
@@ -195,6 +192,8 @@ _EDGE_SPACE = re.compile(r"^\s|\s$")
 _MAX_TEXT = 32_767
 #: Text cells remembered at most (emptied when full: ~6 MB at most, memory stays flat).
 _MAX_CACHED = 20_000
+#: ... each of at most this many characters
+_MAX_CACHED_CHARS = 256
 
 
 def write_plain_string(ws: Any, row: int, col: int, text: str, fmt: Any = None) -> int | None:
@@ -230,6 +229,7 @@ class _RowXml:
 
     #: What this relies on in an xlsxwriter worksheet.
     NEEDS = ("_write_single_row", "_check_dimensions", "previous_row", "fh", "row_info",
+             "comments", "col_info",
              "row_sizes", "dim_colmin", "xls_rowmax", "xls_colmax", "default_row_height",
              "original_row_height", "excel_version")
 
@@ -284,9 +284,10 @@ class _RowXml:
             escaped = escaped.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
         space = ' xml:space="preserve"' if _EDGE_SPACE.search(escaped) else ""
         xml = f' t="inlineStr"><is><t{space}>{escaped}</t></is></c>'
-        if len(self.texts) >= _MAX_CACHED:
-            self.texts.clear()
-        self.texts[value] = xml
+        if len(value) <= _MAX_CACHED_CHARS:  # a sender's long text is made, not kept
+            if len(self.texts) >= _MAX_CACHED:
+                self.texts.clear()
+            self.texts[value] = xml
         return xml
 
     def write(self, cells: CellWriter, row: int, values: "list[tuple[Any, Any]]",
@@ -295,8 +296,10 @@ class _RowXml:
         row is left to xlsxwriter."""
         ws = self.ws
         if not ws.previous_row < row < ws.xls_rowmax or len(values) > ws.xls_colmax \
-                or row in ws.row_info or ws.default_row_height != ws.original_row_height:
+                or row in ws.row_info or ws.default_row_height != ws.original_row_height \
+                or row in ws.comments:
             return False  # a row xlsxwriter has begun or knows of, or out of bounds
+        col_info = ws.col_info
         if height is None:
             tall = ""
         else:
@@ -327,6 +330,8 @@ class _RowXml:
                 xml = "/>"
             else:
                 return False
+            if fmt is None and col in col_info and col_info[col].column_format is not None:
+                return False  # xlsxwriter gives it the column's format
             made.append((col, fmt, xml))
         if not made:
             return False  # a row without a cell: xlsxwriter's
