@@ -30,7 +30,7 @@ from budget.intake.returned import MARK
 from tests.conftest import edit_workbook
 from tests.libreoffice import convert, requires_libreoffice
 from tests.test_ingest import BAD_FINDINGS, SETTINGS, bad_rows, file_name, plan_bytes
-from tests.xlsxparts import sheet_parts
+from tests.xlsxparts import sheet_parts, with_part
 
 NAME = file_name("13")
 DATA = Path(__file__).parent / "data"
@@ -354,19 +354,15 @@ def test_a_shape_the_edit_does_not_handle_falls_back_to_openpyxl_and_is_counted(
     """A shared formula in a marked cell (its dependants need the master's text): the copy
     is made the old way, counted under its reason, and looks the same to the clerk."""
     content = plan_bytes("13")
-    part = sheet_parts(content)["計画"]
-    out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(content)) as src, \
-            zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-        for info in src.infolist():
-            data = src.read(info)
-            if info.filename == part:
-                data = re.sub(rb'<c r="Q9"([^>]*?)(?:/>|>.*?</c>)',
-                              rb'<c r="Q9"\1><f t="shared" ref="Q9:Q10" si="0">1+1</f><v>2</v></c>',
-                              data, count=1, flags=re.S)
-                assert b'si="0"' in data
-            dst.writestr(info, data)
-    content = out.getvalue()
+
+    def shared_formula_in_q9(data: bytes) -> bytes:
+        data = re.sub(rb'<c r="Q9"([^>]*?)(?:/>|>.*?</c>)',
+                      rb'<c r="Q9"\1><f t="shared" ref="Q9:Q10" si="0">1+1</f><v>2</v></c>',
+                      data, count=1, flags=re.S)
+        assert b'si="0"' in data
+        return data
+
+    content = with_part(content, sheet_parts(content)["計画"], shared_formula_in_q9)
     finding = make("formula-in-input", file=NAME, sheet="計画", cell="Q9", value="=1+1")
     before = annotate.FALLBACKS["shared formula"]
     data, why = annotated_bytes(content, FileReport(NAME, "", len(content), [finding]))
@@ -449,19 +445,14 @@ def with_fill_record(copy: bytes, record: str) -> bytes:
     list) replaced by ``record``, as a sender could type it."""
     from budget.xlsx.patch import text
 
-    list_part = sheet_parts(copy)[ERRORS_SHEET]
-    out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(copy)) as src, \
-            zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-        for info in src.infolist():
-            data = src.read(info)
-            if info.filename == list_part:
-                data, n = re.subn(rb'(<c r="H3"[^>]*><is><t xml:space="preserve">).*?(</t>)',
-                                  lambda m: m.group(1) + text(record).encode() + m.group(2),
-                                  data, count=1, flags=re.S)
-                assert n == 1
-            dst.writestr(info, data)
-    return out.getvalue()
+    def recorded(data: bytes) -> bytes:
+        data, n = re.subn(rb'(<c r="H3"[^>]*><is><t xml:space="preserve">).*?(</t>)',
+                          lambda m: m.group(1) + text(record).encode() + m.group(2),
+                          data, count=1, flags=re.S)
+        assert n == 1
+        return data
+
+    return with_part(copy, sheet_parts(copy)[ERRORS_SHEET], recorded)
 
 
 HOSTILE_FILLS = [

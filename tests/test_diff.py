@@ -207,6 +207,23 @@ def reference_changes(before, after, values, skip):
     return out
 
 
+def long_read(values):
+    """A frame of values (``Store.submission_amounts``' shape, or an odd one) as
+    ``Store.submission_cells`` gives values: the fields, (submission, leaf, seq) of each row
+    (without ``seq``: the row's place in its submission), each non-blank value as it is."""
+    from budget.analysis.diff import _KEYS, _plain
+
+    known = [c for c in values.columns if c not in _KEYS]
+    has_seq = "seq" in values.columns
+    leaves, cells, rows = [], [], {}
+    for rec in values.to_dict("records"):
+        sid, leaf = int(rec["submission_id"]), str(rec["leaf_code"])
+        n = rows[sid] = rows.get(sid, -1) + 1
+        leaves.append((sid, leaf, rec["seq"] if has_seq else n))
+        cells += [(sid, leaf, f, rec[f]) for f in known if _plain(rec[f]) is not None]
+    return known, leaves, cells
+
+
 def odd_values_frame(seed: int, with_seq: bool = True):
     """Two submissions (1 and 2) of random leaves and values, blank of every kind included,
     a leaf stored twice, numpy and Python numbers, text that equals a number's digits."""
@@ -243,7 +260,7 @@ def test_a_leaf_compared_whole_finds_what_comparing_each_value_finds(seed):
     values = odd_values_frame(seed, with_seq=seed % 3 != 0)
     before = {"id": 1, "stage": "plan", "fiscal_year": 2023}
     after = {"id": 2, "stage": "plan", "fiscal_year": 2023}
-    found = compare(before, after, values).changes
+    found = compare(before, after, long_read(values)).changes
     assert [tuple(r) for r in found[["leaf_code", "field", "before", "after", "kind"]]
             .itertuples(index=False)] == reference_changes(before, after, values,
                                                            frozenset({"total", "fund",
@@ -270,8 +287,8 @@ ODD_ROWS = [
 def test_the_cells_read_long_are_the_values_read_wide(store_location):
     """``Store.submission_cells`` holds what ``submission_amounts`` holds (blank absent, 0
     kept, numbers as int, text as sent), on both backends; ``_by_cells`` of it reads what
-    ``_by_submission`` reads of the wide frame."""
-    from budget.analysis.diff import _DEFAULT_DERIVED, _by_cells, _by_submission
+    it reads of the wide frame made long here."""
+    from budget.analysis.diff import _DEFAULT_DERIVED, _by_cells
 
     with open_store(store_location) as store:
         ids = [save_stage(store, "plan", "13", rows) for rows in ODD_ROWS]
@@ -292,7 +309,7 @@ def test_the_cells_read_long_are_the_values_read_wide(store_location):
             assert all(type(v) in (int, str) for *_, v in cells)
             for skip in (frozenset(), _DEFAULT_DERIVED):
                 fields, parts = _by_cells((known, leaves, cells), skip)
-                wide_fields, wide_parts = _by_submission(wide, skip)
+                wide_fields, wide_parts = _by_cells(long_read(wide), skip)
                 assert fields == wide_fields
                 assert parts == wide_parts
 

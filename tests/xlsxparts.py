@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import posixpath
 import zipfile
+from collections.abc import Callable
 from xml.etree import ElementTree
 
 NS_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
@@ -30,3 +31,15 @@ def sheet_xml(data: bytes, sheet: str) -> str:
     """The XML of worksheet ``sheet`` in the .xlsx ``data``."""
     with zipfile.ZipFile(io.BytesIO(data)) as z:
         return z.read(sheet_parts(data)[sheet]).decode("utf-8")
+
+
+def with_part(data: bytes, member: str, edit: Callable[[bytes], bytes]) -> bytes:
+    """The .xlsx ``data`` with zip member ``member`` replaced by ``edit`` of its bytes; every
+    other member as it was (its entry's name, time and order kept)."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, \
+            zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            part = src.read(info)
+            dst.writestr(info, edit(part) if info.filename == member else part)
+    return out.getvalue()

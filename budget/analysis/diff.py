@@ -1,8 +1,8 @@
 """What changed between two submissions, cell by cell (``budget diff``, and the ingest run
 report's list of what each resubmission changed).
 
-Over ``Store.submissions`` and ``Store.submission_amounts`` (a run's resubmissions: their
-values read long, ``Store.submission_cells``, a part of the pairs at a time). A change is one
+Over ``Store.submissions`` and the values read long (``Store.submission_cells``; a run's
+resubmissions a part of the pairs at a time). A change is one
 (leaf, field) whose value differs: entered → blank and blank → entered count (blank is not
 zero), a formula column (総事業費, 基金計, 執行額の計) does not (it follows its inputs).
 Two submissions are comparable when they are of one prefecture, fund year and stage family
@@ -120,56 +120,30 @@ def _leaf_labels(fiscal_year: Any, stage: str | None) -> dict[str, str]:
             for r in menu.itertuples(index=False)}
 
 
-#: What ``_by_submission`` reads of one submission: each leaf's values (a tuple in the order
-#: of the fields compared, blank as None; a leaf stored twice: its later values over the
-#: earlier ones, blanks excepted) and each leaf's place (its ``seq``, else its row).
+#: What ``_by_cells`` reads of one submission: each leaf's values (a tuple in the order of
+#: the fields compared, blank as None; a leaf given twice: its later values over the earlier
+#: ones, blanks excepted) and each leaf's place (its ``seq``).
 Values = tuple[dict[str, tuple[Any, ...]], dict[str, float]]
 
-
-def _by_submission(values: "pd.DataFrame", skip: frozenset[str]
-                   ) -> tuple[list[str], dict[int, Values]]:
-    """The fields compared, and for each submission of ``values`` its ``Values``, read in one
-    pass (not a filter of ``values`` per submission)."""
-    from itertools import repeat
-
-    fields = [c for c in values.columns if c not in _KEYS and c not in skip]
-    has_seq = "seq" in values.columns
-    out: dict[int, Values] = {}
-    rows: dict[int, int] = {}
-    # Blank (NA, NaN, None) → None for the whole part at once, then column by column as
-    # plain lists and a row at a time: a leaf's values are one tuple, and two versions of a
-    # leaf are compared as one tuple each (``_changes``), not a value at a time.
-    compared = values[fields]
-    compared = compared.astype(object).where(compared.notna(), None)
-    by_leaf = zip(*[compared[c].tolist() for c in fields]) if fields else repeat(())
-    keys = zip(values["submission_id"].tolist(), values["leaf_code"].tolist(),
-               values["seq"].tolist() if has_seq else repeat(None))
-    for (sid, leaf, seq), rec in zip(keys, by_leaf):
-        sid, leaf = int(sid), str(leaf)
-        leaves, order = out.setdefault(sid, ({}, {}))
-        n = rows[sid] = rows.get(sid, -1) + 1
-        order.setdefault(leaf, float(seq) if has_seq else float(n))
-        earlier = leaves.get(leaf)
-        leaves[leaf] = rec if earlier is None else tuple(
-            e if v is None else v for e, v in zip(earlier, rec))
-    return fields, out
+#: What ``Store.submission_cells`` gives: the fields, (submission_id, leaf_code, seq) of each
+#: leaf, (submission_id, leaf_code, field, value) of each non-blank value.
+Cells = tuple[list[str], list[tuple[int, str, int]], list[tuple[int, str, str, Any]]]
 
 
-def compare(before: dict[str, Any], after: dict[str, Any], values: "pd.DataFrame"
-            ) -> SubmissionDiff:
+def compare(before: dict[str, Any], after: dict[str, Any], cells: Cells) -> SubmissionDiff:
     """The ``SubmissionDiff`` of two submissions (rows of ``Store.submissions``) from
-    ``values`` (``Store.submission_amounts`` of both)."""
+    ``cells`` (``Store.submission_cells`` of both)."""
     import pandas as pd
 
     stage = str(after.get("stage") or "plan")
-    fields, parts = _by_submission(values, DERIVED.get(stage, _DEFAULT_DERIVED))
+    fields, parts = _by_cells(cells, DERIVED.get(stage, _DEFAULT_DERIVED))
     rows = _changes(before, after, fields, parts)
     return SubmissionDiff(before, after, pd.DataFrame(rows, columns=CHANGE_COLUMNS, dtype=object))
 
 
 def _changes(before: dict[str, Any], after: dict[str, Any], fields: list[str],
              parts: dict[int, Values]) -> list[dict[str, Any]]:
-    """The rows of ``SubmissionDiff.changes`` (``CHANGE_COLUMNS``), from ``_by_submission``:
+    """The rows of ``SubmissionDiff.changes`` (``CHANGE_COLUMNS``), from ``_by_cells``:
     each (leaf, field) whose value differs, ordered by the leaf's place (the later
     submission's first), leaf code, then field."""
     stage = str(after.get("stage") or "plan")
@@ -210,7 +184,7 @@ def diff_submissions(store: "Store", from_id: int, to_id: int) -> SubmissionDiff
     before, after = _row(subs, int(from_id)), _row(subs, int(to_id))
     for row in (before, after):
         _accepted_values(row)
-    return compare(before, after, store.submission_amounts([int(from_id), int(to_id)]))
+    return compare(before, after, store.submission_cells([int(from_id), int(to_id)]))
 
 
 def _family_key(row: dict[str, Any]) -> tuple[Any, ...]:
@@ -372,12 +346,9 @@ def _with_values(store: "Store", pairs: list[tuple[dict[str, Any], dict[str, Any
             yield before, after, values
 
 
-def _by_cells(read: tuple[list[str], list[tuple[int, str, int]],
-                          list[tuple[int, str, str, Any]]], skip: frozenset[str]
-              ) -> tuple[list[str], dict[int, Values]]:
-    """What ``_by_submission`` reads of ``Store.submission_amounts``, from
-    ``Store.submission_cells`` (the same values, long): the fields compared, and each
-    submission's ``Values``."""
+def _by_cells(read: Cells, skip: frozenset[str]) -> tuple[list[str], dict[int, Values]]:
+    """The fields compared (those of ``read`` but ``skip``), and each submission's
+    ``Values``, read in one pass over ``Store.submission_cells``."""
     known, leaves, cells = read
     fields = [f for f in known if f not in skip]
     at = {f: i for i, f in enumerate(fields)}
